@@ -1,0 +1,17 @@
+//! The pure domain of Fairshare.
+//!
+//! Everything here is deterministic computation over values handed in by the caller:
+//! no I/O, no clock, no SQL, no HTTP. Storage (`fairshare-store`), importers
+//! (`fairshare-import`) and the interfaces (`fairshare-web`, `fairshare-cli`) feed this
+//! crate plain values and persist or show what it returns.
+
+pub mod bigmac;
+pub mod country;
+pub mod threshold;
+
+pub use bigmac::{BigMacPrice, Release};
+pub use country::{CountryCode, CurrencyCode, ParseCodeError};
+pub use threshold::{
+    Basis, ComparableMapping, EuroAreaRule, PriceSubmission, Rounding, RoundingMode, Threshold,
+    ThresholdError, ThresholdPolicy, compute_thresholds,
+};

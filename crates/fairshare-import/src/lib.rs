@@ -1,0 +1,15 @@
+//! Importers: each module reads one external source (a file format or an API) and
+//! returns normalised engine records. Importers never touch the database; the store
+//! writes what they return in one transaction.
+
+pub mod bigmac;
+pub mod error;
+
+pub use error::{ImportError, Location};
+
+use sha2::{Digest, Sha256};
+
+/// Hex SHA-256 of a source's bytes: identifies an imported file in the run log.
+pub fn content_digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,0 +1,64 @@
+//! The audit log (who did what, when) and the log of import runs.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::{Result, Store, on_pool};
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub details: serde_json::Value,
+}
+
+/// Appends an audit entry inside the caller's transaction `$tx`.
+macro_rules! record_audit {
+    ($tx:expr, $actor:expr, $action:expr, $subject:expr, $details:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, subject, details) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($crate::now())
+        .bind($actor)
+        .bind($action)
+        .bind($subject)
+        .bind(serde_json::Value::to_string(&$details))
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use record_audit;
+
+impl Store {
+    /// Audit entries, newest first; `subject_prefix` narrows to e.g. `bigmac:`.
+    pub async fn audit_log(&self, subject_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
+        let pattern = format!("{}%", subject_prefix.unwrap_or(""));
+        let rows: Vec<(i64, OffsetDateTime, String, String, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, at, actor, action, subject, details FROM audit_log \
+                 WHERE subject LIKE $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor, action, subject, details)| AuditEntry {
+                id,
+                at,
+                actor,
+                action,
+                subject,
+                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,280 @@
+//! Big Mac releases and prices: idempotent, all-or-nothing imports that never touch a
+//! release whose thresholds were published.
+
+use std::collections::{HashMap, HashSet};
+
+use fairshare_engine::{BigMacPrice, CountryCode, CurrencyCode, Release};
+use fairshare_import::bigmac::{BigMacFile, EMBEDDED_CSV, EMBEDDED_NAME};
+use serde::Serialize;
+use time::Date;
+
+use crate::audit::record_audit;
+use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+
+/// A row of an imported file that restates a published release: kept as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FrozenRow {
+    pub release: Date,
+    pub iso_a3: String,
+    /// What differs, e.g. `local_price 5.66 → 4.89`, or `not in the published data`.
+    pub difference: String,
+}
+
+/// What a Big Mac import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BigMacImportSummary {
+    pub run_id: i64,
+    pub input_name: String,
+    /// This exact file had been imported before.
+    pub already_imported: bool,
+    pub releases: usize,
+    pub releases_new: usize,
+    pub rows_read: usize,
+    pub rows_new: usize,
+    pub rows_changed: usize,
+    pub rows_unchanged: usize,
+    pub frozen: Vec<FrozenRow>,
+    /// `line: reason` of each row the file gives without a price.
+    pub skipped: Vec<String>,
+}
+
+const INSERT_CHUNK: usize = 200;
+
+type PriceRow = (String, String, String, String, String);
+
+impl Store {
+    /// Stores every release of `file` in one transaction. Rows equal to what is stored
+    /// are left alone (re-imports change nothing); a release whose thresholds were
+    /// published keeps its stored rows and the differences are reported as `frozen`.
+    pub async fn import_bigmac(
+        &self,
+        input_name: &str,
+        digest: &str,
+        file: &BigMacFile,
+        actor: &str,
+    ) -> Result<BigMacImportSummary> {
+        let mut summary = BigMacImportSummary {
+            run_id: 0,
+            input_name: input_name.to_string(),
+            already_imported: false,
+            releases: file.releases.len(),
+            releases_new: 0,
+            rows_read: file.releases.iter().map(|r| r.prices.len()).sum(),
+            rows_new: 0,
+            rows_changed: 0,
+            rows_unchanged: 0,
+            frozen: Vec::new(),
+            skipped: file
+                .skipped
+                .iter()
+                .map(|s| format!("line {}: {}", s.line, s.reason))
+                .collect(),
+        };
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let earlier: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM import_runs WHERE source = 'bigmac' AND digest = $1 LIMIT 1",
+            )
+            .bind(digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            summary.already_imported = earlier.is_some();
+            let (run_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO import_runs (source, input_name, digest, actor, started_at) \
+                 VALUES ('bigmac', $1, $2, $3, $4) RETURNING id",
+            )
+            .bind(input_name)
+            .bind(digest)
+            .bind(actor)
+            .bind(crate::now())
+            .fetch_one(&mut *tx)
+            .await?;
+            summary.run_id = run_id;
+            let published: HashSet<Date> =
+                sqlx::query_as::<_, (Date,)>("SELECT release_date FROM threshold_publications")
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(d,)| d)
+                    .collect();
+            let known: HashSet<Date> =
+                sqlx::query_as::<_, (Date,)>("SELECT release_date FROM bigmac_releases")
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(d,)| d)
+                    .collect();
+
+            for release in &file.releases {
+                let stored: HashMap<String, PriceRow> = if known.contains(&release.date) {
+                    sqlx::query_as::<_, PriceRow>(
+                        "SELECT iso_a3, name, currency_code, local_price, dollar_ex \
+                         FROM bigmac_prices WHERE release_date = $1",
+                    )
+                    .bind(release.date)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|row| (row.0.clone(), row))
+                    .collect()
+                } else {
+                    sqlx::query("INSERT INTO bigmac_releases (release_date, first_run_id) VALUES ($1, $2)")
+                        .bind(release.date)
+                        .bind(run_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    summary.releases_new += 1;
+                    HashMap::new()
+                };
+                let is_published = published.contains(&release.date);
+                let mut to_write: Vec<&BigMacPrice> = Vec::new();
+                for price in &release.prices {
+                    match stored.get(price.iso_a3.as_str()) {
+                        Some(row) => {
+                            let difference = describe_difference(row, price)?;
+                            if difference.is_empty() {
+                                summary.rows_unchanged += 1;
+                            } else if is_published {
+                                summary.frozen.push(FrozenRow {
+                                    release: release.date,
+                                    iso_a3: price.iso_a3.to_string(),
+                                    difference,
+                                });
+                            } else {
+                                summary.rows_changed += 1;
+                                to_write.push(price);
+                            }
+                        }
+                        None if is_published => summary.frozen.push(FrozenRow {
+                            release: release.date,
+                            iso_a3: price.iso_a3.to_string(),
+                            difference: "not in the published data".to_string(),
+                        }),
+                        None => {
+                            summary.rows_new += 1;
+                            to_write.push(price);
+                        }
+                    }
+                }
+                for chunk in to_write.chunks(INSERT_CHUNK) {
+                    let mut insert = sqlx::QueryBuilder::new(
+                        "INSERT INTO bigmac_prices \
+                         (release_date, iso_a3, name, currency_code, local_price, dollar_ex, run_id) ",
+                    );
+                    insert.push_values(chunk, |mut row, price| {
+                        row.push_bind(release.date)
+                            .push_bind(price.iso_a3.to_string())
+                            .push_bind(price.name.clone())
+                            .push_bind(price.currency.to_string())
+                            .push_bind(price.local_price.to_string())
+                            .push_bind(price.dollar_ex.to_string())
+                            .push_bind(run_id);
+                    });
+                    insert.push(
+                        " ON CONFLICT (release_date, iso_a3) DO UPDATE SET \
+                         name = excluded.name, currency_code = excluded.currency_code, \
+                         local_price = excluded.local_price, dollar_ex = excluded.dollar_ex, \
+                         run_id = excluded.run_id",
+                    );
+                    insert.build().execute(&mut *tx).await?;
+                }
+            }
+            let details = serde_json::to_value(&summary).unwrap_or_default();
+            sqlx::query("UPDATE import_runs SET summary = $1 WHERE id = $2")
+                .bind(details.to_string())
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            record_audit!(tx, actor, "bigmac.import", format!("bigmac:{input_name}"), details);
+            tx.commit().await?;
+        });
+        tracing::info!(
+            input = input_name,
+            run_id = summary.run_id,
+            rows_new = summary.rows_new,
+            rows_changed = summary.rows_changed,
+            frozen = summary.frozen.len(),
+            "big mac data imported"
+        );
+        Ok(summary)
+    }
+
+    /// Imports the data set embedded in this binary unless this exact file was
+    /// imported before. Returns what was done, if anything.
+    pub async fn ensure_embedded_bigmac(&self) -> Result<Option<BigMacImportSummary>> {
+        let digest = fairshare_import::content_digest(EMBEDDED_CSV.as_bytes());
+        let earlier: Option<(i64,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id FROM import_runs WHERE source = 'bigmac' AND digest = $1 LIMIT 1")
+                .bind(&digest)
+                .fetch_optional(pool)
+                .await?
+        });
+        if earlier.is_some() {
+            return Ok(None);
+        }
+        let file = fairshare_import::bigmac::embedded();
+        self.import_bigmac(EMBEDDED_NAME, &digest, &file, "fairshare")
+            .await
+            .map(Some)
+    }
+
+    /// Every stored release date, oldest first.
+    pub async fn release_dates(&self) -> Result<Vec<Date>> {
+        let rows: Vec<(Date,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT release_date FROM bigmac_releases ORDER BY release_date")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(d,)| d).collect())
+    }
+
+    pub async fn release(&self, date: Date) -> Result<Option<Release>> {
+        let rows: Vec<PriceRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT iso_a3, name, currency_code, local_price, dollar_ex \
+                 FROM bigmac_prices WHERE release_date = $1 ORDER BY iso_a3",
+            )
+            .bind(date)
+            .fetch_all(pool)
+            .await?
+        });
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let prices = rows
+            .into_iter()
+            .map(|row| price_from_row(&row))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Release::new(date, prices)))
+    }
+}
+
+fn price_from_row(row: &PriceRow) -> Result<BigMacPrice> {
+    let (iso, name, currency, local_price, dollar_ex) = row;
+    Ok(BigMacPrice {
+        iso_a3: CountryCode::parse_lenient(iso).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        name: name.clone(),
+        currency: CurrencyCode::parse(currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        local_price: parse_decimal("local_price", local_price)?,
+        dollar_ex: parse_decimal("dollar_ex", dollar_ex)?,
+    })
+}
+
+/// Empty when the stored row says the same as the file's.
+fn describe_difference(stored: &PriceRow, price: &BigMacPrice) -> Result<String> {
+    let old = price_from_row(stored)?;
+    let mut parts = Vec::new();
+    if old.name != price.name {
+        parts.push(format!("name {} → {}", old.name, price.name));
+    }
+    if old.currency != price.currency {
+        parts.push(format!("currency_code {} → {}", old.currency, price.currency));
+    }
+    if old.local_price != price.local_price {
+        parts.push(format!("local_price {} → {}", old.local_price, price.local_price));
+    }
+    if old.dollar_ex != price.dollar_ex {
+        parts.push(format!("dollar_ex {} → {}", old.dollar_ex, price.dollar_ex));
+    }
+    Ok(parts.join(", "))
+}

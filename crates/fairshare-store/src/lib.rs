@@ -1,0 +1,106 @@
+//! Fairshare's storage, the only place that writes SQL.
+//!
+//! [`Store`] wraps a [`Db`], a connection pool to SQLite (the default: one file, no
+//! set-up) or PostgreSQL (production, several app instances). Both backends share one
+//! schema with a migration folder each (`migrations/sqlite`, `migrations/postgres`) and
+//! the same SQL text wherever the dialects agree; [`on_pool!`] runs one body against
+//! whichever pool is open. One module per aggregate: `bigmac` (releases and prices),
+//! `thresholds` (published thresholds, comparable countries, price submissions),
+//! `audit` (the audit log and import runs).
+//!
+//! Conventions: amounts are stored as exact decimal text, dates as `DATE`
+//! (ISO text on SQLite), timestamps in UTC. A published result is never updated.
+
+pub mod audit;
+pub mod bigmac;
+mod db;
+pub mod thresholds;
+
+pub use audit::AuditEntry;
+pub use bigmac::{BigMacImportSummary, FrozenRow};
+pub use db::{Backend, Db};
+pub use thresholds::{
+    MappingRecord, NewSubmission, Publication, SubmissionRecord, SubmissionStatus, ThresholdSet,
+};
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The application's handle on its database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and migrates the database at `url`:
+    /// `postgres://…`, `sqlite://PATH`, `sqlite::memory:` or a plain file path.
+    pub async fn open(url: &str) -> Result<Store> {
+        let db = Db::connect(url).await?;
+        db.migrate().await?;
+        Ok(Store { db })
+    }
+
+    /// Opens a PostgreSQL database with every table inside `schema` (created if
+    /// missing): used to give each test its own namespace.
+    pub async fn open_postgres_schema(url: &str, schema: &str) -> Result<Store> {
+        let db = Db::connect_postgres_schema(url, schema).await?;
+        db.migrate().await?;
+        Ok(Store { db })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    pub async fn close(&self) {
+        on_pool!(&self.db, pool => pool.close().await)
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(&self.db, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+pub(crate) fn parse_decimal(column: &str, text: &str) -> Result<rust_decimal::Decimal> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} `{text}` is not a decimal")))
+}
+
+pub(crate) fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

@@ -1,0 +1,624 @@
+//! Thresholds as the programme uses them: published (frozen) sets, and the manager's
+//! answers for countries missing from the Big Mac data — comparable-country mappings
+//! and approved price submissions.
+
+use fairshare_engine::bigmac::release_in_force;
+use fairshare_engine::{
+    Basis, ComparableMapping, CountryCode, CurrencyCode, PriceSubmission, Threshold,
+    ThresholdPolicy, compute_thresholds,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+use crate::audit::record_audit;
+use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+
+/// Who published a release's thresholds, when, and under which rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct Publication {
+    pub release: Date,
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_at: OffsetDateTime,
+    pub published_by: String,
+    pub reason: String,
+    pub policy: ThresholdPolicy,
+}
+
+/// The thresholds of one release: the frozen published set if there is one, else
+/// computed now from the stored data and the current policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdSet {
+    pub release: Date,
+    pub publication: Option<Publication>,
+    /// The rules the rows follow (the publication's, once published).
+    pub policy: ThresholdPolicy,
+    pub rows: Vec<Threshold>,
+}
+
+impl ThresholdSet {
+    pub fn country(&self, country: CountryCode) -> Option<&Threshold> {
+        self.rows.iter().find(|t| t.iso_a3 == country)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingRecord {
+    pub id: i64,
+    pub country: CountryCode,
+    pub like: CountryCode,
+    pub recorded_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl SubmissionStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::Pending => "pending",
+            SubmissionStatus::Approved => "approved",
+            SubmissionStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// A Big Mac price submitted for a country missing from the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionRecord {
+    pub id: i64,
+    pub country: CountryCode,
+    pub currency: CurrencyCode,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub local_price: Decimal,
+    /// Units of the local currency per US dollar.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub dollar_ex: Decimal,
+    pub evidence: String,
+    pub release: Date,
+    pub status: SubmissionStatus,
+    pub submitted_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+    pub comment: Option<String>,
+}
+
+/// What a person submits; the release is the one in force when submitted.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub country: CountryCode,
+    pub currency: CurrencyCode,
+    pub local_price: Decimal,
+    pub dollar_ex: Decimal,
+    pub evidence: String,
+    pub release: Date,
+}
+
+type ThresholdRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+);
+
+type SubmissionRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Date,
+    String,
+    String,
+    OffsetDateTime,
+    Option<String>,
+    Option<OffsetDateTime>,
+    Option<String>,
+);
+
+const SUBMISSION_COLUMNS: &str = "id, iso_a3, currency_code, local_price, dollar_ex, evidence, \
+     release_date, status, submitted_by, submitted_at, decided_by, decided_at, comment";
+
+impl Store {
+    /// The release in force on `on`: the latest stored release dated on or before it.
+    pub async fn release_in_force(&self, on: Date) -> Result<Option<Date>> {
+        Ok(release_in_force(self.release_dates().await?, on))
+    }
+
+    pub async fn publication(&self, release: Date) -> Result<Option<Publication>> {
+        let row: Option<(Date, OffsetDateTime, String, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT release_date, published_at, published_by, reason, policy \
+                 FROM threshold_publications WHERE release_date = $1",
+            )
+            .bind(release)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(release, published_at, published_by, reason, policy)| {
+            Ok(Publication {
+                release,
+                published_at,
+                published_by,
+                reason,
+                policy: serde_json::from_str(&policy)
+                    .map_err(|e| StoreError::Corrupt(format!("publication policy: {e}")))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The thresholds of `release`: frozen if published, else computed with `policy`.
+    pub async fn thresholds(&self, release: Date, policy: &ThresholdPolicy) -> Result<ThresholdSet> {
+        if let Some(publication) = self.publication(release).await? {
+            let rows: Vec<ThresholdRow> = on_pool!(self.db(), pool => {
+                sqlx::query_as(
+                    "SELECT iso_a3, name, currency_code, local_price, threshold_local, \
+                     threshold_local_exact, threshold_usd, threshold_eur, basis \
+                     FROM published_thresholds WHERE release_date = $1 ORDER BY iso_a3",
+                )
+                .bind(release)
+                .fetch_all(pool)
+                .await?
+            });
+            return Ok(ThresholdSet {
+                release,
+                policy: publication.policy.clone(),
+                publication: Some(publication),
+                rows: rows.iter().map(threshold_from_row).collect::<Result<_>>()?,
+            });
+        }
+        Ok(ThresholdSet {
+            release,
+            publication: None,
+            policy: policy.clone(),
+            rows: self.compute(release, policy).await?,
+        })
+    }
+
+    async fn compute(&self, release: Date, policy: &ThresholdPolicy) -> Result<Vec<Threshold>> {
+        let data = self
+            .release(release)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no Big Mac release dated {release}")))?;
+        let mappings: Vec<ComparableMapping> = self
+            .mappings()
+            .await?
+            .into_iter()
+            .map(|m| ComparableMapping {
+                country: m.country,
+                like: m.like,
+            })
+            .collect();
+        let submissions: Vec<PriceSubmission> = self
+            .submissions()
+            .await?
+            .into_iter()
+            .filter(|s| s.status == SubmissionStatus::Approved)
+            .map(|s| PriceSubmission {
+                id: s.id,
+                country: s.country,
+                currency: s.currency,
+                local_price: s.local_price,
+                dollar_ex: s.dollar_ex,
+                release: s.release,
+            })
+            .collect();
+        compute_thresholds(&data, policy, &mappings, &submissions)
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+    }
+
+    /// Freezes the thresholds of `release` under `policy`. Publishing twice is refused.
+    pub async fn publish_thresholds(
+        &self,
+        release: Date,
+        policy: &ThresholdPolicy,
+        actor: &str,
+        reason: &str,
+    ) -> Result<ThresholdSet> {
+        let rows = self.compute(release, policy).await?;
+        let policy_json = serde_json::to_string(policy).unwrap_or_default();
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO threshold_publications \
+                 (release_date, published_at, published_by, reason, policy) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (release_date) DO NOTHING",
+            )
+            .bind(release)
+            .bind(crate::now())
+            .bind(actor)
+            .bind(reason)
+            .bind(&policy_json)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the thresholds of the {release} release are already published"
+                )));
+            }
+            for chunk in rows.chunks(200) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO published_thresholds (release_date, iso_a3, name, currency_code, \
+                     local_price, threshold_local, threshold_local_exact, threshold_usd, \
+                     threshold_eur, basis) ",
+                );
+                insert.push_values(chunk, |mut row, t| {
+                    row.push_bind(release)
+                        .push_bind(t.iso_a3.to_string())
+                        .push_bind(t.name.clone())
+                        .push_bind(t.currency.to_string())
+                        .push_bind(t.local_price.to_string())
+                        .push_bind(t.threshold_local.to_string())
+                        .push_bind(t.threshold_local_exact.to_string())
+                        .push_bind(t.threshold_usd.to_string())
+                        .push_bind(t.threshold_eur.map(|v| v.to_string()))
+                        .push_bind(serde_json::to_string(&t.basis).unwrap_or_default());
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            record_audit!(
+                tx,
+                actor,
+                "thresholds.publish",
+                format!("bigmac:release:{release}"),
+                serde_json::json!({ "reason": reason, "policy": policy, "countries": rows.len() })
+            );
+            tx.commit().await?;
+        });
+        tracing::info!(%release, actor, countries = rows.len(), "thresholds published");
+        self.thresholds(release, policy).await
+    }
+
+    /// Publishes the release in force on `today` unless it already is. Returns the
+    /// release date when it published now.
+    pub async fn publish_release_in_force(
+        &self,
+        today: Date,
+        policy: &ThresholdPolicy,
+        actor: &str,
+    ) -> Result<Option<Date>> {
+        let Some(release) = self.release_in_force(today).await? else {
+            return Ok(None);
+        };
+        if self.publication(release).await?.is_some() {
+            return Ok(None);
+        }
+        match self
+            .publish_thresholds(release, policy, actor, "release in force")
+            .await
+        {
+            Ok(_) => Ok(Some(release)),
+            // Another instance published it first: the same outcome.
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Active comparable-country mappings.
+    pub async fn mappings(&self) -> Result<Vec<MappingRecord>> {
+        let rows: Vec<(i64, String, String, String, OffsetDateTime)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, iso_a3, like_iso_a3, recorded_by, recorded_at FROM comparable_countries \
+                 WHERE removed_at IS NULL ORDER BY iso_a3",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(id, country, like, recorded_by, recorded_at)| {
+                Ok(MappingRecord {
+                    id,
+                    country: stored_country(&country)?,
+                    like: stored_country(&like)?,
+                    recorded_by,
+                    recorded_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Prices `country` like `like` from now on, replacing any earlier mapping.
+    pub async fn map_country(
+        &self,
+        country: CountryCode,
+        like: CountryCode,
+        actor: &str,
+    ) -> Result<MappingRecord> {
+        if country == like {
+            return Err(StoreError::Invalid(format!("{country} cannot be mapped to itself")));
+        }
+        let latest = self.latest_release().await?;
+        let data = self
+            .release(latest)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no Big Mac release dated {latest}")))?;
+        if data.price(country).is_some() {
+            return Err(StoreError::Invalid(format!(
+                "{country} has its own row in the {latest} release; a mapping would not be used"
+            )));
+        }
+        if data.price(like).is_none() {
+            return Err(StoreError::Invalid(format!(
+                "{like} is not in the {latest} release, so it cannot serve as a comparable country"
+            )));
+        }
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
+                 WHERE iso_a3 = $3 AND removed_at IS NULL",
+            )
+            .bind(crate::now())
+            .bind(actor)
+            .bind(country.as_str())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO comparable_countries (iso_a3, like_iso_a3, recorded_by, recorded_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(country.as_str())
+            .bind(like.as_str())
+            .bind(actor)
+            .bind(crate::now())
+            .execute(&mut *tx)
+            .await?;
+            record_audit!(
+                tx,
+                actor,
+                "bigmac.map",
+                format!("bigmac:country:{country}"),
+                serde_json::json!({ "like": like })
+            );
+            tx.commit().await?;
+        });
+        self.mappings()
+            .await?
+            .into_iter()
+            .find(|m| m.country == country)
+            .ok_or_else(|| StoreError::Corrupt("mapping vanished".into()))
+    }
+
+    pub async fn unmap_country(&self, country: CountryCode, actor: &str) -> Result<()> {
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
+                 WHERE iso_a3 = $3 AND removed_at IS NULL",
+            )
+            .bind(crate::now())
+            .bind(actor)
+            .bind(country.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("{country} has no comparable country")));
+            }
+            record_audit!(tx, actor, "bigmac.unmap", format!("bigmac:country:{country}"), serde_json::json!({}));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn submissions(&self) -> Result<Vec<SubmissionRecord>> {
+        let rows: Vec<SubmissionRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM price_submissions ORDER BY id"
+            )))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(submission_from_row).collect()
+    }
+
+    pub async fn submission(&self, id: i64) -> Result<SubmissionRecord> {
+        let row: Option<SubmissionRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM price_submissions WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(submission_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no price submission #{id}")))
+    }
+
+    /// Records a pending price submission for a country the release does not list.
+    pub async fn submit_price(&self, new: NewSubmission, actor: &str) -> Result<SubmissionRecord> {
+        let data = self.release(new.release).await?.ok_or_else(|| {
+            StoreError::NotFound(format!("no Big Mac release dated {}", new.release))
+        })?;
+        if data.price(new.country).is_some() {
+            return Err(StoreError::Invalid(format!(
+                "{} has its own price in the {} release",
+                new.country, new.release
+            )));
+        }
+        for (field, value) in [("price", new.local_price), ("rate", new.dollar_ex)] {
+            if value <= Decimal::ZERO {
+                return Err(StoreError::Invalid(format!("{field} must be greater than zero, not {value}")));
+            }
+        }
+        if !(new.evidence.starts_with("https://") || new.evidence.starts_with("http://")) {
+            return Err(StoreError::Invalid(format!(
+                "evidence must be an http(s) link to a receipt, menu or photo, not `{}`",
+                new.evidence
+            )));
+        }
+        let id: i64 = on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO price_submissions (iso_a3, currency_code, local_price, dollar_ex, \
+                 evidence, release_date, status, submitted_by, submitted_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) RETURNING id",
+            )
+            .bind(new.country.as_str())
+            .bind(new.currency.as_str())
+            .bind(new.local_price.to_string())
+            .bind(new.dollar_ex.to_string())
+            .bind(&new.evidence)
+            .bind(new.release)
+            .bind(actor)
+            .bind(crate::now())
+            .fetch_one(&mut *tx)
+            .await?;
+            record_audit!(
+                tx,
+                actor,
+                "bigmac.submit",
+                format!("bigmac:submission:{id}"),
+                serde_json::json!({
+                    "country": new.country, "currency": new.currency,
+                    "price": new.local_price.to_string(), "rate": new.dollar_ex.to_string(),
+                    "evidence": new.evidence, "release": new.release.to_string(),
+                })
+            );
+            tx.commit().await?;
+            id
+        });
+        self.submission(id).await
+    }
+
+    /// Approves or rejects a pending submission. The submitter cannot decide their own.
+    pub async fn decide_submission(
+        &self,
+        id: i64,
+        approve: bool,
+        actor: &str,
+        comment: Option<&str>,
+    ) -> Result<SubmissionRecord> {
+        let current = self.submission(id).await?;
+        if current.status != SubmissionStatus::Pending {
+            return Err(StoreError::Conflict(format!(
+                "price submission #{id} is already {}",
+                current.status.as_str()
+            )));
+        }
+        if current.submitted_by == actor {
+            return Err(StoreError::Conflict(format!(
+                "price submission #{id} was submitted by {actor}; someone else must decide it"
+            )));
+        }
+        let status = if approve {
+            SubmissionStatus::Approved
+        } else {
+            SubmissionStatus::Rejected
+        };
+        on_pool!(self.db(), pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE price_submissions SET status = $1, decided_by = $2, decided_at = $3, \
+                 comment = $4 WHERE id = $5 AND status = 'pending'",
+            )
+            .bind(status.as_str())
+            .bind(actor)
+            .bind(crate::now())
+            .bind(comment)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(StoreError::Conflict(format!("price submission #{id} was decided meanwhile")));
+            }
+            record_audit!(
+                tx,
+                actor,
+                if approve { "bigmac.approve" } else { "bigmac.reject" },
+                format!("bigmac:submission:{id}"),
+                serde_json::json!({ "comment": comment })
+            );
+            tx.commit().await?;
+        });
+        self.submission(id).await
+    }
+
+    async fn latest_release(&self) -> Result<Date> {
+        self.release_dates()
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound("no Big Mac data is stored".into()))
+    }
+}
+
+fn stored_country(text: &str) -> Result<CountryCode> {
+    CountryCode::parse_lenient(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn threshold_from_row(row: &ThresholdRow) -> Result<Threshold> {
+    let (iso, name, currency, price, local, exact, usd, eur, basis) = row;
+    Ok(Threshold {
+        iso_a3: stored_country(iso)?,
+        name: name.clone(),
+        currency: CurrencyCode::parse(currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        local_price: parse_decimal("local_price", price)?,
+        threshold_local: parse_decimal("threshold_local", local)?,
+        threshold_local_exact: parse_decimal("threshold_local_exact", exact)?,
+        threshold_usd: parse_decimal("threshold_usd", usd)?,
+        threshold_eur: eur
+            .as_deref()
+            .map(|v| parse_decimal("threshold_eur", v))
+            .transpose()?,
+        basis: serde_json::from_str::<Basis>(basis)
+            .map_err(|e| StoreError::Corrupt(format!("basis `{basis}`: {e}")))?,
+    })
+}
+
+fn submission_from_row(row: SubmissionRow) -> Result<SubmissionRecord> {
+    let (
+        id,
+        iso,
+        currency,
+        price,
+        rate,
+        evidence,
+        release,
+        status,
+        submitted_by,
+        submitted_at,
+        decided_by,
+        decided_at,
+        comment,
+    ) = row;
+    Ok(SubmissionRecord {
+        id,
+        country: stored_country(&iso)?,
+        currency: CurrencyCode::parse(&currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        local_price: parse_decimal("local_price", &price)?,
+        dollar_ex: parse_decimal("dollar_ex", &rate)?,
+        evidence,
+        release,
+        status: match status.as_str() {
+            "pending" => SubmissionStatus::Pending,
+            "approved" => SubmissionStatus::Approved,
+            "rejected" => SubmissionStatus::Rejected,
+            other => return Err(StoreError::Corrupt(format!("submission status `{other}`"))),
+        },
+        submitted_by,
+        submitted_at,
+        decided_by,
+        decided_at,
+        comment,
+    })
+}
