@@ -20,6 +20,8 @@ pub enum ParseCodeError {
     Shape(String),
     #[error("`{0}` is not an ISO 3166-1 alpha-3 country code")]
     UnknownCountry(String),
+    #[error("`{0}` is not an ISO 4217 currency code")]
+    UnknownCurrency(String),
 }
 
 /// An ISO 3166-1 alpha-3 country code (or `EUZ`), always upper case.
@@ -137,10 +139,20 @@ impl CurrencyCode {
     pub const USD: CurrencyCode = CurrencyCode(*b"USD");
     pub const EUR: CurrencyCode = CurrencyCode(*b"EUR");
 
+    /// Parses a code found in a data file (old codes such as VEF are kept as given).
     pub fn parse(text: &str) -> Result<Self, ParseCodeError> {
         three_letters(text)
             .map(CurrencyCode)
             .ok_or_else(|| ParseCodeError::Shape(text.to_string()))
+    }
+
+    /// Parses a code typed by a person: it must be a current ISO 4217 currency.
+    pub fn parse_iso(text: &str) -> Result<Self, ParseCodeError> {
+        let code = Self::parse(text)?;
+        match iso_currency::Currency::from_code(code.as_str()) {
+            Some(_) => Ok(code),
+            None => Err(ParseCodeError::UnknownCurrency(text.to_string())),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -214,5 +226,10 @@ mod tests {
     fn currency_codes_are_upper_cased() {
         assert_eq!(CurrencyCode::parse("npr").unwrap().as_str(), "NPR");
         assert!(CurrencyCode::parse("EURO").is_err());
+        assert_eq!(CurrencyCode::parse_iso("npr").unwrap().as_str(), "NPR");
+        assert!(matches!(
+            CurrencyCode::parse_iso("XXQ"),
+            Err(ParseCodeError::UnknownCurrency(_))
+        ));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod bigmac;
 pub mod country;
+pub mod decimal_text;
 pub mod threshold;
 
 pub use bigmac::{BigMacPrice, Release};

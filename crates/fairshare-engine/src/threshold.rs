@@ -13,12 +13,12 @@ use crate::country::{CountryCode, CurrencyCode, EURO_AREA};
 
 /// How thresholds are derived from a release. Every field is a configuration setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ThresholdPolicy {
     /// The country whose price anchors the scale (default USA).
     pub base_country: CountryCode,
     /// The monthly amount asked of an organisation in the base country, in its currency.
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "crate::decimal_text")]
     pub base_amount: Decimal,
     pub rounding: Rounding,
     pub euro_area: EuroAreaRule,
@@ -36,11 +36,11 @@ impl Default for ThresholdPolicy {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Rounding {
     pub mode: RoundingMode,
     /// Round to a multiple of this many local units (1 = whole units).
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(with = "crate::decimal_text")]
     pub step: Decimal,
 }
 
@@ -124,9 +124,7 @@ impl std::fmt::Display for Basis {
             Basis::OwnRow => f.write_str("own row"),
             Basis::EuroArea => f.write_str("euro area"),
             Basis::Comparable { like } => write!(f, "comparable: {like}"),
-            Basis::SubmittedPrice { submission_id } => {
-                write!(f, "submitted price #{submission_id}")
-            }
+            Basis::SubmittedPrice { .. } => f.write_str("submitted price"),
         }
     }
 }

@@ -1,0 +1,70 @@
+//! One module per command group. Commands parse and check their arguments, call the
+//! store and the engine, and print; they hold no domain rules of their own.
+
+pub mod admin;
+pub mod bigmac;
+pub mod serve;
+pub mod thresholds;
+
+use anyhow::Context as _;
+use fairshare_store::Store;
+use time::Date;
+
+use crate::config::Config;
+
+pub struct Context {
+    pub config: Config,
+    /// Recorded in the audit log for every change.
+    pub actor: String,
+}
+
+impl Context {
+    /// Opens and migrates the configured database and makes sure the Big Mac data set
+    /// embedded in this binary is stored.
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        let store = Store::open(&self.config.database_url)
+            .await
+            .with_context(|| format!("opening the database {}", redact(&self.config.database_url)))?;
+        store
+            .ensure_embedded_bigmac()
+            .await
+            .context("storing the embedded Big Mac data")?;
+        Ok(store)
+    }
+
+    pub fn today(&self) -> Date {
+        time::OffsetDateTime::now_utc().date()
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Parses a `YYYY-MM-DD` argument.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/fs"),
+            "postgres://app:***@db:5432/fs"
+        );
+        assert_eq!(super::redact("sqlite://fairshare.db"), "sqlite://fairshare.db");
+    }
+}

@@ -1,0 +1,128 @@
+//! Configuration: defaults, then `fairshare.toml` (or `--config FILE`), then
+//! `FAIRSHARE_*` environment variables (`__` separates sections:
+//! `FAIRSHARE_THRESHOLDS__BASE_AMOUNT=120`), then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use fairshare_engine::ThresholdPolicy;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG_FILE: &str = "fairshare.toml";
+
+/// Variables that start with `FAIRSHARE_` but are not settings.
+const NOT_SETTINGS: &[&str] = &["CONFIG", "ACTOR", "LOG", "TEST_POSTGRES_URL"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://PATH` (default `sqlite://fairshare.db`) or `postgres://…`.
+    pub database_url: String,
+    pub server: ServerConfig,
+    pub log: LogConfig,
+    /// How fair monthly thresholds are derived from the Big Mac data.
+    pub thresholds: ThresholdPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://fairshare.db".into(),
+            server: ServerConfig::default(),
+            log: LogConfig::default(),
+            thresholds: ThresholdPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Loads the configuration. `explicit` is `--config`: it must exist. Otherwise
+    /// `fairshare.toml` in the working directory is read if present.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match explicit {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => {
+                let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+                if default.is_file() {
+                    figment = figment.merge(Toml::file_exact(default));
+                }
+            }
+        }
+        let env = Env::prefixed("FAIRSHARE_")
+            .split("__")
+            .filter(|key| !NOT_SETTINGS.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
+        figment
+            .merge(env)
+            .extract()
+            .map_err(|e| anyhow::anyhow!(describe(e)))
+            .context("invalid configuration")
+    }
+}
+
+/// Figment's error with the setting's path and where its value came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(source) => format!("{} ({source})", m.name),
+                    None => m.name.to_string(),
+                })
+                .unwrap_or_else(|| "unknown source".into());
+            if path.is_empty() {
+                format!("{} in {source}", e.kind)
+            } else {
+                format!("setting `{path}`: {} in {source}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,106 @@
+//! The `fairshare` binary: parses the command line, loads the configuration, sets up
+//! logging and hands over to one module per command group in `commands/`.
+
+mod commands;
+mod config;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+
+/// Fairshare: a fair, auditable community partners programme for open source projects.
+#[derive(Parser)]
+#[command(name = "fairshare", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./fairshare.toml if it exists).
+    #[arg(long, global = true, env = "FAIRSHARE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (overrides the configuration).
+    #[arg(long, global = true, env = "FAIRSHARE_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+    /// Who is acting, recorded in the audit log (default: $USER).
+    #[arg(long = "as", global = true, env = "FAIRSHARE_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and JSON API.
+    Serve(commands::serve::Args),
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(commands::admin::ConfigCommand),
+    /// Big Mac data: import releases, list them, and handle countries missing from them.
+    #[command(subcommand)]
+    Bigmac(commands::bigmac::BigmacCommand),
+    /// Fair monthly sponsorship thresholds per country, and their publication.
+    Thresholds(commands::thresholds::Args),
+    /// Read the audit log.
+    Audit(commands::admin::AuditArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    if let Some(url) = &cli.database {
+        config.database_url = url.clone();
+    }
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(config.log.format, if serving { "info" } else { "warn" });
+    let context = commands::Context {
+        config,
+        actor: cli
+            .actor
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| "cli".into()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&e.into()),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(&context, args).await,
+            Command::Config(command) => commands::admin::config(&context, command),
+            Command::Bigmac(command) => commands::bigmac::run(&context, command).await,
+            Command::Thresholds(args) => commands::thresholds::run(&context, args).await,
+            Command::Audit(args) => commands::admin::audit(&context, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+/// Structured logs on standard error; `FAIRSHARE_LOG` (or `RUST_LOG`) sets the filter.
+fn init_logging(format: LogFormat, default_level: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("FAIRSHARE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,114 @@
+//! Fairshare's web server: server-rendered pages that work without JavaScript, the
+//! JSON API under `/api/v1/`, and `/healthz`. Handlers live in one module per area
+//! (`pages` for HTML, `api` for JSON); both read through [`AppState`]'s store and never
+//! write SQL themselves. Templates (`templates/`) and assets (`assets/`) are compiled
+//! into the binary.
+
+mod api;
+mod format;
+mod lookup;
+mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::get;
+use fairshare_engine::ThresholdPolicy;
+use fairshare_store::Store;
+use time::Date;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub policy: Arc<ThresholdPolicy>,
+    /// Today's date (UTC). A function so tests can pin the date.
+    pub today: Arc<dyn Fn() -> Date + Send + Sync>,
+}
+
+impl AppState {
+    pub fn new(store: Store, policy: ThresholdPolicy) -> Self {
+        AppState {
+            store,
+            policy: Arc::new(policy),
+            today: Arc::new(|| time::OffsetDateTime::now_utc().date()),
+        }
+    }
+
+    pub fn today(&self) -> Date {
+        (self.today)()
+    }
+}
+
+/// The whole application as a router, ready to serve or to test in-process.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/thresholds", get(pages::thresholds))
+        .route("/assets/style.css", get(pages::stylesheet))
+        .route("/healthz", get(api::healthz))
+        .route("/api/v1/thresholds", get(api::thresholds))
+        .route("/api/v1/thresholds/{iso_a3}", get(api::threshold))
+        .fallback(pages::not_found)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down gracefully");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!(signal = "SIGINT", "shutting down"),
+        _ = terminate => tracing::info!(signal = "SIGTERM", "shutting down"),
+    }
+}

@@ -1,0 +1,62 @@
+//! Reading request parameters into store look-ups, with errors that say which
+//! parameter was wrong. Shared by the pages and the API.
+
+use fairshare_engine::{CountryCode, ParseCodeError};
+use fairshare_store::{StoreError, ThresholdSet};
+use time::Date;
+use time::macros::format_description;
+
+use crate::AppState;
+
+#[derive(Debug)]
+pub enum LookupError {
+    /// A malformed parameter: 400.
+    BadRequest(String),
+    /// Well-formed, but nothing there: 404.
+    NotFound(String),
+    /// Our fault: 500. The detail is logged, not shown.
+    Internal(String),
+}
+
+impl From<StoreError> for LookupError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(message) => LookupError::NotFound(message),
+            other => LookupError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub fn parse_date(name: &str, text: &str) -> Result<Date, LookupError> {
+    Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
+        LookupError::BadRequest(format!("`{name}` must be a date as YYYY-MM-DD, not `{text}`"))
+    })
+}
+
+pub fn parse_country(name: &str, text: &str) -> Result<CountryCode, LookupError> {
+    CountryCode::parse(text).map_err(|e| match e {
+        ParseCodeError::Shape(_) => LookupError::BadRequest(format!(
+            "`{name}` must be an ISO 3166-1 alpha-3 country code such as IND, not `{text}`"
+        )),
+        ParseCodeError::UnknownCountry(_) | ParseCodeError::UnknownCurrency(_) => {
+            LookupError::NotFound(format!("unknown country `{text}`"))
+        }
+    })
+}
+
+/// The thresholds of the release in force on `release` (a date), or today.
+pub async fn threshold_set(
+    state: &AppState,
+    release: Option<&str>,
+) -> Result<ThresholdSet, LookupError> {
+    let on = match release.filter(|r| !r.is_empty()) {
+        Some(text) => parse_date("release", text)?,
+        None => state.today(),
+    };
+    let release = state
+        .store
+        .release_in_force(on)
+        .await?
+        .ok_or_else(|| LookupError::NotFound(format!("no Big Mac release was in force on {on}")))?;
+    Ok(state.store.thresholds(release, &state.policy).await?)
+}
