@@ -92,9 +92,11 @@ impl Config {
                 }
             }
         }
-        let env = Env::prefixed("FAIRSHARE_")
-            .split("__")
-            .filter(|key| !NOT_SETTINGS.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
+        let env = Env::prefixed("FAIRSHARE_").split("__").filter(|key| {
+            !NOT_SETTINGS
+                .iter()
+                .any(|k| key.as_str().eq_ignore_ascii_case(k))
+        });
         figment
             .merge(env)
             .extract()

@@ -20,10 +20,20 @@ struct Cli {
     #[arg(long, global = true, env = "FAIRSHARE_CONFIG")]
     config: Option<PathBuf>,
     /// Database URL: sqlite://PATH or postgres://… (overrides the configuration).
-    #[arg(long, global = true, env = "FAIRSHARE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FAIRSHARE_DATABASE_URL",
+        hide_env_values = true
+    )]
     database: Option<String>,
     /// Who is acting, recorded in the audit log (default: $USER).
-    #[arg(long = "as", global = true, env = "FAIRSHARE_ACTOR", value_name = "NAME")]
+    #[arg(
+        long = "as",
+        global = true,
+        env = "FAIRSHARE_ACTOR",
+        value_name = "NAME"
+    )]
     actor: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -64,7 +74,10 @@ fn main() -> ExitCode {
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| "cli".into()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => return fail(&e.into()),
     };

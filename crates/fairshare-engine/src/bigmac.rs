@@ -21,6 +21,7 @@ pub struct BigMacPrice {
 /// All rows published for one date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
+    #[serde(with = "crate::iso_date")]
     pub date: Date,
     /// Sorted by country code, at most one row per country.
     pub prices: Vec<BigMacPrice>,
@@ -59,8 +60,14 @@ mod tests {
             date!(2019 - 07 - 09),
             date!(2026 - 01 - 01),
         ];
-        assert_eq!(release_in_force(dates, date!(2026 - 01 - 01)), Some(date!(2026 - 01 - 01)));
-        assert_eq!(release_in_force(dates, date!(2025 - 12 - 31)), Some(date!(2025 - 01 - 01)));
+        assert_eq!(
+            release_in_force(dates, date!(2026 - 01 - 01)),
+            Some(date!(2026 - 01 - 01))
+        );
+        assert_eq!(
+            release_in_force(dates, date!(2025 - 12 - 31)),
+            Some(date!(2025 - 01 - 01))
+        );
         assert_eq!(release_in_force(dates, date!(2019 - 07 - 08)), None);
     }
 }

@@ -208,10 +208,7 @@ mod tests {
             Err(ParseCodeError::Shape(_))
         ));
         assert!(CountryCode::parse_lenient("XYZ").is_ok());
-        assert_eq!(
-            CountryCode::parse("NPL").unwrap().iso_name(),
-            Some("Nepal")
-        );
+        assert_eq!(CountryCode::parse("NPL").unwrap().iso_name(), Some("Nepal"));
     }
 
     #[test]
@@ -219,7 +216,11 @@ mod tests {
         let bgr = CountryCode::parse("BGR").unwrap();
         assert!(!bgr.in_euro_area_on(date!(2025 - 12 - 31)));
         assert!(bgr.in_euro_area_on(date!(2026 - 01 - 01)));
-        assert!(!CountryCode::parse("GBR").unwrap().in_euro_area_on(date!(2026 - 01 - 01)));
+        assert!(
+            !CountryCode::parse("GBR")
+                .unwrap()
+                .in_euro_area_on(date!(2026 - 01 - 01))
+        );
     }
 
     #[test]

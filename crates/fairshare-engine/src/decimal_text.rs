@@ -57,6 +57,9 @@ mod tests {
         let err = serde_json::from_str::<ThresholdPolicy>(r#"{"base_amount": 1.5}"#).unwrap_err();
         assert!(err.to_string().contains("in quotes"), "{err}");
         let err = serde_json::from_str::<ThresholdPolicy>(r#"{"base_amuont": 1}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown field `base_amuont`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown field `base_amuont`"),
+            "{err}"
+        );
     }
 }

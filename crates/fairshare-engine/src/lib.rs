@@ -8,6 +8,7 @@
 pub mod bigmac;
 pub mod country;
 pub mod decimal_text;
+pub mod iso_date;
 pub mod threshold;
 
 pub use bigmac::{BigMacPrice, Release};

@@ -105,6 +105,7 @@ pub struct PriceSubmission {
     pub dollar_ex: Decimal,
     /// The release the price was submitted against; it serves that release and later
     /// ones until a newer approved submission or the country's own row replaces it.
+    #[serde(with = "crate::iso_date")]
     pub release: Date,
 }
 
@@ -252,19 +253,21 @@ pub fn compute_thresholds(
     usable.sort_by_key(|s| (s.country, std::cmp::Reverse((s.release, s.id))));
     for submission in usable {
         if !listed(&out, submission.country) {
-            out.push(calc.threshold(
-                submission.country,
-                submission
-                    .country
-                    .iso_name()
-                    .unwrap_or(submission.country.as_str()),
-                submission.currency,
-                submission.local_price,
-                submission.dollar_ex,
-                Basis::SubmittedPrice {
-                    submission_id: submission.id,
-                },
-            ));
+            out.push(
+                calc.threshold(
+                    submission.country,
+                    submission
+                        .country
+                        .iso_name()
+                        .unwrap_or(submission.country.as_str()),
+                    submission.currency,
+                    submission.local_price,
+                    submission.dollar_ex,
+                    Basis::SubmittedPrice {
+                        submission_id: submission.id,
+                    },
+                ),
+            );
         }
     }
 
@@ -375,7 +378,10 @@ mod tests {
         assert_eq!(find(&rows, "EUZ").threshold_eur, Some(d("75.09")));
         // Germany uses the euro-area row by default ...
         let deu = find(&rows, "DEU");
-        assert_eq!((deu.threshold_local, &deu.basis), (d("75"), &Basis::EuroArea));
+        assert_eq!(
+            (deu.threshold_local, &deu.basis),
+            (d("75"), &Basis::EuroArea)
+        );
         // ... and Luxembourg, which the release does not list, too.
         assert_eq!(find(&rows, "LUX").threshold_local, d("75"));
     }
@@ -403,7 +409,10 @@ mod tests {
         assert_eq!(r(RoundingMode::Nearest, "1").apply(d("2.5")), d("3"));
         assert_eq!(r(RoundingMode::Down, "1").apply(d("3356.89")), d("3356"));
         assert_eq!(r(RoundingMode::Up, "1").apply(d("75.01")), d("76"));
-        assert_eq!(r(RoundingMode::Nearest, "100").apply(d("600706.7")), d("600700"));
+        assert_eq!(
+            r(RoundingMode::Nearest, "100").apply(d("600706.7")),
+            d("600700")
+        );
         assert_eq!(r(RoundingMode::Up, "5").apply(d("75.09")), d("80"));
     }
 
@@ -421,9 +430,15 @@ mod tests {
             release: date!(2021 - 01 - 01),
         };
         let mappings = [
-            ComparableMapping { country: bgd, like: ind },
+            ComparableMapping {
+                country: bgd,
+                like: ind,
+            },
             // A mapping never overrides data: Nepal has an approved price.
-            ComparableMapping { country: npl, like: ind },
+            ComparableMapping {
+                country: npl,
+                like: ind,
+            },
         ];
         let rows = compute_thresholds(
             &jan_2021(),
@@ -447,8 +462,8 @@ mod tests {
             release: date!(2021 - 07 - 01),
             ..submission
         };
-        let rows = compute_thresholds(&jan_2021(), &ThresholdPolicy::default(), &[], &[later])
-            .unwrap();
+        let rows =
+            compute_thresholds(&jan_2021(), &ThresholdPolicy::default(), &[], &[later]).unwrap();
         assert!(rows.iter().all(|t| t.iso_a3 != npl));
     }
 
@@ -459,7 +474,10 @@ mod tests {
             ..ThresholdPolicy::default()
         };
         let err = compute_thresholds(&jan_2021(), &policy, &[], &[]).unwrap_err();
-        assert_eq!(err.to_string(), "the base country CHE is not in the 2021-01-01 release");
+        assert_eq!(
+            err.to_string(),
+            "the base country CHE is not in the 2021-01-01 release"
+        );
     }
 
     #[test]

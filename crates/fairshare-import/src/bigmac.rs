@@ -18,8 +18,7 @@ use crate::error::ImportError;
 
 /// The public Big Mac source data this binary ships (January 2026 update), MIT licence.
 pub const EMBEDDED_NAME: &str = "embedded:big-mac-source-data-v2.csv";
-pub const EMBEDDED_CSV: &str =
-    include_str!("../../../data/big-mac/big-mac-source-data-v2.csv");
+pub const EMBEDDED_CSV: &str = include_str!("../../../data/big-mac/big-mac-source-data-v2.csv");
 
 const REQUIRED: [&str; 6] = [
     "name",
@@ -52,10 +51,7 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
         .has_headers(true)
         .trim(csv::Trim::All)
         .from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| csv_error(file, e))?
-        .clone();
+    let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
     let mut index = [0usize; 6];
     for (slot, name) in index.iter_mut().zip(REQUIRED) {
         *slot = headers.iter().position(|h| h == name).ok_or_else(|| {
@@ -81,18 +77,24 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
         let field = |i: usize, column: &str| -> Result<&str, ImportError> {
             match record.get(i) {
                 Some(v) if !v.is_empty() => Ok(v),
-                _ => Err(ImportError::invalid(file, line, Some(column), "empty value")),
+                _ => Err(ImportError::invalid(
+                    file,
+                    line,
+                    Some(column),
+                    "empty value",
+                )),
             }
         };
-        let bad = |column: &str, message: String| ImportError::invalid(file, line, Some(column), message);
+        let bad =
+            |column: &str, message: String| ImportError::invalid(file, line, Some(column), message);
 
         let name = field(name_i, "name")?.to_string();
         let iso_text = field(iso_i, "iso_a3")?;
-        let iso_a3 = CountryCode::parse_lenient(iso_text)
-            .map_err(|e| bad("iso_a3", e.to_string()))?;
+        let iso_a3 =
+            CountryCode::parse_lenient(iso_text).map_err(|e| bad("iso_a3", e.to_string()))?;
         let currency_text = field(currency_i, "currency_code")?;
-        let currency = CurrencyCode::parse(currency_text)
-            .map_err(|e| bad("currency_code", e.to_string()))?;
+        let currency =
+            CurrencyCode::parse(currency_text).map_err(|e| bad("currency_code", e.to_string()))?;
         let local_price =
             decimal(field(price_i, "local_price")?).map_err(|m| bad("local_price", m))?;
         let dollar_ex = decimal(field(ex_i, "dollar_ex")?).map_err(|m| bad("dollar_ex", m))?;
@@ -162,7 +164,12 @@ fn csv_error(file: &str, error: csv::Error) -> ImportError {
             expected_len, len, ..
         } => format!("expected {expected_len} fields, found {len}"),
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
-        csv::ErrorKind::Io(e) => return ImportError::Io(file.to_string(), std::io::Error::new(e.kind(), e.to_string())),
+        csv::ErrorKind::Io(e) => {
+            return ImportError::Io(
+                file.to_string(),
+                std::io::Error::new(e.kind(), e.to_string()),
+            );
+        }
         _ => error.to_string(),
     };
     ImportError::invalid(file, line, None, message)

@@ -37,7 +37,11 @@ pub(crate) use record_audit;
 
 impl Store {
     /// Audit entries, newest first; `subject_prefix` narrows to e.g. `bigmac:`.
-    pub async fn audit_log(&self, subject_prefix: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_log(
+        &self,
+        subject_prefix: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
         let pattern = format!("{}%", subject_prefix.unwrap_or(""));
         let rows: Vec<(i64, OffsetDateTime, String, String, String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(

@@ -14,6 +14,7 @@ use crate::{Result, Store, StoreError, on_pool, parse_decimal};
 /// A row of an imported file that restates a published release: kept as published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FrozenRow {
+    #[serde(with = "fairshare_engine::iso_date")]
     pub release: Date,
     pub iso_a3: String,
     /// What differs, e.g. `local_price 5.66 → 4.89`, or `not in the published data`.
@@ -268,10 +269,16 @@ fn describe_difference(stored: &PriceRow, price: &BigMacPrice) -> Result<String>
         parts.push(format!("name {} → {}", old.name, price.name));
     }
     if old.currency != price.currency {
-        parts.push(format!("currency_code {} → {}", old.currency, price.currency));
+        parts.push(format!(
+            "currency_code {} → {}",
+            old.currency, price.currency
+        ));
     }
     if old.local_price != price.local_price {
-        parts.push(format!("local_price {} → {}", old.local_price, price.local_price));
+        parts.push(format!(
+            "local_price {} → {}",
+            old.local_price, price.local_price
+        ));
     }
     if old.dollar_ex != price.dollar_ex {
         parts.push(format!("dollar_ex {} → {}", old.dollar_ex, price.dollar_ex));

@@ -4,10 +4,12 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlSafeStr;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::{Result, StoreError};
 
@@ -58,18 +60,25 @@ impl Db {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Invalid(format!("cannot open SQLite database `{url}`: {e}")))?;
+            .map_err(|e| {
+                StoreError::Invalid(format!("cannot open SQLite database `{url}`: {e}"))
+            })?;
         Ok(Db::Sqlite(pool))
     }
 
     pub async fn connect_postgres_schema(url: &str, schema: &str) -> Result<Db> {
-        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return Err(StoreError::Invalid(format!("bad schema name `{schema}`")));
         }
         let admin = pg_pool(PgConnectOptions::from_str(url)?).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
-            .execute(&admin)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&admin)
+        .await?;
         admin.close().await;
         let options = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         Ok(Db::Postgres(pg_pool(options).await?))
@@ -137,6 +146,10 @@ mod tests {
         let root = env!("CARGO_MANIFEST_DIR");
         let sqlite = on_disk(&format!("{root}/migrations/sqlite"));
         assert_eq!(sqlite, on_disk(&format!("{root}/migrations/postgres")));
-        assert_eq!(sqlite.len(), SQLITE_MIGRATIONS.len(), "a migration file is not embedded");
+        assert_eq!(
+            sqlite.len(),
+            SQLITE_MIGRATIONS.len(),
+            "a migration file is not embedded"
+        );
     }
 }

@@ -17,6 +17,7 @@ use crate::{Result, Store, StoreError, on_pool, parse_decimal};
 /// Who published a release's thresholds, when, and under which rules.
 #[derive(Debug, Clone, Serialize)]
 pub struct Publication {
+    #[serde(with = "fairshare_engine::iso_date")]
     pub release: Date,
     #[serde(with = "time::serde::rfc3339")]
     pub published_at: OffsetDateTime,
@@ -29,6 +30,7 @@ pub struct Publication {
 /// computed now from the stored data and the current policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct ThresholdSet {
+    #[serde(with = "fairshare_engine::iso_date")]
     pub release: Date,
     pub publication: Option<Publication>,
     /// The rules the rows follow (the publication's, once published).
@@ -82,6 +84,7 @@ pub struct SubmissionRecord {
     #[serde(with = "rust_decimal::serde::str")]
     pub dollar_ex: Decimal,
     pub evidence: String,
+    #[serde(with = "fairshare_engine::iso_date")]
     pub release: Date,
     pub status: SubmissionStatus,
     pub submitted_by: String,
@@ -165,7 +168,11 @@ impl Store {
     }
 
     /// The thresholds of `release`: frozen if published, else computed with `policy`.
-    pub async fn thresholds(&self, release: Date, policy: &ThresholdPolicy) -> Result<ThresholdSet> {
+    pub async fn thresholds(
+        &self,
+        release: Date,
+        policy: &ThresholdPolicy,
+    ) -> Result<ThresholdSet> {
         if let Some(publication) = self.publication(release).await? {
             let rows: Vec<ThresholdRow> = on_pool!(self.db(), pool => {
                 sqlx::query_as(
@@ -343,7 +350,9 @@ impl Store {
         actor: &str,
     ) -> Result<MappingRecord> {
         if country == like {
-            return Err(StoreError::Invalid(format!("{country} cannot be mapped to itself")));
+            return Err(StoreError::Invalid(format!(
+                "{country} cannot be mapped to itself"
+            )));
         }
         let latest = self.latest_release().await?;
         let data = self
@@ -457,7 +466,9 @@ impl Store {
         }
         for (field, value) in [("price", new.local_price), ("rate", new.dollar_ex)] {
             if value <= Decimal::ZERO {
-                return Err(StoreError::Invalid(format!("{field} must be greater than zero, not {value}")));
+                return Err(StoreError::Invalid(format!(
+                    "{field} must be greater than zero, not {value}"
+                )));
             }
         }
         if !(new.evidence.starts_with("https://") || new.evidence.starts_with("http://")) {

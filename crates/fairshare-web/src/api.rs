@@ -23,7 +23,10 @@ impl IntoResponse for LookupError {
             LookupError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             LookupError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_string(),
+                )
             }
         };
         let body = json!({ "error": { "status": status.as_u16(), "message": message } });
@@ -79,6 +82,7 @@ impl<'a> From<&'a Threshold> for ThresholdJson<'a> {
 
 #[derive(Serialize)]
 struct ReleaseJson<'a> {
+    #[serde(with = "fairshare_engine::iso_date")]
     release: Date,
     published: bool,
     publication: Option<&'a Publication>,
@@ -121,8 +125,10 @@ pub async fn threshold(
             set.release
         ))
     })?;
-    Ok(Json(json!({ "release": ReleaseJson::from(&set), "threshold": ThresholdJson::from(row) }))
-        .into_response())
+    Ok(
+        Json(json!({ "release": ReleaseJson::from(&set), "threshold": ThresholdJson::from(row) }))
+            .into_response(),
+    )
 }
 
 fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), LookupError> {

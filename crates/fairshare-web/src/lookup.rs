@@ -29,7 +29,9 @@ impl From<StoreError> for LookupError {
 
 pub fn parse_date(name: &str, text: &str) -> Result<Date, LookupError> {
     Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
-        LookupError::BadRequest(format!("`{name}` must be a date as YYYY-MM-DD, not `{text}`"))
+        LookupError::BadRequest(format!(
+            "`{name}` must be a date as YYYY-MM-DD, not `{text}`"
+        ))
     })
 }
 
@@ -53,10 +55,9 @@ pub async fn threshold_set(
         Some(text) => parse_date("release", text)?,
         None => state.today(),
     };
-    let release = state
-        .store
-        .release_in_force(on)
-        .await?
-        .ok_or_else(|| LookupError::NotFound(format!("no Big Mac release was in force on {on}")))?;
+    let release =
+        state.store.release_in_force(on).await?.ok_or_else(|| {
+            LookupError::NotFound(format!("no Big Mac release was in force on {on}"))
+        })?;
     Ok(state.store.thresholds(release, &state.policy).await?)
 }

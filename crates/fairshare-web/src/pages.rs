@@ -181,7 +181,9 @@ async fn thresholds_page(
         "{} {} in {}",
         base_currency,
         grouped(policy.base_amount),
-        base_row.map(|t| t.name.as_str()).unwrap_or(policy.base_country.as_str())
+        base_row
+            .map(|t| t.name.as_str())
+            .unwrap_or(policy.base_country.as_str())
     );
 
     let answer = chosen.and_then(|c| set.country(c)).map(|t| {

@@ -97,7 +97,11 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
             let mut rows = Vec::new();
             let mut json = Vec::new();
             for date in store.release_dates().await? {
-                let countries = store.release(date).await?.map(|r| r.prices.len()).unwrap_or(0);
+                let countries = store
+                    .release(date)
+                    .await?
+                    .map(|r| r.prices.len())
+                    .unwrap_or(0);
                 let publication = store.publication(date).await?;
                 let published = publication
                     .as_ref()
@@ -198,7 +202,10 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
             let s = store
                 .decide_submission(id, true, &context.actor, comment.as_deref())
                 .await?;
-            println!("price submission #{} for {} approved by {}", s.id, s.country, context.actor);
+            println!(
+                "price submission #{} for {} approved by {}",
+                s.id, s.country, context.actor
+            );
         }
         BigmacCommand::Reject { id, comment } => {
             if comment.trim().is_empty() {
@@ -207,14 +214,25 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
             let s = store
                 .decide_submission(id, false, &context.actor, Some(&comment))
                 .await?;
-            println!("price submission #{} for {} rejected by {}", s.id, s.country, context.actor);
+            println!(
+                "price submission #{} for {} rejected by {}",
+                s.id, s.country, context.actor
+            );
         }
         BigmacCommand::Submissions { format } => {
             let submissions = store.submissions().await?;
             Listing {
                 columns: vec![
-                    "id", "country", "currency", "price", "rate", "release", "status",
-                    "submitted_by", "decided_by", "evidence",
+                    "id",
+                    "country",
+                    "currency",
+                    "price",
+                    "rate",
+                    "release",
+                    "status",
+                    "submitted_by",
+                    "decided_by",
+                    "evidence",
                 ],
                 rows: submissions.iter().map(submission_row).collect(),
                 json: &submissions,

@@ -24,7 +24,9 @@ impl Context {
     pub async fn store(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.config.database_url)
             .await
-            .with_context(|| format!("opening the database {}", redact(&self.config.database_url)))?;
+            .with_context(|| {
+                format!("opening the database {}", redact(&self.config.database_url))
+            })?;
         store
             .ensure_embedded_bigmac()
             .await
@@ -53,8 +55,11 @@ pub fn redact(url: &str) -> String {
 
 /// Parses a `YYYY-MM-DD` argument.
 pub fn parse_date(text: &str) -> Result<Date, String> {
-    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
 }
 
 #[cfg(test)]
@@ -65,6 +70,9 @@ mod tests {
             super::redact("postgres://app:s3cret@db:5432/fs"),
             "postgres://app:***@db:5432/fs"
         );
-        assert_eq!(super::redact("sqlite://fairshare.db"), "sqlite://fairshare.db");
+        assert_eq!(
+            super::redact("sqlite://fairshare.db"),
+            "sqlite://fairshare.db"
+        );
     }
 }

@@ -22,7 +22,9 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     {
         tracing::info!(%release, "published the thresholds of the release in force");
     }
-    let bind = args.bind.unwrap_or_else(|| context.config.server.bind.clone());
+    let bind = args
+        .bind
+        .unwrap_or_else(|| context.config.server.bind.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;

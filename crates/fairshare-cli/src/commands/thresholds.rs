@@ -58,6 +58,7 @@ const COLUMNS: [&str; 8] = [
 
 #[derive(Serialize)]
 struct JsonOutput<'a> {
+    #[serde(with = "fairshare_engine::iso_date")]
     release: Date,
     published: bool,
     publication: Option<&'a fairshare_store::Publication>,
@@ -103,7 +104,9 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
                 .release_in_force(on)
                 .await?
                 .with_context(|| format!("no Big Mac release was in force on {on}"))?;
-            store.thresholds(release, &context.config.thresholds).await?
+            store
+                .thresholds(release, &context.config.thresholds)
+                .await?
         }
     };
     let rows: Vec<&Threshold> = match country {
@@ -171,7 +174,9 @@ fn csv_row(t: &Threshold) -> Vec<String> {
         t.local_price.to_string(),
         t.threshold_local.to_string(),
         format!("{:.2}", t.threshold_usd),
-        t.threshold_eur.map(|v| format!("{v:.2}")).unwrap_or_default(),
+        t.threshold_eur
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or_default(),
         t.basis.to_string(),
     ]
 }

@@ -1,0 +1,56 @@
+//! The `fairshare` binary run as a user would, on a real database of each backend.
+
+mod serve;
+mod thresholds;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn data(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/big-mac")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Runs `fairshare` in `cwd` with a clean environment (no FAIRSHARE_* leaks in).
+pub fn fairshare(
+    cwd: &Path,
+    database: Option<&str>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+    command.current_dir(cwd).env_remove("RUST_LOG");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FAIRSHARE_") {
+            command.env_remove(key);
+        }
+    }
+    if let Some(url) = database {
+        command.args(["--database", url]);
+    }
+    command.args(args).envs(env.iter().copied());
+    command.output().expect("run fairshare")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs and insists on success.
+pub fn ok(cwd: &Path, database: Option<&str>, args: &[&str]) -> String {
+    let output = fairshare(cwd, database, args, &[]);
+    assert!(
+        output.status.success(),
+        "fairshare {args:?} failed:\n{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output)
+}

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use fairshare_import::bigmac::BigMacFile;
 
 pub fn data_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/big-mac").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/big-mac")
+        .join(name)
 }
 
 pub fn read_bigmac(name: &str) -> (BigMacFile, String) {

@@ -18,7 +18,10 @@ async fn worked_example_of_the_july_2021_file() {
     for t in fairshare_testkit::stores().await {
         t.store.ensure_embedded_bigmac().await.unwrap();
         let (july, digest) = read_bigmac("big-mac-source-data-2021-07.csv");
-        t.store.import_bigmac("2021-07.csv", &digest, &july, "tester").await.unwrap();
+        t.store
+            .import_bigmac("2021-07.csv", &digest, &july, "tester")
+            .await
+            .unwrap();
         let set = t
             .store
             .thresholds(date!(2021 - 01 - 01), &ThresholdPolicy::default())
@@ -26,7 +29,10 @@ async fn worked_example_of_the_july_2021_file() {
             .unwrap();
         assert!(set.publication.is_none());
         let row = |iso: &str| set.country(code(iso)).unwrap().clone();
-        assert_eq!((row("USA").threshold_local, row("USA").currency), (dec("100"), CurrencyCode::USD));
+        assert_eq!(
+            (row("USA").threshold_local, row("USA").currency),
+            (dec("100"), CurrencyCode::USD)
+        );
         assert_eq!(row("IND").threshold_local, dec("3357"), "{}", t.backend);
         assert_eq!(row("EUZ").threshold_local, dec("75"));
         assert_eq!(row("FRA").basis, Basis::EuroArea);
@@ -86,7 +92,11 @@ async fn publication_is_frozen_and_refused_twice() {
         let release = date!(2026 - 01 - 01);
         let published = t
             .store
-            .publish_release_in_force(date!(2026 - 11 - 22), &ThresholdPolicy::default(), "manager")
+            .publish_release_in_force(
+                date!(2026 - 11 - 22),
+                &ThresholdPolicy::default(),
+                "manager",
+            )
             .await
             .unwrap();
         assert_eq!(published, Some(release));
@@ -98,9 +108,19 @@ async fn publication_is_frozen_and_refused_twice() {
         let set = t.store.thresholds(release, &generous).await.unwrap();
         assert_eq!(set.publication.as_ref().unwrap().published_by, "manager");
         assert_eq!(set.policy, ThresholdPolicy::default());
-        assert_eq!(set.country(code("USA")).unwrap().threshold_local, dec("100"));
-        let again = t.store.publish_thresholds(release, &generous, "manager", "again").await;
-        assert!(matches!(again, Err(StoreError::Conflict(_))), "{}", t.backend);
+        assert_eq!(
+            set.country(code("USA")).unwrap().threshold_local,
+            dec("100")
+        );
+        let again = t
+            .store
+            .publish_thresholds(release, &generous, "manager", "again")
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict(_))),
+            "{}",
+            t.backend
+        );
         assert_eq!(
             t.store
                 .publish_release_in_force(date!(2026 - 11 - 22), &generous, "manager")
@@ -118,9 +138,16 @@ async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
         let release = date!(2026 - 01 - 01);
         let policy = ThresholdPolicy::default();
 
-        let mapping = t.store.map_country(code("BGD"), code("IND"), "manager").await.unwrap();
+        let mapping = t
+            .store
+            .map_country(code("BGD"), code("IND"), "manager")
+            .await
+            .unwrap();
         assert_eq!(mapping.recorded_by, "manager");
-        let refused = t.store.map_country(code("IND"), code("PAK"), "manager").await;
+        let refused = t
+            .store
+            .map_country(code("IND"), code("PAK"), "manager")
+            .await;
         assert!(matches!(refused, Err(StoreError::Invalid(_))));
 
         let submission = t
@@ -140,28 +167,58 @@ async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
             .unwrap();
         assert_eq!(submission.status, SubmissionStatus::Pending);
         let before = t.store.thresholds(release, &policy).await.unwrap();
-        assert!(before.country(code("NPL")).is_none(), "pending prices are not used");
+        assert!(
+            before.country(code("NPL")).is_none(),
+            "pending prices are not used"
+        );
         let bgd = before.country(code("BGD")).unwrap();
         assert_eq!(bgd.basis, Basis::Comparable { like: code("IND") });
         assert_eq!(bgd.currency.as_str(), "INR");
 
-        let own = t.store.decide_submission(submission.id, true, "applicant", None).await;
-        assert!(matches!(own, Err(StoreError::Conflict(_))), "no self-approval");
+        let own = t
+            .store
+            .decide_submission(submission.id, true, "applicant", None)
+            .await;
+        assert!(
+            matches!(own, Err(StoreError::Conflict(_))),
+            "no self-approval"
+        );
         let approved = t
             .store
-            .decide_submission(submission.id, true, "manager", Some("menu photo checks out"))
+            .decide_submission(
+                submission.id,
+                true,
+                "manager",
+                Some("menu photo checks out"),
+            )
             .await
             .unwrap();
         assert_eq!(approved.decided_by.as_deref(), Some("manager"));
         let after = t.store.thresholds(release, &policy).await.unwrap();
         let npl = after.country(code("NPL")).unwrap();
-        assert_eq!(npl.basis, Basis::SubmittedPrice { submission_id: submission.id });
+        assert_eq!(
+            npl.basis,
+            Basis::SubmittedPrice {
+                submission_id: submission.id
+            }
+        );
         assert_eq!(npl.currency.as_str(), "NPR");
         // 100 × 250 / local_price(USA, 2026-01)
-        let usa = t.store.release(release).await.unwrap().unwrap().price(code("USA")).unwrap().local_price;
+        let usa = t
+            .store
+            .release(release)
+            .await
+            .unwrap()
+            .unwrap()
+            .price(code("USA"))
+            .unwrap()
+            .local_price;
         let exact = dec("100") * dec("250") / usa;
         assert!((npl.threshold_local - exact).abs() <= dec("0.5"));
-        let twice = t.store.decide_submission(submission.id, false, "manager", None).await;
+        let twice = t
+            .store
+            .decide_submission(submission.id, false, "manager", None)
+            .await;
         assert!(matches!(twice, Err(StoreError::Conflict(_))));
 
         let actions: Vec<String> = t
@@ -172,8 +229,16 @@ async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
             .into_iter()
             .map(|e| format!("{} {}", e.actor, e.action))
             .collect();
-        for expected in ["manager bigmac.map", "applicant bigmac.submit", "manager bigmac.approve"] {
-            assert!(actions.contains(&expected.to_string()), "{}: {actions:?}", t.backend);
+        for expected in [
+            "manager bigmac.map",
+            "applicant bigmac.submit",
+            "manager bigmac.approve",
+        ] {
+            assert!(
+                actions.contains(&expected.to_string()),
+                "{}: {actions:?}",
+                t.backend
+            );
         }
     }
 }
