@@ -444,7 +444,7 @@ mod tests {
             &jan_2021(),
             &ThresholdPolicy::default(),
             &mappings,
-            &[submission.clone()],
+            std::slice::from_ref(&submission),
         )
         .unwrap();
         let nepal = find(&rows, "NPL");
