@@ -135,6 +135,22 @@ type SubmissionRow = (
     Option<String>,
 );
 
+/// Ends `$country`'s active mapping inside `$tx`; evaluates to the rows changed.
+macro_rules! retire_mapping {
+    ($tx:expr, $country:expr, $actor:expr) => {
+        sqlx::query(
+            "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
+             WHERE iso_a3 = $3 AND removed_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind($actor)
+        .bind($country.as_str())
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+    };
+}
+
 const SUBMISSION_COLUMNS: &str = "id, iso_a3, currency_code, local_price, dollar_ex, evidence, \
      release_date, status, submitted_by, submitted_at, decided_by, decided_at, comment";
 
@@ -371,15 +387,7 @@ impl Store {
         }
         on_pool!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
-                 WHERE iso_a3 = $3 AND removed_at IS NULL",
-            )
-            .bind(crate::now())
-            .bind(actor)
-            .bind(country.as_str())
-            .execute(&mut *tx)
-            .await?;
+            retire_mapping!(tx, country, actor);
             sqlx::query(
                 "INSERT INTO comparable_countries (iso_a3, like_iso_a3, recorded_by, recorded_at) \
                  VALUES ($1, $2, $3, $4)",
@@ -409,16 +417,7 @@ impl Store {
     pub async fn unmap_country(&self, country: CountryCode, actor: &str) -> Result<()> {
         on_pool!(self.db(), pool => {
             let mut tx = pool.begin().await?;
-            let changed = sqlx::query(
-                "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
-                 WHERE iso_a3 = $3 AND removed_at IS NULL",
-            )
-            .bind(crate::now())
-            .bind(actor)
-            .bind(country.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let changed = retire_mapping!(tx, country, actor);
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("{country} has no comparable country")));
             }
