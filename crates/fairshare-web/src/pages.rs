@@ -187,10 +187,15 @@ async fn thresholds_page(
     );
 
     let answer = chosen.and_then(|c| set.country(c)).map(|t| {
+        let unit = if policy.rounding.step == rust_decimal::Decimal::ONE {
+            "whole unit".to_string()
+        } else {
+            format!("multiple of {}", grouped(policy.rounding.step))
+        };
         let rounding = match policy.rounding.mode {
-            RoundingMode::Nearest => "rounded to the nearest",
-            RoundingMode::Up => "rounded up to a multiple of",
-            RoundingMode::Down => "rounded down to a multiple of",
+            RoundingMode::Nearest => format!("rounded to the nearest {unit}"),
+            RoundingMode::Up => format!("rounded up to a {unit}"),
+            RoundingMode::Down => format!("rounded down to a {unit}"),
         };
         Answer {
             name: t.name.clone(),
@@ -199,14 +204,13 @@ async fn thresholds_page(
             usd: cents(t.threshold_usd),
             eur: t.threshold_eur.map(cents),
             computation: format!(
-                "{base_currency} {} × {} {} ÷ {base_currency} {} = {} {}, {rounding} {} → {} {}",
+                "{base_currency} {} × {} {} ÷ {base_currency} {} = {} {}, {rounding} → {} {}",
                 grouped(policy.base_amount),
                 t.currency,
                 grouped(t.local_price),
                 grouped(base_price),
                 t.currency,
                 grouped(t.threshold_local_exact.round_dp(2)),
-                grouped(policy.rounding.step),
                 t.currency,
                 grouped(t.threshold_local),
             ),
