@@ -30,3 +30,9 @@ mod tests {
         );
     }
 }
+
+/// The same for `Option<Date>` (`null` when absent).
+pub mod option {
+    time::serde::format_description!(format, Date, "[year]-[month]-[day]");
+    pub use format::option::{deserialize, serialize};
+}

@@ -5,12 +5,18 @@
 //! (`fairshare-import`) and the interfaces (`fairshare-web`, `fairshare-cli`) feed this
 //! crate plain values and persist or show what it returns.
 
+pub mod activity;
+pub mod attribution;
 pub mod bigmac;
 pub mod country;
 pub mod decimal_text;
+pub mod identity;
 pub mod iso_date;
 pub mod threshold;
 
+pub use activity::ActivityKind;
+pub use attribution::{Affiliation, AttributionInput, DomainIndex, OrgId, Reason, attribute};
+pub use identity::{IdentityKey, IdentityKind};
 pub use bigmac::{BigMacPrice, Release};
 pub use country::{CountryCode, CurrencyCode, ParseCodeError};
 pub use threshold::{

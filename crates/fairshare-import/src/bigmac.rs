@@ -15,6 +15,7 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::error::ImportError;
+use crate::tabular::csv_error;
 
 /// The public Big Mac source data this binary ships (January 2026 update), MIT licence.
 pub const EMBEDDED_NAME: &str = "embedded:big-mac-source-data-v2.csv";
@@ -155,24 +156,6 @@ fn decimal(text: &str) -> Result<Decimal, String> {
     parsed
         .map(|v| v.normalize())
         .map_err(|_| format!("`{text}` is not a number"))
-}
-
-fn csv_error(file: &str, error: csv::Error) -> ImportError {
-    let line = error.position().map(|p| p.line());
-    let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("expected {expected_len} fields, found {len}"),
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
-        csv::ErrorKind::Io(e) => {
-            return ImportError::Io(
-                file.to_string(),
-                std::io::Error::new(e.kind(), e.to_string()),
-            );
-        }
-        _ => error.to_string(),
-    };
-    ImportError::invalid(file, line, None, message)
 }
 
 #[cfg(test)]

@@ -2,10 +2,15 @@
 //! returns normalised engine records. Importers never touch the database; the store
 //! writes what they return in one transaction.
 
+pub mod activities_csv;
 pub mod bigmac;
+pub mod directory;
 pub mod error;
+pub mod record;
+pub mod tabular;
 
 pub use error::{ImportError, Location};
+pub use record::{ActivityRecord, ChangeSize, OnBehalfOf, PersonRef, Skips};
 
 use sha2::{Digest, Sha256};
 

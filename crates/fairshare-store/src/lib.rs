@@ -11,10 +11,13 @@
 //! Conventions: amounts are stored as exact decimal text, dates as `DATE`
 //! (ISO text on SQLite), timestamps in UTC. A published result is never updated.
 
+pub mod activities;
 pub mod audit;
 pub mod bigmac;
 mod db;
+pub mod directory;
 pub mod thresholds;
+mod tx;
 
 pub use audit::AuditEntry;
 pub use bigmac::{BigMacImportSummary, FrozenRow};

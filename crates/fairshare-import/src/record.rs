@@ -1,0 +1,141 @@
+//! The normalised records importers return and the store ingests.
+
+use fairshare_engine::{ActivityKind, IdentityKey};
+use time::{OffsetDateTime, UtcOffset};
+
+/// Who did something, as the source names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRef {
+    /// The identity the activity was made with.
+    pub key: IdentityKey,
+    pub name: Option<String>,
+    /// Other identities the source links to the same person (a GitHub login's email,
+    /// a Slack user's email): the store merges members that share them.
+    pub linked: Vec<IdentityKey>,
+}
+
+impl PersonRef {
+    pub fn new(key: IdentityKey, name: Option<&str>) -> Self {
+        PersonRef {
+            key,
+            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+            linked: Vec::new(),
+        }
+    }
+}
+
+/// An attribution written on the item itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnBehalfOf {
+    /// `on-behalf-of: @acme` — an organisation slug.
+    Org(String),
+    /// `On-behalf-of: Acme <dev@acme.com>` — matched by the email's domain.
+    Email { name: Option<String>, email: String },
+}
+
+/// Files and lines a commit changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChangeSize {
+    pub files: u32,
+    pub added: u32,
+    pub removed: u32,
+}
+
+/// One contribution, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRecord {
+    /// Unique within its source: re-imports of the same item never duplicate it.
+    pub external_id: String,
+    pub kind: ActivityKind,
+    pub person: PersonRef,
+    /// Always UTC.
+    pub occurred_at: OffsetDateTime,
+    pub team: Option<String>,
+    /// Repository (`owner/name`), forum category or chat channel.
+    pub channel: Option<String>,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub change: Option<ChangeSize>,
+    pub on_behalf_of: Option<OnBehalfOf>,
+}
+
+impl ActivityRecord {
+    pub fn new(
+        external_id: String,
+        kind: ActivityKind,
+        person: PersonRef,
+        occurred_at: OffsetDateTime,
+    ) -> Self {
+        ActivityRecord {
+            external_id,
+            kind,
+            person,
+            // Whole seconds, so that stored text sorts as time does.
+            occurred_at: occurred_at
+                .to_offset(UtcOffset::UTC)
+                .replace_nanosecond(0)
+                .unwrap_or(occurred_at),
+            team: None,
+            channel: None,
+            url: None,
+            title: None,
+            change: None,
+            on_behalf_of: None,
+        }
+    }
+}
+
+/// Why an item of the input was not imported; counted in the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub reason: String,
+    pub count: u64,
+}
+
+/// Counts skipped items by reason, keeping the order reasons first appear in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Skips(pub Vec<Skip>);
+
+impl Skips {
+    pub fn add(&mut self, reason: impl Into<String>) {
+        let reason = reason.into();
+        match self.0.iter_mut().find(|s| s.reason == reason) {
+            Some(skip) => skip.count += 1,
+            None => self.0.push(Skip { reason, count: 1 }),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|s| s.count).sum()
+    }
+}
+
+/// One organisation from `import orgs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgRecord {
+    pub line: u64,
+    pub slug: String,
+    pub name: String,
+    pub country: Option<fairshare_engine::CountryCode>,
+    pub website: Option<String>,
+    /// The organisation's complete set of email domains, lower case.
+    pub domains: Vec<String>,
+}
+
+/// How a source names the organisation of an affiliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgName {
+    Slug(String),
+    /// A company name as written in gitdm files (matched to a name or slug).
+    Name(String),
+}
+
+/// One dated affiliation from `import affiliations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffiliationRecord {
+    pub line: u64,
+    pub person: PersonRef,
+    pub org: OrgName,
+    pub from: Option<time::Date>,
+    pub until: Option<time::Date>,
+}

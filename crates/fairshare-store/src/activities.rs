@@ -1,0 +1,398 @@
+//! Activities: ingesting importer records (one transaction per import, batched,
+//! idempotent on source + external id, attributed as they are stored) and counting
+//! them for reports.
+
+use std::collections::HashMap;
+
+use fairshare_engine::{Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, attribute};
+use fairshare_import::{ActivityRecord, OnBehalfOf, Skips};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::directory::{domain_index, member_affiliations, org_slugs, resolve_person};
+use crate::tx::{Tx, on_tx};
+use crate::{Backend, Result, Store, StoreError, on_pool};
+
+/// Rows per INSERT statement.
+const BATCH: usize = 400;
+
+/// What an import did, printed at its end.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestSummary {
+    pub run_id: i64,
+    pub source: String,
+    pub input: String,
+    /// Items read from the input (records plus skipped items).
+    pub read: u64,
+    pub new: u64,
+    pub already_known: u64,
+    pub members_new: u64,
+    pub bot_activities: u64,
+    /// `reason: count`.
+    pub skipped: Vec<(String, u64)>,
+    /// Problems that did not stop the import (an unknown `on-behalf-of` slug …).
+    pub warnings: Vec<String>,
+}
+
+/// An import in progress: everything is written in one transaction that commits in
+/// [`IngestSession::finish`]; dropping the session rolls it back.
+pub struct IngestSession {
+    tx: Tx,
+    actor: String,
+    bot_patterns: Vec<String>,
+    domains: DomainIndex,
+    orgs: HashMap<String, i64>,
+    people: HashMap<IdentityKey, (i64, i64, Option<String>)>,
+    affiliations: HashMap<i64, Vec<Affiliation>>,
+    bots: HashMap<i64, bool>,
+    summary: IngestSummary,
+}
+
+struct Row<'a> {
+    record: &'a ActivityRecord,
+    identity: i64,
+    member: i64,
+    explicit: Option<i64>,
+    org: Option<i64>,
+    reason: &'static str,
+}
+
+impl Store {
+    pub async fn begin_ingest(
+        &self,
+        source: &str,
+        input: &str,
+        digest: &str,
+        actor: &str,
+        bot_patterns: &[String],
+    ) -> Result<IngestSession> {
+        let mut tx = Tx::begin(self.db()).await?;
+        let run_id = tx.start_run(source, input, digest, actor).await?;
+        let domains = domain_index(&mut tx).await?;
+        let orgs = org_slugs(&mut tx).await?;
+        Ok(IngestSession {
+            tx,
+            actor: actor.to_string(),
+            bot_patterns: bot_patterns.to_vec(),
+            domains,
+            orgs,
+            people: HashMap::new(),
+            affiliations: HashMap::new(),
+            bots: HashMap::new(),
+            summary: IngestSummary {
+                run_id,
+                source: source.to_string(),
+                input: input.to_string(),
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Where an incremental import of `source` for `scope` got to.
+    pub async fn import_cursor(&self, source: &str, scope: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT cursor FROM import_cursors WHERE source = $1 AND scope = $2")
+                .bind(source)
+                .bind(scope)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(c,)| c))
+    }
+}
+
+impl IngestSession {
+    /// Stores a batch of records (any size; written in statements of a few hundred).
+    pub async fn add(&mut self, records: &[ActivityRecord]) -> Result<()> {
+        for chunk in records.chunks(BATCH) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for record in chunk {
+                rows.push(self.prepare(record).await?);
+            }
+            self.insert(&rows).await?;
+        }
+        Ok(())
+    }
+
+    async fn prepare<'a>(&mut self, record: &'a ActivityRecord) -> Result<Row<'a>> {
+        self.summary.read += 1;
+        let (identity, member, email) = match self.people.get(&record.person.key) {
+            Some(known) => known.clone(),
+            None => {
+                let (identity, member, created) =
+                    resolve_person(&mut self.tx, &record.person, &self.bot_patterns, &self.actor).await?;
+                if created {
+                    self.summary.members_new += 1;
+                }
+                // A merge may have moved people: forget what was cached about members.
+                self.affiliations.clear();
+                self.bots.clear();
+                self.people.retain(|_, v| v.1 != member);
+                let email = (record.person.key.kind == IdentityKind::Email).then(|| record.person.key.value.clone());
+                let entry = (identity, member, email);
+                self.people.insert(record.person.key.clone(), entry.clone());
+                entry
+            }
+        };
+        if !self.affiliations.contains_key(&member) {
+            let list = member_affiliations(&mut self.tx, member).await?;
+            self.affiliations.insert(member, list);
+        }
+        if !self.bots.contains_key(&member) {
+            let (bot,): (bool,) = on_tx!(&mut self.tx, conn => {
+                sqlx::query_as("SELECT is_bot FROM members WHERE id = $1").bind(member).fetch_one(conn).await?
+            });
+            self.bots.insert(member, bot);
+        }
+        if self.bots[&member] {
+            self.summary.bot_activities += 1;
+        }
+        let explicit = match &record.on_behalf_of {
+            None => None,
+            Some(OnBehalfOf::Org(slug)) => {
+                let found = self.orgs.get(&slug.trim_start_matches('@').to_lowercase()).copied();
+                if found.is_none() {
+                    self.warn(format!("{}: on-behalf-of names an unknown organisation `{slug}`", record.external_id));
+                }
+                found
+            }
+            Some(OnBehalfOf::Email { email, .. }) => {
+                let found = self.domains.org_for_email(email);
+                if found.is_none() {
+                    self.warn(format!("{}: on-behalf-of <{email}> matches no organisation's domain", record.external_id));
+                }
+                found
+            }
+        };
+        let (org, reason) = attribute(
+            AttributionInput {
+                day: record.occurred_at.date(),
+                explicit,
+                affiliations: &self.affiliations[&member],
+                email: email.as_deref(),
+            },
+            &self.domains,
+        );
+        Ok(Row { record, identity, member, explicit, org, reason: reason.as_str() })
+    }
+
+    fn warn(&mut self, warning: String) {
+        if self.summary.warnings.len() < 100 {
+            self.summary.warnings.push(warning);
+        }
+    }
+
+    async fn insert(&mut self, rows: &[Row<'_>]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let run_id = self.summary.run_id;
+        let source = self.summary.source.clone();
+        let inserted = on_tx!(&mut self.tx, conn => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO activities (source, external_id, kind, member_id, identity_id, occurred_at, \
+                 team, channel, url, title, files_changed, lines_added, lines_removed, explicit_org_id, \
+                 org_id, attribution, run_id) ",
+            );
+            insert.push_values(rows, |mut b, row| {
+                let r = row.record;
+                b.push_bind(source.clone())
+                    .push_bind(r.external_id.clone())
+                    .push_bind(r.kind.as_str())
+                    .push_bind(row.member)
+                    .push_bind(row.identity)
+                    .push_bind(r.occurred_at)
+                    .push_bind(r.team.clone())
+                    .push_bind(r.channel.clone())
+                    .push_bind(r.url.clone())
+                    .push_bind(r.title.clone())
+                    .push_bind(r.change.map(|c| c.files as i32))
+                    .push_bind(r.change.map(|c| c.added as i32))
+                    .push_bind(r.change.map(|c| c.removed as i32))
+                    .push_bind(row.explicit)
+                    .push_bind(row.org)
+                    .push_bind(row.reason)
+                    .push_bind(run_id);
+            });
+            insert.push(" ON CONFLICT (source, external_id) DO NOTHING");
+            insert.build().execute(conn).await?.rows_affected()
+        });
+        self.summary.new += inserted;
+        self.summary.already_known += rows.len() as u64 - inserted;
+        Ok(())
+    }
+
+    /// Remembers where an incremental import got to; committed with the data.
+    pub async fn set_cursor(&mut self, scope: &str, cursor: &str) -> Result<()> {
+        let source = self.summary.source.clone();
+        on_tx!(&mut self.tx, conn => {
+            sqlx::query(
+                "INSERT INTO import_cursors (source, scope, cursor, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (source, scope) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )
+            .bind(source)
+            .bind(scope)
+            .bind(cursor)
+            .bind(crate::now())
+            .execute(conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Commits everything, with the skipped items counted in the summary.
+    pub async fn finish(mut self, skips: &Skips) -> Result<IngestSummary> {
+        self.summary.read += skips.total();
+        self.summary.skipped = skips.0.iter().map(|s| (s.reason.clone(), s.count)).collect();
+        let details = serde_json::to_value(&self.summary).unwrap_or_default();
+        self.tx.finish_run(self.summary.run_id, &details).await?;
+        let subject = format!("import:{}:{}", self.summary.source, self.summary.input);
+        self.tx.audit(&self.actor, "activities.import", &subject, details).await?;
+        self.tx.commit().await?;
+        tracing::info!(
+            source = self.summary.source,
+            input = self.summary.input,
+            new = self.summary.new,
+            known = self.summary.already_known,
+            "import finished"
+        );
+        Ok(self.summary)
+    }
+}
+
+/// A grouping key of `fairshare activities --group-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKey {
+    Org,
+    Member,
+    Kind,
+    Source,
+    Team,
+    Month,
+}
+
+impl GroupKey {
+    pub fn parse(text: &str) -> Option<GroupKey> {
+        Some(match text.trim() {
+            "org" => GroupKey::Org,
+            "member" => GroupKey::Member,
+            "kind" => GroupKey::Kind,
+            "source" => GroupKey::Source,
+            "team" => GroupKey::Team,
+            "month" => GroupKey::Month,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKey::Org => "org",
+            GroupKey::Member => "member",
+            GroupKey::Kind => "kind",
+            GroupKey::Source => "source",
+            GroupKey::Team => "team",
+            GroupKey::Month => "month",
+        }
+    }
+
+    fn sql(self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (GroupKey::Org, _) => "COALESCE(o.slug, 'unaffiliated')",
+            (GroupKey::Member, _) => "m.display_name || ' #' || CAST(m.id AS TEXT)",
+            (GroupKey::Kind, _) => "a.kind",
+            (GroupKey::Source, _) => "a.source",
+            (GroupKey::Team, _) => "COALESCE(a.team, '')",
+            (GroupKey::Month, Backend::Sqlite) => "substr(a.occurred_at, 1, 7)",
+            (GroupKey::Month, Backend::Postgres) => "to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+        }
+    }
+}
+
+/// Which activities to count.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    /// Inclusive, UTC.
+    pub from: Option<OffsetDateTime>,
+    /// Exclusive, UTC.
+    pub until: Option<OffsetDateTime>,
+    pub org: Option<String>,
+}
+
+/// One row of a grouped count: the group values in key order, then the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountRow {
+    pub keys: Vec<String>,
+    pub activities: i64,
+    pub members: i64,
+}
+
+impl Store {
+    /// Activities and distinct members per group, ordered by the group values.
+    pub async fn count_activities(&self, filter: &ActivityFilter, keys: &[GroupKey]) -> Result<Vec<CountRow>> {
+        let backend = self.backend();
+        if let Some(slug) = &filter.org
+            && slug != "unaffiliated"
+            && !self.organisations().await?.iter().any(|o| &o.slug == slug)
+        {
+            return Err(StoreError::NotFound(format!("no organisation `{slug}`")));
+        }
+        let select: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", k.sql(backend))).collect();
+        let mut sql = String::from("SELECT ");
+        for s in &select {
+            sql.push_str(s);
+            sql.push_str(", ");
+        }
+        sql.push_str(
+            "COUNT(*) AS activities, COUNT(DISTINCT a.member_id) AS members FROM activities a \
+             JOIN members m ON m.id = a.member_id LEFT JOIN organisations o ON o.id = a.org_id WHERE 1 = 1",
+        );
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.from.is_some() {
+            sql.push_str(&format!(" AND a.occurred_at >= {}", next()));
+        }
+        if filter.until.is_some() {
+            sql.push_str(&format!(" AND a.occurred_at < {}", next()));
+        }
+        match filter.org.as_deref() {
+            Some("unaffiliated") => sql.push_str(" AND a.org_id IS NULL"),
+            Some(_) => sql.push_str(&format!(" AND o.slug = {}", next())),
+            None => {}
+        }
+        if !keys.is_empty() {
+            let positions: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" GROUP BY {} ORDER BY {}", positions.join(", "), positions.join(", ")));
+        }
+        let rows = on_pool!(self.db(), pool => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if let Some(from) = filter.from {
+                query = query.bind(from);
+            }
+            if let Some(until) = filter.until {
+                query = query.bind(until);
+            }
+            if let Some(org) = filter.org.as_deref().filter(|o| *o != "unaffiliated") {
+                query = query.bind(org.to_string());
+            }
+            let rows = query.fetch_all(pool).await?;
+            use sqlx::Row as _;
+            rows.iter()
+                .map(|row| {
+                    let mut values = Vec::with_capacity(keys.len());
+                    for i in 0..keys.len() {
+                        values.push(row.try_get::<String, _>(i)?);
+                    }
+                    Ok(CountRow {
+                        keys: values,
+                        activities: row.try_get("activities")?,
+                        members: row.try_get("members")?,
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+}

@@ -1,0 +1,735 @@
+//! Who is who: organisations and their email domains, members and their identities,
+//! dated affiliations, merges and splits — and keeping every activity's attribution in
+//! step with them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use fairshare_engine::{
+    Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, Reason, attribute,
+};
+use fairshare_import::record::{AffiliationRecord, OrgName, OrgRecord};
+use fairshare_import::PersonRef;
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+use crate::tx::{Tx, on_tx};
+use crate::{Result, Store, StoreError, on_pool};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organisation {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub website: Option<String>,
+    pub domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrgImportSummary {
+    pub read: usize,
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Activities whose organisation changed because domains changed.
+    pub reattributed: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AffiliationImportSummary {
+    pub read: usize,
+    pub new: usize,
+    pub already_known: usize,
+    pub members_new: usize,
+    /// `line N: reason` for each refused line.
+    pub refused: Vec<String>,
+    pub reattributed: u64,
+}
+
+/// A member with everything known about them.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberDetail {
+    pub id: i64,
+    pub display_name: String,
+    pub is_bot: bool,
+    pub identities: Vec<String>,
+    pub affiliations: Vec<AffiliationDetail>,
+    /// Activities per credited organisation (`unaffiliated` when none).
+    pub activities_by_org: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AffiliationDetail {
+    pub id: i64,
+    pub org: String,
+    #[serde(with = "fairshare_engine::iso_date::option")]
+    pub from: Option<Date>,
+    #[serde(with = "fairshare_engine::iso_date::option")]
+    pub until: Option<Date>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberChange {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub from_member: i64,
+    pub to_member: i64,
+    pub identities: Vec<i64>,
+    pub reason: String,
+    pub undone: bool,
+}
+
+/// What a merge or split moved, kept so it can be undone.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Moved {
+    identities: Vec<i64>,
+    affiliations: Vec<i64>,
+}
+
+impl Store {
+    pub async fn organisations(&self) -> Result<Vec<Organisation>> {
+        let orgs: Vec<(i64, String, String, Option<String>, Option<String>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, slug, name, country, website FROM organisations ORDER BY slug")
+                .fetch_all(pool)
+                .await?
+        });
+        let domains: Vec<(String, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT domain, org_id FROM org_domains ORDER BY domain")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(orgs
+            .into_iter()
+            .map(|(id, slug, name, country, website)| Organisation {
+                id,
+                slug,
+                name,
+                country,
+                website,
+                domains: domains.iter().filter(|(_, o)| *o == id).map(|(d, _)| d.clone()).collect(),
+            })
+            .collect())
+    }
+
+    /// Creates or updates organisations by slug, in one transaction. Each row's domains
+    /// replace that organisation's domains; a domain held by an organisation outside
+    /// the file is an error naming the line.
+    pub async fn import_orgs(
+        &self,
+        input: &str,
+        digest: &str,
+        rows: &[OrgRecord],
+        actor: &str,
+    ) -> Result<OrgImportSummary> {
+        let mut summary = OrgImportSummary { read: rows.len(), ..Default::default() };
+        let mut tx = Tx::begin(self.db()).await?;
+        let run_id = tx.start_run("orgs", input, digest, actor).await?;
+        let mut changed_domains: BTreeSet<String> = BTreeSet::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let existing: Option<(i64, String, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => {
+                sqlx::query_as("SELECT id, name, country, website FROM organisations WHERE slug = $1")
+                    .bind(&row.slug)
+                    .fetch_optional(conn)
+                    .await?
+            });
+            let country = row.country.map(|c| c.to_string());
+            let id = match existing {
+                Some((id, name, old_country, website)) => {
+                    if (name.as_str(), &old_country, &website) == (row.name.as_str(), &country, &row.website) {
+                        summary.unchanged += 1;
+                    } else {
+                        on_tx!(&mut tx, conn => {
+                            sqlx::query("UPDATE organisations SET name = $1, country = $2, website = $3 WHERE id = $4")
+                                .bind(&row.name)
+                                .bind(&country)
+                                .bind(&row.website)
+                                .bind(id)
+                                .execute(conn)
+                                .await?;
+                        });
+                        summary.updated += 1;
+                    }
+                    id
+                }
+                None => {
+                    let (id,): (i64,) = on_tx!(&mut tx, conn => {
+                        sqlx::query_as(
+                            "INSERT INTO organisations (slug, name, country, website, created_at) \
+                             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        )
+                        .bind(&row.slug)
+                        .bind(&row.name)
+                        .bind(&country)
+                        .bind(&row.website)
+                        .bind(crate::now())
+                        .fetch_one(conn)
+                        .await?
+                    });
+                    summary.new += 1;
+                    id
+                }
+            };
+            ids.push(id);
+            let old: Vec<(String,)> = on_tx!(&mut tx, conn => {
+                sqlx::query_as("SELECT domain FROM org_domains WHERE org_id = $1")
+                    .bind(id)
+                    .fetch_all(conn)
+                    .await?
+            });
+            for (domain,) in old {
+                if !row.domains.contains(&domain) {
+                    on_tx!(&mut tx, conn => {
+                        sqlx::query("DELETE FROM org_domains WHERE domain = $1").bind(&domain).execute(conn).await?;
+                    });
+                    changed_domains.insert(domain);
+                }
+            }
+        }
+        for (row, id) in rows.iter().zip(&ids) {
+            for domain in &row.domains {
+                let owner: Option<(i64, String)> = on_tx!(&mut tx, conn => {
+                    sqlx::query_as(
+                        "SELECT d.org_id, o.slug FROM org_domains d JOIN organisations o ON o.id = d.org_id \
+                         WHERE d.domain = $1",
+                    )
+                    .bind(domain)
+                    .fetch_optional(conn)
+                    .await?
+                });
+                match owner {
+                    Some((owner, _)) if owner == *id => {}
+                    Some((_, slug)) => {
+                        return Err(StoreError::Invalid(format!(
+                            "{input}:{}, column `domains`: {domain} already belongs to organisation `{slug}`",
+                            row.line
+                        )));
+                    }
+                    None => {
+                        on_tx!(&mut tx, conn => {
+                            sqlx::query("INSERT INTO org_domains (domain, org_id) VALUES ($1, $2)")
+                                .bind(domain)
+                                .bind(id)
+                                .execute(conn)
+                                .await?;
+                        });
+                        changed_domains.insert(domain.clone());
+                    }
+                }
+            }
+        }
+        let members = members_with_email_domains(&mut tx, &changed_domains).await?;
+        summary.reattributed = reattribute(&mut tx, &members).await?;
+        let details = serde_json::to_value(&summary).unwrap_or_default();
+        tx.finish_run(run_id, &details).await?;
+        tx.audit(actor, "orgs.import", &format!("orgs:{input}"), details).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// Adds affiliations in one transaction. With `refuse_invalid`, a bad line is
+    /// reported and skipped (gitdm files); otherwise it aborts the whole import.
+    pub async fn import_affiliations(
+        &self,
+        input: &str,
+        digest: &str,
+        rows: &[AffiliationRecord],
+        source: &str,
+        refuse_invalid: bool,
+        actor: &str,
+    ) -> Result<AffiliationImportSummary> {
+        let mut summary = AffiliationImportSummary { read: rows.len(), ..Default::default() };
+        let mut tx = Tx::begin(self.db()).await?;
+        let run_id = tx.start_run("affiliations", input, digest, actor).await?;
+        let orgs = org_names(&mut tx).await?;
+        let mut touched: BTreeSet<i64> = BTreeSet::new();
+        for row in rows {
+            let problem = match (&row.from, &row.until) {
+                (Some(from), Some(until)) if until <= from => {
+                    Some(format!("the range {from} to {until} is empty"))
+                }
+                _ => None,
+            };
+            let org = match &row.org {
+                OrgName::Slug(slug) => orgs.get(&slug.to_lowercase()).copied(),
+                OrgName::Name(name) => orgs.get(&name.to_lowercase()).copied(),
+            };
+            let problem = problem.or_else(|| match (&row.org, org) {
+                (_, Some(_)) => None,
+                (OrgName::Slug(s), None) | (OrgName::Name(s), None) => Some(format!(
+                    "unknown organisation `{s}` (import it first with `fairshare import orgs`)"
+                )),
+            });
+            if let Some(problem) = problem {
+                if refuse_invalid {
+                    summary.refused.push(format!("line {}: {problem}", row.line));
+                    continue;
+                }
+                return Err(StoreError::Invalid(format!("{input}:{}: {problem}", row.line)));
+            }
+            let org = org.expect("checked above");
+            let (_, member, created) = resolve_person(&mut tx, &row.person, &[], actor).await?;
+            if created {
+                summary.members_new += 1;
+            }
+            let exists: Option<(i64,)> = on_tx!(&mut tx, conn => {
+                sqlx::query_as(
+                    "SELECT id FROM affiliations WHERE member_id = $1 AND org_id = $2 \
+                     AND valid_from IS NOT DISTINCT FROM $3 AND valid_until IS NOT DISTINCT FROM $4",
+                )
+                .bind(member)
+                .bind(org)
+                .bind(row.from)
+                .bind(row.until)
+                .fetch_optional(conn)
+                .await?
+            });
+            if exists.is_some() {
+                summary.already_known += 1;
+                continue;
+            }
+            on_tx!(&mut tx, conn => {
+                sqlx::query(
+                    "INSERT INTO affiliations (member_id, org_id, valid_from, valid_until, source, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(member)
+                .bind(org)
+                .bind(row.from)
+                .bind(row.until)
+                .bind(source)
+                .bind(actor)
+                .bind(crate::now())
+                .execute(conn)
+                .await?;
+            });
+            summary.new += 1;
+            touched.insert(member);
+        }
+        summary.reattributed = reattribute(&mut tx, &touched.into_iter().collect::<Vec<_>>()).await?;
+        let details = serde_json::to_value(&summary).unwrap_or_default();
+        tx.finish_run(run_id, &details).await?;
+        tx.audit(actor, "affiliations.import", &format!("affiliations:{input}"), details).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// The member an identity belongs to, or a member by id (`#12` or `12`).
+    pub async fn find_member(&self, text: &str) -> Result<i64> {
+        let trimmed = text.trim().trim_start_matches('#');
+        if let Ok(id) = trimmed.parse::<i64>() {
+            let found: Option<(i64,)> = on_pool!(self.db(), pool => {
+                sqlx::query_as("SELECT id FROM members WHERE id = $1").bind(id).fetch_optional(pool).await?
+            });
+            return found.map(|(id,)| id).ok_or_else(|| StoreError::NotFound(format!("no member #{id}")));
+        }
+        let key = IdentityKey::parse(text).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut tx = Tx::begin(self.db()).await?;
+        let found = find_identity(&mut tx, &key).await?;
+        tx.commit().await?;
+        found
+            .map(|(_, member)| member)
+            .ok_or_else(|| StoreError::NotFound(format!("no member has the identity {key}")))
+    }
+
+    pub async fn member(&self, id: i64) -> Result<MemberDetail> {
+        let head: Option<(i64, String, bool)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, display_name, is_bot FROM members WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let (id, display_name, is_bot) = head.ok_or_else(|| StoreError::NotFound(format!("no member #{id}")))?;
+        let identities: Vec<(String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT kind, value FROM identities WHERE member_id = $1 ORDER BY kind, value")
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        let affiliations: Vec<(i64, String, Option<Date>, Option<Date>, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT a.id, o.slug, a.valid_from, a.valid_until, a.source FROM affiliations a \
+                 JOIN organisations o ON o.id = a.org_id WHERE a.member_id = $1 ORDER BY a.valid_from, a.id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        let by_org: Vec<(Option<String>, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT o.slug, COUNT(*) FROM activities a LEFT JOIN organisations o ON o.id = a.org_id \
+                 WHERE a.member_id = $1 GROUP BY o.slug ORDER BY o.slug",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(MemberDetail {
+            id,
+            display_name,
+            is_bot,
+            identities: identities.into_iter().map(|(k, v)| format!("{k}:{v}")).collect(),
+            affiliations: affiliations
+                .into_iter()
+                .map(|(id, org, from, until, source)| AffiliationDetail { id, org, from, until, source })
+                .collect(),
+            activities_by_org: by_org
+                .into_iter()
+                .map(|(slug, n)| (slug.unwrap_or_else(|| "unaffiliated".into()), n))
+                .collect(),
+        })
+    }
+
+    /// Merges member `from` into `into`: identities, affiliations and activities move;
+    /// attribution follows. Returns the change id (for undo).
+    pub async fn merge_members(&self, from: i64, into: i64, actor: &str, reason: &str) -> Result<i64> {
+        if from == into {
+            return Err(StoreError::Invalid(format!("member #{from} cannot be merged with itself")));
+        }
+        let mut tx = Tx::begin(self.db()).await?;
+        let change = merge(&mut tx, from, into, actor, reason).await?;
+        tx.audit(actor, "members.merge", &format!("member:{into}"), serde_json::json!({ "from": from, "change": change, "reason": reason })).await?;
+        tx.commit().await?;
+        Ok(change)
+    }
+
+    /// Moves one identity (and its activities) out of its member into a new member.
+    pub async fn split_identity(&self, key: &IdentityKey, actor: &str, reason: &str) -> Result<(i64, i64)> {
+        let mut tx = Tx::begin(self.db()).await?;
+        let (identity, from) = find_identity(&mut tx, key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no member has the identity {key}")))?;
+        let count: (i64,) = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT COUNT(*) FROM identities WHERE member_id = $1").bind(from).fetch_one(conn).await?
+        });
+        if count.0 < 2 {
+            return Err(StoreError::Invalid(format!("{key} is member #{from}'s only identity: nothing to split")));
+        }
+        let name: Option<(Option<String>,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT name FROM identities WHERE id = $1").bind(identity).fetch_optional(conn).await?
+        });
+        let display = name.and_then(|(n,)| n).unwrap_or_else(|| key.value.clone());
+        let to = create_member(&mut tx, &display, false).await?;
+        let moved = Moved { identities: vec![identity], affiliations: vec![] };
+        move_things(&mut tx, &moved, from, to).await?;
+        let change = record_change(&mut tx, "split", from, to, &moved, actor, reason).await?;
+        reattribute(&mut tx, &[from, to]).await?;
+        tx.audit(actor, "members.split", &format!("member:{from}"), serde_json::json!({ "identity": key.to_string(), "new_member": to, "change": change })).await?;
+        tx.commit().await?;
+        Ok((to, change))
+    }
+
+    /// Reverses a merge or split: what moved moves back.
+    pub async fn undo_member_change(&self, change: i64, actor: &str) -> Result<()> {
+        let mut tx = Tx::begin(self.db()).await?;
+        let row: Option<(i64, i64, String, Option<OffsetDateTime>)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT from_member_id, to_member_id, identity_ids, undone_at FROM member_changes WHERE id = $1")
+                .bind(change)
+                .fetch_optional(conn)
+                .await?
+        });
+        let (from, to, moved, undone) = row.ok_or_else(|| StoreError::NotFound(format!("no member change #{change}")))?;
+        if undone.is_some() {
+            return Err(StoreError::Conflict(format!("member change #{change} was already undone")));
+        }
+        let moved: Moved = serde_json::from_str(&moved).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        move_things(&mut tx, &moved, to, from).await?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE member_changes SET undone_at = $1, undone_by = $2 WHERE id = $3")
+                .bind(crate::now())
+                .bind(actor)
+                .bind(change)
+                .execute(conn)
+                .await?;
+        });
+        reattribute(&mut tx, &[from, to]).await?;
+        tx.audit(actor, "members.undo", &format!("member:{from}"), serde_json::json!({ "change": change })).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn member_changes(&self) -> Result<Vec<MemberChange>> {
+        let rows: Vec<(i64, OffsetDateTime, String, String, i64, i64, String, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, at, actor, action, from_member_id, to_member_id, identity_ids, reason, undone_at \
+                 FROM member_changes ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor, action, from_member, to_member, moved, reason, undone)| MemberChange {
+                id,
+                at,
+                actor,
+                action,
+                from_member,
+                to_member,
+                identities: serde_json::from_str::<Moved>(&moved).map(|m| m.identities).unwrap_or_default(),
+                reason,
+                undone: undone.is_some(),
+            })
+            .collect())
+    }
+}
+
+/// Organisations by lower-case slug and lower-case name.
+async fn org_names(tx: &mut Tx) -> Result<HashMap<String, i64>> {
+    let rows: Vec<(i64, String, String)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id, slug, name FROM organisations").fetch_all(conn).await?
+    });
+    let mut map = HashMap::new();
+    for (id, slug, name) in rows {
+        map.insert(name.to_lowercase(), id);
+        map.insert(slug.to_lowercase(), id);
+    }
+    Ok(map)
+}
+
+pub(crate) async fn org_slugs(tx: &mut Tx) -> Result<HashMap<String, i64>> {
+    let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id, slug FROM organisations").fetch_all(conn).await?
+    });
+    Ok(rows.into_iter().map(|(id, slug)| (slug.to_lowercase(), id)).collect())
+}
+
+pub(crate) async fn domain_index(tx: &mut Tx) -> Result<DomainIndex> {
+    let rows: Vec<(String, i64)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT domain, org_id FROM org_domains").fetch_all(conn).await?
+    });
+    Ok(DomainIndex::new(rows))
+}
+
+pub(crate) async fn find_identity(tx: &mut Tx, key: &IdentityKey) -> Result<Option<(i64, i64)>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id, member_id FROM identities WHERE kind = $1 AND value = $2")
+            .bind(key.kind.as_str())
+            .bind(&key.value)
+            .fetch_optional(conn)
+            .await?
+    }))
+}
+
+async fn create_member(tx: &mut Tx, name: &str, is_bot: bool) -> Result<i64> {
+    let (id,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as("INSERT INTO members (display_name, is_bot, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(name)
+            .bind(is_bot)
+            .bind(crate::now())
+            .fetch_one(conn)
+            .await?
+    });
+    Ok(id)
+}
+
+async fn create_identity(tx: &mut Tx, key: &IdentityKey, name: Option<&str>, member: i64) -> Result<i64> {
+    let (id,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as("INSERT INTO identities (kind, value, name, member_id) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(key.kind.as_str())
+            .bind(&key.value)
+            .bind(name)
+            .bind(member)
+            .fetch_one(conn)
+            .await?
+    });
+    Ok(id)
+}
+
+/// The identity and member of `person`, creating what is missing. When the person's
+/// identities already belong to different members, those members are merged into the
+/// oldest (they share an email or a linked login). Returns (identity, member, created).
+pub(crate) async fn resolve_person(
+    tx: &mut Tx,
+    person: &PersonRef,
+    bot_patterns: &[String],
+    actor: &str,
+) -> Result<(i64, i64, bool)> {
+    let mut keys = vec![&person.key];
+    keys.extend(person.linked.iter().filter(|k| **k != person.key));
+    let mut found: Vec<(usize, i64, i64)> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some((identity, member)) = find_identity(tx, key).await? {
+            found.push((i, identity, member));
+        }
+    }
+    let mut members: Vec<i64> = found.iter().map(|f| f.2).collect();
+    members.sort_unstable();
+    members.dedup();
+    let mut created = false;
+    let member = match members.first() {
+        Some(&oldest) => {
+            for &other in &members[1..] {
+                let shared = keys[found.iter().find(|f| f.2 == other).map(|f| f.0).unwrap_or(0)];
+                merge(tx, other, oldest, "fairshare", &format!("automatic: both use {shared}")).await?;
+                tx.audit(actor, "members.merge", &format!("member:{oldest}"), serde_json::json!({ "from": other, "reason": format!("automatic: both use {shared}") })).await?;
+            }
+            oldest
+        }
+        None => {
+            let display = person.name.clone().unwrap_or_else(|| person.key.value.clone());
+            let bot = keys.iter().any(|k| k.kind != IdentityKind::Email && fairshare_engine::identity::is_bot(&k.value, bot_patterns))
+                || fairshare_engine::identity::is_bot(&display, bot_patterns);
+            created = true;
+            create_member(tx, &display, bot).await?
+        }
+    };
+    let mut main_identity = None;
+    for (i, key) in keys.iter().enumerate() {
+        let identity = match found.iter().find(|f| f.0 == i) {
+            Some(f) => f.1,
+            None => create_identity(tx, key, person.name.as_deref(), member).await?,
+        };
+        if i == 0 {
+            main_identity = Some(identity);
+        }
+    }
+    Ok((main_identity.expect("the person's own key is first"), member, created))
+}
+
+async fn merge(tx: &mut Tx, from: i64, into: i64, actor: &str, reason: &str) -> Result<i64> {
+    let identities: Vec<(i64,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id FROM identities WHERE member_id = $1").bind(from).fetch_all(conn).await?
+    });
+    if identities.is_empty() {
+        return Err(StoreError::NotFound(format!("no member #{from}")));
+    }
+    let exists: Option<(i64,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id FROM members WHERE id = $1").bind(into).fetch_optional(conn).await?
+    });
+    if exists.is_none() {
+        return Err(StoreError::NotFound(format!("no member #{into}")));
+    }
+    let affiliations: Vec<(i64,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT id FROM affiliations WHERE member_id = $1").bind(from).fetch_all(conn).await?
+    });
+    let moved = Moved {
+        identities: identities.into_iter().map(|(id,)| id).collect(),
+        affiliations: affiliations.into_iter().map(|(id,)| id).collect(),
+    };
+    move_things(tx, &moved, from, into).await?;
+    let change = record_change(tx, "merge", from, into, &moved, actor, reason).await?;
+    reattribute(tx, &[into]).await?;
+    Ok(change)
+}
+
+/// Moves identities (with their activities) and affiliations from one member to another.
+async fn move_things(tx: &mut Tx, moved: &Moved, from: i64, to: i64) -> Result<()> {
+    for identity in &moved.identities {
+        on_tx!(tx, conn => {
+            sqlx::query("UPDATE identities SET member_id = $1 WHERE id = $2 AND member_id = $3")
+                .bind(to).bind(identity).bind(from).execute(&mut *conn).await?;
+            sqlx::query("UPDATE activities SET member_id = $1 WHERE identity_id = $2 AND member_id = $3")
+                .bind(to).bind(identity).bind(from).execute(&mut *conn).await?;
+        });
+    }
+    for affiliation in &moved.affiliations {
+        on_tx!(tx, conn => {
+            sqlx::query("UPDATE affiliations SET member_id = $1 WHERE id = $2 AND member_id = $3")
+                .bind(to).bind(affiliation).bind(from).execute(conn).await?;
+        });
+    }
+    Ok(())
+}
+
+async fn record_change(
+    tx: &mut Tx,
+    action: &str,
+    from: i64,
+    to: i64,
+    moved: &Moved,
+    actor: &str,
+    reason: &str,
+) -> Result<i64> {
+    let (id,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "INSERT INTO member_changes (at, actor, action, from_member_id, to_member_id, identity_ids, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(crate::now())
+        .bind(actor)
+        .bind(action)
+        .bind(from)
+        .bind(to)
+        .bind(serde_json::to_string(moved).unwrap_or_default())
+        .bind(reason)
+        .fetch_one(conn)
+        .await?
+    });
+    Ok(id)
+}
+
+pub(crate) async fn member_affiliations(tx: &mut Tx, member: i64) -> Result<Vec<Affiliation>> {
+    let rows: Vec<(i64, Option<Date>, Option<Date>)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT org_id, valid_from, valid_until FROM affiliations WHERE member_id = $1")
+            .bind(member)
+            .fetch_all(conn)
+            .await?
+    });
+    Ok(rows.into_iter().map(|(org, from, until)| Affiliation { org, from, until }).collect())
+}
+
+async fn members_with_email_domains(tx: &mut Tx, domains: &BTreeSet<String>) -> Result<Vec<i64>> {
+    let mut members = BTreeSet::new();
+    for domain in domains {
+        let rows: Vec<(i64,)> = on_tx!(tx, conn => {
+            sqlx::query_as(
+                "SELECT DISTINCT member_id FROM identities WHERE kind = 'email' AND (value LIKE $1 OR value LIKE $2)",
+            )
+            .bind(format!("%@{domain}"))
+            .bind(format!("%.{domain}"))
+            .fetch_all(conn)
+            .await?
+        });
+        members.extend(rows.into_iter().map(|(m,)| m));
+    }
+    Ok(members.into_iter().collect())
+}
+
+type AttributionRow = (i64, OffsetDateTime, Option<i64>, Option<i64>, String, String, String);
+
+/// Recomputes the attribution of every activity of `members`; returns how many
+/// activities changed organisation or reason.
+pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
+    let domains = domain_index(tx).await?;
+    let mut changed = 0;
+    for &member in members {
+        let affiliations = member_affiliations(tx, member).await?;
+        let rows: Vec<AttributionRow> = on_tx!(tx, conn => {
+            sqlx::query_as(
+                "SELECT a.id, a.occurred_at, a.explicit_org_id, a.org_id, a.attribution, i.kind, i.value \
+                 FROM activities a JOIN identities i ON i.id = a.identity_id WHERE a.member_id = $1",
+            )
+            .bind(member)
+            .fetch_all(conn)
+            .await?
+        });
+        for (id, at, explicit, org, reason, kind, value) in rows {
+            let (new_org, new_reason) = attribute(
+                AttributionInput {
+                    day: at.date(),
+                    explicit,
+                    affiliations: &affiliations,
+                    email: (kind == "email").then_some(value.as_str()),
+                },
+                &domains,
+            );
+            if new_org != org || Reason::parse(&reason) != Some(new_reason) {
+                on_tx!(tx, conn => {
+                    sqlx::query("UPDATE activities SET org_id = $1, attribution = $2 WHERE id = $3")
+                        .bind(new_org)
+                        .bind(new_reason.as_str())
+                        .bind(id)
+                        .execute(conn)
+                        .await?;
+                });
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}

@@ -1,0 +1,95 @@
+//! A transaction on either backend, for work that spans many statements and awaits
+//! (an ingest session, a merge). Helpers take `&mut Tx` and dispatch with `on_tx!`.
+
+use crate::{Db, Result};
+
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::tx::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::tx::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Tx {
+    pub async fn begin(db: &Db) -> Result<Tx> {
+        Ok(match db {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Appends an audit entry.
+    pub async fn audit(
+        &mut self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        on_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(crate::now())
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .bind(details.to_string())
+            .execute(conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records an import run and returns its id.
+    pub async fn start_run(&mut self, source: &str, input: &str, digest: &str, actor: &str) -> Result<i64> {
+        let (id,): (i64,) = on_tx!(self, conn => {
+            sqlx::query_as(
+                "INSERT INTO import_runs (source, input_name, digest, actor, started_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(source)
+            .bind(input)
+            .bind(digest)
+            .bind(actor)
+            .bind(crate::now())
+            .fetch_one(conn)
+            .await?
+        });
+        Ok(id)
+    }
+
+    pub async fn finish_run(&mut self, run_id: i64, summary: &serde_json::Value) -> Result<()> {
+        on_tx!(self, conn => {
+            sqlx::query("UPDATE import_runs SET summary = $1 WHERE id = $2")
+                .bind(summary.to_string())
+                .bind(run_id)
+                .execute(conn)
+                .await?;
+        });
+        Ok(())
+    }
+}
