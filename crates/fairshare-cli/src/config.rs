@@ -24,6 +24,57 @@ pub struct Config {
     pub log: LogConfig,
     /// How fair monthly thresholds are derived from the Big Mac data.
     pub thresholds: ThresholdPolicy,
+    pub contributions: ContributionsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContributionsConfig {
+    /// Logins or names of bots (`*` matches anything), besides GitHub's `[bot]` accounts.
+    /// Bot activity is stored, flagged and never scored.
+    pub bot_patterns: Vec<String>,
+    /// Repositories (`owner/name`) whose GH Archive events are imported.
+    pub github_repositories: Vec<String>,
+    /// Slack channels (names) whose messages are imported; empty = all.
+    pub slack_channels: Vec<String>,
+    /// The team credited for work in a repository, forum category or chat channel
+    /// (`"mautic/mautic" = "product"`), when the import does not say.
+    pub teams: std::collections::BTreeMap<String, String>,
+}
+
+impl ContributionsConfig {
+    /// Fills in each record's team from `teams` by its channel, where it has none.
+    pub fn assign_teams(&self, records: &mut [fairshare_import::ActivityRecord]) {
+        if self.teams.is_empty() {
+            return;
+        }
+        for record in records.iter_mut().filter(|r| r.team.is_none()) {
+            if let Some(channel) = &record.channel {
+                record.team = self
+                    .teams
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(channel))
+                    .map(|(_, team)| team.clone());
+            }
+        }
+    }
+}
+
+impl Default for ContributionsConfig {
+    fn default() -> Self {
+        ContributionsConfig {
+            bot_patterns: vec![
+                "*-bot".into(),
+                "*_bot".into(),
+                "dependabot*".into(),
+                "renovate*".into(),
+                "github-actions*".into(),
+            ],
+            github_repositories: Vec::new(),
+            slack_channels: Vec::new(),
+            teams: Default::default(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -33,6 +84,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             log: LogConfig::default(),
             thresholds: ThresholdPolicy::default(),
+            contributions: ContributionsConfig::default(),
         }
     }
 }

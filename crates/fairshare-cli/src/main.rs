@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod output;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +52,14 @@ enum Command {
     Bigmac(commands::bigmac::BigmacCommand),
     /// Fair monthly sponsorship thresholds per country, and their publication.
     Thresholds(commands::thresholds::Args),
+    /// Import contributions and the organisation directory.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
+    /// Count activities, grouped by org, member, kind, source, team or month.
+    Activities(commands::ledger::ActivitiesArgs),
+    /// Members and their identities: show, merge, split, undo.
+    #[command(subcommand)]
+    Members(commands::ledger::MembersCommand),
     /// Read the audit log.
     Audit(commands::admin::AuditArgs),
 }
@@ -87,6 +96,9 @@ fn main() -> ExitCode {
             Command::Config(command) => commands::admin::config(&context, command),
             Command::Bigmac(command) => commands::bigmac::run(&context, command).await,
             Command::Thresholds(args) => commands::thresholds::run(&context, args).await,
+            Command::Import(command) => commands::import::run(&context, command).await,
+            Command::Activities(args) => commands::ledger::activities(&context, args).await,
+            Command::Members(command) => commands::ledger::members(&context, command).await,
             Command::Audit(args) => commands::admin::audit(&context, args).await,
         }
     });

@@ -128,9 +128,18 @@ mod tests {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
-        assert_eq!("Event organized".parse::<ActivityKind>().unwrap(), ActivityKind::EventOrganised);
-        assert_eq!("talk".parse::<ActivityKind>().unwrap(), ActivityKind::TalkGiven);
+        assert_eq!(
+            "Event organized".parse::<ActivityKind>().unwrap(),
+            ActivityKind::EventOrganised
+        );
+        assert_eq!(
+            "talk".parse::<ActivityKind>().unwrap(),
+            ActivityKind::TalkGiven
+        );
         let err = "dancing".parse::<ActivityKind>().unwrap_err();
-        assert!(err.to_string().starts_with("unknown activity kind `dancing` (expected one of: commit, pr_opened"));
+        assert!(
+            err.to_string()
+                .starts_with("unknown activity kind `dancing` (expected one of: commit, pr_opened")
+        );
     }
 }

@@ -69,13 +69,52 @@ impl fmt::Display for Reason {
 
 /// Free-mail providers: an address there says nothing about an employer.
 const FREE_MAIL: &[&str] = &[
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com",
-    "hotmail.com", "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com",
-    "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de",
-    "mail.com", "mail.ru", "yandex.ru", "yandex.com", "protonmail.com", "proton.me", "pm.me",
-    "qq.com", "163.com", "126.com", "zoho.com", "fastmail.com", "hey.com", "tutanota.com",
-    "laposte.net", "orange.fr", "free.fr", "libero.it", "seznam.cz", "wp.pl", "o2.pl",
-    "rediffmail.com", "naver.com", "posteo.de", "t-online.de", "example.com",
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "ymail.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.fr",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "gmx.com",
+    "web.de",
+    "mail.com",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "protonmail.com",
+    "proton.me",
+    "pm.me",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "zoho.com",
+    "fastmail.com",
+    "hey.com",
+    "tutanota.com",
+    "laposte.net",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
+    "seznam.cz",
+    "wp.pl",
+    "o2.pl",
+    "rediffmail.com",
+    "naver.com",
+    "posteo.de",
+    "t-online.de",
+    "example.com",
 ];
 
 /// Domains that never name an organisation, whatever is configured.
@@ -87,9 +126,16 @@ pub fn never_maps(domain: &str) -> bool {
         || domain == "noreply.github.com"
         || domain == "localhost"
         || !domain.contains('.')
-        || [".local", ".localdomain", ".lan", ".internal", ".home", ".localhost"]
-            .iter()
-            .any(|suffix| domain.ends_with(suffix))
+        || [
+            ".local",
+            ".localdomain",
+            ".lan",
+            ".internal",
+            ".home",
+            ".localhost",
+        ]
+        .iter()
+        .any(|suffix| domain.ends_with(suffix))
 }
 
 /// Email domains of organisations. A lookup tries the address's domain, then each
@@ -178,7 +224,11 @@ mod tests {
         assert_eq!(index.org_for_email("ana@dev.eu.acme.com"), Some(2));
         assert_eq!(index.org_for_email("ana@eu.acme.com"), Some(2));
         assert_eq!(index.org_for_email("ana@notacme.com"), None);
-        assert_eq!(index.org_for_email("ana@gmail.com"), None, "free mail is never an employer");
+        assert_eq!(
+            index.org_for_email("ana@gmail.com"),
+            None,
+            "free mail is never an employer"
+        );
         assert_eq!(index.org_for_email("1+ana@users.noreply.github.com"), None);
         assert_eq!(index.org_for_email("ana@laptop.local"), None);
         assert_eq!(index.org_for_email("ana@localhost"), None);
@@ -188,8 +238,16 @@ mod tests {
     fn attribution_order() {
         let index = index();
         let affiliations = [
-            Affiliation { org: 7, from: Some(date!(2024 - 01 - 01)), until: Some(date!(2025 - 01 - 01)) },
-            Affiliation { org: 8, from: Some(date!(2024 - 06 - 01)), until: None },
+            Affiliation {
+                org: 7,
+                from: Some(date!(2024 - 01 - 01)),
+                until: Some(date!(2025 - 01 - 01)),
+            },
+            Affiliation {
+                org: 8,
+                from: Some(date!(2024 - 06 - 01)),
+                until: None,
+            },
         ];
         let input = |day, explicit| AttributionInput {
             day,
@@ -197,23 +255,48 @@ mod tests {
             affiliations: &affiliations,
             email: Some("ana@acme.com"),
         };
-        assert_eq!(attribute(input(date!(2024 - 03 - 01), Some(9)), &index), (Some(9), Reason::Explicit));
-        assert_eq!(attribute(input(date!(2024 - 03 - 01), None), &index), (Some(7), Reason::Affiliation));
+        assert_eq!(
+            attribute(input(date!(2024 - 03 - 01), Some(9)), &index),
+            (Some(9), Reason::Explicit)
+        );
+        assert_eq!(
+            attribute(input(date!(2024 - 03 - 01), None), &index),
+            (Some(7), Reason::Affiliation)
+        );
         // Overlap: the later start wins.
-        assert_eq!(attribute(input(date!(2024 - 07 - 01), None), &index), (Some(8), Reason::Affiliation));
+        assert_eq!(
+            attribute(input(date!(2024 - 07 - 01), None), &index),
+            (Some(8), Reason::Affiliation)
+        );
         // Before any affiliation: the email domain.
-        assert_eq!(attribute(input(date!(2023 - 12 - 31), None), &index), (Some(1), Reason::EmailDomain));
-        let none = AttributionInput { day: date!(2023 - 01 - 01), explicit: None, affiliations: &[], email: Some("ana@gmail.com") };
+        assert_eq!(
+            attribute(input(date!(2023 - 12 - 31), None), &index),
+            (Some(1), Reason::EmailDomain)
+        );
+        let none = AttributionInput {
+            day: date!(2023 - 01 - 01),
+            explicit: None,
+            affiliations: &[],
+            email: Some("ana@gmail.com"),
+        };
         assert_eq!(attribute(none, &index), (None, Reason::Unaffiliated));
     }
 
     #[test]
     fn ranges_are_half_open() {
-        let a = Affiliation { org: 1, from: Some(date!(2024 - 01 - 01)), until: Some(date!(2024 - 02 - 01)) };
+        let a = Affiliation {
+            org: 1,
+            from: Some(date!(2024 - 01 - 01)),
+            until: Some(date!(2024 - 02 - 01)),
+        };
         assert!(a.covers(date!(2024 - 01 - 01)));
         assert!(a.covers(date!(2024 - 01 - 31)));
         assert!(!a.covers(date!(2024 - 02 - 01)));
-        let open = Affiliation { org: 1, from: None, until: None };
+        let open = Affiliation {
+            org: 1,
+            from: None,
+            until: None,
+        };
         assert!(open.covers(date!(1990 - 01 - 01)));
     }
 }

@@ -52,7 +52,9 @@ pub struct IdentityKey {
 pub enum IdentityError {
     #[error("`{0}` is not an email address")]
     BadEmail(String),
-    #[error("`{0}` is not an identity: use an email address or SOURCE:HANDLE (sources: email, github, discourse, slack, meetup)")]
+    #[error(
+        "`{0}` is not an identity: use an email address or SOURCE:HANDLE (sources: email, github, discourse, slack, meetup)"
+    )]
     BadKey(String),
 }
 
@@ -111,7 +113,11 @@ impl fmt::Display for IdentityKey {
 
 /// Lower-cased, trimmed, and shaped like `local@domain`.
 pub fn normalise_email(email: &str) -> Result<String, IdentityError> {
-    let email = email.trim().trim_start_matches('<').trim_end_matches('>').to_lowercase();
+    let email = email
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_lowercase();
     match email.split_once('@') {
         Some((local, domain))
             if !local.is_empty()
@@ -189,8 +195,14 @@ mod tests {
 
     #[test]
     fn written_identities_parse() {
-        assert_eq!(IdentityKey::parse("github:@OctoCat").unwrap().to_string(), "github:octocat");
-        assert_eq!(IdentityKey::parse("ana@acme.com").unwrap().kind, IdentityKind::Email);
+        assert_eq!(
+            IdentityKey::parse("github:@OctoCat").unwrap().to_string(),
+            "github:octocat"
+        );
+        assert_eq!(
+            IdentityKey::parse("ana@acme.com").unwrap().kind,
+            IdentityKind::Email
+        );
         assert!(IdentityKey::parse("octocat").is_err());
         assert!(IdentityKey::parse("twitter:octocat").is_err());
         assert!(IdentityKey::parse("email:not-an-email").is_err());
@@ -198,7 +210,11 @@ mod tests {
 
     #[test]
     fn bots_are_recognised() {
-        let patterns = vec!["*-bot".to_string(), "mautibot".to_string(), "ci*runner".to_string()];
+        let patterns = vec![
+            "*-bot".to_string(),
+            "mautibot".to_string(),
+            "ci*runner".to_string(),
+        ];
         assert!(is_bot("dependabot[bot]", &[]));
         assert!(is_bot("release-bot", &patterns));
         assert!(is_bot("MautiBot", &patterns));

@@ -16,9 +16,9 @@ pub mod threshold;
 
 pub use activity::ActivityKind;
 pub use attribution::{Affiliation, AttributionInput, DomainIndex, OrgId, Reason, attribute};
-pub use identity::{IdentityKey, IdentityKind};
 pub use bigmac::{BigMacPrice, Release};
 pub use country::{CountryCode, CurrencyCode, ParseCodeError};
+pub use identity::{IdentityKey, IdentityKind};
 pub use threshold::{
     Basis, ComparableMapping, EuroAreaRule, PriceSubmission, Rounding, RoundingMode, Threshold,
     ThresholdError, ThresholdPolicy, compute_thresholds,

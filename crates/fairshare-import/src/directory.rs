@@ -71,7 +71,10 @@ const AFFILIATION_COLUMNS: [&str; 4] = ["member", "org", "from", "until"];
 
 /// Reads `member,org,from,until`: `member` an email or `source:handle`, `org` a slug,
 /// dates ISO with empty meaning an open end.
-pub fn parse_affiliations(file: &str, input: impl Read) -> Result<Vec<AffiliationRecord>, ImportError> {
+pub fn parse_affiliations(
+    file: &str,
+    input: impl Read,
+) -> Result<Vec<AffiliationRecord>, ImportError> {
     let mut out = Vec::new();
     CsvInput::open(file, input, &AFFILIATION_COLUMNS)?.for_each(&AFFILIATION_COLUMNS, |row| {
         let key = row.identity("member")?;
@@ -131,22 +134,30 @@ pub fn parse_gitdm(file: &str, input: impl Read) -> Result<GitdmFile, ImportErro
         let indented = line.starts_with([' ', '\t']);
         if !indented {
             let Some((login, emails)) = trimmed.split_once(':') else {
-                out.refused.push(format!("line {number}: expected `login: email, …`"));
+                out.refused
+                    .push(format!("line {number}: expected `login: email, …`"));
                 person = None;
                 continue;
             };
             let login = login.trim();
             let Ok(key) = IdentityKey::new(IdentityKind::Github, login) else {
-                out.refused.push(format!("line {number}: `{login}` is not a GitHub login"));
+                out.refused
+                    .push(format!("line {number}: `{login}` is not a GitHub login"));
                 person = None;
                 continue;
             };
             let mut linked = Vec::new();
-            for email in emails.split([',', ';', ' ']).map(str::trim).filter(|e| !e.is_empty()) {
+            for email in emails
+                .split([',', ';', ' '])
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+            {
                 match IdentityKey::from_email(&email.replace('!', "@")) {
                     Ok(k) if !linked.contains(&k) && k != key => linked.push(k),
                     Ok(_) => {}
-                    Err(_) => out.refused.push(format!("line {number}: `{email}` is not an email address (ignored)")),
+                    Err(_) => out.refused.push(format!(
+                        "line {number}: `{email}` is not an email address (ignored)"
+                    )),
                 }
             }
             let mut p = PersonRef::new(key, Some(login));
@@ -156,7 +167,9 @@ pub fn parse_gitdm(file: &str, input: impl Read) -> Result<GitdmFile, ImportErro
             continue;
         }
         let Some(current) = &person else {
-            out.refused.push(format!("line {number}: a company line with no developer above it"));
+            out.refused.push(format!(
+                "line {number}: a company line with no developer above it"
+            ));
             continue;
         };
         match parse_company_line(trimmed) {
@@ -170,7 +183,9 @@ pub fn parse_gitdm(file: &str, input: impl Read) -> Result<GitdmFile, ImportErro
                 if let (Some(f), Some(u)) = (from, until)
                     && u <= f
                 {
-                    out.refused.push(format!("line {number}: {company} from {f} until {u} is an empty range"));
+                    out.refused.push(format!(
+                        "line {number}: {company} from {f} until {u} is an empty range"
+                    ));
                     continue;
                 }
                 out.affiliations.push(AffiliationRecord {
@@ -193,12 +208,14 @@ fn parse_company_line(text: &str) -> Result<(String, Option<Date>, Option<Date>)
     let mut from = None;
     if let Some(i) = rest.rfind(" until ") {
         let date = rest[i + 7..].trim();
-        until = Some(parse_date(date).ok_or_else(|| format!("`{date}` is not a date (YYYY-MM-DD)"))?);
+        until =
+            Some(parse_date(date).ok_or_else(|| format!("`{date}` is not a date (YYYY-MM-DD)"))?);
         rest = &rest[..i];
     }
     if let Some(i) = rest.rfind(" from ") {
         let date = rest[i + 6..].trim();
-        from = Some(parse_date(date).ok_or_else(|| format!("`{date}` is not a date (YYYY-MM-DD)"))?);
+        from =
+            Some(parse_date(date).ok_or_else(|| format!("`{date}` is not a date (YYYY-MM-DD)"))?);
         rest = &rest[..i];
     }
     let company = rest.trim();
@@ -218,7 +235,11 @@ mod tests {
         let orgs = parse_orgs("orgs.csv", ok.as_bytes()).unwrap();
         assert_eq!(orgs[0].domains, vec!["acme.com", "eu.acme.com"]);
         assert_eq!(orgs[0].country.unwrap().as_str(), "GBR");
-        let err = |csv: &str| parse_orgs("orgs.csv", csv.as_bytes()).unwrap_err().to_string();
+        let err = |csv: &str| {
+            parse_orgs("orgs.csv", csv.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
             err("slug,name,country,website,domains\nacme,Acme,XXX,,\n"),
             "orgs.csv:2, column `country`: `XXX` is not an ISO 3166-1 alpha-3 country code"
@@ -231,22 +252,33 @@ mod tests {
             err("slug,name,country,website,domains\na,A,,,a.com\nb,B,,,a.com\n"),
             "orgs.csv:3, column `domains`: a.com is already listed for `a` on line 2"
         );
-        assert_eq!(err("slug,name\na,A\n"), "orgs.csv:1, column `country`: missing column `country` (the header must be slug,name,country,website,domains)");
+        assert_eq!(
+            err("slug,name\na,A\n"),
+            "orgs.csv:1, column `country`: missing column `country` (the header must be slug,name,country,website,domains)"
+        );
     }
 
     #[test]
     fn affiliations_csv() {
-        let csv = "member,org,from,until\nana@acme.com,acme,2024-01-01,\ngithub:bob,acme,,2025-01-01\n";
+        let csv =
+            "member,org,from,until\nana@acme.com,acme,2024-01-01,\ngithub:bob,acme,,2025-01-01\n";
         let rows = parse_affiliations("aff.csv", csv.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].person.key.to_string(), "github:bob");
         let bad = "member,org,from,until\nana@acme.com,acme,2024-01-01,2024-01-01\n";
         assert_eq!(
-            parse_affiliations("aff.csv", bad.as_bytes()).unwrap_err().to_string(),
+            parse_affiliations("aff.csv", bad.as_bytes())
+                .unwrap_err()
+                .to_string(),
             "aff.csv:2, column `until`: 2024-01-01 is not after 2024-01-01: the range is empty"
         );
         let bad = "member,org,from,until\nbob,acme,,\n";
-        assert!(parse_affiliations("aff.csv", bad.as_bytes()).unwrap_err().to_string().starts_with("aff.csv:2, column `member`:"));
+        assert!(
+            parse_affiliations("aff.csv", bad.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .starts_with("aff.csv:2, column `member`:")
+        );
     }
 
     #[test]
@@ -265,7 +297,16 @@ mod tests {
         let summary: Vec<String> = file
             .affiliations
             .iter()
-            .map(|a| format!("{} {:?} {:?} {:?} +{}", a.person.key, a.org, a.from, a.until, a.person.linked.len()))
+            .map(|a| {
+                format!(
+                    "{} {:?} {:?} {:?} +{}",
+                    a.person.key,
+                    a.org,
+                    a.from,
+                    a.until,
+                    a.person.linked.len()
+                )
+            })
             .collect();
         assert_eq!(summary.len(), 3, "{summary:?}");
         assert!(summary[0].starts_with("github:ana Name(\"Acme\") None Some(2020-01-01) +2"));

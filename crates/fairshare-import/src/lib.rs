@@ -6,6 +6,8 @@ pub mod activities_csv;
 pub mod bigmac;
 pub mod directory;
 pub mod error;
+pub mod git;
+pub mod github_archive;
 pub mod record;
 pub mod tabular;
 

@@ -18,7 +18,10 @@ impl PersonRef {
     pub fn new(key: IdentityKey, name: Option<&str>) -> Self {
         PersonRef {
             key,
-            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+            name: name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
             linked: Vec::new(),
         }
     }
@@ -56,6 +59,9 @@ pub struct ActivityRecord {
     pub url: Option<String>,
     pub title: Option<String>,
     pub change: Option<ChangeSize>,
+    /// The commit's SHA for commits, from any source: one commit is stored once, the
+    /// git repository's version preferred over GH Archive's.
+    pub commit_sha: Option<String>,
     pub on_behalf_of: Option<OnBehalfOf>,
 }
 
@@ -80,6 +86,7 @@ impl ActivityRecord {
             url: None,
             title: None,
             change: None,
+            commit_sha: None,
             on_behalf_of: None,
         }
     }

@@ -34,17 +34,27 @@ impl<R: std::io::Read> CsvInput<R> {
         let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
         let mut columns = Vec::with_capacity(expected.len());
         for name in expected {
-            let index = headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| {
-                ImportError::invalid(
-                    file,
-                    Some(1),
-                    Some(name),
-                    format!("missing column `{name}` (the header must be {})", expected.join(",")),
-                )
-            })?;
+            let index = headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    ImportError::invalid(
+                        file,
+                        Some(1),
+                        Some(name),
+                        format!(
+                            "missing column `{name}` (the header must be {})",
+                            expected.join(",")
+                        ),
+                    )
+                })?;
             columns.push(index);
         }
-        Ok(CsvInput { file: file.to_string(), reader, columns })
+        Ok(CsvInput {
+            file: file.to_string(),
+            reader,
+            columns,
+        })
     }
 
     /// Calls `each` for every data row; stops at the first error.
@@ -59,7 +69,13 @@ impl<R: std::io::Read> CsvInput<R> {
                 continue;
             }
             let line = record.position().map(|p| p.line()).unwrap_or_default();
-            each(CsvRow { file: &self.file, line, record, columns: &self.columns, names })?;
+            each(CsvRow {
+                file: &self.file,
+                line,
+                record,
+                columns: &self.columns,
+                names,
+            })?;
         }
         Ok(())
     }
@@ -67,7 +83,11 @@ impl<R: std::io::Read> CsvInput<R> {
 
 impl CsvRow<'_> {
     fn index(&self, column: &str) -> usize {
-        let i = self.names.iter().position(|n| *n == column).expect("column declared");
+        let i = self
+            .names
+            .iter()
+            .position(|n| *n == column)
+            .expect("column declared");
         self.columns[i]
     }
 
@@ -77,16 +97,23 @@ impl CsvRow<'_> {
 
     /// The value, or `None` when empty.
     pub fn optional(&self, column: &str) -> Option<&str> {
-        self.record.get(self.index(column)).filter(|v| !v.is_empty())
+        self.record
+            .get(self.index(column))
+            .filter(|v| !v.is_empty())
     }
 
     pub fn required(&self, column: &str) -> Result<&str, ImportError> {
-        self.optional(column).ok_or_else(|| self.error(column, "empty value"))
+        self.optional(column)
+            .ok_or_else(|| self.error(column, "empty value"))
     }
 
     pub fn date(&self, column: &str) -> Result<Option<Date>, ImportError> {
         self.optional(column)
-            .map(|text| parse_date(text).ok_or_else(|| self.error(column, format!("`{text}` is not a date (YYYY-MM-DD)"))))
+            .map(|text| {
+                parse_date(text).ok_or_else(|| {
+                    self.error(column, format!("`{text}` is not a date (YYYY-MM-DD)"))
+                })
+            })
             .transpose()
     }
 
@@ -111,12 +138,17 @@ pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
 pub fn csv_error(file: &str, error: csv::Error) -> ImportError {
     let line = error.position().map(|p| p.line());
     let message = match error.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("expected {expected_len} fields, found {len}")
         }
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
         csv::ErrorKind::Io(e) => {
-            return ImportError::Io(file.to_string(), std::io::Error::new(e.kind(), e.to_string()));
+            return ImportError::Io(
+                file.to_string(),
+                std::io::Error::new(e.kind(), e.to_string()),
+            );
         }
         _ => error.to_string(),
     };

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use fairshare_engine::{Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, attribute};
+use fairshare_engine::{
+    Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, attribute,
+};
 use fairshare_import::{ActivityRecord, OnBehalfOf, Skips};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -107,9 +109,54 @@ impl IngestSession {
         for chunk in records.chunks(BATCH) {
             let mut rows = Vec::with_capacity(chunk.len());
             for record in chunk {
+                if self.summary.source != "git"
+                    && let Some(sha) = &record.commit_sha
+                    && self.commit_known(sha).await?
+                {
+                    self.summary.read += 1;
+                    self.summary.already_known += 1;
+                    continue;
+                }
                 rows.push(self.prepare(record).await?);
             }
             self.insert(&rows).await?;
+            if self.summary.source == "git" {
+                self.replace_other_copies(&rows).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any source already stored this commit.
+    async fn commit_known(&mut self, sha: &str) -> Result<bool> {
+        let found: Option<(i64,)> = on_tx!(&mut self.tx, conn => {
+            sqlx::query_as("SELECT id FROM activities WHERE commit_sha = $1 LIMIT 1")
+                .bind(sha)
+                .fetch_optional(conn)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// A commit read from the repository itself replaces the copies other sources
+    /// (GH Archive) stored before, so it counts once.
+    async fn replace_other_copies(&mut self, rows: &[Row<'_>]) -> Result<()> {
+        let shas: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.record.commit_sha.as_deref())
+            .collect();
+        for chunk in shas.chunks(BATCH) {
+            on_tx!(&mut self.tx, conn => {
+                let mut delete = sqlx::QueryBuilder::new(
+                    "DELETE FROM activities WHERE source <> 'git' AND commit_sha IN (",
+                );
+                let mut list = delete.separated(", ");
+                for sha in chunk {
+                    list.push_bind(sha.to_string());
+                }
+                delete.push(")");
+                delete.build().execute(conn).await?;
+            });
         }
         Ok(())
     }
@@ -119,8 +166,13 @@ impl IngestSession {
         let (identity, member, email) = match self.people.get(&record.person.key) {
             Some(known) => known.clone(),
             None => {
-                let (identity, member, created) =
-                    resolve_person(&mut self.tx, &record.person, &self.bot_patterns, &self.actor).await?;
+                let (identity, member, created) = resolve_person(
+                    &mut self.tx,
+                    &record.person,
+                    &self.bot_patterns,
+                    &self.actor,
+                )
+                .await?;
                 if created {
                     self.summary.members_new += 1;
                 }
@@ -128,7 +180,8 @@ impl IngestSession {
                 self.affiliations.clear();
                 self.bots.clear();
                 self.people.retain(|_, v| v.1 != member);
-                let email = (record.person.key.kind == IdentityKind::Email).then(|| record.person.key.value.clone());
+                let email = (record.person.key.kind == IdentityKind::Email)
+                    .then(|| record.person.key.value.clone());
                 let entry = (identity, member, email);
                 self.people.insert(record.person.key.clone(), entry.clone());
                 entry
@@ -150,16 +203,25 @@ impl IngestSession {
         let explicit = match &record.on_behalf_of {
             None => None,
             Some(OnBehalfOf::Org(slug)) => {
-                let found = self.orgs.get(&slug.trim_start_matches('@').to_lowercase()).copied();
+                let found = self
+                    .orgs
+                    .get(&slug.trim_start_matches('@').to_lowercase())
+                    .copied();
                 if found.is_none() {
-                    self.warn(format!("{}: on-behalf-of names an unknown organisation `{slug}`", record.external_id));
+                    self.warn(format!(
+                        "{}: on-behalf-of names an unknown organisation `{slug}`",
+                        record.external_id
+                    ));
                 }
                 found
             }
             Some(OnBehalfOf::Email { email, .. }) => {
                 let found = self.domains.org_for_email(email);
                 if found.is_none() {
-                    self.warn(format!("{}: on-behalf-of <{email}> matches no organisation's domain", record.external_id));
+                    self.warn(format!(
+                        "{}: on-behalf-of <{email}> matches no organisation's domain",
+                        record.external_id
+                    ));
                 }
                 found
             }
@@ -173,7 +235,14 @@ impl IngestSession {
             },
             &self.domains,
         );
-        Ok(Row { record, identity, member, explicit, org, reason: reason.as_str() })
+        Ok(Row {
+            record,
+            identity,
+            member,
+            explicit,
+            org,
+            reason: reason.as_str(),
+        })
     }
 
     fn warn(&mut self, warning: String) {
@@ -191,7 +260,7 @@ impl IngestSession {
         let inserted = on_tx!(&mut self.tx, conn => {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO activities (source, external_id, kind, member_id, identity_id, occurred_at, \
-                 team, channel, url, title, files_changed, lines_added, lines_removed, explicit_org_id, \
+                 team, channel, url, title, commit_sha, files_changed, lines_added, lines_removed, explicit_org_id, \
                  org_id, attribution, run_id) ",
             );
             insert.push_values(rows, |mut b, row| {
@@ -206,6 +275,7 @@ impl IngestSession {
                     .push_bind(r.channel.clone())
                     .push_bind(r.url.clone())
                     .push_bind(r.title.clone())
+                    .push_bind(r.commit_sha.clone())
                     .push_bind(r.change.map(|c| c.files as i32))
                     .push_bind(r.change.map(|c| c.added as i32))
                     .push_bind(r.change.map(|c| c.removed as i32))
@@ -243,11 +313,17 @@ impl IngestSession {
     /// Commits everything, with the skipped items counted in the summary.
     pub async fn finish(mut self, skips: &Skips) -> Result<IngestSummary> {
         self.summary.read += skips.total();
-        self.summary.skipped = skips.0.iter().map(|s| (s.reason.clone(), s.count)).collect();
+        self.summary.skipped = skips
+            .0
+            .iter()
+            .map(|s| (s.reason.clone(), s.count))
+            .collect();
         let details = serde_json::to_value(&self.summary).unwrap_or_default();
         self.tx.finish_run(self.summary.run_id, &details).await?;
         let subject = format!("import:{}:{}", self.summary.source, self.summary.input);
-        self.tx.audit(&self.actor, "activities.import", &subject, details).await?;
+        self.tx
+            .audit(&self.actor, "activities.import", &subject, details)
+            .await?;
         self.tx.commit().await?;
         tracing::info!(
             source = self.summary.source,
@@ -303,7 +379,9 @@ impl GroupKey {
             (GroupKey::Source, _) => "a.source",
             (GroupKey::Team, _) => "COALESCE(a.team, '')",
             (GroupKey::Month, Backend::Sqlite) => "substr(a.occurred_at, 1, 7)",
-            (GroupKey::Month, Backend::Postgres) => "to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+            (GroupKey::Month, Backend::Postgres) => {
+                "to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')"
+            }
         }
     }
 }
@@ -328,7 +406,11 @@ pub struct CountRow {
 
 impl Store {
     /// Activities and distinct members per group, ordered by the group values.
-    pub async fn count_activities(&self, filter: &ActivityFilter, keys: &[GroupKey]) -> Result<Vec<CountRow>> {
+    pub async fn count_activities(
+        &self,
+        filter: &ActivityFilter,
+        keys: &[GroupKey],
+    ) -> Result<Vec<CountRow>> {
         let backend = self.backend();
         if let Some(slug) = &filter.org
             && slug != "unaffiliated"
@@ -336,7 +418,11 @@ impl Store {
         {
             return Err(StoreError::NotFound(format!("no organisation `{slug}`")));
         }
-        let select: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", k.sql(backend))).collect();
+        let select: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{} AS k{i}", k.sql(backend)))
+            .collect();
         let mut sql = String::from("SELECT ");
         for s in &select {
             sql.push_str(s);
@@ -364,7 +450,11 @@ impl Store {
         }
         if !keys.is_empty() {
             let positions: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
-            sql.push_str(&format!(" GROUP BY {} ORDER BY {}", positions.join(", "), positions.join(", ")));
+            sql.push_str(&format!(
+                " GROUP BY {} ORDER BY {}",
+                positions.join(", "),
+                positions.join(", ")
+            ));
         }
         let rows = on_pool!(self.db(), pool => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

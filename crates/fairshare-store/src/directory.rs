@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use fairshare_engine::{
     Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, Reason, attribute,
 };
-use fairshare_import::record::{AffiliationRecord, OrgName, OrgRecord};
 use fairshare_import::PersonRef;
+use fairshare_import::record::{AffiliationRecord, OrgName, OrgRecord};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
@@ -83,6 +83,20 @@ pub struct MemberChange {
     pub undone: bool,
 }
 
+type OrgRow = (i64, String, String, Option<String>, Option<String>);
+type AffiliationRow = (i64, String, Option<Date>, Option<Date>, String);
+type ChangeRow = (
+    i64,
+    OffsetDateTime,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    Option<OffsetDateTime>,
+);
+
 /// What a merge or split moved, kept so it can be undone.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Moved {
@@ -92,7 +106,7 @@ struct Moved {
 
 impl Store {
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
-        let orgs: Vec<(i64, String, String, Option<String>, Option<String>)> = on_pool!(self.db(), pool => {
+        let orgs: Vec<OrgRow> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id, slug, name, country, website FROM organisations ORDER BY slug")
                 .fetch_all(pool)
                 .await?
@@ -110,7 +124,11 @@ impl Store {
                 name,
                 country,
                 website,
-                domains: domains.iter().filter(|(_, o)| *o == id).map(|(d, _)| d.clone()).collect(),
+                domains: domains
+                    .iter()
+                    .filter(|(_, o)| *o == id)
+                    .map(|(d, _)| d.clone())
+                    .collect(),
             })
             .collect())
     }
@@ -125,11 +143,16 @@ impl Store {
         rows: &[OrgRecord],
         actor: &str,
     ) -> Result<OrgImportSummary> {
-        let mut summary = OrgImportSummary { read: rows.len(), ..Default::default() };
+        let mut summary = OrgImportSummary {
+            read: rows.len(),
+            ..Default::default()
+        };
         let mut tx = Tx::begin(self.db()).await?;
         let run_id = tx.start_run("orgs", input, digest, actor).await?;
         let mut changed_domains: BTreeSet<String> = BTreeSet::new();
         let mut ids = Vec::with_capacity(rows.len());
+        let mut unchanged_rows = Vec::with_capacity(rows.len());
+        let mut domain_changed: BTreeSet<i64> = BTreeSet::new();
         for row in rows {
             let existing: Option<(i64, String, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => {
                 sqlx::query_as("SELECT id, name, country, website FROM organisations WHERE slug = $1")
@@ -140,8 +163,10 @@ impl Store {
             let country = row.country.map(|c| c.to_string());
             let id = match existing {
                 Some((id, name, old_country, website)) => {
-                    if (name.as_str(), &old_country, &website) == (row.name.as_str(), &country, &row.website) {
-                        summary.unchanged += 1;
+                    if (name.as_str(), &old_country, &website)
+                        == (row.name.as_str(), &country, &row.website)
+                    {
+                        unchanged_rows.push(id);
                     } else {
                         on_tx!(&mut tx, conn => {
                             sqlx::query("UPDATE organisations SET name = $1, country = $2, website = $3 WHERE id = $4")
@@ -187,6 +212,7 @@ impl Store {
                         sqlx::query("DELETE FROM org_domains WHERE domain = $1").bind(&domain).execute(conn).await?;
                     });
                     changed_domains.insert(domain);
+                    domain_changed.insert(id);
                 }
             }
         }
@@ -218,15 +244,25 @@ impl Store {
                                 .await?;
                         });
                         changed_domains.insert(domain.clone());
+                        domain_changed.insert(*id);
                     }
                 }
+            }
+        }
+        // An organisation whose only change is its domains counts as updated.
+        for id in unchanged_rows {
+            if domain_changed.contains(&id) {
+                summary.updated += 1;
+            } else {
+                summary.unchanged += 1;
             }
         }
         let members = members_with_email_domains(&mut tx, &changed_domains).await?;
         summary.reattributed = reattribute(&mut tx, &members).await?;
         let details = serde_json::to_value(&summary).unwrap_or_default();
         tx.finish_run(run_id, &details).await?;
-        tx.audit(actor, "orgs.import", &format!("orgs:{input}"), details).await?;
+        tx.audit(actor, "orgs.import", &format!("orgs:{input}"), details)
+            .await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -242,7 +278,10 @@ impl Store {
         refuse_invalid: bool,
         actor: &str,
     ) -> Result<AffiliationImportSummary> {
-        let mut summary = AffiliationImportSummary { read: rows.len(), ..Default::default() };
+        let mut summary = AffiliationImportSummary {
+            read: rows.len(),
+            ..Default::default()
+        };
         let mut tx = Tx::begin(self.db()).await?;
         let run_id = tx.start_run("affiliations", input, digest, actor).await?;
         let orgs = org_names(&mut tx).await?;
@@ -266,10 +305,15 @@ impl Store {
             });
             if let Some(problem) = problem {
                 if refuse_invalid {
-                    summary.refused.push(format!("line {}: {problem}", row.line));
+                    summary
+                        .refused
+                        .push(format!("line {}: {problem}", row.line));
                     continue;
                 }
-                return Err(StoreError::Invalid(format!("{input}:{}: {problem}", row.line)));
+                return Err(StoreError::Invalid(format!(
+                    "{input}:{}: {problem}",
+                    row.line
+                )));
             }
             let org = org.expect("checked above");
             let (_, member, created) = resolve_person(&mut tx, &row.person, &[], actor).await?;
@@ -310,10 +354,17 @@ impl Store {
             summary.new += 1;
             touched.insert(member);
         }
-        summary.reattributed = reattribute(&mut tx, &touched.into_iter().collect::<Vec<_>>()).await?;
+        summary.reattributed =
+            reattribute(&mut tx, &touched.into_iter().collect::<Vec<_>>()).await?;
         let details = serde_json::to_value(&summary).unwrap_or_default();
         tx.finish_run(run_id, &details).await?;
-        tx.audit(actor, "affiliations.import", &format!("affiliations:{input}"), details).await?;
+        tx.audit(
+            actor,
+            "affiliations.import",
+            &format!("affiliations:{input}"),
+            details,
+        )
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -325,7 +376,9 @@ impl Store {
             let found: Option<(i64,)> = on_pool!(self.db(), pool => {
                 sqlx::query_as("SELECT id FROM members WHERE id = $1").bind(id).fetch_optional(pool).await?
             });
-            return found.map(|(id,)| id).ok_or_else(|| StoreError::NotFound(format!("no member #{id}")));
+            return found
+                .map(|(id,)| id)
+                .ok_or_else(|| StoreError::NotFound(format!("no member #{id}")));
         }
         let key = IdentityKey::parse(text).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = Tx::begin(self.db()).await?;
@@ -343,14 +396,15 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        let (id, display_name, is_bot) = head.ok_or_else(|| StoreError::NotFound(format!("no member #{id}")))?;
+        let (id, display_name, is_bot) =
+            head.ok_or_else(|| StoreError::NotFound(format!("no member #{id}")))?;
         let identities: Vec<(String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT kind, value FROM identities WHERE member_id = $1 ORDER BY kind, value")
                 .bind(id)
                 .fetch_all(pool)
                 .await?
         });
-        let affiliations: Vec<(i64, String, Option<Date>, Option<Date>, String)> = on_pool!(self.db(), pool => {
+        let affiliations: Vec<AffiliationRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT a.id, o.slug, a.valid_from, a.valid_until, a.source FROM affiliations a \
                  JOIN organisations o ON o.id = a.org_id WHERE a.member_id = $1 ORDER BY a.valid_from, a.id",
@@ -359,10 +413,10 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let by_org: Vec<(Option<String>, i64)> = on_pool!(self.db(), pool => {
+        let by_org: Vec<(String, i64)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT o.slug, COUNT(*) FROM activities a LEFT JOIN organisations o ON o.id = a.org_id \
-                 WHERE a.member_id = $1 GROUP BY o.slug ORDER BY o.slug",
+                "SELECT COALESCE(o.slug, 'unaffiliated'), COUNT(*) FROM activities a \
+                 LEFT JOIN organisations o ON o.id = a.org_id WHERE a.member_id = $1 GROUP BY 1 ORDER BY 1",
             )
             .bind(id)
             .fetch_all(pool)
@@ -372,33 +426,58 @@ impl Store {
             id,
             display_name,
             is_bot,
-            identities: identities.into_iter().map(|(k, v)| format!("{k}:{v}")).collect(),
+            identities: identities
+                .into_iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect(),
             affiliations: affiliations
                 .into_iter()
-                .map(|(id, org, from, until, source)| AffiliationDetail { id, org, from, until, source })
+                .map(|(id, org, from, until, source)| AffiliationDetail {
+                    id,
+                    org,
+                    from,
+                    until,
+                    source,
+                })
                 .collect(),
-            activities_by_org: by_org
-                .into_iter()
-                .map(|(slug, n)| (slug.unwrap_or_else(|| "unaffiliated".into()), n))
-                .collect(),
+            activities_by_org: by_org,
         })
     }
 
     /// Merges member `from` into `into`: identities, affiliations and activities move;
     /// attribution follows. Returns the change id (for undo).
-    pub async fn merge_members(&self, from: i64, into: i64, actor: &str, reason: &str) -> Result<i64> {
+    pub async fn merge_members(
+        &self,
+        from: i64,
+        into: i64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<i64> {
         if from == into {
-            return Err(StoreError::Invalid(format!("member #{from} cannot be merged with itself")));
+            return Err(StoreError::Invalid(format!(
+                "member #{from} cannot be merged with itself"
+            )));
         }
         let mut tx = Tx::begin(self.db()).await?;
         let change = merge(&mut tx, from, into, actor, reason).await?;
-        tx.audit(actor, "members.merge", &format!("member:{into}"), serde_json::json!({ "from": from, "change": change, "reason": reason })).await?;
+        tx.audit(
+            actor,
+            "members.merge",
+            &format!("member:{into}"),
+            serde_json::json!({ "from": from, "change": change, "reason": reason }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(change)
     }
 
     /// Moves one identity (and its activities) out of its member into a new member.
-    pub async fn split_identity(&self, key: &IdentityKey, actor: &str, reason: &str) -> Result<(i64, i64)> {
+    pub async fn split_identity(
+        &self,
+        key: &IdentityKey,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(i64, i64)> {
         let mut tx = Tx::begin(self.db()).await?;
         let (identity, from) = find_identity(&mut tx, key)
             .await?
@@ -407,18 +486,29 @@ impl Store {
             sqlx::query_as("SELECT COUNT(*) FROM identities WHERE member_id = $1").bind(from).fetch_one(conn).await?
         });
         if count.0 < 2 {
-            return Err(StoreError::Invalid(format!("{key} is member #{from}'s only identity: nothing to split")));
+            return Err(StoreError::Invalid(format!(
+                "{key} is member #{from}'s only identity: nothing to split"
+            )));
         }
         let name: Option<(Option<String>,)> = on_tx!(&mut tx, conn => {
             sqlx::query_as("SELECT name FROM identities WHERE id = $1").bind(identity).fetch_optional(conn).await?
         });
         let display = name.and_then(|(n,)| n).unwrap_or_else(|| key.value.clone());
         let to = create_member(&mut tx, &display, false).await?;
-        let moved = Moved { identities: vec![identity], affiliations: vec![] };
+        let moved = Moved {
+            identities: vec![identity],
+            affiliations: vec![],
+        };
         move_things(&mut tx, &moved, from, to).await?;
         let change = record_change(&mut tx, "split", from, to, &moved, actor, reason).await?;
         reattribute(&mut tx, &[from, to]).await?;
-        tx.audit(actor, "members.split", &format!("member:{from}"), serde_json::json!({ "identity": key.to_string(), "new_member": to, "change": change })).await?;
+        tx.audit(
+            actor,
+            "members.split",
+            &format!("member:{from}"),
+            serde_json::json!({ "identity": key.to_string(), "new_member": to, "change": change }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((to, change))
     }
@@ -432,11 +522,15 @@ impl Store {
                 .fetch_optional(conn)
                 .await?
         });
-        let (from, to, moved, undone) = row.ok_or_else(|| StoreError::NotFound(format!("no member change #{change}")))?;
+        let (from, to, moved, undone) =
+            row.ok_or_else(|| StoreError::NotFound(format!("no member change #{change}")))?;
         if undone.is_some() {
-            return Err(StoreError::Conflict(format!("member change #{change} was already undone")));
+            return Err(StoreError::Conflict(format!(
+                "member change #{change} was already undone"
+            )));
         }
-        let moved: Moved = serde_json::from_str(&moved).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let moved: Moved =
+            serde_json::from_str(&moved).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         move_things(&mut tx, &moved, to, from).await?;
         on_tx!(&mut tx, conn => {
             sqlx::query("UPDATE member_changes SET undone_at = $1, undone_by = $2 WHERE id = $3")
@@ -447,13 +541,19 @@ impl Store {
                 .await?;
         });
         reattribute(&mut tx, &[from, to]).await?;
-        tx.audit(actor, "members.undo", &format!("member:{from}"), serde_json::json!({ "change": change })).await?;
+        tx.audit(
+            actor,
+            "members.undo",
+            &format!("member:{from}"),
+            serde_json::json!({ "change": change }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn member_changes(&self) -> Result<Vec<MemberChange>> {
-        let rows: Vec<(i64, OffsetDateTime, String, String, i64, i64, String, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
+        let rows: Vec<ChangeRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, at, actor, action, from_member_id, to_member_id, identity_ids, reason, undone_at \
                  FROM member_changes ORDER BY id",
@@ -463,17 +563,23 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, at, actor, action, from_member, to_member, moved, reason, undone)| MemberChange {
-                id,
-                at,
-                actor,
-                action,
-                from_member,
-                to_member,
-                identities: serde_json::from_str::<Moved>(&moved).map(|m| m.identities).unwrap_or_default(),
-                reason,
-                undone: undone.is_some(),
-            })
+            .map(
+                |(id, at, actor, action, from_member, to_member, moved, reason, undone)| {
+                    MemberChange {
+                        id,
+                        at,
+                        actor,
+                        action,
+                        from_member,
+                        to_member,
+                        identities: serde_json::from_str::<Moved>(&moved)
+                            .map(|m| m.identities)
+                            .unwrap_or_default(),
+                        reason,
+                        undone: undone.is_some(),
+                    }
+                },
+            )
             .collect())
     }
 }
@@ -495,7 +601,10 @@ pub(crate) async fn org_slugs(tx: &mut Tx) -> Result<HashMap<String, i64>> {
     let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
         sqlx::query_as("SELECT id, slug FROM organisations").fetch_all(conn).await?
     });
-    Ok(rows.into_iter().map(|(id, slug)| (slug.to_lowercase(), id)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug)| (slug.to_lowercase(), id))
+        .collect())
 }
 
 pub(crate) async fn domain_index(tx: &mut Tx) -> Result<DomainIndex> {
@@ -527,7 +636,12 @@ async fn create_member(tx: &mut Tx, name: &str, is_bot: bool) -> Result<i64> {
     Ok(id)
 }
 
-async fn create_identity(tx: &mut Tx, key: &IdentityKey, name: Option<&str>, member: i64) -> Result<i64> {
+async fn create_identity(
+    tx: &mut Tx,
+    key: &IdentityKey,
+    name: Option<&str>,
+    member: i64,
+) -> Result<i64> {
     let (id,): (i64,) = on_tx!(tx, conn => {
         sqlx::query_as("INSERT INTO identities (kind, value, name, member_id) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(key.kind.as_str())
@@ -564,16 +678,32 @@ pub(crate) async fn resolve_person(
     let member = match members.first() {
         Some(&oldest) => {
             for &other in &members[1..] {
-                let shared = keys[found.iter().find(|f| f.2 == other).map(|f| f.0).unwrap_or(0)];
-                merge(tx, other, oldest, "fairshare", &format!("automatic: both use {shared}")).await?;
+                let shared = keys[found
+                    .iter()
+                    .find(|f| f.2 == other)
+                    .map(|f| f.0)
+                    .unwrap_or(0)];
+                merge(
+                    tx,
+                    other,
+                    oldest,
+                    "fairshare",
+                    &format!("automatic: both use {shared}"),
+                )
+                .await?;
                 tx.audit(actor, "members.merge", &format!("member:{oldest}"), serde_json::json!({ "from": other, "reason": format!("automatic: both use {shared}") })).await?;
             }
             oldest
         }
         None => {
-            let display = person.name.clone().unwrap_or_else(|| person.key.value.clone());
-            let bot = keys.iter().any(|k| k.kind != IdentityKind::Email && fairshare_engine::identity::is_bot(&k.value, bot_patterns))
-                || fairshare_engine::identity::is_bot(&display, bot_patterns);
+            let display = person
+                .name
+                .clone()
+                .unwrap_or_else(|| person.key.value.clone());
+            let bot = keys.iter().any(|k| {
+                k.kind != IdentityKind::Email
+                    && fairshare_engine::identity::is_bot(&k.value, bot_patterns)
+            }) || fairshare_engine::identity::is_bot(&display, bot_patterns);
             created = true;
             create_member(tx, &display, bot).await?
         }
@@ -588,7 +718,11 @@ pub(crate) async fn resolve_person(
             main_identity = Some(identity);
         }
     }
-    Ok((main_identity.expect("the person's own key is first"), member, created))
+    Ok((
+        main_identity.expect("the person's own key is first"),
+        member,
+        created,
+    ))
 }
 
 async fn merge(tx: &mut Tx, from: i64, into: i64, actor: &str, reason: &str) -> Result<i64> {
@@ -670,7 +804,10 @@ pub(crate) async fn member_affiliations(tx: &mut Tx, member: i64) -> Result<Vec<
             .fetch_all(conn)
             .await?
     });
-    Ok(rows.into_iter().map(|(org, from, until)| Affiliation { org, from, until }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(org, from, until)| Affiliation { org, from, until })
+        .collect())
 }
 
 async fn members_with_email_domains(tx: &mut Tx, domains: &BTreeSet<String>) -> Result<Vec<i64>> {
@@ -690,7 +827,15 @@ async fn members_with_email_domains(tx: &mut Tx, domains: &BTreeSet<String>) -> 
     Ok(members.into_iter().collect())
 }
 
-type AttributionRow = (i64, OffsetDateTime, Option<i64>, Option<i64>, String, String, String);
+type AttributionRow = (
+    i64,
+    OffsetDateTime,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
 
 /// Recomputes the attribution of every activity of `members`; returns how many
 /// activities changed organisation or reason.

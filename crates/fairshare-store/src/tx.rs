@@ -65,7 +65,13 @@ impl Tx {
     }
 
     /// Records an import run and returns its id.
-    pub async fn start_run(&mut self, source: &str, input: &str, digest: &str, actor: &str) -> Result<i64> {
+    pub async fn start_run(
+        &mut self,
+        source: &str,
+        input: &str,
+        digest: &str,
+        actor: &str,
+    ) -> Result<i64> {
         let (id,): (i64,) = on_tx!(self, conn => {
             sqlx::query_as(
                 "INSERT INTO import_runs (source, input_name, digest, actor, started_at) \

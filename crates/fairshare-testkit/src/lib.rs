@@ -72,3 +72,17 @@ fn unique_schema() -> String {
         nanos
     )
 }
+
+/// Builds the deterministic test repository of `fixtures/make-repo.sh` in `dir`
+/// (needs the `git` command, used only to build fixtures and as a test oracle).
+pub fn make_git_fixture(dir: &std::path::Path) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/make-repo.sh");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .arg(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("run make-repo.sh");
+    assert!(status.success(), "make-repo.sh failed");
+}

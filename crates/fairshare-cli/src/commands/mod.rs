@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod bigmac;
+pub mod import;
+pub mod ledger;
 pub mod serve;
 pub mod thresholds;
 

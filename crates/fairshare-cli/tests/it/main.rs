@@ -1,5 +1,6 @@
 //! The `fairshare` binary run as a user would, on a real database of each backend.
 
+mod contributions;
 mod serve;
 mod thresholds;
 

@@ -76,6 +76,7 @@ CREATE TABLE activities (
     channel          TEXT,
     url              TEXT,
     title            TEXT,
+    commit_sha       TEXT,
     files_changed    INTEGER,
     lines_added      INTEGER,
     lines_removed    INTEGER,
@@ -88,6 +89,7 @@ CREATE TABLE activities (
 CREATE INDEX activities_member_time ON activities (member_id, occurred_at);
 CREATE INDEX activities_org_time ON activities (org_id, occurred_at);
 CREATE INDEX activities_time ON activities (occurred_at);
+CREATE INDEX activities_commit ON activities (commit_sha) WHERE commit_sha IS NOT NULL;
 
 CREATE TABLE import_cursors (
     source      TEXT NOT NULL,

@@ -77,6 +77,7 @@ CREATE TABLE activities (
     channel          TEXT,
     url              TEXT,
     title            TEXT,
+    commit_sha       TEXT,
     files_changed    INTEGER,
     lines_added      INTEGER,
     lines_removed    INTEGER,
@@ -89,6 +90,7 @@ CREATE TABLE activities (
 CREATE INDEX activities_member_time ON activities (member_id, occurred_at);
 CREATE INDEX activities_org_time ON activities (org_id, occurred_at);
 CREATE INDEX activities_time ON activities (occurred_at);
+CREATE INDEX activities_commit ON activities (commit_sha) WHERE commit_sha IS NOT NULL;
 
 -- Where an incremental import got to (a git repository's imported tips, an API's
 -- last page), per source and scope.

@@ -1,0 +1,331 @@
+//! `fairshare import …`: every source of contributions and the directory files.
+//! Each import is one transaction (all-or-nothing), idempotent, and ends with a
+//! summary: read, new, already known, skipped with reasons.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Subcommand, ValueEnum};
+use fairshare_import::{ActivityRecord, Skips};
+use fairshare_store::activities::IngestSummary;
+use fairshare_store::{Store, directory::AffiliationImportSummary};
+
+use super::Context;
+use crate::progress;
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Commits of a local git repository (bare or not); re-runs read only new commits.
+    Git {
+        path: PathBuf,
+        /// Revision to read from (default: HEAD).
+        #[arg(long)]
+        rev: Option<String>,
+        /// Team credited with the work.
+        #[arg(long)]
+        team: Option<String>,
+        /// Name recorded for the repository, e.g. mautic/mautic (default: its folder name).
+        #[arg(long)]
+        repo_name: Option<String>,
+    },
+    /// GH Archive hourly files (.json or .json.gz) of the configured repositories.
+    GithubArchive {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Repositories to import (owner/name), in addition to the configuration's
+        /// `contributions.github_repositories`; with neither, every event is imported.
+        #[arg(long = "repo", value_name = "OWNER/NAME")]
+        repos: Vec<String>,
+    },
+    /// Non-code work from a CSV: date,kind,member,name,org,team,url,title.
+    Activities { file: PathBuf },
+    /// Organisations from a CSV: slug,name,country,website,domains.
+    Orgs { file: PathBuf },
+    /// Affiliations from a CSV (member,org,from,until) or a gitdm developers_affiliations file.
+    Affiliations {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: AffiliationFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AffiliationFormat {
+    Csv,
+    Gitdm,
+}
+
+pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()> {
+    let store = context.store().await?;
+    match command {
+        ImportCommand::Git {
+            path,
+            rev,
+            team,
+            repo_name,
+        } => import_git(context, &store, &path, rev, team, repo_name).await,
+        ImportCommand::GithubArchive { files, repos } => {
+            import_archive(context, &store, &files, repos).await
+        }
+        ImportCommand::Activities { file } => {
+            let (name, bytes) = read_file(&file)?;
+            let records = fairshare_import::activities_csv::parse(&name, bytes.as_slice())?;
+            let summary = ingest_all(
+                context,
+                &store,
+                "csv",
+                &name,
+                &bytes,
+                &records,
+                &Skips::default(),
+            )
+            .await?;
+            print_ingest(&summary, &[]);
+            Ok(())
+        }
+        ImportCommand::Orgs { file } => {
+            let (name, bytes) = read_file(&file)?;
+            let rows = fairshare_import::directory::parse_orgs(&name, bytes.as_slice())?;
+            let digest = fairshare_import::content_digest(&bytes);
+            let s = store
+                .import_orgs(&name, &digest, &rows, &context.actor)
+                .await?;
+            println!(
+                "{name}: {} organisations read: {} new, {} updated, {} unchanged; {} activities re-attributed",
+                s.read, s.new, s.updated, s.unchanged, s.reattributed
+            );
+            Ok(())
+        }
+        ImportCommand::Affiliations { file, format } => {
+            let (name, bytes) = read_file(&file)?;
+            let digest = fairshare_import::content_digest(&bytes);
+            let (rows, mut refused, source, lenient) = match format {
+                AffiliationFormat::Csv => (
+                    fairshare_import::directory::parse_affiliations(&name, bytes.as_slice())?,
+                    Vec::new(),
+                    "file",
+                    false,
+                ),
+                AffiliationFormat::Gitdm => {
+                    let parsed = fairshare_import::directory::parse_gitdm(&name, bytes.as_slice())?;
+                    (parsed.affiliations, parsed.refused, "gitdm", true)
+                }
+            };
+            let mut s = store
+                .import_affiliations(&name, &digest, &rows, source, lenient, &context.actor)
+                .await?;
+            refused.append(&mut s.refused);
+            s.refused = refused;
+            print_affiliations(&name, &s);
+            Ok(())
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    Ok((name, bytes))
+}
+
+/// Ingests records already in memory (small inputs) in one transaction.
+async fn ingest_all(
+    context: &Context,
+    store: &Store,
+    source: &str,
+    input: &str,
+    bytes: &[u8],
+    records: &[ActivityRecord],
+    skips: &Skips,
+) -> anyhow::Result<IngestSummary> {
+    let digest = fairshare_import::content_digest(bytes);
+    let mut session = store
+        .begin_ingest(
+            source,
+            input,
+            &digest,
+            &context.actor,
+            &context.config.contributions.bot_patterns,
+        )
+        .await?;
+    session.add(records).await?;
+    Ok(session.finish(skips).await?)
+}
+
+async fn import_git(
+    context: &Context,
+    store: &Store,
+    path: &Path,
+    rev: Option<String>,
+    team: Option<String>,
+    repo_name: Option<String>,
+) -> anyhow::Result<()> {
+    let path = path
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let repo_name = repo_name.unwrap_or_else(|| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
+            .unwrap_or_else(|| "repository".into())
+    });
+    let scope = repo_name.clone();
+    let known_tips: Vec<String> = match store.import_cursor("git", &scope).await? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut session = store
+        .begin_ingest(
+            "git",
+            &repo_name,
+            "",
+            &context.actor,
+            &context.config.contributions.bot_patterns,
+        )
+        .await?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ActivityRecord>>(4);
+    let bar = progress::counter("commits read");
+    let reader_bar = bar.clone();
+    let tips = known_tips.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let options = fairshare_import::git::GitImport {
+            path: &path,
+            rev: rev.as_deref(),
+            repo_name: &repo_name,
+            team: team.as_deref(),
+            known_tips: &tips,
+        };
+        fairshare_import::git::read(
+            &options,
+            |batch| {
+                sender.blocking_send(batch).map_err(|_| {
+                    fairshare_import::ImportError::invalid(
+                        &repo_name,
+                        None,
+                        None,
+                        "the import was stopped",
+                    )
+                })
+            },
+            |n| reader_bar.set_position(n),
+        )
+    });
+    while let Some(mut batch) = receiver.recv().await {
+        context.config.contributions.assign_teams(&mut batch);
+        session.add(&batch).await?;
+    }
+    let outcome = reader.await.context("the git reader stopped")??;
+    bar.finish_and_clear();
+    let mut tips = known_tips;
+    if !tips.contains(&outcome.tip) {
+        tips.push(outcome.tip.clone());
+    }
+    session
+        .set_cursor(&scope, &serde_json::to_string(&tips)?)
+        .await?;
+    let summary = session.finish(&outcome.skips).await?;
+    println!(
+        "{} commits read from {scope} (up to {})",
+        outcome.commits_read,
+        &outcome.tip[..12.min(outcome.tip.len())]
+    );
+    print_ingest(&summary, &outcome.problems);
+    Ok(())
+}
+
+/// One transaction per file: a file is imported whole or not at all, and importing
+/// it again adds nothing.
+async fn import_archive(
+    context: &Context,
+    store: &Store,
+    files: &[PathBuf],
+    repos: Vec<String>,
+) -> anyhow::Result<()> {
+    let mut repositories = context.config.contributions.github_repositories.clone();
+    repositories.extend(repos);
+    let filter = std::sync::Arc::new(fairshare_import::github_archive::ArchiveFilter::new(
+        &repositories,
+    ));
+    for path in files {
+        let name = path.display().to_string();
+        let input = fairshare_import::github_archive::open(path)?;
+        let mut session = store
+            .begin_ingest(
+                "github_archive",
+                &name,
+                "",
+                &context.actor,
+                &context.config.contributions.bot_patterns,
+            )
+            .await?;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ActivityRecord>>(4);
+        let bar = progress::counter("events read");
+        let reader_bar = bar.clone();
+        let reader_name = name.clone();
+        let reader_filter = filter.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            fairshare_import::github_archive::read(
+                &reader_name,
+                input,
+                &reader_filter,
+                |batch| {
+                    sender.blocking_send(batch).map_err(|_| {
+                        fairshare_import::ImportError::invalid(
+                            &reader_name,
+                            None,
+                            None,
+                            "the import was stopped",
+                        )
+                    })
+                },
+                |n| reader_bar.set_position(n),
+            )
+        });
+        while let Some(mut batch) = receiver.recv().await {
+            context.config.contributions.assign_teams(&mut batch);
+            session.add(&batch).await?;
+        }
+        let outcome = reader.await.context("the GH Archive reader stopped")??;
+        bar.finish_and_clear();
+        let summary = session.finish(&outcome.skips).await?;
+        print_ingest(&summary, &[]);
+    }
+    Ok(())
+}
+
+pub fn print_ingest(s: &IngestSummary, problems: &[String]) {
+    println!(
+        "{} {}: {} read, {} new, {} already known, {} skipped; {} new members; {} bot activities (never scored)",
+        s.source,
+        s.input,
+        s.read,
+        s.new,
+        s.already_known,
+        s.skipped.iter().map(|(_, n)| n).sum::<u64>(),
+        s.members_new,
+        s.bot_activities
+    );
+    for (reason, count) in &s.skipped {
+        println!("  skipped {count}: {reason}");
+    }
+    for warning in &s.warnings {
+        println!("  warning: {warning}");
+    }
+    for problem in problems {
+        println!("  not read: {problem}");
+    }
+}
+
+fn print_affiliations(name: &str, s: &AffiliationImportSummary) {
+    println!(
+        "{name}: {} affiliations read: {} new, {} already known, {} refused; {} new members; {} activities re-attributed",
+        s.read,
+        s.new,
+        s.already_known,
+        s.refused.len(),
+        s.members_new,
+        s.reattributed
+    );
+    for line in &s.refused {
+        println!("  refused {line}");
+    }
+}

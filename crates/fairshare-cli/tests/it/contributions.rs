@@ -1,0 +1,313 @@
+use crate::{fairshare, ok, stderr};
+
+const ORGS: &str = "slug,name,country,website,domains\n\
+acme,Acme Ltd,GBR,https://acme.example,acme.com\n\
+acme-eu,Acme Europe,DEU,,eu.acme.com\n\
+globex,Globex,USA,,globex.io\n\
+initech,Initech,IND,,\n";
+
+fn setup(dir: &std::path::Path, db: Option<&str>) {
+    fairshare_testkit::make_git_fixture(&dir.join("repo"));
+    std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
+    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    let out = ok(
+        dir,
+        db,
+        &[
+            "import",
+            "git",
+            "repo",
+            "--repo-name",
+            "acme/app",
+            "--team",
+            "product",
+        ],
+    );
+    assert!(out.contains("8 commits read from acme/app"), "{out}");
+    assert!(
+        out.contains("10 read, 9 new, 0 already known, 1 skipped"),
+        "{out}"
+    );
+    assert!(out.contains("skipped 1: merge commit"), "{out}");
+    assert!(out.contains("1 bot activities"), "{out}");
+}
+
+fn counts(dir: &std::path::Path, db: Option<&str>, extra: &[&str]) -> String {
+    let mut args = vec!["activities", "--format", "csv"];
+    args.extend_from_slice(extra);
+    ok(dir, db, &args)
+}
+
+#[tokio::test]
+async fn attribution_follows_trailers_affiliations_and_domains() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        setup(dir, db);
+        assert_eq!(
+            counts(dir, db, &["--group-by", "month,org"]),
+            "month,org,activities,members\n\
+             2026-01,acme,1,1\n\
+             2026-02,acme,2,1\n\
+             2026-02,acme-eu,1,1\n\
+             2026-02,globex,1,1\n\
+             2026-02,initech,1,1\n\
+             2026-02,unaffiliated,2,2\n\
+             2026-03,unaffiliated,1,1\n",
+            "{}",
+            t.backend
+        );
+        // Re-running adds nothing.
+        let again = ok(
+            dir,
+            db,
+            &["import", "git", "repo", "--repo-name", "acme/app"],
+        );
+        assert!(again.contains("0 read, 0 new"), "{again}");
+
+        // Bob joins Globex on 2026-02-01: his February commit without a trailer moves;
+        // the one on behalf of Initech stays explicit.
+        std::fs::write(
+            dir.join("aff.csv"),
+            "member,org,from,until\nbob@gmail.com,globex,2026-02-01,\n",
+        )
+        .unwrap();
+        let out = ok(dir, db, &["import", "affiliations", "aff.csv"]);
+        assert!(
+            out.contains(
+                "1 new, 0 already known, 0 refused; 0 new members; 1 activities re-attributed"
+            ),
+            "{out}"
+        );
+        let again = ok(dir, db, &["import", "affiliations", "aff.csv"]);
+        assert!(again.contains("0 new, 1 already known"), "{again}");
+        assert_eq!(
+            counts(
+                dir,
+                db,
+                &[
+                    "--group-by",
+                    "org",
+                    "--from",
+                    "2026-02-01",
+                    "--to",
+                    "2026-02-28"
+                ]
+            ),
+            "org,activities,members\nacme,2,1\nacme-eu,1,1\nglobex,2,2\ninitech,1,1\nunaffiliated,1,1\n"
+        );
+        let by_member = counts(dir, db, &["--org", "globex", "--group-by", "member"]);
+        let lines: Vec<&str> = by_member.lines().collect();
+        assert_eq!(lines.len(), 3, "{by_member}");
+        assert!(
+            lines[1].starts_with("Bob #") && lines[1].ends_with(",1,1"),
+            "{by_member}"
+        );
+        assert!(
+            lines[2].starts_with("Carol Globex #") && lines[2].ends_with(",1,1"),
+            "{by_member}"
+        );
+
+        // A domain moving to another organisation re-attributes at once.
+        std::fs::write(
+            dir.join("orgs2.csv"),
+            "slug,name,country,website,domains\nacme,Acme Ltd,GBR,https://acme.example,acme.com;eu.acme.com\nacme-eu,Acme Europe,DEU,,\n",
+        )
+        .unwrap();
+        let out = ok(dir, db, &["import", "orgs", "orgs2.csv"]);
+        assert!(out.contains("0 new, 2 updated, 0 unchanged"), "{out}");
+        assert!(out.contains("1 activities re-attributed"), "{out}");
+        assert!(!counts(dir, db, &["--group-by", "org"]).contains("acme-eu"));
+    }
+}
+
+#[tokio::test]
+async fn members_merge_split_and_undo() {
+    let t = fairshare_testkit::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, db) = (dir.path(), Some(t.url.as_str()));
+    setup(dir, db);
+    let show = ok(
+        dir,
+        db,
+        &["members", "show", "github:dave", "--format", "json"],
+    );
+    let dave: serde_json::Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(dave["identities"], serde_json::json!(["github:dave"]));
+
+    let merged = ok(
+        dir,
+        db,
+        &[
+            "--as",
+            "maria",
+            "members",
+            "merge",
+            "ana@acme.com",
+            "github:dave",
+        ],
+    );
+    assert!(merged.contains("merged into"), "{merged}");
+    let ana: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        db,
+        &["members", "show", "ana@acme.com", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        ana["identities"],
+        serde_json::json!(["email:ana@acme.com", "github:dave"])
+    );
+    // Dave's docs commit is now Ana's, credited to Acme by her email? No: attribution
+    // uses the identity the work was made with (a GitHub login has no domain).
+    assert_eq!(
+        ana["activities_by_org"],
+        serde_json::json!([["acme", 3], ["unaffiliated", 1]])
+    );
+
+    let history = ok(dir, db, &["members", "history", "--format", "csv"]);
+    assert!(history.contains(",maria,merge,"), "{history}");
+    ok(dir, db, &["members", "undo", "1"]);
+    let dave: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        db,
+        &["members", "show", "github:dave", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(dave["identities"], serde_json::json!(["github:dave"]));
+    let twice = fairshare(dir, db, &["members", "undo", "1"], &[]);
+    assert!(stderr(&twice).contains("already undone"));
+
+    let split = fairshare(dir, db, &["members", "split", "github:dave"], &[]);
+    assert!(
+        stderr(&split).contains("only identity"),
+        "{}",
+        stderr(&split)
+    );
+    let audit = ok(
+        dir,
+        db,
+        &["audit", "--subject", "member:", "--format", "csv"],
+    );
+    assert!(
+        audit.contains("members.merge") && audit.contains("members.undo"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn bad_directory_and_activity_files_store_nothing() {
+    let t = fairshare_testkit::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, db) = (dir.path(), Some(t.url.as_str()));
+    std::fs::write(
+        dir.join("orgs.csv"),
+        "slug,name,country,website,domains\nacme,Acme,GBR,,acme.com\nbad slug,B,,,\n",
+    )
+    .unwrap();
+    let out = fairshare(dir, db, &["import", "orgs", "orgs.csv"], &[]);
+    assert!(
+        stderr(&out).contains("orgs.csv:3, column `slug`: `bad slug` may only contain"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        counts(dir, db, &["--group-by", "org"]),
+        "org,activities,members\n"
+    );
+
+    std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
+    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    std::fs::write(
+        dir.join("aff.csv"),
+        "member,org,from,until\nana@acme.com,acme,2026-01-01,\nbob@gmail.com,umbrella,,\n",
+    )
+    .unwrap();
+    let out = fairshare(dir, db, &["import", "affiliations", "aff.csv"], &[]);
+    assert!(
+        stderr(&out).contains("aff.csv:3: unknown organisation `umbrella`"),
+        "{}",
+        stderr(&out)
+    );
+    let show = fairshare(dir, db, &["members", "show", "ana@acme.com"], &[]);
+    assert!(
+        stderr(&show).contains("no member has the identity email:ana@acme.com"),
+        "nothing half-written"
+    );
+
+    std::fs::write(
+        dir.join("events.csv"),
+        "date,kind,member,name,org,team,url,title\n2026-03-14,talk,ana@acme.com,Ana,acme,marketing,https://conf.example/ana,Fairshare\n2026-03-15,talk,ana@acme.com,Ana,,,,\n2026-13-01,talk,ana@acme.com,,,,,\n",
+    )
+    .unwrap();
+    let out = fairshare(dir, db, &["import", "activities", "events.csv"], &[]);
+    assert!(
+        stderr(&out).contains("events.csv:4, column `date`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(counts(dir, db, &[]), "activities,members\n0,0\n");
+
+    std::fs::write(
+        dir.join("events.csv"),
+        "date,kind,member,name,org,team,url,title\n2026-03-14,talk,ana@acme.com,Ana,acme,marketing,https://conf.example/ana,Fairshare\n2026-03-01,team leadership,github:bob,Bob,,product,,\n",
+    )
+    .unwrap();
+    let out = ok(dir, db, &["import", "activities", "events.csv"]);
+    assert!(out.contains("2 read, 2 new"), "{out}");
+    let out = ok(dir, db, &["import", "activities", "events.csv"]);
+    assert!(out.contains("2 read, 0 new, 2 already known"), "{out}");
+    assert_eq!(
+        counts(dir, db, &["--group-by", "kind,team,org"]),
+        "kind,team,org,activities,members\ntalk_given,marketing,acme,1,1\nteam_leadership,product,unaffiliated,1,1\n"
+    );
+    let bad_key = fairshare(dir, db, &["activities", "--group-by", "colour"], &[]);
+    assert!(stderr(&bad_key).contains("unknown --group-by key `colour`"));
+}
+
+#[tokio::test]
+async fn gitdm_files_import_what_is_valid() {
+    let t = fairshare_testkit::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, db) = (dir.path(), Some(t.url.as_str()));
+    std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
+    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    std::fs::write(
+        dir.join("developers_affiliations.txt"),
+        "ana: ana!acme.com, ana!gmail.com\n\tAcme Ltd until 2025-01-01\n\tGlobex\nana: ana!acme.com\n\tAcme Ltd until 2025-01-01\nbob: bob!x.org\n\tUmbrella Corp\n\tInitech from 2024-01-01 until 2023-01-01\n",
+    )
+    .unwrap();
+    let out = ok(
+        dir,
+        db,
+        &[
+            "import",
+            "affiliations",
+            "--format",
+            "gitdm",
+            "developers_affiliations.txt",
+        ],
+    );
+    assert!(
+        out.contains("4 affiliations read: 2 new, 1 already known, 2 refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refused line 8: Initech from 2024-01-01 until 2023-01-01 is an empty range"),
+        "{out}"
+    );
+    assert!(
+        out.contains("refused line 7: unknown organisation `Umbrella Corp`"),
+        "{out}"
+    );
+    let ana: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        db,
+        &["members", "show", "github:ana", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        ana["identities"],
+        serde_json::json!(["email:ana@acme.com", "email:ana@gmail.com", "github:ana"])
+    );
+}

@@ -1,0 +1,337 @@
+//! Commits of a local git repository (bare or not), read directly with gix.
+//!
+//! Every commit reachable from the chosen revision is read once (merge commits are
+//! skipped); the author and each distinct `Co-authored-by` person get one `commit`
+//! activity dated by the author time. Trailers in the message's last paragraph are
+//! read: `Co-authored-by: Name <email>` and `on-behalf-of: @org-slug` or
+//! `On-behalf-of: Name <email>`. Files and lines changed are those of the diff to the
+//! first parent, without rename detection (as `git log --numstat --no-renames`), and
+//! go on the author's activity only so totals are not multiplied by co-authors.
+
+use std::path::Path;
+
+use fairshare_engine::{ActivityKind, IdentityKey};
+use gix::bstr::ByteSlice;
+use time::OffsetDateTime;
+
+use crate::error::ImportError;
+use crate::record::{ActivityRecord, ChangeSize, OnBehalfOf, PersonRef, Skips};
+
+/// How many records are handed over at once.
+pub const BATCH: usize = 2_000;
+
+pub struct GitImport<'a> {
+    pub path: &'a Path,
+    /// Revision to read from (default `HEAD`).
+    pub rev: Option<&'a str>,
+    /// Recorded as each activity's channel, e.g. `mautic/mautic`.
+    pub repo_name: &'a str,
+    pub team: Option<&'a str>,
+    /// Commits imported before (tips of earlier runs): they and their ancestors are
+    /// not read again.
+    pub known_tips: &'a [String],
+}
+
+/// What a read found besides the records.
+#[derive(Debug, Default)]
+pub struct GitOutcome {
+    /// The commit the walk started from: store it as the next run's known tip.
+    pub tip: String,
+    pub commits_read: u64,
+    pub skips: Skips,
+    /// Objects that could not be read (shallow or partial clones), said plainly.
+    pub problems: Vec<String>,
+}
+
+/// Walks the history, calling `sink` with batches of records and `progress` with the
+/// number of commits read so far. `sink` returning an error stops the walk.
+pub fn read(
+    options: &GitImport<'_>,
+    mut sink: impl FnMut(Vec<ActivityRecord>) -> Result<(), ImportError>,
+    mut progress: impl FnMut(u64),
+) -> Result<GitOutcome, ImportError> {
+    let place = options.path.display().to_string();
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        ImportError::invalid(&place, None, None, format!("{what}: {e}"))
+    };
+    let mut repo = gix::open(options.path).map_err(|e| fail("not a git repository", &e))?;
+    repo.object_cache_size_if_unset(32 * 1024 * 1024);
+    let rev = options.rev.unwrap_or("HEAD");
+    let tip = repo
+        .rev_parse_single(rev.as_bytes().as_bstr())
+        .map_err(|e| fail(&format!("cannot resolve `{rev}`"), &e))?
+        .detach();
+    let mut outcome = GitOutcome {
+        tip: tip.to_string(),
+        ..Default::default()
+    };
+    let hidden: Vec<gix::ObjectId> = options
+        .known_tips
+        .iter()
+        .filter_map(|t| gix::ObjectId::from_hex(t.as_bytes()).ok())
+        .filter(|id| repo.find_object(*id).is_ok())
+        .collect();
+    let walk = repo
+        .rev_walk([tip])
+        .with_hidden(hidden)
+        .all()
+        .map_err(|e| fail("cannot walk the history", &e))?;
+    // One cache for the tree walk (rename tracking, unused here) and one for line diffs,
+    // each created once: creating them reads attributes.
+    let mut caches = (
+        repo.diff_resource_cache_for_tree_diff()
+            .map_err(|e| fail("cannot prepare diffs", &e))?,
+        repo.diff_resource_cache_for_tree_diff()
+            .map_err(|e| fail("cannot prepare diffs", &e))?,
+    );
+    let empty_tree = repo.empty_tree();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut missing_diffs = 0u64;
+    for info in walk {
+        let info = match info {
+            Ok(info) => info,
+            Err(e) => {
+                outcome
+                    .problems
+                    .push(format!("the history could not be read further: {e}"));
+                break;
+            }
+        };
+        let id = info.id;
+        let parents: Vec<gix::ObjectId> = info.parent_ids.iter().copied().collect();
+        outcome.commits_read += 1;
+        if outcome.commits_read.is_multiple_of(1_000) {
+            progress(outcome.commits_read);
+        }
+        if parents.len() > 1 {
+            outcome.skips.add("merge commit");
+            continue;
+        }
+        let commit = match repo.find_commit(id) {
+            Ok(c) => c,
+            Err(e) => {
+                outcome
+                    .problems
+                    .push(format!("commit {id} could not be read: {e}"));
+                continue;
+            }
+        };
+        let Ok(author) = commit.author() else {
+            outcome.skips.add("unreadable author");
+            continue;
+        };
+        let author = author.trim();
+        let Ok(author_key) = IdentityKey::from_email(&author.email.to_str_lossy()) else {
+            outcome.skips.add("author without a usable email address");
+            continue;
+        };
+        let at = author
+            .time()
+            .ok()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.seconds).ok());
+        let Some(at) = at else {
+            outcome.skips.add("unreadable author date");
+            continue;
+        };
+        let message = commit.message_raw_sloppy().to_str_lossy().into_owned();
+        let trailers = Trailers::parse(&message);
+        let title = message.lines().next().unwrap_or("").trim().to_string();
+
+        let change = match diff_size(
+            &repo,
+            &commit,
+            parents.first().copied(),
+            &empty_tree,
+            &mut caches,
+        ) {
+            Ok(size) => Some(size),
+            Err(_) => {
+                missing_diffs += 1;
+                None
+            }
+        };
+        let sha = id.to_string();
+        let mut people: Vec<(IdentityKey, Option<String>)> =
+            vec![(author_key, Some(author.name.to_str_lossy().into_owned()))];
+        for (name, email) in &trailers.co_authors {
+            match IdentityKey::from_email(email) {
+                Ok(key) if !people.iter().any(|(k, _)| *k == key) => {
+                    people.push((key, name.clone()))
+                }
+                Ok(_) => {}
+                Err(_) => outcome
+                    .skips
+                    .add("co-author without a usable email address"),
+            }
+        }
+        for (index, (key, name)) in people.into_iter().enumerate() {
+            let mut record = ActivityRecord::new(
+                format!("{sha}:{key}"),
+                ActivityKind::Commit,
+                PersonRef::new(key, name.as_deref()),
+                at,
+            );
+            record.channel = Some(options.repo_name.to_string());
+            record.team = options.team.map(str::to_string);
+            record.title = Some(title.clone());
+            record.on_behalf_of = trailers.on_behalf_of.clone();
+            record.commit_sha = Some(sha.clone());
+            if index == 0 {
+                record.change = change;
+            }
+            batch.push(record);
+        }
+        if batch.len() >= BATCH {
+            sink(std::mem::take(&mut batch))?;
+        }
+    }
+    if !batch.is_empty() {
+        sink(batch)?;
+    }
+    progress(outcome.commits_read);
+    if missing_diffs > 0 {
+        outcome.problems.push(format!(
+            "{missing_diffs} commits were imported without files and lines changed: their trees or blobs are not in this clone"
+        ));
+    }
+    Ok(outcome)
+}
+
+fn diff_size(
+    repo: &gix::Repository,
+    commit: &gix::Commit<'_>,
+    parent: Option<gix::ObjectId>,
+    empty_tree: &gix::Tree<'_>,
+    (walk_cache, cache): &mut (gix::diff::blob::Platform, gix::diff::blob::Platform),
+) -> Result<ChangeSize, String> {
+    let tree = commit.tree().map_err(|e| e.to_string())?;
+    let parent_tree = match parent {
+        Some(p) => repo
+            .find_commit(p)
+            .map_err(|e| e.to_string())?
+            .tree()
+            .map_err(|e| e.to_string())?,
+        None => empty_tree.clone(),
+    };
+    let mut size = ChangeSize::default();
+    let mut failed = None;
+    parent_tree
+        .changes()
+        .map_err(|e| e.to_string())?
+        .options(|o| {
+            o.track_rewrites(None);
+        })
+        .for_each_to_obtain_tree_with_cache(&tree, walk_cache, |change| {
+            if change.entry_mode().is_tree() {
+                return Ok(gix::object::tree::diff::Action::Continue(()));
+            }
+            size.files += 1;
+            match change.diff(cache).map(|mut d| d.line_counts()) {
+                Ok(Ok(Some(counts))) => {
+                    size.added += counts.insertions;
+                    size.removed += counts.removals;
+                }
+                Ok(Ok(None)) => {} // binary: a file, no lines (git shows `-`)
+                Ok(Err(e)) => failed = Some(e.to_string()),
+                Err(e) => failed = Some(e.to_string()),
+            }
+            cache.clear_resource_cache_keep_allocation();
+            Ok(gix::object::tree::diff::Action::Continue(()))
+        })
+        .map_err(|e| e.to_string())?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(size),
+    }
+}
+
+/// The trailers Fairshare reads, from the message's last paragraph.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Trailers {
+    pub co_authors: Vec<(Option<String>, String)>,
+    pub on_behalf_of: Option<OnBehalfOf>,
+}
+
+impl Trailers {
+    pub fn parse(message: &str) -> Trailers {
+        let mut out = Trailers::default();
+        let body: Vec<&str> = message.trim_end().lines().collect();
+        let start = body
+            .iter()
+            .rposition(|l| l.trim().is_empty())
+            .map(|i| i + 1)
+            .unwrap_or(body.len());
+        if start == 0 || start >= body.len() {
+            return out; // a one-paragraph message has no trailers
+        }
+        for line in &body[start..] {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match key.trim().to_ascii_lowercase().as_str() {
+                "co-authored-by" => {
+                    if let Some((name, email)) = name_and_email(value) {
+                        out.co_authors.push((name, email));
+                    }
+                }
+                "on-behalf-of" => {
+                    out.on_behalf_of = if let Some(slug) = value.strip_prefix('@') {
+                        Some(OnBehalfOf::Org(slug.trim().to_lowercase()))
+                    } else {
+                        name_and_email(value).map(|(name, email)| OnBehalfOf::Email { name, email })
+                    };
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// `Name <email>` or a bare address.
+fn name_and_email(text: &str) -> Option<(Option<String>, String)> {
+    match (text.find('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => {
+            let name = text[..open].trim();
+            Some((
+                (!name.is_empty()).then(|| name.to_string()),
+                text[open + 1..close].trim().to_string(),
+            ))
+        }
+        _ if text.contains('@') => Some((None, text.trim().to_string())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailers_of_the_last_paragraph() {
+        let message = "Fix the form\n\nLonger text mentioning Co-authored-by: Not <a@trailer.com> inline.\n\nCo-authored-by: Ruth Cheesley <ruth.cheesley@acquia.com>\nco-authored-by: bob@acme.com\nOn-behalf-of: @Acme\nSigned-off-by: Ana <ana@acme.com>\n";
+        let t = Trailers::parse(message);
+        assert_eq!(
+            t.co_authors,
+            vec![
+                (
+                    Some("Ruth Cheesley".into()),
+                    "ruth.cheesley@acquia.com".into()
+                ),
+                (None, "bob@acme.com".into())
+            ]
+        );
+        assert_eq!(t.on_behalf_of, Some(OnBehalfOf::Org("acme".into())));
+        let t = Trailers::parse("Subject only: not a trailer");
+        assert_eq!(t, Trailers::default());
+        let t = Trailers::parse("Subject\n\nOn-behalf-of: Acme Ltd <dev@acme.com>");
+        assert_eq!(
+            t.on_behalf_of,
+            Some(OnBehalfOf::Email {
+                name: Some("Acme Ltd".into()),
+                email: "dev@acme.com".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Importers on real inputs: a git repository built for the test, real payload shapes.
+
+mod git;
