@@ -7,7 +7,9 @@ pub mod bigmac;
 pub mod directory;
 pub mod error;
 pub mod git;
+pub mod github;
 pub mod github_archive;
+pub mod http;
 pub mod record;
 pub mod tabular;
 

@@ -37,6 +37,20 @@ pub enum ImportCommand {
         #[arg(long = "repo", value_name = "OWNER/NAME")]
         repos: Vec<String>,
     },
+    /// Pull requests, reviews, issues and comments of a repository through GitHub's
+    /// REST API; resumes where an interrupted run stopped.
+    Github {
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: String,
+        /// Only what changed on or after this day.
+        #[arg(long, value_parser = super::parse_date, value_name = "YYYY-MM-DD")]
+        since: Option<time::Date>,
+        #[arg(long, default_value = fairshare_import::github::DEFAULT_API)]
+        api_url: String,
+        /// Environment variable holding the API token.
+        #[arg(long, default_value = "GITHUB_TOKEN")]
+        token_env: String,
+    },
     /// Non-code work from a CSV: date,kind,member,name,org,team,url,title.
     Activities { file: PathBuf },
     /// Organisations from a CSV: slug,name,country,website,domains.
@@ -67,6 +81,12 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
         ImportCommand::GithubArchive { files, repos } => {
             import_archive(context, &store, &files, repos).await
         }
+        ImportCommand::Github {
+            repo,
+            since,
+            api_url,
+            token_env,
+        } => import_github(context, &store, &repo, since, &api_url, &token_env).await,
         ImportCommand::Activities { file } => {
             let (name, bytes) = read_file(&file)?;
             let records = fairshare_import::activities_csv::parse(&name, bytes.as_slice())?;
@@ -290,6 +310,87 @@ async fn import_archive(
         print_ingest(&summary, &[]);
     }
     Ok(())
+}
+
+/// Page by page: each page is stored with its resume point in one transaction, so
+/// an interruption loses at most the page in flight.
+async fn import_github(
+    context: &Context,
+    store: &Store,
+    repo: &str,
+    since: Option<time::Date>,
+    api_url: &str,
+    token_env: &str,
+) -> anyhow::Result<()> {
+    use fairshare_import::github::{GithubRepo, Stage};
+    let token = std::env::var(token_env).ok().filter(|t| !t.is_empty());
+    if token.is_none() {
+        eprintln!(
+            "note: ${token_env} is not set; unauthenticated requests are heavily rate limited"
+        );
+    }
+    let github = GithubRepo::new(api_url, repo, token)?;
+    let since_flag = since.map(|d| {
+        d.midnight()
+            .assume_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    });
+    let bar = progress::counter("items stored");
+    let mut total = IngestSummary {
+        source: "github".into(),
+        input: repo.to_string(),
+        ..Default::default()
+    };
+    for stage in Stage::ALL {
+        let scope = format!("{repo}:{}", stage.name());
+        let resume = store.import_cursor("github", &scope).await?;
+        let since = match (resume, since_flag.clone()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let mut path = Some(github.first_page(stage, since.as_deref()));
+        while let Some(current) = path {
+            let mut page = github.page(stage, &current, since.as_deref()).await?;
+            context.config.contributions.assign_teams(&mut page.records);
+            let mut session = store
+                .begin_ingest(
+                    "github",
+                    repo,
+                    "",
+                    &context.actor,
+                    &context.config.contributions.bot_patterns,
+                )
+                .await?;
+            session.add(&page.records).await?;
+            if let Some(resume_from) = &page.resume_from {
+                session.set_cursor(&scope, resume_from).await?;
+            }
+            let summary = session.finish(&page.skips).await?;
+            bar.inc(summary.new);
+            add_up(&mut total, summary);
+            path = page.next.take();
+        }
+    }
+    bar.finish_and_clear();
+    print_ingest(&total, &[]);
+    Ok(())
+}
+
+fn add_up(total: &mut IngestSummary, part: IngestSummary) {
+    total.run_id = part.run_id;
+    total.read += part.read;
+    total.new += part.new;
+    total.already_known += part.already_known;
+    total.members_new += part.members_new;
+    total.bot_activities += part.bot_activities;
+    for (reason, count) in part.skipped {
+        match total.skipped.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += count,
+            None => total.skipped.push((reason, count)),
+        }
+    }
+    total.warnings.extend(part.warnings);
 }
 
 pub fn print_ingest(s: &IngestSummary, problems: &[String]) {

@@ -1,0 +1,252 @@
+//! The HTTP client every API importer uses: bearer token, JSON, pagination by
+//! `Link: <…>; rel="next"`, and patience with rate limits (`Retry-After`,
+//! `X-RateLimit-Remaining`/`X-RateLimit-Reset`) and passing server errors.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Client, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::ImportError;
+
+/// The longest single wait for a rate limit before giving up with a clear error.
+const MAX_WAIT: Duration = Duration::from_secs(3_600);
+const RETRIES: u32 = 5;
+
+#[derive(Clone)]
+pub struct ApiClient {
+    http: Client,
+    base: String,
+    token: Option<String>,
+    /// How the API is named in messages: `GitHub`, `Discourse`, ….
+    pub name: &'static str,
+}
+
+impl ApiClient {
+    pub fn new(
+        name: &'static str,
+        base: &str,
+        token: Option<String>,
+        extra: HeaderMap,
+    ) -> Result<ApiClient, ImportError> {
+        let http = Client::builder()
+            .user_agent(concat!("fairshare/", env!("CARGO_PKG_VERSION")))
+            .default_headers(extra)
+            .connect_timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| {
+                ImportError::invalid(base, None, None, format!("cannot set up HTTP: {e}"))
+            })?;
+        Ok(ApiClient {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            name,
+        })
+    }
+
+    /// `path` joined to the base URL, unless it is already absolute (a `next` link).
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        }
+    }
+
+    /// GET with retries; returns the body parsed and the `next` page link, if any.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(T, Option<String>), ImportError> {
+        let response = self.send(|| self.http.get(self.url(path))).await?;
+        let next = next_link(response.headers());
+        let url = response.url().to_string();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.error(&url, format!("reading the answer failed: {e}")))?;
+        let value = serde_json::from_slice(&bytes).map_err(|e| {
+            self.error(
+                &url,
+                format!("unexpected answer (not the expected JSON: {e})"),
+            )
+        })?;
+        Ok((value, next))
+    }
+
+    /// POST a JSON body (GraphQL) with the same patience.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ImportError> {
+        let response = self
+            .send(|| self.http.post(self.url(path)).json(body))
+            .await?;
+        let url = response.url().to_string();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.error(&url, format!("reading the answer failed: {e}")))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.error(
+                &url,
+                format!("unexpected answer (not the expected JSON: {e})"),
+            )
+        })
+    }
+
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Response, ImportError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = build();
+            if let Some(token) = &self.token {
+                request = request.bearer_auth(token);
+            }
+            let request = request
+                .build()
+                .map_err(|e| self.error(&self.base, e.to_string()))?;
+            let url = request.url().to_string();
+            let response = match self.http.execute(request).await {
+                Ok(r) => r,
+                Err(e) if attempt < RETRIES => {
+                    tracing::warn!(%url, error = %e, attempt, "request failed, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(self.error(&url, format!("no answer: {e}"))),
+            };
+            let status = response.status();
+            if status.is_success() {
+                if let Some(wait) = exhausted_wait(response.headers()) {
+                    tracing::warn!(
+                        seconds = wait.as_secs(),
+                        "rate limit used up; waiting before the next request"
+                    );
+                    // The answer is good: wait after reading it, before the next call.
+                    let body = response;
+                    tokio::time::sleep(wait.min(MAX_WAIT)).await;
+                    return Ok(body);
+                }
+                return Ok(response);
+            }
+            if let Some(wait) = rate_limit_wait(status, response.headers()) {
+                if wait > MAX_WAIT {
+                    return Err(self.error(&url, format!("rate limited for {} s; try again later (the import resumes where it stopped)", wait.as_secs())));
+                }
+                tracing::warn!(%url, seconds = wait.as_secs(), "rate limited; waiting");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() && attempt < RETRIES {
+                tracing::warn!(%url, %status, attempt, "server error, retrying");
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            let body = response.text().await.unwrap_or_default();
+            let detail: String = body.chars().take(300).collect();
+            return Err(self.error(
+                &url,
+                match status {
+                    StatusCode::UNAUTHORIZED => format!("401: the token was refused ({detail})"),
+                    StatusCode::NOT_FOUND => {
+                        format!("404: not found, or not visible with this token ({detail})")
+                    }
+                    _ => format!("{status}: {detail}"),
+                },
+            ));
+        }
+    }
+
+    pub fn error(&self, url: &str, message: impl Into<String>) -> ImportError {
+        ImportError::invalid(&format!("{} {url}", self.name), None, None, message)
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250 * 2u64.pow(attempt.min(6)))
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// How long to wait after a refusal for rate limiting, if it was one.
+fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+    if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    if let Some(seconds) = header_u64(headers, "retry-after") {
+        return Some(Duration::from_secs(seconds.max(1)));
+    }
+    exhausted_wait(headers)
+        .or((status == StatusCode::TOO_MANY_REQUESTS).then(|| Duration::from_secs(60)))
+}
+
+/// When `X-RateLimit-Remaining` is 0: the time until `X-RateLimit-Reset`.
+fn exhausted_wait(headers: &HeaderMap) -> Option<Duration> {
+    if header_u64(headers, "x-ratelimit-remaining")? != 0 {
+        return None;
+    }
+    let reset = header_u64(headers, "x-ratelimit-reset")?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    Some(Duration::from_secs(reset.saturating_sub(now) + 1))
+}
+
+/// The `rel="next"` target of a `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"")
+            .then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+pub fn header(
+    name: &'static str,
+    value: &str,
+) -> Option<(reqwest::header::HeaderName, HeaderValue)> {
+    Some((
+        reqwest::header::HeaderName::from_static(name),
+        HeaderValue::from_str(value).ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://api.github.com/x?page=2>; rel=\"next\", <https://api.github.com/x?page=5>; rel=\"last\""),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("https://api.github.com/x?page=2")
+        );
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://a/x?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&headers), None);
+    }
+}
