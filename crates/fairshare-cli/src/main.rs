@@ -65,8 +65,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // One TLS crypto provider for every HTTPS client in the process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let mut config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,

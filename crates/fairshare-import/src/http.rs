@@ -30,6 +30,8 @@ impl ApiClient {
         token: Option<String>,
         extra: HeaderMap,
     ) -> Result<ApiClient, ImportError> {
+        // One TLS crypto library in the whole binary: ring (installing twice is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = Client::builder()
             .user_agent(concat!("fairshare/", env!("CARGO_PKG_VERSION")))
             .default_headers(extra)

@@ -5,12 +5,15 @@
 pub mod activities_csv;
 pub mod bigmac;
 pub mod directory;
+pub mod discourse;
 pub mod error;
 pub mod git;
 pub mod github;
 pub mod github_archive;
 pub mod http;
+pub mod meetup;
 pub mod record;
+pub mod slack;
 pub mod tabular;
 
 pub use error::{ImportError, Location};

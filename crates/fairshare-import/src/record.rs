@@ -105,10 +105,20 @@ pub struct Skips(pub Vec<Skip>);
 
 impl Skips {
     pub fn add(&mut self, reason: impl Into<String>) {
+        self.add_many(reason, 1);
+    }
+
+    pub fn add_many(&mut self, reason: impl Into<String>, count: u64) {
         let reason = reason.into();
         match self.0.iter_mut().find(|s| s.reason == reason) {
-            Some(skip) => skip.count += 1,
-            None => self.0.push(Skip { reason, count: 1 }),
+            Some(skip) => skip.count += count,
+            None => self.0.push(Skip { reason, count }),
+        }
+    }
+
+    pub fn merge(&mut self, other: Skips) {
+        for skip in other.0 {
+            self.add_many(skip.reason, skip.count);
         }
     }
 

@@ -86,3 +86,63 @@ pub fn make_git_fixture(dir: &std::path::Path) {
         .expect("run make-repo.sh");
     assert!(status.success(), "make-repo.sh failed");
 }
+
+fn sample(name: &str) -> String {
+    let path = format!(
+        "{}/../../testdata/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A Slack workspace export (ZIP bytes) built from the real sample files: channel
+/// `random` with a join, a message and a thread; the first user's profile email is
+/// `first_user_email`.
+pub fn slack_export(first_user_email: &str) -> Vec<u8> {
+    use std::io::Write;
+    let json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&sample(name)).expect("sample JSON")
+    };
+    let mut users = json("slack/users.json");
+    users[0]["profile"]["email"] = serde_json::json!(first_user_email);
+    let ids: Vec<String> = users
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let mut thread = json("slack/zulip-normal_thread.messages.json");
+    for (i, message) in thread
+        .as_array_mut()
+        .expect("messages")
+        .iter_mut()
+        .enumerate()
+    {
+        // `channel_name` is added by Zulip's importer, not a Slack export field.
+        message
+            .as_object_mut()
+            .expect("message")
+            .remove("channel_name");
+        message["user"] = serde_json::json!(ids[i % ids.len()]);
+    }
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, body) in [
+            ("channels.json", sample("slack/channels.json")),
+            ("users.json", users.to_string()),
+            (
+                "random/2017-06-25.json",
+                sample("slack/random/2017-06-25.json"),
+            ),
+            ("random/2015-06-12.json", thread.to_string()),
+        ] {
+            zip.start_file(name, options).expect("zip entry");
+            zip.write_all(body.as_bytes()).expect("zip write");
+        }
+        zip.finish().expect("zip finish");
+    }
+    buffer.into_inner()
+}

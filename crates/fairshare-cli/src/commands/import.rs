@@ -51,6 +51,32 @@ pub enum ImportCommand {
         #[arg(long, default_value = "GITHUB_TOKEN")]
         token_env: String,
     },
+    /// Topics, replies and accepted solutions of a Discourse forum.
+    Discourse {
+        #[arg(long)]
+        url: String,
+        /// Environment variable holding an API key (optional for public forums).
+        #[arg(long, default_value = "DISCOURSE_API_KEY")]
+        api_key_env: String,
+        #[arg(long, default_value = "system")]
+        api_username: String,
+    },
+    /// Messages of a Slack workspace export (ZIP); thread replies count as chat help.
+    SlackExport {
+        zip: PathBuf,
+        /// Channels to import (repeatable; default: the configuration's, else all).
+        #[arg(long = "channel", value_name = "NAME")]
+        channels: Vec<String>,
+    },
+    /// Events of a Meetup group: hosts are credited with hosting.
+    Meetup {
+        #[arg(long, value_name = "URLNAME")]
+        group: String,
+        #[arg(long, default_value = fairshare_import::meetup::DEFAULT_API)]
+        api_url: String,
+        #[arg(long, default_value = "MEETUP_TOKEN")]
+        token_env: String,
+    },
     /// Non-code work from a CSV: date,kind,member,name,org,team,url,title.
     Activities { file: PathBuf },
     /// Organisations from a CSV: slug,name,country,website,domains.
@@ -87,6 +113,65 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
             api_url,
             token_env,
         } => import_github(context, &store, &repo, since, &api_url, &token_env).await,
+        ImportCommand::Discourse {
+            url,
+            api_key_env,
+            api_username,
+        } => import_discourse(context, &store, &url, &api_key_env, &api_username).await,
+        ImportCommand::SlackExport { zip, channels } => {
+            let name = zip.display().to_string();
+            let file = std::fs::File::open(&zip).with_context(|| format!("cannot read {name}"))?;
+            let channels = if channels.is_empty() {
+                context.config.contributions.slack_channels.clone()
+            } else {
+                channels
+            };
+            let mut export =
+                fairshare_import::slack::read(&name, std::io::BufReader::new(file), &channels)?;
+            context
+                .config
+                .contributions
+                .assign_teams(&mut export.records);
+            let bytes = std::fs::read(&zip).with_context(|| format!("cannot read {name}"))?;
+            let summary = ingest_all(
+                context,
+                &store,
+                "slack",
+                &name,
+                &bytes,
+                &export.records,
+                &export.skips,
+            )
+            .await?;
+            println!("{} channels read", export.channels_read);
+            print_ingest(&summary, &[]);
+            Ok(())
+        }
+        ImportCommand::Meetup {
+            group,
+            api_url,
+            token_env,
+        } => {
+            let token = std::env::var(&token_env).ok().filter(|t| !t.is_empty());
+            let mut events = fairshare_import::meetup::read(&api_url, &group, token).await?;
+            context
+                .config
+                .contributions
+                .assign_teams(&mut events.records);
+            let summary = ingest_all(
+                context,
+                &store,
+                "meetup",
+                &group,
+                group.as_bytes(),
+                &events.records,
+                &events.skips,
+            )
+            .await?;
+            println!("{} events read", events.events_read);
+            print_ingest(&summary, &[]);
+            Ok(())
+        }
         ImportCommand::Activities { file } => {
             let (name, bytes) = read_file(&file)?;
             let records = fairshare_import::activities_csv::parse(&name, bytes.as_slice())?;
@@ -374,6 +459,56 @@ async fn import_github(
     }
     bar.finish_and_clear();
     print_ingest(&total, &[]);
+    Ok(())
+}
+
+/// Newest posts first, back to the newest post an earlier run stored; all in one
+/// transaction.
+async fn import_discourse(
+    context: &Context,
+    store: &Store,
+    url: &str,
+    api_key_env: &str,
+    api_username: &str,
+) -> anyhow::Result<()> {
+    let key = std::env::var(api_key_env).ok().filter(|k| !k.is_empty());
+    let forum = fairshare_import::discourse::Forum::connect(url, key, api_username).await?;
+    let scope = url.trim_end_matches('/').to_string();
+    let stored_up_to: u64 = store
+        .import_cursor("discourse", &scope)
+        .await?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let mut session = store
+        .begin_ingest(
+            "discourse",
+            &scope,
+            "",
+            &context.actor,
+            &context.config.contributions.bot_patterns,
+        )
+        .await?;
+    let bar = progress::counter("posts read");
+    let mut skips = Skips::default();
+    let mut before = None;
+    let mut highest = stored_up_to;
+    loop {
+        let mut page = forum.page(before).await?;
+        let Some(lowest) = page.lowest else { break };
+        highest = highest.max(page.highest.unwrap_or(0));
+        context.config.contributions.assign_teams(&mut page.records);
+        bar.inc(page.records.len() as u64);
+        session.add(&page.records).await?;
+        skips.merge(page.skips);
+        if lowest <= stored_up_to + 1 || Some(lowest) == before {
+            break;
+        }
+        before = Some(lowest);
+    }
+    bar.finish_and_clear();
+    session.set_cursor(&scope, &highest.to_string()).await?;
+    let summary = session.finish(&skips).await?;
+    print_ingest(&summary, &[]);
     Ok(())
 }
 

@@ -311,3 +311,70 @@ async fn gitdm_files_import_what_is_valid() {
         serde_json::json!(["email:ana@acme.com", "email:ana@gmail.com", "github:ana"])
     );
 }
+
+#[tokio::test]
+async fn a_slack_email_links_the_same_person() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        setup(dir, db);
+        std::fs::write(
+            dir.join("export.zip"),
+            fairshare_testkit::slack_export("ana@acme.com"),
+        )
+        .unwrap();
+        let out = ok(
+            dir,
+            db,
+            &[
+                "import",
+                "slack-export",
+                "export.zip",
+                "--channel",
+                "random",
+            ],
+        );
+        assert!(out.contains("1 channels read"), "{out}");
+        assert!(out.contains("skipped 1: channel_join message"), "{out}");
+        let again = ok(
+            dir,
+            db,
+            &[
+                "import",
+                "slack-export",
+                "export.zip",
+                "--channel",
+                "random",
+            ],
+        );
+        assert!(again.contains(" 0 new,"), "{again}");
+        let ana: serde_json::Value = serde_json::from_str(&ok(
+            dir,
+            db,
+            &["members", "show", "ana@acme.com", "--format", "json"],
+        ))
+        .unwrap();
+        let identities = ana["identities"].as_array().unwrap();
+        assert!(
+            identities
+                .iter()
+                .any(|i| i.as_str().unwrap().starts_with("slack:")),
+            "{}: {ana}",
+            t.backend
+        );
+        // Attribution uses the identity the work was made with: a Slack handle has no
+        // email domain, so Ana's chat is unaffiliated until she is affiliated.
+        assert!(!counts(dir, db, &["--group-by", "kind", "--org", "acme"]).contains("chat_"));
+        std::fs::write(
+            dir.join("aff.csv"),
+            "member,org,from,until
+slack:u6006p1cn,acme,2010-01-01,
+",
+        )
+        .unwrap();
+        let out = ok(dir, db, &["import", "affiliations", "aff.csv"]);
+        assert!(out.contains("activities re-attributed"), "{out}");
+        let kinds = counts(dir, db, &["--group-by", "kind", "--org", "acme"]);
+        assert!(kinds.contains("chat_"), "{kinds}");
+    }
+}
