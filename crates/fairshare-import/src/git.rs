@@ -56,6 +56,13 @@ pub fn read(
     };
     let mut repo = gix::open(options.path).map_err(|e| fail("not a git repository", &e))?;
     repo.object_cache_size_if_unset(32 * 1024 * 1024);
+    // Blobs are mostly deltas of their previous version: like git's 96 MiB delta-base
+    // cache, keep bases by memory, not by a fixed count of entries.
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            128 * 1024 * 1024,
+        ))
+    });
     let rev = options.rev.unwrap_or("HEAD");
     let tip = repo
         .rev_parse_single(rev.as_bytes().as_bstr())
@@ -76,14 +83,11 @@ pub fn read(
         .with_hidden(hidden)
         .all()
         .map_err(|e| fail("cannot walk the history", &e))?;
-    // One cache for the tree walk (rename tracking, unused here) and one for line diffs,
-    // each created once: creating them reads attributes.
-    let mut caches = (
-        repo.diff_resource_cache_for_tree_diff()
-            .map_err(|e| fail("cannot prepare diffs", &e))?,
-        repo.diff_resource_cache_for_tree_diff()
-            .map_err(|e| fail("cannot prepare diffs", &e))?,
-    );
+    // The tree walk wants a resource cache (for rename tracking, which is off): make
+    // it once, as making one reads attributes.
+    let mut walk_cache = repo
+        .diff_resource_cache_for_tree_diff()
+        .map_err(|e| fail("cannot prepare diffs", &e))?;
     let empty_tree = repo.empty_tree();
     let mut batch = Vec::with_capacity(BATCH);
     let mut missing_diffs = 0u64;
@@ -142,7 +146,7 @@ pub fn read(
             &commit,
             parents.first().copied(),
             &empty_tree,
-            &mut caches,
+            &mut walk_cache,
         ) {
             Ok(size) => Some(size),
             Err(_) => {
@@ -202,8 +206,9 @@ fn diff_size(
     commit: &gix::Commit<'_>,
     parent: Option<gix::ObjectId>,
     empty_tree: &gix::Tree<'_>,
-    (walk_cache, cache): &mut (gix::diff::blob::Platform, gix::diff::blob::Platform),
+    walk_cache: &mut gix::diff::blob::Platform,
 ) -> Result<ChangeSize, String> {
+    use gix::object::tree::diff::Change;
     let tree = commit.tree().map_err(|e| e.to_string())?;
     let parent_tree = match parent {
         Some(p) => repo
@@ -222,20 +227,34 @@ fn diff_size(
             o.track_rewrites(None);
         })
         .for_each_to_obtain_tree_with_cache(&tree, walk_cache, |change| {
-            if change.entry_mode().is_tree() {
+            if !change.entry_mode().is_blob() {
                 return Ok(gix::object::tree::diff::Action::Continue(()));
             }
             size.files += 1;
-            match change.diff(cache).map(|mut d| d.line_counts()) {
-                Ok(Ok(Some(counts))) => {
-                    size.added += counts.insertions;
-                    size.removed += counts.removals;
+            let (before, after) = match change {
+                Change::Addition { id, .. } => (None, Some(id.detach())),
+                Change::Deletion { id, .. } => (Some(id.detach()), None),
+                Change::Modification {
+                    previous_id,
+                    id,
+                    previous_entry_mode,
+                    ..
+                } => (
+                    previous_entry_mode.is_blob().then(|| previous_id.detach()),
+                    Some(id.detach()),
+                ),
+                Change::Rewrite { source_id, id, .. } => {
+                    (Some(source_id.detach()), Some(id.detach()))
                 }
-                Ok(Ok(None)) => {} // binary: a file, no lines (git shows `-`)
-                Ok(Err(e)) => failed = Some(e.to_string()),
-                Err(e) => failed = Some(e.to_string()),
+            };
+            match line_counts(repo, before, after) {
+                Ok(Some((added, removed))) => {
+                    size.added += added;
+                    size.removed += removed;
+                }
+                Ok(None) => {} // binary: a file, no lines (git shows `-`)
+                Err(e) => failed = Some(e),
             }
-            cache.clear_resource_cache_keep_allocation();
             Ok(gix::object::tree::diff::Action::Continue(()))
         })
         .map_err(|e| e.to_string())?;
@@ -243,6 +262,42 @@ fn diff_size(
         Some(e) => Err(e),
         None => Ok(size),
     }
+}
+
+/// Lines added and removed between two blobs, as `git diff --numstat` counts them
+/// (Myers diff by line); `None` when either side is binary (a NUL in its first 8000
+/// bytes, git's rule).
+fn line_counts(
+    repo: &gix::Repository,
+    before: Option<gix::ObjectId>,
+    after: Option<gix::ObjectId>,
+) -> Result<Option<(u32, u32)>, String> {
+    use gix::diff::blob::{Algorithm, Diff, InternedInput};
+    let load = |id: Option<gix::ObjectId>| -> Result<Vec<u8>, String> {
+        match id {
+            Some(id) => Ok(repo
+                .find_object(id)
+                .map_err(|e| e.to_string())?
+                .detach()
+                .data),
+            None => Ok(Vec::new()),
+        }
+    };
+    let (old, new) = (load(before)?, load(after)?);
+    let binary = |data: &[u8]| data[..data.len().min(8000)].contains(&0);
+    if binary(&old) || binary(&new) {
+        return Ok(None);
+    }
+    if old.is_empty() || new.is_empty() {
+        let lines = |data: &[u8]| {
+            let newlines = data.iter().filter(|b| **b == b'\n').count() as u32;
+            newlines + u32::from(data.last().is_some_and(|b| *b != b'\n'))
+        };
+        return Ok(Some((lines(&new), lines(&old))));
+    }
+    let input = InternedInput::new(old.as_slice(), new.as_slice());
+    let diff = Diff::compute(Algorithm::Myers, &input);
+    Ok(Some((diff.count_additions(), diff.count_removals())))
 }
 
 /// The trailers Fairshare reads, from the message's last paragraph.

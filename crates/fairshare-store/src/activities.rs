@@ -32,8 +32,16 @@ pub struct IngestSummary {
     pub bot_activities: u64,
     /// `reason: count`.
     pub skipped: Vec<(String, u64)>,
-    /// Problems that did not stop the import (an unknown `on-behalf-of` slug …).
-    pub warnings: Vec<String>,
+    /// Problems that did not stop the import (an unknown `on-behalf-of` slug …), each
+    /// with how often it happened and the first item it happened to.
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub message: String,
+    pub count: u64,
+    pub example: String,
 }
 
 /// An import in progress: everything is written in one transaction that commits in
@@ -208,20 +216,20 @@ impl IngestSession {
                     .get(&slug.trim_start_matches('@').to_lowercase())
                     .copied();
                 if found.is_none() {
-                    self.warn(format!(
-                        "{}: on-behalf-of names an unknown organisation `{slug}`",
-                        record.external_id
-                    ));
+                    self.warn(
+                        format!("on-behalf-of names an unknown organisation `{slug}`"),
+                        &record.external_id,
+                    );
                 }
                 found
             }
             Some(OnBehalfOf::Email { email, .. }) => {
                 let found = self.domains.org_for_email(email);
                 if found.is_none() {
-                    self.warn(format!(
-                        "{}: on-behalf-of <{email}> matches no organisation's domain",
-                        record.external_id
-                    ));
+                    self.warn(
+                        format!("on-behalf-of <{email}> matches no organisation's domain"),
+                        &record.external_id,
+                    );
                 }
                 found
             }
@@ -245,9 +253,19 @@ impl IngestSession {
         })
     }
 
-    fn warn(&mut self, warning: String) {
-        if self.summary.warnings.len() < 100 {
-            self.summary.warnings.push(warning);
+    fn warn(&mut self, message: String, example: &str) {
+        match self
+            .summary
+            .warnings
+            .iter_mut()
+            .find(|w| w.message == message)
+        {
+            Some(warning) => warning.count += 1,
+            None => self.summary.warnings.push(Warning {
+                message,
+                count: 1,
+                example: example.to_string(),
+            }),
         }
     }
 

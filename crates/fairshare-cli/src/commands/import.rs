@@ -525,7 +525,16 @@ fn add_up(total: &mut IngestSummary, part: IngestSummary) {
             None => total.skipped.push((reason, count)),
         }
     }
-    total.warnings.extend(part.warnings);
+    for warning in part.warnings {
+        match total
+            .warnings
+            .iter_mut()
+            .find(|w| w.message == warning.message)
+        {
+            Some(w) => w.count += warning.count,
+            None => total.warnings.push(warning),
+        }
+    }
 }
 
 pub fn print_ingest(s: &IngestSummary, problems: &[String]) {
@@ -543,8 +552,11 @@ pub fn print_ingest(s: &IngestSummary, problems: &[String]) {
     for (reason, count) in &s.skipped {
         println!("  skipped {count}: {reason}");
     }
-    for warning in &s.warnings {
-        println!("  warning: {warning}");
+    for w in &s.warnings {
+        println!(
+            "  warning: {} ({} times, first: {})",
+            w.message, w.count, w.example
+        );
     }
     for problem in problems {
         println!("  not read: {problem}");
