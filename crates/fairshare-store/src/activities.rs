@@ -2,16 +2,16 @@
 //! idempotent on source + external id, attributed as they are stored) and counting
 //! them for reports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use fairshare_engine::{
     Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, attribute,
 };
-use fairshare_import::{ActivityRecord, OnBehalfOf, Skips};
+use fairshare_import::{ActivityRecord, OnBehalfOf, PersonRef, Skips};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::directory::{domain_index, member_affiliations, org_slugs, resolve_person};
+use crate::directory::{domain_index, org_slugs, resolve_person};
 use crate::tx::{Tx, on_tx};
 use crate::{Backend, Result, Store, StoreError, on_pool};
 
@@ -115,16 +115,27 @@ impl IngestSession {
     /// Stores a batch of records (any size; written in statements of a few hundred).
     pub async fn add(&mut self, records: &[ActivityRecord]) -> Result<()> {
         for chunk in records.chunks(BATCH) {
-            let mut rows = Vec::with_capacity(chunk.len());
+            let known_commits = if self.summary.source != "git" {
+                self.known_commits(chunk).await?
+            } else {
+                HashSet::new()
+            };
+            let mut fresh: Vec<&ActivityRecord> = Vec::with_capacity(chunk.len());
             for record in chunk {
-                if self.summary.source != "git"
-                    && let Some(sha) = &record.commit_sha
-                    && self.commit_known(sha).await?
+                if record
+                    .commit_sha
+                    .as_ref()
+                    .is_some_and(|sha| known_commits.contains(sha))
                 {
                     self.summary.read += 1;
                     self.summary.already_known += 1;
-                    continue;
+                } else {
+                    fresh.push(record);
                 }
+            }
+            self.resolve_people(&fresh).await?;
+            let mut rows = Vec::with_capacity(fresh.len());
+            for record in fresh {
                 rows.push(self.prepare(record).await?);
             }
             self.insert(&rows).await?;
@@ -135,15 +146,184 @@ impl IngestSession {
         Ok(())
     }
 
-    /// Whether any source already stored this commit.
-    async fn commit_known(&mut self, sha: &str) -> Result<bool> {
-        let found: Option<(i64,)> = on_tx!(&mut self.tx, conn => {
-            sqlx::query_as("SELECT id FROM activities WHERE commit_sha = $1 LIMIT 1")
-                .bind(sha)
-                .fetch_optional(conn)
-                .await?
+    /// The commits of `chunk` that some source already stored.
+    async fn known_commits(&mut self, chunk: &[ActivityRecord]) -> Result<HashSet<String>> {
+        let shas: Vec<&str> = chunk
+            .iter()
+            .filter_map(|r| r.commit_sha.as_deref())
+            .collect();
+        if shas.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let rows: Vec<(String,)> = on_tx!(&mut self.tx, conn => {
+            let mut query = sqlx::QueryBuilder::new("SELECT DISTINCT commit_sha FROM activities WHERE commit_sha IN (");
+            let mut list = query.separated(", ");
+            for sha in &shas {
+                list.push_bind(sha.to_string());
+            }
+            list.push_unseparated(")");
+            query.build_query_as().fetch_all(conn).await?
         });
-        Ok(found.is_some())
+        Ok(rows.into_iter().map(|(sha,)| sha).collect())
+    }
+
+    /// Finds or creates, in a few statements per batch, everyone in `chunk` not met yet
+    /// in this session. People who come with linked identities (which may merge
+    /// members) go one by one through `resolve_person`.
+    async fn resolve_people(&mut self, chunk: &[&ActivityRecord]) -> Result<()> {
+        let mut simple: Vec<&PersonRef> = Vec::new();
+        for record in chunk {
+            let person = &record.person;
+            if self.people.contains_key(&person.key) || simple.iter().any(|p| p.key == person.key) {
+                continue;
+            }
+            if person.linked.is_empty() {
+                simple.push(person);
+                continue;
+            }
+            let (identity, member, created) =
+                resolve_person(&mut self.tx, person, &self.bot_patterns, &self.actor).await?;
+            if created {
+                self.summary.members_new += 1;
+            }
+            // A merge may have moved people: forget what was cached about members.
+            self.affiliations.clear();
+            self.bots.clear();
+            self.people.retain(|_, v| v.1 != member);
+            self.remember(person, identity, member);
+        }
+        if simple.is_empty() {
+            return Ok(());
+        }
+        // Who exists already: one query per kind of identity.
+        let mut kinds: Vec<IdentityKind> = simple.iter().map(|p| p.key.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        let mut found_members = Vec::new();
+        for kind in kinds {
+            let values: Vec<String> = simple
+                .iter()
+                .filter(|p| p.key.kind == kind)
+                .map(|p| p.key.value.clone())
+                .collect();
+            let rows: Vec<(String, i64, i64)> = on_tx!(&mut self.tx, conn => {
+                let mut query = sqlx::QueryBuilder::new("SELECT value, id, member_id FROM identities WHERE kind = ");
+                query.push_bind(kind.as_str()).push(" AND value IN (");
+                let mut list = query.separated(", ");
+                for value in &values {
+                    list.push_bind(value.clone());
+                }
+                list.push_unseparated(")");
+                query.build_query_as().fetch_all(conn).await?
+            });
+            for (value, identity, member) in rows {
+                if let Some(person) = simple
+                    .iter()
+                    .find(|p| p.key.kind == kind && p.key.value == value)
+                {
+                    self.remember(person, identity, member);
+                    found_members.push(member);
+                }
+            }
+        }
+        self.load_members(&found_members).await?;
+        // The rest are new: members and identities inserted in bulk with reserved ids.
+        let new: Vec<&PersonRef> = simple
+            .into_iter()
+            .filter(|p| !self.people.contains_key(&p.key))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let member_ids = reserve_ids(&mut self.tx, "members", new.len()).await?;
+        let identity_ids = reserve_ids(&mut self.tx, "identities", new.len()).await?;
+        let now = crate::now();
+        let people: Vec<(i64, i64, &PersonRef, String, bool)> = new
+            .iter()
+            .zip(member_ids.iter().zip(&identity_ids))
+            .map(|(person, (&member, &identity))| {
+                let display = person
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| person.key.value.clone());
+                let bot = (person.key.kind != IdentityKind::Email
+                    && fairshare_engine::identity::is_bot(&person.key.value, &self.bot_patterns))
+                    || fairshare_engine::identity::is_bot(&display, &self.bot_patterns);
+                (member, identity, *person, display, bot)
+            })
+            .collect();
+        on_tx!(&mut self.tx, conn => {
+            let mut members = sqlx::QueryBuilder::new("INSERT INTO members (id, display_name, is_bot, created_at) ");
+            members.push_values(&people, |mut b, (member, _, _, display, bot)| {
+                b.push_bind(*member).push_bind(display.clone()).push_bind(*bot).push_bind(now);
+            });
+            members.build().execute(&mut *conn).await?;
+            let mut identities = sqlx::QueryBuilder::new("INSERT INTO identities (id, kind, value, name, member_id) ");
+            identities.push_values(&people, |mut b, (member, identity, person, _, _)| {
+                b.push_bind(*identity)
+                    .push_bind(person.key.kind.as_str())
+                    .push_bind(person.key.value.clone())
+                    .push_bind(person.name.clone())
+                    .push_bind(*member);
+            });
+            identities.build().execute(&mut *conn).await?;
+        });
+        for (member, identity, person, _, bot) in people {
+            self.summary.members_new += 1;
+            self.remember(person, identity, member);
+            self.affiliations.insert(member, Vec::new());
+            self.bots.insert(member, bot);
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, person: &PersonRef, identity: i64, member: i64) {
+        let email = (person.key.kind == IdentityKind::Email).then(|| person.key.value.clone());
+        self.people
+            .insert(person.key.clone(), (identity, member, email));
+    }
+
+    /// Caches whether members are bots and their affiliations, in two queries.
+    async fn load_members(&mut self, members: &[i64]) -> Result<()> {
+        let mut members: Vec<i64> = members
+            .iter()
+            .copied()
+            .filter(|m| !self.bots.contains_key(m))
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        if members.is_empty() {
+            return Ok(());
+        }
+        let (bots, affiliations): (Vec<(i64, bool)>, Vec<AffiliationRow>) = on_tx!(&mut self.tx, conn => {
+            let mut query = sqlx::QueryBuilder::new("SELECT id, is_bot FROM members WHERE id IN (");
+            let mut list = query.separated(", ");
+            for m in &members {
+                list.push_bind(*m);
+            }
+            list.push_unseparated(")");
+            let bots = query.build_query_as().fetch_all(&mut *conn).await?;
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT member_id, org_id, valid_from, valid_until FROM affiliations WHERE member_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for m in &members {
+                list.push_bind(*m);
+            }
+            list.push_unseparated(")");
+            (bots, query.build_query_as().fetch_all(&mut *conn).await?)
+        });
+        for (member, bot) in bots {
+            self.bots.insert(member, bot);
+            self.affiliations.entry(member).or_default();
+        }
+        for (member, org, from, until) in affiliations {
+            self.affiliations
+                .entry(member)
+                .or_default()
+                .push(Affiliation { org, from, until });
+        }
+        Ok(())
     }
 
     /// A commit read from the repository itself replaces the copies other sources
@@ -171,39 +351,15 @@ impl IngestSession {
 
     async fn prepare<'a>(&mut self, record: &'a ActivityRecord) -> Result<Row<'a>> {
         self.summary.read += 1;
-        let (identity, member, email) = match self.people.get(&record.person.key) {
-            Some(known) => known.clone(),
-            None => {
-                let (identity, member, created) = resolve_person(
-                    &mut self.tx,
-                    &record.person,
-                    &self.bot_patterns,
-                    &self.actor,
-                )
-                .await?;
-                if created {
-                    self.summary.members_new += 1;
-                }
-                // A merge may have moved people: forget what was cached about members.
-                self.affiliations.clear();
-                self.bots.clear();
-                self.people.retain(|_, v| v.1 != member);
-                let email = (record.person.key.kind == IdentityKind::Email)
-                    .then(|| record.person.key.value.clone());
-                let entry = (identity, member, email);
-                self.people.insert(record.person.key.clone(), entry.clone());
-                entry
-            }
-        };
-        if !self.affiliations.contains_key(&member) {
-            let list = member_affiliations(&mut self.tx, member).await?;
-            self.affiliations.insert(member, list);
-        }
+        let (identity, member, email) =
+            self.people
+                .get(&record.person.key)
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("{} was not resolved", record.person.key))
+                })?;
         if !self.bots.contains_key(&member) {
-            let (bot,): (bool,) = on_tx!(&mut self.tx, conn => {
-                sqlx::query_as("SELECT is_bot FROM members WHERE id = $1").bind(member).fetch_one(conn).await?
-            });
-            self.bots.insert(member, bot);
+            self.load_members(&[member]).await?;
         }
         if self.bots[&member] {
             self.summary.bot_activities += 1;
@@ -503,4 +659,33 @@ impl Store {
         });
         Ok(rows)
     }
+}
+
+type AffiliationRow = (i64, i64, Option<time::Date>, Option<time::Date>);
+
+/// Reserves `n` fresh ids of `table` inside the caller's write transaction, so rows
+/// can be inserted in bulk and referenced at once.
+async fn reserve_ids(tx: &mut Tx, table: &'static str, n: usize) -> Result<Vec<i64>> {
+    Ok(match tx {
+        // SQLite: the transaction already holds the write lock (the run row was
+        // written first), so nobody else can take ids meanwhile.
+        Tx::Sqlite(t) => {
+            let (max,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE(MAX(id), 0) FROM {table}"
+            )))
+            .fetch_one(&mut **t)
+            .await?;
+            (1..=n as i64).map(|i| max + i).collect()
+        }
+        // PostgreSQL: draw from the identity column's own sequence, safe across sessions.
+        Tx::Postgres(t) => {
+            let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+            )))
+            .bind(n as i64)
+            .fetch_all(&mut **t)
+            .await?;
+            rows.into_iter().map(|(id,)| id).collect()
+        }
+    })
 }
