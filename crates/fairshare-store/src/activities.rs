@@ -17,6 +17,8 @@ use crate::{Backend, Result, Store, StoreError, on_pool};
 
 /// Rows per INSERT statement.
 const BATCH: usize = 400;
+/// People remembered by an ingest session before it forgets and starts over.
+const PEOPLE_CACHE: usize = 50_000;
 
 /// What an import did, printed at its end.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -171,6 +173,13 @@ impl IngestSession {
     /// in this session. People who come with linked identities (which may merge
     /// members) go one by one through `resolve_person`.
     async fn resolve_people(&mut self, chunk: &[&ActivityRecord]) -> Result<()> {
+        // Memory stays bounded however many people an input names: past this many,
+        // start over (what is needed again is fetched again, in bulk).
+        if self.people.len() > PEOPLE_CACHE {
+            self.people.clear();
+            self.affiliations.clear();
+            self.bots.clear();
+        }
         let mut simple: Vec<&PersonRef> = Vec::new();
         for record in chunk {
             let person = &record.person;

@@ -378,3 +378,63 @@ slack:u6006p1cn,acme,2010-01-01,
         assert!(kinds.contains("chat_"), "{kinds}");
     }
 }
+
+#[tokio::test]
+async fn a_commit_seen_in_gh_archive_and_in_git_counts_once() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        fairshare_testkit::make_git_fixture(&dir.join("repo"));
+        let sha = std::process::Command::new("git")
+            .args(["log", "-1", "--format=%H", "--grep", "Write docs"])
+            .current_dir(dir.join("repo"))
+            .output()
+            .unwrap();
+        let sha = String::from_utf8(sha.stdout).unwrap().trim().to_string();
+        let event = serde_json::json!({
+            "id": "2489651051", "type": "PushEvent",
+            "actor": {"id": 1, "login": "dave"},
+            "repo": {"id": 2, "name": "acme/app"},
+            "payload": {"push_id": 1, "size": 1, "distinct_size": 1, "ref": "refs/heads/main",
+                "commits": [{"sha": sha, "author": {"email": "5c682c2d1ec4073e277f9ba9f4bdf07e5794dabe@users.noreply.github.com", "name": "Dave"},
+                             "message": "Write docs", "distinct": true}]},
+            "public": true, "created_at": "2026-02-01T09:05:00Z"
+        });
+        std::fs::write(dir.join("hour.json"), format!("{event}\n")).unwrap();
+        let out = ok(
+            dir,
+            db,
+            &[
+                "import",
+                "github-archive",
+                "hour.json",
+                "--repo",
+                "acme/app",
+            ],
+        );
+        assert!(out.contains("1 read, 1 new"), "{out}");
+        ok(
+            dir,
+            db,
+            &["import", "git", "repo", "--repo-name", "acme/app"],
+        );
+        assert_eq!(
+            counts(dir, db, &["--group-by", "source,kind"]),
+            "source,kind,activities,members\ngit,commit,9,6\n",
+            "{}: the archive's copy gave way to the repository's",
+            t.backend
+        );
+        let again = ok(
+            dir,
+            db,
+            &[
+                "import",
+                "github-archive",
+                "hour.json",
+                "--repo",
+                "acme/app",
+            ],
+        );
+        assert!(again.contains("1 read, 0 new, 1 already known"), "{again}");
+    }
+}
