@@ -438,3 +438,26 @@ async fn a_commit_seen_in_gh_archive_and_in_git_counts_once() {
         assert!(again.contains("1 read, 0 new, 1 already known"), "{again}");
     }
 }
+
+#[tokio::test]
+async fn a_broken_archive_file_stores_nothing() {
+    let t = fairshare_testkit::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, db) = (dir.path(), Some(t.url.as_str()));
+    // More good lines than one batch, so some reach the database before the bad one.
+    let mut text = String::new();
+    for i in 0..2_500 {
+        text.push_str(&format!(
+            r#"{{"id":"{i}","type":"IssuesEvent","actor":{{"login":"ana"}},"repo":{{"name":"acme/app"}},"payload":{{"action":"opened","issue":{{"title":"Bug"}}}},"created_at":"2026-01-02T03:04:05Z"}}"#
+        ));
+        text.push('\n');
+    }
+    text.push_str("{\"id\": \"x\", \"type\":\n");
+    std::fs::write(dir.join("hour.json"), text).unwrap();
+    let out = fairshare(dir, db, &["import", "github-archive", "hour.json"], &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("hour.json:2501: not a GH Archive event"), "{}", stderr(&out));
+    assert_eq!(counts(dir, db, &[]), "activities,members\n0,0\n", "the good lines before it are not kept");
+    let gz = fairshare(dir, db, &["import", "github-archive", "missing.json.gz"], &[]);
+    assert!(stderr(&gz).contains("missing.json.gz: cannot read"), "{}", stderr(&gz));
+}
