@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
-use fairshare_import::{ActivityRecord, Skips};
-use fairshare_store::activities::IngestSummary;
+use fairshare_import::{ActivityRecord, ImportError, Skips};
+use fairshare_store::activities::{IngestSession, IngestSummary};
 use fairshare_store::{Store, directory::AffiliationImportSummary};
 
 use super::Context;
@@ -287,39 +287,23 @@ async fn import_git(
             &context.config.contributions.bot_patterns,
         )
         .await?;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ActivityRecord>>(4);
-    let bar = progress::counter("commits read");
-    let reader_bar = bar.clone();
     let tips = known_tips.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        let options = fairshare_import::git::GitImport {
-            path: &path,
-            rev: rev.as_deref(),
-            repo_name: &repo_name,
-            team: team.as_deref(),
-            known_tips: &tips,
-        };
-        fairshare_import::git::read(
-            &options,
-            |batch| {
-                sender.blocking_send(batch).map_err(|_| {
-                    fairshare_import::ImportError::invalid(
-                        &repo_name,
-                        None,
-                        None,
-                        "the import was stopped",
-                    )
-                })
-            },
-            |n| reader_bar.set_position(n),
-        )
-    });
-    while let Some(mut batch) = receiver.recv().await {
-        context.config.contributions.assign_teams(&mut batch);
-        session.add(&batch).await?;
-    }
-    let outcome = reader.await.context("the git reader stopped")??;
-    bar.finish_and_clear();
+    let outcome = stream_into(
+        context,
+        &mut session,
+        "commits read",
+        move |sink, progress| {
+            let options = fairshare_import::git::GitImport {
+                path: &path,
+                rev: rev.as_deref(),
+                repo_name: &repo_name,
+                team: team.as_deref(),
+                known_tips: &tips,
+            };
+            fairshare_import::git::read(&options, sink, progress)
+        },
+    )
+    .await?;
     let mut tips = known_tips;
     if !tips.contains(&outcome.tip) {
         tips.push(outcome.tip.clone());
@@ -335,6 +319,41 @@ async fn import_git(
     );
     print_ingest(&summary, &outcome.problems);
     Ok(())
+}
+
+/// Runs a blocking reader (git, GH Archive) on its own thread and stores its batches
+/// as they arrive, through a bounded channel: memory stays flat whatever the input's
+/// size, and reading and storing use both cores.
+async fn stream_into<T: Send + 'static>(
+    context: &Context,
+    session: &mut IngestSession,
+    unit: &'static str,
+    read: impl FnOnce(
+        &mut dyn FnMut(Vec<ActivityRecord>) -> Result<(), ImportError>,
+        &mut dyn FnMut(u64),
+    ) -> Result<T, ImportError>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ActivityRecord>>(4);
+    let bar = progress::counter(unit);
+    let reader_bar = bar.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut sink = |batch| {
+            sender
+                .blocking_send(batch)
+                .map_err(|_| ImportError::invalid("import", None, None, "storing stopped"))
+        };
+        let mut progress = |n| reader_bar.set_position(n);
+        read(&mut sink, &mut progress)
+    });
+    while let Some(mut batch) = receiver.recv().await {
+        context.config.contributions.assign_teams(&mut batch);
+        session.add(&batch).await?;
+    }
+    let outcome = reader.await.context("the reader stopped")??;
+    bar.finish_and_clear();
+    Ok(outcome)
 }
 
 /// One transaction per file: a file is imported whole or not at all, and importing
@@ -362,35 +381,23 @@ async fn import_archive(
                 &context.config.contributions.bot_patterns,
             )
             .await?;
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ActivityRecord>>(4);
-        let bar = progress::counter("events read");
-        let reader_bar = bar.clone();
-        let reader_name = name.clone();
         let reader_filter = filter.clone();
-        let reader = tokio::task::spawn_blocking(move || {
-            fairshare_import::github_archive::read(
-                &reader_name,
-                input,
-                &reader_filter,
-                |batch| {
-                    sender.blocking_send(batch).map_err(|_| {
-                        fairshare_import::ImportError::invalid(
-                            &reader_name,
-                            None,
-                            None,
-                            "the import was stopped",
-                        )
-                    })
-                },
-                |n| reader_bar.set_position(n),
-            )
-        });
-        while let Some(mut batch) = receiver.recv().await {
-            context.config.contributions.assign_teams(&mut batch);
-            session.add(&batch).await?;
-        }
-        let outcome = reader.await.context("the GH Archive reader stopped")??;
-        bar.finish_and_clear();
+        let reader_name = name.clone();
+        let outcome = stream_into(
+            context,
+            &mut session,
+            "events read",
+            move |sink, progress| {
+                fairshare_import::github_archive::read(
+                    &reader_name,
+                    input,
+                    &reader_filter,
+                    sink,
+                    progress,
+                )
+            },
+        )
+        .await?;
         let summary = session.finish(&outcome.skips).await?;
         print_ingest(&summary, &[]);
     }

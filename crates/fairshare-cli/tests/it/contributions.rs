@@ -456,8 +456,25 @@ async fn a_broken_archive_file_stores_nothing() {
     std::fs::write(dir.join("hour.json"), text).unwrap();
     let out = fairshare(dir, db, &["import", "github-archive", "hour.json"], &[]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("hour.json:2501: not a GH Archive event"), "{}", stderr(&out));
-    assert_eq!(counts(dir, db, &[]), "activities,members\n0,0\n", "the good lines before it are not kept");
-    let gz = fairshare(dir, db, &["import", "github-archive", "missing.json.gz"], &[]);
-    assert!(stderr(&gz).contains("missing.json.gz: cannot read"), "{}", stderr(&gz));
+    assert!(
+        stderr(&out).contains("hour.json:2501: not a GH Archive event"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        counts(dir, db, &[]),
+        "activities,members\n0,0\n",
+        "the good lines before it are not kept"
+    );
+    let gz = fairshare(
+        dir,
+        db,
+        &["import", "github-archive", "missing.json.gz"],
+        &[],
+    );
+    assert!(
+        stderr(&gz).contains("missing.json.gz: cannot read"),
+        "{}",
+        stderr(&gz)
+    );
 }
