@@ -25,7 +25,7 @@ pub enum ParseCodeError {
 }
 
 /// An ISO 3166-1 alpha-3 country code (or `EUZ`), always upper case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CountryCode([u8; 3]);
 
 impl CountryCode {
@@ -105,6 +105,18 @@ const EURO_ADOPTION: &[(&str, Date)] = &[
     ("BGR", date!(2026 - 01 - 01)),
 ];
 
+impl fmt::Debug for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_str())
+    }
+}
+
+impl fmt::Debug for CurrencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_str())
+    }
+}
+
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -132,7 +144,7 @@ impl<'de> Deserialize<'de> for CountryCode {
 }
 
 /// An ISO 4217-shaped currency code, always upper case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CurrencyCode([u8; 3]);
 
 impl CurrencyCode {

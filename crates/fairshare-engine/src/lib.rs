@@ -8,10 +8,14 @@
 pub mod activity;
 pub mod attribution;
 pub mod bigmac;
+pub mod compliance;
 pub mod country;
 pub mod decimal_text;
 pub mod identity;
 pub mod iso_date;
+pub mod money;
+pub mod month;
+pub mod rates;
 pub mod threshold;
 
 pub use activity::ActivityKind;
@@ -19,6 +23,9 @@ pub use attribution::{Affiliation, AttributionInput, DomainIndex, OrgId, Reason,
 pub use bigmac::{BigMacPrice, Release};
 pub use country::{CountryCode, CurrencyCode, ParseCodeError};
 pub use identity::{IdentityKey, IdentityKind};
+pub use money::{Money, MoneyError};
+pub use month::Month;
+pub use rates::{Conversion, DollarRates, RateBasis, RateError, RateTable};
 pub use threshold::{
     Basis, ComparableMapping, EuroAreaRule, PriceSubmission, Rounding, RoundingMode, Threshold,
     ThresholdError, ThresholdPolicy, compute_thresholds,
