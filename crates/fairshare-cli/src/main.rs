@@ -60,6 +60,9 @@ enum Command {
     /// Members and their identities: show, merge, split, undo.
     #[command(subcommand)]
     Members(commands::ledger::MembersCommand),
+    /// Exchange rates: import ECB reference rates, convert amounts.
+    #[command(subcommand)]
+    Rates(commands::rates::RatesCommand),
     /// Read the audit log.
     Audit(commands::admin::AuditArgs),
 }
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             Command::Import(command) => commands::import::run(&context, command).await,
             Command::Activities(args) => commands::ledger::activities(&context, args).await,
             Command::Members(command) => commands::ledger::members(&context, command).await,
+            Command::Rates(command) => commands::rates::run(&context, command).await,
             Command::Audit(args) => commands::admin::audit(&context, args).await,
         }
     });

@@ -6,6 +6,7 @@ pub mod activities_csv;
 pub mod bigmac;
 pub mod directory;
 pub mod discourse;
+pub mod ecb;
 pub mod error;
 pub mod git;
 pub mod github;

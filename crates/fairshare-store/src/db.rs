@@ -26,6 +26,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "contributions",
         include_str!("../migrations/sqlite/0002_contributions.sql"),
     ),
+    (
+        3,
+        "sponsorship",
+        include_str!("../migrations/sqlite/0003_sponsorship.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -37,6 +42,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "contributions",
         include_str!("../migrations/postgres/0002_contributions.sql"),
+    ),
+    (
+        3,
+        "sponsorship",
+        include_str!("../migrations/postgres/0003_sponsorship.sql"),
     ),
 ];
 

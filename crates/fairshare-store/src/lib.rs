@@ -16,6 +16,7 @@ pub mod audit;
 pub mod bigmac;
 mod db;
 pub mod directory;
+pub mod rates;
 pub mod thresholds;
 mod tx;
 

@@ -2,6 +2,7 @@
 
 mod contributions;
 mod github;
+mod rates;
 mod serve;
 mod thresholds;
 

@@ -2,6 +2,7 @@
 //! FAIRSHARE_TEST_POSTGRES_URL is set).
 
 mod bigmac;
+mod rates;
 mod thresholds;
 
 use std::path::PathBuf;

@@ -1,0 +1,132 @@
+//! The European Central Bank's euro foreign exchange reference rates
+//! (`eurofxref-hist.csv`): `Date,USD,JPY,…` then one line per day, newest first, units
+//! of each currency per 1 EUR; `N/A` where a currency has no rate that day; every line
+//! ends with a comma. Source: European Central Bank.
+
+use std::io::Read;
+use std::str::FromStr;
+
+use fairshare_engine::CurrencyCode;
+use rust_decimal::Decimal;
+use time::Date;
+
+use crate::error::ImportError;
+use crate::tabular::{csv_error, parse_date};
+
+/// The full history this binary ships (1999-01-04 to 2026-10-30).
+pub const EMBEDDED_NAME: &str = "embedded:eurofxref-hist.csv";
+pub const EMBEDDED_CSV: &str = include_str!("../../../data/ecb/ecb-eurofxref-hist.csv");
+
+/// One published rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub day: Date,
+    pub currency: CurrencyCode,
+    /// Units of `currency` per 1 EUR.
+    pub per_eur: Decimal,
+}
+
+/// Every rate of the file; the first bad value stops it with its line and column.
+pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
+    if headers.get(0).map(str::trim) != Some("Date") {
+        return Err(ImportError::invalid(
+            file,
+            Some(1),
+            Some("Date"),
+            "the first column must be `Date` (an ECB eurofxref-hist file)",
+        ));
+    }
+    let mut currencies = Vec::new();
+    for (i, name) in headers.iter().enumerate().skip(1) {
+        let name = name.trim();
+        if name.is_empty() {
+            continue; // the trailing comma
+        }
+        let code = CurrencyCode::parse(name)
+            .map_err(|e| ImportError::invalid(file, Some(1), Some(name), e.to_string()))?;
+        currencies.push((i, code));
+    }
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(file, e))?;
+        let line = record.position().map(|p| p.line());
+        let day_text = record.get(0).unwrap_or("").trim();
+        let day = parse_date(day_text).ok_or_else(|| {
+            ImportError::invalid(
+                file,
+                line,
+                Some("Date"),
+                format!("`{day_text}` is not a date (YYYY-MM-DD)"),
+            )
+        })?;
+        for (i, currency) in &currencies {
+            let value = record.get(*i).unwrap_or("").trim();
+            if value.is_empty() || value == "N/A" {
+                continue;
+            }
+            let per_eur = Decimal::from_str(value)
+                .ok()
+                .filter(|v| *v > Decimal::ZERO)
+                .ok_or_else(|| {
+                    ImportError::invalid(
+                        file,
+                        line,
+                        Some(currency.as_str()),
+                        format!("`{value}` is not a positive rate"),
+                    )
+                })?;
+            out.push(Rate {
+                day,
+                currency: *currency,
+                per_eur: per_eur.normalize(),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(ImportError::invalid(file, None, None, "no rates"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn the_embedded_history_loads() {
+        let rates = parse(EMBEDDED_NAME, EMBEDDED_CSV.as_bytes()).unwrap();
+        let usd = rates
+            .iter()
+            .find(|r| r.day == date!(2026 - 10 - 30) && r.currency.as_str() == "USD")
+            .unwrap();
+        assert_eq!(usd.per_eur.to_string(), "1.1172");
+        assert!(rates.iter().any(|r| r.day == date!(1999 - 01 - 04)));
+        assert!(rates.iter().all(|r| r.currency.as_str() != "EUR"));
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let text = "Date,USD,JPY,\n2026-10-30,1.1172,N/A,\n2026-10-29,1.11x,175.92,\n";
+        let err = parse("rates.csv", text.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "rates.csv:3, column `USD`: `1.11x` is not a positive rate"
+        );
+        let err = parse("rates.csv", "Day,USD\n".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("rates.csv:1, column `Date`"), "{err}");
+        let ok = parse(
+            "rates.csv",
+            "Date,USD,JPY,\n2026-10-30,1.1172,N/A,\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+    }
+}
