@@ -25,6 +25,15 @@ pub struct Config {
     /// How fair monthly thresholds are derived from the Big Mac data.
     pub thresholds: ThresholdPolicy,
     pub contributions: ContributionsConfig,
+    pub sponsorship: SponsorshipConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SponsorshipConfig {
+    /// Share of the threshold that may be missing for exchange-rate noise (`"0.02"` = 2 %).
+    #[serde(with = "fairshare_engine::decimal_text")]
+    pub tolerance: rust_decimal::Decimal,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +94,7 @@ impl Default for Config {
             log: LogConfig::default(),
             thresholds: ThresholdPolicy::default(),
             contributions: ContributionsConfig::default(),
+            sponsorship: SponsorshipConfig::default(),
         }
     }
 }

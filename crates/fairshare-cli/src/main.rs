@@ -60,6 +60,11 @@ enum Command {
     /// Members and their identities: show, merge, split, undo.
     #[command(subcommand)]
     Members(commands::ledger::MembersCommand),
+    /// Sponsorship payments: manual entries, removals, sponsor accounts, duplicates.
+    #[command(subcommand)]
+    Payments(commands::payments::PaymentsCommand),
+    /// Month by month: what an organisation paid, what it owed, whether it complied.
+    Compliance(commands::payments::ComplianceArgs),
     /// Exchange rates: import ECB reference rates, convert amounts.
     #[command(subcommand)]
     Rates(commands::rates::RatesCommand),
@@ -103,6 +108,8 @@ fn main() -> ExitCode {
             Command::Activities(args) => commands::ledger::activities(&context, args).await,
             Command::Members(command) => commands::ledger::members(&context, command).await,
             Command::Rates(command) => commands::rates::run(&context, command).await,
+            Command::Payments(command) => commands::payments::run(&context, command).await,
+            Command::Compliance(args) => commands::payments::compliance(&context, args).await,
             Command::Audit(args) => commands::admin::audit(&context, args).await,
         }
     });

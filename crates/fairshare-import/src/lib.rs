@@ -15,10 +15,11 @@ pub mod http;
 pub mod meetup;
 pub mod record;
 pub mod slack;
+pub mod sponsorship;
 pub mod tabular;
 
 pub use error::{ImportError, Location};
-pub use record::{ActivityRecord, ChangeSize, OnBehalfOf, PersonRef, Skips};
+pub use record::{ActivityRecord, ChangeSize, OnBehalfOf, PaymentRecord, PersonRef, Skips};
 
 use sha2::{Digest, Sha256};
 

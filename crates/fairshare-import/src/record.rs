@@ -156,3 +156,20 @@ pub struct AffiliationRecord {
     pub from: Option<time::Date>,
     pub until: Option<time::Date>,
 }
+
+/// One sponsorship payment from a platform export (or typed in by hand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    pub line: u64,
+    /// Unique within its source (the platform's transaction id).
+    pub external_id: String,
+    /// `opencollective` or `github_sponsors`.
+    pub platform: String,
+    /// The sponsor's account on the platform (Open Collective slug, GitHub login).
+    pub account: String,
+    pub date: time::Date,
+    /// Negative for a refund.
+    pub money: fairshare_engine::Money,
+    pub coverage: fairshare_engine::compliance::Coverage,
+    pub description: Option<String>,
+}

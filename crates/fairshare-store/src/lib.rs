@@ -14,8 +14,10 @@
 pub mod activities;
 pub mod audit;
 pub mod bigmac;
+pub mod compliance;
 mod db;
 pub mod directory;
+pub mod payments;
 pub mod rates;
 pub mod thresholds;
 mod tx;

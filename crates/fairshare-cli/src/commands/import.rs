@@ -77,6 +77,10 @@ pub enum ImportCommand {
         #[arg(long, default_value = "MEETUP_TOKEN")]
         token_env: String,
     },
+    /// Payments from an Open Collective transactions export (CSV).
+    Opencollective { file: PathBuf },
+    /// Payments from a GitHub Sponsors dashboard export (CSV).
+    GithubSponsors { file: PathBuf },
     /// Non-code work from a CSV: date,kind,member,name,org,team,url,title.
     Activities { file: PathBuf },
     /// Organisations from a CSV: slug,name,country,website,domains.
@@ -172,6 +176,36 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
             print_ingest(&summary, &[]);
             Ok(())
         }
+        ImportCommand::Opencollective { file } => {
+            let (name, bytes) = read_file(&file)?;
+            let (records, skips) =
+                fairshare_import::sponsorship::parse_opencollective(&name, bytes.as_slice())?;
+            import_payments(
+                context,
+                &store,
+                "opencollective",
+                &name,
+                &bytes,
+                &records,
+                &skips,
+            )
+            .await
+        }
+        ImportCommand::GithubSponsors { file } => {
+            let (name, bytes) = read_file(&file)?;
+            let (records, skips) =
+                fairshare_import::sponsorship::parse_github_sponsors(&name, bytes.as_slice())?;
+            import_payments(
+                context,
+                &store,
+                "github_sponsors",
+                &name,
+                &bytes,
+                &records,
+                &skips,
+            )
+            .await
+        }
         ImportCommand::Activities { file } => {
             let (name, bytes) = read_file(&file)?;
             let records = fairshare_import::activities_csv::parse(&name, bytes.as_slice())?;
@@ -225,6 +259,39 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
             Ok(())
         }
     }
+}
+
+async fn import_payments(
+    context: &Context,
+    store: &Store,
+    source: &str,
+    name: &str,
+    bytes: &[u8],
+    records: &[fairshare_import::PaymentRecord],
+    skips: &Skips,
+) -> anyhow::Result<()> {
+    let digest = fairshare_import::content_digest(bytes);
+    let s = store
+        .import_payments(source, name, &digest, records, &context.actor)
+        .await?;
+    println!(
+        "{name}: {} payments read: {} new, {} already known; {} rows skipped",
+        s.read,
+        s.new,
+        s.already_known,
+        skips.total()
+    );
+    for skip in &skips.0 {
+        println!("  skipped {}: {}", skip.count, skip.reason);
+    }
+    let unlinked = store.unlinked_accounts().await?;
+    if !unlinked.is_empty() {
+        println!(
+            "{} sponsor accounts are not linked to an organisation yet: fairshare payments unlinked",
+            unlinked.len()
+        );
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {

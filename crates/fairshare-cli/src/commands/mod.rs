@@ -5,6 +5,7 @@ pub mod admin;
 pub mod bigmac;
 pub mod import;
 pub mod ledger;
+pub mod payments;
 pub mod rates;
 pub mod serve;
 pub mod thresholds;

@@ -4,6 +4,7 @@ mod contributions;
 mod github;
 mod rates;
 mod serve;
+mod sponsorship;
 mod thresholds;
 
 use std::path::{Path, PathBuf};

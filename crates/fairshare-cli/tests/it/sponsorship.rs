@@ -1,0 +1,398 @@
+use crate::{fairshare, ok, stderr};
+
+const ORGS: &str = "slug,name,country,website,domains\n\
+tata,Tata Digital,IND,,\n\
+acme-eu,Acme Europe,DEU,,\n\
+kuwait-co,Kuwait Co,KWT,,\n\
+tokyo-co,Tokyo Co,JPN,,\n";
+
+const OC_HEADER: &str = "\"datetime\",\"shortId\",\"shortGroup\",\"description\",\"type\",\"kind\",\"isRefund\",\"isRefunded\",\"shortRefundId\",\"displayAmount\",\"amount\",\"paymentProcessorFee\",\"netAmount\",\"balance\",\"currency\",\"accountSlug\",\"accountName\",\"oppositeAccountSlug\",\"oppositeAccountName\",\"paymentMethodService\",\"paymentMethodType\",\"expenseType\",\"expenseTags\",\"payoutMethodType\",\"merchantId\",\"orderMemo\"";
+
+fn oc_row(
+    when: &str,
+    id: &str,
+    description: &str,
+    kind: &str,
+    amount: &str,
+    currency: &str,
+    from: &str,
+) -> String {
+    format!(
+        "\"{when}\",\"{id}\",\"g\",\"{description}\",\"CREDIT\",\"{kind}\",\"\",\"\",\"\",\"\",{amount},0,{amount},0,\"{currency}\",\"project\",\"Project\",\"{from}\",\"From\",\"STRIPE\",\"CREDITCARD\",,\"\",,,"
+    )
+}
+
+const GH_HEADER: &str = "Sponsor Handle,Sponsor Profile Name,Sponsor Public Email,Sponsorship Started On,Is Public?,Is Yearly?,Transaction ID,Tier Name,Tier Monthly Amount,Processed Amount,Is Prorated?,Status,Transaction Date,Metadata,Country,Region,VAT";
+
+fn gh_row(handle: &str, id: &str, amount: &str, status: &str, when: &str) -> String {
+    format!(
+        "{handle},Name,,2026-01-01 00:00:00 +0000,true,false,{id},$45 a month,$45.00,{amount},false,{status},{when},\"\",IND,undefined,"
+    )
+}
+
+fn compliance(dir: &std::path::Path, db: Option<&str>, org: &str) -> String {
+    ok(
+        dir,
+        db,
+        &[
+            "compliance",
+            "--org",
+            org,
+            "--from",
+            "2026-08",
+            "--to",
+            "2026-10",
+            "--format",
+            "csv",
+        ],
+    )
+}
+
+fn threshold(dir: &std::path::Path, db: Option<&str>, country: &str) -> String {
+    let csv = ok(
+        dir,
+        db,
+        &["thresholds", "--country", country, "--format", "csv"],
+    );
+    csv.lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn month_by_month_compliance_from_exports_and_manual_entries() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
+        ok(dir, db, &["import", "orgs", "orgs.csv"]);
+
+        // A USD sponsorship for an India-based organisation, with a refund in October.
+        let gh = [
+            GH_HEADER.to_string(),
+            gh_row(
+                "tata-dev",
+                "ch_1",
+                "$45.00",
+                "settled",
+                "2026-08-05 10:00:00 +0200",
+            ),
+            gh_row(
+                "tata-dev",
+                "ch_2",
+                "$45.00",
+                "settled",
+                "2026-09-05 10:00:00 +0200",
+            ),
+            gh_row(
+                "tata-dev",
+                "ch_3",
+                "$45.00",
+                "settled",
+                "2026-10-05 10:00:00 +0200",
+            ),
+            gh_row(
+                "tata-dev",
+                "ch_3r",
+                "$45.00",
+                "refunded",
+                "2026-10-20 10:00:00 +0200",
+            ),
+        ]
+        .join("\n");
+        std::fs::write(dir.join("sponsors.csv"), gh).unwrap();
+        let out = ok(dir, db, &["import", "github-sponsors", "sponsors.csv"]);
+        assert!(out.contains("4 payments read: 4 new"), "{out}");
+        assert!(out.contains("1 sponsor accounts are not linked"), "{out}");
+        let again = ok(dir, db, &["import", "github-sponsors", "sponsors.csv"]);
+        assert!(again.contains("0 new, 4 already known"), "{again}");
+        assert_eq!(
+            ok(dir, db, &["payments", "unlinked", "--format", "csv"]),
+            "platform,account,payments,last_payment\ngithub_sponsors,tata-dev,4,2026-10-20\n"
+        );
+        ok(
+            dir,
+            db,
+            &[
+                "payments",
+                "link",
+                "--org",
+                "tata",
+                "--platform",
+                "github-sponsors",
+                "--account",
+                "Tata-Dev",
+            ],
+        );
+        let inr = threshold(dir, db, "IND");
+        let tata = compliance(dir, db, "tata");
+        let lines: Vec<&str> = tata.lines().collect();
+        assert_eq!(
+            lines[0], "month,paid,required,currency,compliant,streak",
+            "{}",
+            t.backend
+        );
+        assert!(
+            lines[1].starts_with("2026-08,")
+                && lines[1].ends_with(&format!(",{inr}.00,INR,true,1")),
+            "{tata}"
+        );
+        assert!(lines[2].ends_with(",true,2"), "{tata}");
+        // The refund is converted at its own date: what is left is exchange-rate noise.
+        assert!(
+            lines[3].ends_with(",false,0"),
+            "the refund cancels October: {tata}"
+        );
+
+        // A yearly Open Collective contribution counts a twelfth each month.
+        let eur = threshold(dir, db, "DEU");
+        let oc = [
+            OC_HEADER.to_string(),
+            oc_row(
+                "2026-09-01T08:00:00",
+                "a1",
+                "Yearly contribution from Acme",
+                "CONTRIBUTION",
+                "1200",
+                "EUR",
+                "acme-eu-oc",
+            ),
+            oc_row(
+                "2026-09-01T08:00:00",
+                "a2",
+                "Host Fee",
+                "HOST_FEE",
+                "-120",
+                "EUR",
+                "opensource",
+            ),
+            oc_row(
+                "2026-08-07T08:00:00",
+                "a3",
+                "Contribution from GitHub Sponsors",
+                "CONTRIBUTION",
+                "45",
+                "USD",
+                "github-sponsors",
+            ),
+        ]
+        .join("\n");
+        std::fs::write(dir.join("oc.csv"), oc).unwrap();
+        let out = ok(dir, db, &["import", "opencollective", "oc.csv"]);
+        assert!(
+            out.contains("3 payments read: 2 new") || out.contains("2 payments read: 2 new"),
+            "{out}"
+        );
+        assert!(out.contains("HOST_FEE transaction"), "{out}");
+        ok(
+            dir,
+            db,
+            &[
+                "payments",
+                "link",
+                "--org",
+                "acme-eu",
+                "--platform",
+                "opencollective",
+                "--account",
+                "acme-eu-oc",
+            ],
+        );
+        let id = ok(
+            dir,
+            db,
+            &[
+                "--as",
+                "maria",
+                "payments",
+                "add",
+                "--org",
+                "acme-eu",
+                "--amount",
+                &eur,
+                "--currency",
+                "EUR",
+                "--date",
+                "2026-08-14",
+                "--reference",
+                "INV-2026-08",
+            ],
+        );
+        assert!(id.contains("recorded"), "{id}");
+        let acme = compliance(dir, db, "acme-eu");
+        assert!(acme.lines().nth(1).unwrap().ends_with(",true,1"), "{acme}");
+        assert!(
+            acme.lines().nth(2).unwrap().starts_with("2026-09,100.00,"),
+            "{acme}"
+        );
+        assert!(acme.lines().nth(3).unwrap().ends_with(",true,3"), "{acme}");
+
+        // The GitHub Sponsors payout listed by Open Collective is the same money.
+        let dup = ok(dir, db, &["payments", "duplicates", "--format", "csv"]);
+        assert!(
+            dup.contains(",45.00,USD,2026-08-07,2026-08-05,tata-dev"),
+            "{dup}"
+        );
+        let refused = fairshare(
+            dir,
+            db,
+            &[
+                "payments",
+                "link",
+                "--org",
+                "tata",
+                "--platform",
+                "opencollective",
+                "--account",
+                "github-sponsors",
+            ],
+            &[],
+        );
+        assert!(
+            stderr(&refused).contains("GitHub Sponsors' payout account"),
+            "{}",
+            stderr(&refused)
+        );
+
+        // KWD (three decimals) and JPY (none) are exact; a removed payment stops counting.
+        ok(
+            dir,
+            db,
+            &[
+                "payments",
+                "add",
+                "--org",
+                "kuwait-co",
+                "--amount",
+                "9.999",
+                "--currency",
+                "KWD",
+                "--date",
+                "2026-10-02",
+                "--reference",
+                "wire",
+            ],
+        );
+        let jpy = ok(
+            dir,
+            db,
+            &[
+                "payments",
+                "add",
+                "--org",
+                "tokyo-co",
+                "--amount",
+                "100000",
+                "--currency",
+                "JPY",
+                "--date",
+                "2026-10-02",
+                "--reference",
+                "wire",
+            ],
+        );
+        let jpy_id = jpy
+            .split('#')
+            .nth(1)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            compliance(dir, db, "tokyo-co")
+                .lines()
+                .nth(3)
+                .unwrap()
+                .ends_with(",true,1")
+        );
+        ok(
+            dir,
+            db,
+            &[
+                "payments",
+                "remove",
+                &jpy_id,
+                "--reason",
+                "sent back: wrong project",
+            ],
+        );
+        assert!(
+            compliance(dir, db, "tokyo-co")
+                .lines()
+                .nth(3)
+                .unwrap()
+                .ends_with(",false,0")
+        );
+        let bad = fairshare(
+            dir,
+            db,
+            &[
+                "payments",
+                "add",
+                "--org",
+                "tokyo-co",
+                "--amount",
+                "100.5",
+                "--currency",
+                "JPY",
+                "--date",
+                "2026-10-02",
+                "--reference",
+                "x",
+            ],
+            &[],
+        );
+        assert!(stderr(&bad).contains("100.5 has more decimals than JPY allows (0)"));
+        let kw = compliance(dir, db, "kuwait-co");
+        assert!(kw.lines().nth(3).unwrap().contains(",KWD,"), "{kw}");
+
+        // A currency with no rate anywhere is an error, never a silent zero.
+        ok(
+            dir,
+            db,
+            &[
+                "payments",
+                "add",
+                "--org",
+                "tokyo-co",
+                "--amount",
+                "1",
+                "--currency",
+                "XAU",
+                "--date",
+                "2026-09-02",
+                "--reference",
+                "gold",
+            ],
+        );
+        let missing = fairshare(
+            dir,
+            db,
+            &[
+                "compliance",
+                "--org",
+                "tokyo-co",
+                "--from",
+                "2026-08",
+                "--to",
+                "2026-10",
+            ],
+            &[],
+        );
+        assert!(
+            stderr(&missing).contains("no exchange rate from XAU to JPY on 2026-09-02"),
+            "{}",
+            stderr(&missing)
+        );
+        let audit = ok(dir, db, &["audit", "--format", "csv"]);
+        assert!(
+            audit.contains(",maria,payments.add,org:acme-eu,") && audit.contains("payments.remove"),
+            "{audit}"
+        );
+    }
+}

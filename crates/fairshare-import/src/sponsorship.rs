@@ -1,0 +1,221 @@
+//! Payment exports of the sponsorship platforms: Open Collective's transactions CSV and
+//! GitHub Sponsors' dashboard CSV. Only money received from sponsors is read
+//! (contributions and their refunds); fees and expenses are skipped with the reason.
+
+use std::io::Read;
+
+use fairshare_engine::compliance::Coverage;
+use fairshare_engine::{CurrencyCode, Money};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::error::ImportError;
+use crate::record::{PaymentRecord, Skips};
+use crate::tabular::CsvInput;
+
+/// The Open Collective account through which GitHub Sponsors payouts can arrive: the
+/// same money may then appear in both platforms' exports.
+pub const GITHUB_SPONSORS_ON_OPEN_COLLECTIVE: &str = "github-sponsors";
+
+const OC_COLUMNS: [&str; 9] = [
+    "datetime",
+    "shortId",
+    "description",
+    "type",
+    "kind",
+    "isRefund",
+    "amount",
+    "currency",
+    "oppositeAccountSlug",
+];
+
+/// Open Collective `transactions.csv` (REST v2 export, default columns).
+pub fn parse_opencollective(
+    file: &str,
+    input: impl Read,
+) -> Result<(Vec<PaymentRecord>, Skips), ImportError> {
+    let mut out = Vec::new();
+    let mut skips = Skips::default();
+    CsvInput::open(file, input, &OC_COLUMNS)?.for_each(&OC_COLUMNS, |row| {
+        let kind = row.required("kind")?;
+        if kind != "CONTRIBUTION" && kind != "ADDED_FUNDS" {
+            skips.add(format!("{kind} transaction (not a sponsor's payment)"));
+            return Ok(());
+        }
+        let is_refund = row
+            .optional("isRefund")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let credit = row.required("type")? == "CREDIT";
+        if !credit && !is_refund {
+            skips.add("debit that is not a refund");
+            return Ok(());
+        }
+        let currency_text = row.required("currency")?;
+        let currency = CurrencyCode::parse_iso(currency_text)
+            .map_err(|e| row.error("currency", e.to_string()))?;
+        let amount_text = row.required("amount")?;
+        let mut money =
+            Money::parse(amount_text, currency).map_err(|e| row.error("amount", e.to_string()))?;
+        if is_refund && money.amount.is_sign_positive() {
+            money.amount = -money.amount;
+        }
+        let when = row.required("datetime")?;
+        let date = parse_oc_time(when)
+            .ok_or_else(|| row.error("datetime", format!("`{when}` is not a date and time")))?;
+        let description = row.optional("description").map(str::to_string);
+        let yearly = description
+            .as_deref()
+            .is_some_and(|d| d.to_lowercase().starts_with("yearly"));
+        out.push(PaymentRecord {
+            line: row.line,
+            external_id: format!("oc:{}", row.required("shortId")?),
+            platform: "opencollective".into(),
+            account: row.required("oppositeAccountSlug")?.to_lowercase(),
+            date,
+            money,
+            coverage: if yearly {
+                Coverage::Year
+            } else {
+                Coverage::Month
+            },
+            description,
+        });
+        Ok(())
+    })?;
+    Ok((out, skips))
+}
+
+fn parse_oc_time(text: &str) -> Option<Date> {
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(t.to_offset(time::UtcOffset::UTC).date());
+    }
+    // The export writes UTC without an offset: 2023-06-06T05:47:17
+    PrimitiveDateTime::parse(
+        text,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+    )
+    .ok()
+    .map(|t| t.date())
+}
+
+const GH_COLUMNS: [&str; 6] = [
+    "Sponsor Handle",
+    "Is Yearly?",
+    "Transaction ID",
+    "Processed Amount",
+    "Status",
+    "Transaction Date",
+];
+
+/// GitHub Sponsors dashboard export (`Export → CSV`). Amounts are US dollars.
+pub fn parse_github_sponsors(
+    file: &str,
+    input: impl Read,
+) -> Result<(Vec<PaymentRecord>, Skips), ImportError> {
+    let mut out = Vec::new();
+    let mut skips = Skips::default();
+    CsvInput::open(file, input, &GH_COLUMNS)?.for_each(&GH_COLUMNS, |row| {
+        let status = row.required("Status")?.to_lowercase();
+        let refunded = status.contains("refund");
+        if !(status == "settled" || refunded) {
+            skips.add(format!("{status} transaction"));
+            return Ok(());
+        }
+        let amount_text = row.required("Processed Amount")?;
+        let cleaned = amount_text.trim().trim_start_matches('$').replace(',', "");
+        let mut money = Money::parse(&cleaned, CurrencyCode::USD)
+            .map_err(|e| row.error("Processed Amount", e.to_string()))?;
+        if refunded && money.amount.is_sign_positive() {
+            money.amount = -money.amount;
+        }
+        let when = row.required("Transaction Date")?;
+        let date = parse_gh_time(when).ok_or_else(|| {
+            row.error(
+                "Transaction Date",
+                format!("`{when}` is not a date and time"),
+            )
+        })?;
+        let yearly = row.required("Is Yearly?")?.eq_ignore_ascii_case("true");
+        out.push(PaymentRecord {
+            line: row.line,
+            external_id: format!("ghs:{}", row.required("Transaction ID")?),
+            platform: "github_sponsors".into(),
+            account: row.required("Sponsor Handle")?.to_lowercase(),
+            date,
+            money,
+            coverage: if yearly {
+                Coverage::Year
+            } else {
+                Coverage::Month
+            },
+            description: None,
+        });
+        Ok(())
+    })?;
+    Ok((out, skips))
+}
+
+/// `2023-05-07 21:46:01 +0200`, counted on its UTC date.
+fn parse_gh_time(text: &str) -> Option<Date> {
+    OffsetDateTime::parse(
+        text.trim(),
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"),
+    )
+    .ok()
+    .map(|t| t.to_offset(time::UtcOffset::UTC).date())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn sample(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/../../testdata/samples/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn open_collective_export() {
+        let (payments, skips) = parse_opencollective(
+            "tx.csv",
+            sample("open-collective/transactions.rest-v2.default-fields.sample.csv").as_bytes(),
+        )
+        .unwrap();
+        let first = &payments[0];
+        assert_eq!(first.external_id, "oc:d3f98b95");
+        assert_eq!(first.account, "guest-cf5e5bf5");
+        assert_eq!(first.money.to_string(), "USD 50.00");
+        assert_eq!(first.date, date!(2023 - 06 - 06));
+        let yearly = payments
+            .iter()
+            .find(|p| p.account == "contributor-b")
+            .unwrap();
+        assert_eq!(yearly.coverage, Coverage::Year);
+        assert!(skips.0.iter().any(|s| s.reason.starts_with("HOST_FEE")));
+    }
+
+    #[test]
+    fn github_sponsors_export() {
+        let (payments, _) = parse_github_sponsors(
+            "s.csv",
+            sample("github-sponsors/sponsors-dashboard-export.sample.csv").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(payments[0].account, "sponsor-a");
+        assert_eq!(payments[0].money.to_string(), "USD 4.52");
+        assert_eq!(payments[0].date, date!(2023 - 05 - 07));
+        let bad = "Sponsor Handle,Is Yearly?,Transaction ID,Processed Amount,Status,Transaction Date\nx,false,ch_1,$4.5x,settled,2023-05-07 21:46:01 +0200\n";
+        let err = parse_github_sponsors("s.csv", bad.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "s.csv:2, column `Processed Amount`: `4.5x` is not an amount"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! An organisation's monthly financial compliance: the facts (its payments, the
+//! threshold in force for its country each month, exchange rates) loaded here, the
+//! rule applied by the engine.
+
+use fairshare_engine::compliance::{MonthCompliance, Requirement, compliance};
+use fairshare_engine::{CountryCode, CurrencyCode, DollarRates, Money, Month, ThresholdPolicy};
+use rust_decimal::Decimal;
+
+use crate::{Result, Store, StoreError};
+
+/// How far back streaks are counted before the first month shown.
+const HISTORY_MONTHS: usize = 36;
+
+impl Store {
+    /// Compliance of `org_slug` for each month of `from..=to`; streaks count compliant
+    /// months before `from` too.
+    pub async fn org_compliance(
+        &self,
+        org_slug: &str,
+        from: Month,
+        to: Month,
+        policy: &ThresholdPolicy,
+        tolerance: Decimal,
+    ) -> Result<Vec<MonthCompliance>> {
+        let org = self
+            .organisations()
+            .await?
+            .into_iter()
+            .find(|o| o.slug == org_slug)
+            .ok_or_else(|| StoreError::NotFound(format!("no organisation `{org_slug}`")))?;
+        let country_text = org.country.clone().ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "organisation `{org_slug}` has no headquarters country, so no threshold applies"
+            ))
+        })?;
+        let country = CountryCode::parse_lenient(&country_text)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let start = (0..HISTORY_MONTHS).fold(from, |m, _| m.previous());
+        let mut requirements = Vec::new();
+        let mut currencies: Vec<CurrencyCode> = Vec::new();
+        for month in start.through(to) {
+            let Some(release) = self.release_in_force(month.first_day()).await? else {
+                continue; // before the first Big Mac release nothing was asked
+            };
+            let set = self.thresholds(release, policy).await?;
+            let Some(threshold) = set.country(country) else {
+                if month >= from {
+                    return Err(StoreError::Invalid(format!(
+                        "{country} has no threshold in the {release} release: map it to a comparable country or approve a price"
+                    )));
+                }
+                continue;
+            };
+            let data = self.release(release).await?;
+            let fallback = DollarRates {
+                release: Some(release),
+                per_usd: data
+                    .map(|r| r.prices.iter().map(|p| (p.currency, p.dollar_ex)).collect())
+                    .unwrap_or_default(),
+            };
+            currencies.push(threshold.currency);
+            requirements.push(Requirement {
+                month,
+                required: Money::new(threshold.threshold_local, threshold.currency),
+                fallback,
+            });
+        }
+        // Yearly payments reach twelve months forward: start looking a year earlier.
+        let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
+        let payments = self
+            .org_payments(org_slug, earliest, to.next().first_day())
+            .await?;
+        currencies.extend(payments.iter().map(|p| p.money.currency));
+        currencies.sort();
+        currencies.dedup();
+        let rates = self
+            .rate_table(&currencies, earliest, to.next().first_day())
+            .await?;
+        let engine_payments: Vec<_> = payments.iter().map(|p| p.to_engine()).collect();
+        let months = compliance(&engine_payments, &requirements, &rates, tolerance)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(months.into_iter().filter(|m| m.month >= from).collect())
+    }
+}
