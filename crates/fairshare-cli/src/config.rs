@@ -34,6 +34,11 @@ pub struct SponsorshipConfig {
     /// Share of the threshold that may be missing for exchange-rate noise (`"0.02"` = 2 %).
     #[serde(with = "fairshare_engine::decimal_text")]
     pub tolerance: rust_decimal::Decimal,
+    /// The secret GitHub signs Sponsors webhooks with (better set through
+    /// `FAIRSHARE_SPONSORSHIP__GITHUB_WEBHOOK_SECRET`); unset turns the webhook off.
+    pub github_webhook_secret: Option<String>,
+    /// The token Open Collective's webhook URL carries (`?token=`).
+    pub opencollective_webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -31,6 +31,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sponsorship",
         include_str!("../migrations/sqlite/0003_sponsorship.sql"),
     ),
+    (
+        4,
+        "sponsorship events",
+        include_str!("../migrations/sqlite/0004_sponsorship_events.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -47,6 +52,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "sponsorship",
         include_str!("../migrations/postgres/0003_sponsorship.sql"),
+    ),
+    (
+        4,
+        "sponsorship events",
+        include_str!("../migrations/postgres/0004_sponsorship_events.sql"),
     ),
 ];
 

@@ -17,6 +17,7 @@ pub mod bigmac;
 pub mod compliance;
 mod db;
 pub mod directory;
+pub mod events;
 pub mod payments;
 pub mod rates;
 pub mod thresholds;

@@ -8,6 +8,7 @@ mod api;
 mod format;
 mod lookup;
 mod pages;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,17 @@ pub struct AppState {
     pub policy: Arc<ThresholdPolicy>,
     /// Today's date (UTC). A function so tests can pin the date.
     pub today: Arc<dyn Fn() -> Date + Send + Sync>,
+    pub webhooks: Arc<WebhookSecrets>,
+}
+
+/// Shared secrets that authenticate the platforms' webhooks; an unset secret turns
+/// that webhook off (503).
+#[derive(Clone, Default)]
+pub struct WebhookSecrets {
+    /// GitHub signs each delivery with it (`X-Hub-Signature-256`).
+    pub github_sponsors: Option<String>,
+    /// Open Collective does not sign webhooks: the URL carries it (`?token=`).
+    pub opencollective: Option<String>,
 }
 
 impl AppState {
@@ -37,6 +49,7 @@ impl AppState {
             store,
             policy: Arc::new(policy),
             today: Arc::new(|| time::OffsetDateTime::now_utc().date()),
+            webhooks: Arc::new(WebhookSecrets::default()),
         }
     }
 
@@ -54,6 +67,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/api/v1/thresholds", get(api::thresholds))
         .route("/api/v1/thresholds/{iso_a3}", get(api::threshold))
+        .route(
+            "/webhooks/github-sponsors",
+            axum::routing::post(webhooks::github_sponsors).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),
+        )
+        .route(
+            "/webhooks/opencollective",
+            axum::routing::post(webhooks::opencollective).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),
+        )
         .fallback(pages::not_found)
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -25,6 +25,14 @@ pub fn config(context: &Context, command: ConfigCommand) -> anyhow::Result<()> {
     let ConfigCommand::Show { format } = command;
     let mut shown = context.config.clone();
     shown.database_url = super::redact(&shown.database_url);
+    for secret in [
+        &mut shown.sponsorship.github_webhook_secret,
+        &mut shown.sponsorship.opencollective_webhook_secret,
+    ] {
+        if secret.is_some() {
+            *secret = Some("***".into());
+        }
+    }
     match format {
         ConfigFormat::Toml => print!("{}", toml::to_string_pretty(&shown)?),
         ConfigFormat::Json => println!("{}", serde_json::to_string_pretty(&shown)?),

@@ -74,6 +74,11 @@ pub enum PaymentsCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Sponsorship events received by webhook (created, tier changes, cancellations).
+    Events {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Money seen twice: GitHub Sponsors payouts listed again by Open Collective.
     Duplicates {
         #[arg(long, value_enum, default_value = "table")]
@@ -175,6 +180,36 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
                     })
                     .collect(),
                 json: &accounts,
+            }
+            .print(format)?;
+        }
+        PaymentsCommand::Events { format } => {
+            let events = store.sponsorship_events().await?;
+            Listing {
+                columns: vec![
+                    "id",
+                    "received_at",
+                    "platform",
+                    "action",
+                    "account",
+                    "tier_amount",
+                    "currency",
+                ],
+                rows: events
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.id.to_string(),
+                            e.received_at.to_string(),
+                            e.event.platform.clone(),
+                            e.event.action.clone(),
+                            e.event.account.clone().unwrap_or_default(),
+                            e.event.tier_amount.clone().unwrap_or_default(),
+                            e.event.currency.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+                json: &events,
             }
             .print(format)?;
         }

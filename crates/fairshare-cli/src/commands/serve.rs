@@ -30,7 +30,16 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     eprintln!("Fairshare is serving on http://{address} (Ctrl-C to stop)");
-    fairshare_web::serve(listener, AppState::new(store.clone(), policy)).await?;
+    let mut state = AppState::new(store.clone(), policy);
+    state.webhooks = std::sync::Arc::new(fairshare_web::WebhookSecrets {
+        github_sponsors: context.config.sponsorship.github_webhook_secret.clone(),
+        opencollective: context
+            .config
+            .sponsorship
+            .opencollective_webhook_secret
+            .clone(),
+    });
+    fairshare_web::serve(listener, state).await?;
     store.close().await;
     Ok(())
 }

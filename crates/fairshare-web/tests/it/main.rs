@@ -1,5 +1,7 @@
 //! The router driven in-process (no sockets) on a real store of each backend.
 
+mod webhooks;
+
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -1,0 +1,172 @@
+//! Sponsorship webhooks. Each delivery is authenticated before anything is read or
+//! stored: GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared
+//! secret, compared in constant time), Open Collective's `?token=` (its webhooks carry
+//! no signature). A bad or missing credential is 401 and stores nothing; a redelivery
+//! is stored once.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fairshare_store::events::SponsorshipEvent;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::AppState;
+
+fn reply(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "status": status.as_u16(), "message": message } })),
+    )
+        .into_response()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`.
+pub fn valid_github_signature(secret: &str, body: &[u8], signature: Option<&str>) -> bool {
+    let Some(hex_part) = signature.and_then(|s| s.strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_part) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+fn same_secret(given: &str, secret: &str) -> bool {
+    // Compare MACs of both, so the comparison takes the same time whatever differs.
+    let tag = |text: &str| {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(b"fairshare-token-compare").expect("any key length");
+        mac.update(text.as_bytes());
+        mac.finalize().into_bytes()
+    };
+    tag(given) == tag(secret)
+}
+
+pub async fn github_sponsors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = state.webhooks.github_sponsors.as_deref() else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the GitHub Sponsors webhook is not configured",
+        );
+    };
+    if !valid_github_signature(secret, &body, header(&headers, "x-hub-signature-256")) {
+        tracing::warn!("GitHub Sponsors webhook refused: bad or missing signature");
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            "bad or missing X-Hub-Signature-256",
+        );
+    }
+    match header(&headers, "x-github-event") {
+        Some("ping") => return (StatusCode::OK, Json(json!({ "status": "pong" }))).into_response(),
+        Some("sponsorship") => {}
+        other => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                &format!("unexpected event {}", other.unwrap_or("(none)")),
+            );
+        }
+    }
+    let Some(delivery) = header(&headers, "x-github-delivery") else {
+        return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
+    };
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return reply(StatusCode::BAD_REQUEST, "the body is not JSON");
+    };
+    let Some(action) = payload["action"].as_str() else {
+        return reply(StatusCode::BAD_REQUEST, "`action` is missing");
+    };
+    let sponsorship = &payload["sponsorship"];
+    let tier = &sponsorship["tier"];
+    let cents = tier["monthly_price_in_cents"].as_i64();
+    let event = SponsorshipEvent {
+        platform: "github_sponsors".into(),
+        delivery_id: delivery.to_string(),
+        action: action.to_string(),
+        account: sponsorship["sponsor"]["login"]
+            .as_str()
+            .map(str::to_lowercase),
+        tier_amount: cents.map(|c| format!("{}.{:02}", c / 100, c % 100)),
+        currency: cents.map(|_| "USD".to_string()),
+        is_yearly: None,
+        payload: String::from_utf8_lossy(&body).into_owned(),
+    };
+    store(&state, &event).await
+}
+
+pub async fn opencollective(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = state.webhooks.opencollective.as_deref() else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the Open Collective webhook is not configured",
+        );
+    };
+    if !params.get("token").is_some_and(|t| same_secret(t, secret)) {
+        tracing::warn!("Open Collective webhook refused: bad or missing token");
+        return reply(StatusCode::UNAUTHORIZED, "bad or missing token");
+    }
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return reply(StatusCode::BAD_REQUEST, "the body is not JSON");
+    };
+    let (Some(kind), Some(id)) = (
+        payload["type"].as_str(),
+        payload["id"]
+            .as_i64()
+            .map(|i| i.to_string())
+            .or_else(|| payload["id"].as_str().map(str::to_string)),
+    ) else {
+        return reply(StatusCode::BAD_REQUEST, "`type` and `id` are required");
+    };
+    let data = &payload["data"];
+    let order = &data["order"];
+    let amount = order["totalAmount"].as_i64();
+    let event = SponsorshipEvent {
+        platform: "opencollective".into(),
+        delivery_id: id,
+        action: kind.to_string(),
+        account: data["fromCollective"]["slug"]
+            .as_str()
+            .or_else(|| data["member"]["memberCollective"]["slug"].as_str())
+            .map(str::to_lowercase),
+        tier_amount: amount.map(|c| format!("{}.{:02}", c / 100, c % 100)),
+        currency: order["currency"].as_str().map(str::to_string),
+        is_yearly: order["interval"].as_str().map(|i| i == "year"),
+        payload: String::from_utf8_lossy(&body).into_owned(),
+    };
+    store(&state, &event).await
+}
+
+async fn store(state: &AppState, event: &SponsorshipEvent) -> Response {
+    match state.store.record_sponsorship_event(event).await {
+        Ok(new) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "stored": new, "action": event.action })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "storing a webhook event failed");
+            reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
