@@ -13,6 +13,7 @@ pub mod github;
 pub mod github_archive;
 pub mod http;
 pub mod meetup;
+pub mod opencollective;
 pub mod record;
 pub mod slack;
 pub mod sponsorship;

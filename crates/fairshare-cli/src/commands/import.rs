@@ -77,8 +77,18 @@ pub enum ImportCommand {
         #[arg(long, default_value = "MEETUP_TOKEN")]
         token_env: String,
     },
-    /// Payments from an Open Collective transactions export (CSV).
-    Opencollective { file: PathBuf },
+    /// Payments from an Open Collective transactions export (CSV), or with
+    /// `--collective SLUG` from its GraphQL API.
+    Opencollective {
+        #[arg(required_unless_present = "collective", conflicts_with = "collective")]
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "SLUG")]
+        collective: Option<String>,
+        #[arg(long, default_value = fairshare_import::opencollective::DEFAULT_API)]
+        api_url: String,
+        #[arg(long, default_value = "OPENCOLLECTIVE_TOKEN")]
+        token_env: String,
+    },
     /// Payments from a GitHub Sponsors dashboard export (CSV).
     GithubSponsors { file: PathBuf },
     /// Non-code work from a CSV: date,kind,member,name,org,team,url,title.
@@ -176,7 +186,9 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
             print_ingest(&summary, &[]);
             Ok(())
         }
-        ImportCommand::Opencollective { file } => {
+        ImportCommand::Opencollective {
+            file: Some(file), ..
+        } => {
             let (name, bytes) = read_file(&file)?;
             let (records, skips) =
                 fairshare_import::sponsorship::parse_opencollective(&name, bytes.as_slice())?;
@@ -186,6 +198,28 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
                 "opencollective",
                 &name,
                 &bytes,
+                &records,
+                &skips,
+            )
+            .await
+        }
+        ImportCommand::Opencollective {
+            file: None,
+            collective,
+            api_url,
+            token_env,
+        } => {
+            let collective = collective.unwrap_or_default();
+            let token = std::env::var(&token_env).ok().filter(|t| !t.is_empty());
+            let (records, skips) =
+                fairshare_import::opencollective::read(&api_url, &collective, token).await?;
+            let name = format!("{api_url} {collective}");
+            import_payments(
+                context,
+                &store,
+                "opencollective",
+                &name,
+                name.as_bytes(),
                 &records,
                 &skips,
             )

@@ -396,3 +396,161 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         );
     }
 }
+
+fn oc_node(
+    id: &str,
+    kind: &str,
+    direction: &str,
+    refund: bool,
+    when: &str,
+    cents: i64,
+    currency: &str,
+    from: &str,
+    frequency: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "kind": kind, "type": direction, "isRefund": refund, "createdAt": when,
+        "description": format!("{frequency} contribution"),
+        "amount": {"valueInCents": cents, "currency": currency},
+        "fromAccount": {"slug": from}, "order": {"frequency": frequency}
+    })
+}
+
+#[tokio::test]
+async fn open_collective_graphql_pages_and_matches_the_csv_ids() {
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let t = fairshare_testkit::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, db) = (dir.path(), Some(t.url.as_str()));
+    std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
+    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    // The CSV export already holds the first transaction (shortId = first 8 of the id).
+    let csv = [
+        OC_HEADER.to_string(),
+        oc_row(
+            "2026-09-01T08:00:00",
+            "d3f98b95",
+            "Monthly contribution",
+            "CONTRIBUTION",
+            "99",
+            "EUR",
+            "acme-eu-oc",
+        ),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("oc.csv"), csv).unwrap();
+    ok(dir, db, &["import", "opencollective", "oc.csv"]);
+
+    let server = MockServer::start().await;
+    let page = |nodes: Vec<serde_json::Value>| serde_json::json!({"data": {"account": {"slug": "project", "transactions": {"totalCount": 3, "nodes": nodes}}}});
+    Mock::given(method("POST"))
+        .and(path("/graphql/v2"))
+        .and(body_string_contains("\"offset\":0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![
+            oc_node(
+                "d3f98b95-1a2b-4c3d-8e9f-000000000001",
+                "CONTRIBUTION",
+                "CREDIT",
+                false,
+                "2026-09-01T08:00:00.000Z",
+                9900,
+                "EUR",
+                "acme-eu-oc",
+                "MONTHLY",
+            ),
+            oc_node(
+                "a1b2c3d4-1a2b-4c3d-8e9f-000000000002",
+                "CONTRIBUTION",
+                "CREDIT",
+                false,
+                "2026-10-01T08:00:00.000Z",
+                118800,
+                "EUR",
+                "acme-eu-oc",
+                "YEARLY",
+            ),
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql/v2"))
+        .and(body_string_contains("\"offset\":2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![oc_node(
+            "e5f6a7b8-1a2b-4c3d-8e9f-000000000003",
+            "CONTRIBUTION",
+            "DEBIT",
+            true,
+            "2026-10-03T08:00:00.000Z",
+            -118800,
+            "EUR",
+            "acme-eu-oc",
+            "YEARLY",
+        )])))
+        .mount(&server)
+        .await;
+    let api = server.uri();
+    let out = ok(
+        dir,
+        db,
+        &[
+            "import",
+            "opencollective",
+            "--collective",
+            "project",
+            "--api-url",
+            api.as_str(),
+        ],
+    );
+    assert!(
+        out.contains("3 payments read: 2 new, 1 already known"),
+        "{out}"
+    );
+    ok(
+        dir,
+        db,
+        &[
+            "payments",
+            "link",
+            "--org",
+            "acme-eu",
+            "--platform",
+            "opencollective",
+            "--account",
+            "acme-eu-oc",
+        ],
+    );
+    let listed = ok(
+        dir,
+        db,
+        &["payments", "list", "--org", "acme-eu", "--format", "csv"],
+    );
+    assert!(
+        listed.contains(",2026-10-01,1188.00,EUR,year,opencollective,acme-eu-oc,"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(",2026-10-03,-1188.00,EUR,year,"),
+        "the refund: {listed}"
+    );
+
+    let missing = fairshare(
+        dir,
+        db,
+        &[
+            "import",
+            "opencollective",
+            "--collective",
+            "nobody",
+            "--api-url",
+            "http://127.0.0.1:9",
+        ],
+        &[],
+    );
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("Open Collective"),
+        "{}",
+        stderr(&missing)
+    );
+}
