@@ -11,6 +11,7 @@ pub mod error;
 pub mod git;
 pub mod github;
 pub mod github_archive;
+pub mod github_sponsors;
 pub mod http;
 pub mod meetup;
 pub mod opencollective;

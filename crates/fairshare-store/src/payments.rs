@@ -292,7 +292,21 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        rows.into_iter().map(payment_row).collect()
+        let rows: Vec<PaymentRow> = rows.into_iter().map(payment_row).collect::<Result<_>>()?;
+        // Charges implied by GitHub's API give way to the dashboard export's real
+        // transactions for the same sponsor and month.
+        let exported: std::collections::HashSet<(Option<String>, fairshare_engine::Month)> = rows
+            .iter()
+            .filter(|p| p.source == "github_sponsors")
+            .map(|p| (p.account.clone(), fairshare_engine::Month::of(p.date)))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter(|p| {
+                p.source != "github_sponsors_api"
+                    || !exported.contains(&(p.account.clone(), fairshare_engine::Month::of(p.date)))
+            })
+            .collect())
     }
 
     /// Open Collective contributions from `github-sponsors` that match a GitHub Sponsors

@@ -89,8 +89,18 @@ pub enum ImportCommand {
         #[arg(long, default_value = "OPENCOLLECTIVE_TOKEN")]
         token_env: String,
     },
-    /// Payments from a GitHub Sponsors dashboard export (CSV).
-    GithubSponsors { file: PathBuf },
+    /// Payments from a GitHub Sponsors dashboard export (CSV), or with `--login` the
+    /// charges implied by the sponsorable's activities through GitHub's GraphQL API.
+    GithubSponsors {
+        #[arg(required_unless_present = "login", conflicts_with = "login")]
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "LOGIN")]
+        login: Option<String>,
+        #[arg(long, default_value = fairshare_import::github_sponsors::DEFAULT_API)]
+        api_url: String,
+        #[arg(long, default_value = "GITHUB_TOKEN")]
+        token_env: String,
+    },
     /// Non-code work from a CSV: date,kind,member,name,org,team,url,title.
     Activities { file: PathBuf },
     /// Organisations from a CSV: slug,name,country,website,domains.
@@ -225,7 +235,9 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
             )
             .await
         }
-        ImportCommand::GithubSponsors { file } => {
+        ImportCommand::GithubSponsors {
+            file: Some(file), ..
+        } => {
             let (name, bytes) = read_file(&file)?;
             let (records, skips) =
                 fairshare_import::sponsorship::parse_github_sponsors(&name, bytes.as_slice())?;
@@ -235,6 +247,31 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
                 "github_sponsors",
                 &name,
                 &bytes,
+                &records,
+                &skips,
+            )
+            .await
+        }
+        ImportCommand::GithubSponsors {
+            file: None,
+            login,
+            api_url,
+            token_env,
+        } => {
+            let login = login.unwrap_or_default();
+            let token = std::env::var(&token_env).ok().filter(|t| !t.is_empty());
+            let activities =
+                fairshare_import::github_sponsors::read_activities(&api_url, &login, token).await?;
+            let (records, skips) =
+                fairshare_import::github_sponsors::charges(&activities, context.today());
+            println!("{} sponsors activities read", activities.len());
+            let name = format!("{api_url} {login}");
+            import_payments(
+                context,
+                &store,
+                "github_sponsors_api",
+                &name,
+                name.as_bytes(),
                 &records,
                 &skips,
             )

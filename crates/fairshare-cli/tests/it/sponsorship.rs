@@ -556,3 +556,121 @@ async fn open_collective_graphql_pages_and_matches_the_csv_ids() {
         stderr(&missing)
     );
 }
+
+#[tokio::test]
+async fn github_sponsors_graphql_activities_become_charges() {
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let t = fairshare_testkit::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (dir, db) = (dir.path(), Some(t.url.as_str()));
+    std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
+    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    let node = |id: &str, action: &str, when: &str, cents: Option<i64>| {
+        serde_json::json!({
+            "id": id, "action": action, "timestamp": when,
+            "sponsor": {"login": "Tata-Dev"},
+            "sponsorsTier": cents.map(|c| serde_json::json!({"monthlyPriceInCents": c, "isOneTime": false})),
+        })
+    };
+    let page = |nodes: Vec<serde_json::Value>, next: Option<&str>| {
+        serde_json::json!({"data": {"repositoryOwner": {"sponsorsActivities": {
+            "pageInfo": {"hasNextPage": next.is_some(), "endCursor": next}, "nodes": nodes}}}})
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains("\"cursor\":null"))
+        .and(body_string_contains("period: ALL"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![
+                node("A1", "NEW_SPONSORSHIP", "2026-07-10T09:00:00Z", Some(5000)),
+                node("A2", "TIER_CHANGE", "2026-08-20T09:00:00Z", Some(10000)),
+            ],
+            Some("c2"),
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains("\"cursor\":\"c2\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            vec![node(
+                "A3",
+                "CANCELLED_SPONSORSHIP",
+                "2026-10-15T09:00:00Z",
+                None,
+            )],
+            None,
+        )))
+        .mount(&server)
+        .await;
+    let api = server.uri();
+    let args = [
+        "import",
+        "github-sponsors",
+        "--login",
+        "mautic",
+        "--api-url",
+        api.as_str(),
+    ];
+    let out = ok(dir, db, &args);
+    assert!(out.contains("3 sponsors activities read"), "{out}");
+    assert!(out.contains("4 payments read: 4 new"), "{out}");
+    assert!(ok(dir, db, &args).contains("0 new, 4 already known"));
+    ok(
+        dir,
+        db,
+        &[
+            "payments",
+            "link",
+            "--org",
+            "tata",
+            "--platform",
+            "github-sponsors",
+            "--account",
+            "tata-dev",
+        ],
+    );
+    let listed = ok(
+        dir,
+        db,
+        &["payments", "list", "--org", "tata", "--format", "csv"],
+    );
+    let amounts: Vec<&str> = listed
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        amounts,
+        ["50.00", "50.00", "100.00", "100.00"],
+        "the mid-month tier change applies from September: {listed}"
+    );
+
+    // The dashboard export's real transaction wins for August.
+    let gh = [
+        GH_HEADER.to_string(),
+        gh_row(
+            "tata-dev",
+            "ch_aug",
+            "$47.10",
+            "settled",
+            "2026-08-10 10:00:00 +0000",
+        ),
+    ]
+    .join("\n");
+    std::fs::write(dir.join("sponsors.csv"), gh).unwrap();
+    ok(dir, db, &["import", "github-sponsors", "sponsors.csv"]);
+    let listed = ok(
+        dir,
+        db,
+        &["payments", "list", "--org", "tata", "--format", "csv"],
+    );
+    let august: Vec<&str> = listed.lines().filter(|l| l.contains(",2026-08-")).collect();
+    assert_eq!(august.len(), 1, "{listed}");
+    assert!(
+        august[0].contains(",47.10,USD,month,github_sponsors,"),
+        "{listed}"
+    );
+}
