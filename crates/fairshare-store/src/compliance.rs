@@ -65,6 +65,16 @@ impl Store {
                 fallback,
             });
         }
+        // Charges implied by webhook events continue month after month without new
+        // deliveries: bring them up to the last month asked about.
+        let last_day = to
+            .next()
+            .first_day()
+            .previous_day()
+            .unwrap_or(to.first_day());
+        for account in self.sponsor_accounts_of(org.id, "github_sponsors").await? {
+            self.charges_from_webhooks(&account, last_day).await?;
+        }
         // Yearly payments reach twelve months forward: start looking a year earlier.
         let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
         let payments = self

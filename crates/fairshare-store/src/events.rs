@@ -117,3 +117,61 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Turns the GitHub Sponsors webhook events of `sponsor` into the charges they
+    /// imply (as the GraphQL importer does, with the same ids, so the two never
+    /// double) and stores the new ones. Returns how many were new.
+    pub async fn charges_from_webhooks(&self, sponsor: &str, today: time::Date) -> Result<u64> {
+        use fairshare_import::github_sponsors::{Activity, charges};
+        let events = self.sponsorship_events().await?;
+        let mut activities = Vec::new();
+        for stored in events.iter().filter(|e| {
+            e.event.platform == "github_sponsors" && e.event.account.as_deref() == Some(sponsor)
+        }) {
+            let payload: serde_json::Value =
+                serde_json::from_str(&stored.event.payload).unwrap_or_default();
+            let sponsorship = &payload["sponsorship"];
+            let tier = &sponsorship["tier"];
+            let cents = tier["monthly_price_in_cents"].as_i64();
+            let one_time = tier["is_one_time"].as_bool().unwrap_or(false);
+            let (action, at) = match stored.event.action.as_str() {
+                "created" => {
+                    let at = sponsorship["created_at"]
+                        .as_str()
+                        .and_then(|t| {
+                            time::OffsetDateTime::parse(
+                                t,
+                                &time::format_description::well_known::Rfc3339,
+                            )
+                            .ok()
+                        })
+                        .map(|t| t.to_offset(time::UtcOffset::UTC).date())
+                        .unwrap_or(stored.received_at.date());
+                    ("NEW_SPONSORSHIP", at)
+                }
+                "tier_changed" => ("TIER_CHANGE", stored.received_at.date()),
+                "cancelled" => ("CANCELLED_SPONSORSHIP", stored.received_at.date()),
+                _ => continue, // pending changes and edits imply no charge
+            };
+            activities.push(Activity {
+                id: stored.event.delivery_id.clone(),
+                action: action.to_string(),
+                at,
+                sponsor: sponsor.to_string(),
+                tier: cents.map(|c| (c, one_time)),
+            });
+        }
+        let (records, _) = charges(&activities, today);
+        let summary = self
+            .import_payments(
+                "github_sponsors_api",
+                &format!("webhooks {sponsor}"),
+                "",
+                &records,
+                "webhook",
+            )
+            .await?;
+        Ok(summary.new)
+    }
+}

@@ -349,6 +349,18 @@ impl Store {
         Ok(pairs)
     }
 
+    /// The accounts on `platform` linked to organisation `org`.
+    pub async fn sponsor_accounts_of(&self, org: i64, platform: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT account FROM sponsor_accounts WHERE org_id = $1 AND platform = $2 ORDER BY account")
+                .bind(org)
+                .bind(platform)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(a,)| a).collect())
+    }
+
     async fn org_id(&self, slug: &str) -> Result<i64> {
         let found: Option<(i64,)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id FROM organisations WHERE slug = $1").bind(slug).fetch_optional(pool).await?

@@ -159,11 +159,25 @@ pub async fn opencollective(
 
 async fn store(state: &AppState, event: &SponsorshipEvent) -> Response {
     match state.store.record_sponsorship_event(event).await {
-        Ok(new) => (
-            StatusCode::ACCEPTED,
-            Json(json!({ "stored": new, "action": event.action })),
-        )
-            .into_response(),
+        Ok(new) => {
+            // A GitHub sponsorship's charges follow from its events: keep them current.
+            if let (true, Some(sponsor)) = (
+                event.platform == "github_sponsors",
+                event.account.as_deref(),
+            ) && let Err(e) = state
+                .store
+                .charges_from_webhooks(sponsor, state.today())
+                .await
+            {
+                tracing::error!(error = %e, sponsor, "deriving charges from webhooks failed");
+                return reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+            }
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "stored": new, "action": event.action })),
+            )
+                .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "storing a webhook event failed");
             reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -132,6 +132,20 @@ async fn github_sponsors_deliveries_are_verified_and_stored_once() {
         assert_eq!(events[0].event.account.as_deref(), Some("monalisa"));
         assert_eq!(events[0].event.tier_amount.as_deref(), Some("5.00"));
         assert_eq!(events[1].event.action, "pending_tier_change");
+        // The created monthly sponsorship implies charges from its start (2019-12-20),
+        // stored as payments of the sponsor's account; the pending change implies none.
+        let again = t
+            .store
+            .charges_from_webhooks("monalisa", time::macros::date!(2026 - 11 - 22))
+            .await
+            .unwrap();
+        assert_eq!(again, 0, "already derived when the delivery arrived");
+        let unlinked = t.store.unlinked_accounts().await.unwrap();
+        let monalisa = unlinked
+            .iter()
+            .find(|a| a.account == "monalisa")
+            .expect("charges stored");
+        assert!(monalisa.payments >= 12, "{}: {monalisa:?}", t.backend);
 
         // Open Collective: a token in the URL.
         let oc = serde_json::json!({"id": 991, "type": "collective.member.created", "data": {"member": {"memberCollective": {"slug": "Acme"}}, "order": {"totalAmount": 7500, "currency": "EUR", "interval": "month"}}});
