@@ -163,6 +163,9 @@ impl Store {
             });
         }
         let (records, _) = charges(&activities, today);
+        if records.is_empty() || self.payments_known("github_sponsors_api", &records).await? {
+            return Ok(0); // nothing new: no run, no audit entry
+        }
         let summary = self
             .import_payments(
                 "github_sponsors_api",

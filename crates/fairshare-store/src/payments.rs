@@ -349,6 +349,26 @@ impl Store {
         Ok(pairs)
     }
 
+    /// Whether every record is stored already under `source`.
+    pub async fn payments_known(&self, source: &str, records: &[PaymentRecord]) -> Result<bool> {
+        for chunk in records.chunks(300) {
+            let (known,): (i64,) = on_pool!(self.db(), pool => {
+                let mut query = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM payments WHERE source = ");
+                query.push_bind(source.to_string()).push(" AND external_id IN (");
+                let mut list = query.separated(", ");
+                for r in chunk {
+                    list.push_bind(r.external_id.clone());
+                }
+                list.push_unseparated(")");
+                query.build_query_as().fetch_one(pool).await?
+            });
+            if known as usize != chunk.len() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// The accounts on `platform` linked to organisation `org`.
     pub async fn sponsor_accounts_of(&self, org: i64, platform: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
