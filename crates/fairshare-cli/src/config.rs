@@ -26,6 +26,57 @@ pub struct Config {
     pub thresholds: ThresholdPolicy,
     pub contributions: ContributionsConfig,
     pub sponsorship: SponsorshipConfig,
+    pub scoring: ScoringConfig,
+}
+
+/// Overrides of the default scoring rules (README lists the defaults).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    /// Points per activity of a kind, e.g. `review = "2"`.
+    pub weights: std::collections::BTreeMap<String, String>,
+    /// Most activities of a kind counted per member and month.
+    pub caps: std::collections::BTreeMap<String, u32>,
+    /// Factor for a repository, channel or team, e.g. `"mautic/mautic" = "1.5"`.
+    pub impact: std::collections::BTreeMap<String, String>,
+}
+
+impl ScoringConfig {
+    /// The default rules with these overrides; a bad key or value names the setting.
+    pub fn rules(&self) -> anyhow::Result<fairshare_engine::scoring::ScoringRules> {
+        use fairshare_engine::ActivityKind;
+        let mut rules = fairshare_engine::scoring::ScoringRules::default();
+        let amount = |setting: String, text: &str| -> anyhow::Result<rust_decimal::Decimal> {
+            let value: rust_decimal::Decimal = text
+                .parse()
+                .map_err(|_| anyhow::anyhow!("setting `{setting}`: `{text}` is not a number"))?;
+            if value.is_sign_negative() {
+                anyhow::bail!("setting `{setting}`: must not be negative");
+            }
+            Ok(value)
+        };
+        for (kind, weight) in &self.weights {
+            let parsed: ActivityKind = kind
+                .parse()
+                .map_err(|e| anyhow::anyhow!("setting `scoring.weights.{kind}`: {e}"))?;
+            rules
+                .weights
+                .insert(parsed, amount(format!("scoring.weights.{kind}"), weight)?);
+        }
+        for (kind, cap) in &self.caps {
+            let parsed: ActivityKind = kind
+                .parse()
+                .map_err(|e| anyhow::anyhow!("setting `scoring.caps.{kind}`: {e}"))?;
+            rules.caps.insert(parsed, *cap);
+        }
+        for (name, factor) in &self.impact {
+            rules.impact.insert(
+                name.clone(),
+                amount(format!("scoring.impact.{name}"), factor)?,
+            );
+        }
+        Ok(rules)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -100,6 +151,7 @@ impl Default for Config {
             thresholds: ThresholdPolicy::default(),
             contributions: ContributionsConfig::default(),
             sponsorship: SponsorshipConfig::default(),
+            scoring: ScoringConfig::default(),
         }
     }
 }

@@ -65,6 +65,10 @@ enum Command {
     Payments(commands::payments::PaymentsCommand),
     /// Month by month: what an organisation paid, what it owed, whether it complied.
     Compliance(commands::payments::ComplianceArgs),
+    /// Every organisation's score for a month, by kind.
+    Scores(commands::scores::ScoresArgs),
+    /// The activities behind an organisation's score, with their points and caps.
+    Explain(commands::scores::ExplainArgs),
     /// Exchange rates: import ECB reference rates, convert amounts.
     #[command(subcommand)]
     Rates(commands::rates::RatesCommand),
@@ -108,6 +112,8 @@ fn main() -> ExitCode {
             Command::Activities(args) => commands::ledger::activities(&context, args).await,
             Command::Members(command) => commands::ledger::members(&context, command).await,
             Command::Rates(command) => commands::rates::run(&context, command).await,
+            Command::Scores(args) => commands::scores::scores(&context, args).await,
+            Command::Explain(args) => commands::scores::explain(&context, args).await,
             Command::Payments(command) => commands::payments::run(&context, command).await,
             Command::Compliance(args) => commands::payments::compliance(&context, args).await,
             Command::Audit(args) => commands::admin::audit(&context, args).await,

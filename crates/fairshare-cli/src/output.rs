@@ -16,9 +16,14 @@ pub enum Format {
 /// Rows as text for table and CSV output; `json` is the structured form of the same
 /// rows, printed for `--format json`.
 pub struct Listing<J: Serialize> {
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
     pub json: J,
+}
+
+/// Column names from string literals.
+pub fn names(columns: &[&str]) -> Vec<String> {
+    columns.iter().map(|c| c.to_string()).collect()
 }
 
 impl<J: Serialize> Listing<J> {

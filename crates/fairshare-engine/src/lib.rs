@@ -16,6 +16,7 @@ pub mod iso_date;
 pub mod money;
 pub mod month;
 pub mod rates;
+pub mod scoring;
 pub mod threshold;
 
 pub use activity::ActivityKind;

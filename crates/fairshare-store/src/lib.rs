@@ -20,6 +20,7 @@ pub mod directory;
 pub mod events;
 pub mod payments;
 pub mod rates;
+pub mod scores;
 pub mod thresholds;
 mod tx;
 

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use time::format_description::well_known::Rfc3339;
 
 use super::Context;
-use crate::output::{Format, Listing};
+use crate::output::{Format, Listing, names};
 
 #[derive(Subcommand)]
 pub enum ConfigCommand {
@@ -55,7 +55,7 @@ pub async fn audit(context: &Context, args: AuditArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
     let entries = store.audit_log(args.subject.as_deref(), args.limit).await?;
     Listing {
-        columns: vec!["id", "at", "actor", "action", "subject", "details"],
+        columns: names(&["id", "at", "actor", "action", "subject", "details"]),
         rows: entries
             .iter()
             .map(|e| {

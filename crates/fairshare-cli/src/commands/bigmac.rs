@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use time::Date;
 
 use super::{Context, parse_date};
-use crate::output::{Format, Listing};
+use crate::output::{Format, Listing, names};
 
 #[derive(Subcommand)]
 pub enum BigmacCommand {
@@ -121,7 +121,7 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
                 }));
             }
             Listing {
-                columns: vec!["release", "countries", "in_force", "published"],
+                columns: names(&["release", "countries", "in_force", "published"]),
                 rows,
                 json,
             }
@@ -144,7 +144,7 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
         BigmacCommand::Mappings { format } => {
             let mappings = store.mappings().await?;
             Listing {
-                columns: vec!["country", "like", "recorded_by", "recorded_at"],
+                columns: names(&["country", "like", "recorded_by", "recorded_at"]),
                 rows: mappings
                     .iter()
                     .map(|m| {
@@ -222,7 +222,7 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
         BigmacCommand::Submissions { format } => {
             let submissions = store.submissions().await?;
             Listing {
-                columns: vec![
+                columns: names(&[
                     "id",
                     "country",
                     "currency",
@@ -233,7 +233,7 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
                     "submitted_by",
                     "decided_by",
                     "evidence",
-                ],
+                ]),
                 rows: submissions.iter().map(submission_row).collect(),
                 json: &submissions,
             }

@@ -8,7 +8,7 @@ use fairshare_store::activities::{ActivityFilter, GroupKey};
 use time::{Date, Duration};
 
 use super::{Context, parse_date};
-use crate::output::{Format, Listing};
+use crate::output::{Format, Listing, names};
 
 #[derive(clap::Args)]
 pub struct ActivitiesArgs {
@@ -53,8 +53,8 @@ pub async fn activities(context: &Context, args: ActivitiesArgs) -> anyhow::Resu
         org: args.org.clone(),
     };
     let rows = store.count_activities(&filter, &keys).await?;
-    let mut columns: Vec<&'static str> = keys.iter().map(|k| k.name()).collect();
-    columns.extend(["activities", "members"]);
+    let mut columns: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
+    columns.extend(names(&["activities", "members"]));
     let json: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
@@ -152,7 +152,7 @@ pub async fn members(context: &Context, command: MembersCommand) -> anyhow::Resu
                 rows.push(vec!["activities".into(), format!("{n} credited to {org}")]);
             }
             Listing {
-                columns: vec!["field", "value"],
+                columns: names(&["field", "value"]),
                 rows,
                 json: &detail,
             }
@@ -185,9 +185,9 @@ pub async fn members(context: &Context, command: MembersCommand) -> anyhow::Resu
         MembersCommand::History { format } => {
             let changes = store.member_changes().await?;
             Listing {
-                columns: vec![
+                columns: names(&[
                     "change", "at", "actor", "action", "from", "to", "reason", "undone",
-                ],
+                ]),
                 rows: changes
                     .iter()
                     .map(|c| {

@@ -7,6 +7,7 @@ pub mod import;
 pub mod ledger;
 pub mod payments;
 pub mod rates;
+pub mod scores;
 pub mod serve;
 pub mod thresholds;
 

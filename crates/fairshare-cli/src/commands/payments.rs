@@ -8,7 +8,7 @@ use fairshare_engine::{CurrencyCode, Money, Month};
 use time::Date;
 
 use super::{Context, parse_date};
-use crate::output::{Format, Listing};
+use crate::output::{Format, Listing, names};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Platform {
@@ -135,7 +135,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
             let until = to.map(|d| d.next_day().unwrap_or(d)).unwrap_or(Date::MAX);
             let payments = store.org_payments(&org, from, until).await?;
             Listing {
-                columns: vec![
+                columns: names(&[
                     "id",
                     "date",
                     "amount",
@@ -144,7 +144,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
                     "source",
                     "account",
                     "reference",
-                ],
+                ]),
                 rows: payments
                     .iter()
                     .map(|p| {
@@ -167,7 +167,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
         PaymentsCommand::Unlinked { format } => {
             let accounts = store.unlinked_accounts().await?;
             Listing {
-                columns: vec!["platform", "account", "payments", "last_payment"],
+                columns: names(&["platform", "account", "payments", "last_payment"]),
                 rows: accounts
                     .iter()
                     .map(|a| {
@@ -186,7 +186,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
         PaymentsCommand::Events { format } => {
             let events = store.sponsorship_events().await?;
             Listing {
-                columns: vec![
+                columns: names(&[
                     "id",
                     "received_at",
                     "platform",
@@ -194,7 +194,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
                     "account",
                     "tier_amount",
                     "currency",
-                ],
+                ]),
                 rows: events
                     .iter()
                     .map(|e| {
@@ -216,7 +216,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
         PaymentsCommand::Duplicates { format } => {
             let pairs = store.duplicate_payments().await?;
             Listing {
-                columns: vec![
+                columns: names(&[
                     "open_collective_id",
                     "github_sponsors_id",
                     "amount",
@@ -224,7 +224,7 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
                     "oc_date",
                     "ghs_date",
                     "sponsor",
-                ],
+                ]),
                 rows: pairs
                     .iter()
                     .map(|p| {
@@ -283,14 +283,14 @@ pub async fn compliance(context: &Context, args: ComplianceArgs) -> anyhow::Resu
         )
         .await?;
     Listing {
-        columns: vec![
+        columns: names(&[
             "month",
             "paid",
             "required",
             "currency",
             "compliant",
             "streak",
-        ],
+        ]),
         rows: months
             .iter()
             .map(|m| {

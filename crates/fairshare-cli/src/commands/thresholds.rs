@@ -12,7 +12,7 @@ use serde::Serialize;
 use time::Date;
 
 use super::{Context, parse_date};
-use crate::output::{Format, Listing};
+use crate::output::{Format, Listing, names};
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -129,7 +129,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         eprintln!("Big Mac release {} ({status})", set.release);
     }
     Listing {
-        columns: COLUMNS.to_vec(),
+        columns: names(&COLUMNS),
         rows: rows.iter().map(|t| csv_row(t)).collect(),
         json: JsonOutput {
             release: set.release,

@@ -3,6 +3,7 @@
 mod contributions;
 mod github;
 mod rates;
+mod scores;
 mod serve;
 mod sponsorship;
 mod thresholds;

@@ -1,0 +1,129 @@
+//! `fairshare scores` (every organisation's score for a month) and `fairshare explain`
+//! (the activities behind one organisation's score, with their points and caps).
+
+use clap::ValueEnum;
+use fairshare_engine::{ActivityKind, Month};
+
+use super::Context;
+use crate::output::{Format, Listing, names};
+
+#[derive(clap::Args)]
+pub struct ScoresArgs {
+    #[arg(long, value_name = "YYYY-MM")]
+    month: Month,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub async fn scores(context: &Context, args: ScoresArgs) -> anyhow::Result<()> {
+    let rules = context.config.scoring.rules()?;
+    let store = context.store().await?;
+    let scores = store.month_scores(args.month, &rules).await?;
+    let kinds: Vec<ActivityKind> = ActivityKind::ALL.to_vec();
+    let mut columns = names(&["org", "score", "members", "activities"]);
+    columns.extend(kinds.iter().map(|k| format!("kind:{}", k.as_str())));
+    Listing {
+        columns,
+        rows: scores
+            .iter()
+            .map(|s| {
+                let mut row = vec![
+                    s.org.clone(),
+                    s.score.score.normalize().to_string(),
+                    s.score.members.to_string(),
+                    s.score.activities.to_string(),
+                ];
+                row.extend(kinds.iter().map(|k| {
+                    s.score
+                        .by_kind
+                        .get(k)
+                        .map(|p| p.normalize().to_string())
+                        .unwrap_or_else(|| "0".into())
+                }));
+                row
+            })
+            .collect(),
+        json: &scores,
+    }
+    .print(args.format)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    #[arg(long, value_name = "SLUG")]
+    org: String,
+    #[arg(long, value_name = "YYYY-MM")]
+    month: Month,
+    #[arg(long, value_enum, default_value = "text")]
+    format: ExplainFormat,
+}
+
+pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()> {
+    let rules = context.config.scoring.rules()?;
+    let store = context.store().await?;
+    let (scored, details) = store.explain(&args.org, args.month, &rules).await?;
+    if args.format == ExplainFormat::Json {
+        let items: Vec<serde_json::Value> = scored
+            .score
+            .items
+            .iter()
+            .map(|i| serde_json::json!({ "scored": i, "activity": details.get(&i.id) }))
+            .collect();
+        let out = serde_json::json!({
+            "org": scored.org, "month": args.month, "score": scored.score.score.normalize().to_string(),
+            "members": scored.score.members, "activities": scored.score.activities,
+            "by_kind": scored.score.by_kind, "rules": rules, "items": items,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "{} in {}: {} points from {} activities by {} members",
+        scored.org,
+        args.month,
+        scored.score.score.normalize(),
+        scored.score.activities,
+        scored.score.members
+    );
+    for (kind, points) in &scored.score.by_kind {
+        println!(
+            "  {kind}: {} points (weight {}, at most {} per member)",
+            points.normalize(),
+            rules.weight(*kind).normalize(),
+            rules.cap(*kind)
+        );
+    }
+    for item in &scored.score.items {
+        let d = details.get(&item.id);
+        let note = if item.capped {
+            format!("0 (cap of {} {} reached)", rules.cap(item.kind), item.kind)
+        } else if item.impact != rust_decimal::Decimal::ONE {
+            format!(
+                "{} (× {} impact)",
+                item.points.normalize(),
+                item.impact.normalize()
+            )
+        } else {
+            item.points.normalize().to_string()
+        };
+        println!(
+            "#{} {} {} {} by {} — {} [{}]",
+            item.id,
+            d.map(|d| d.occurred_at.date().to_string())
+                .unwrap_or_default(),
+            item.kind,
+            d.and_then(|d| d.title.clone()).unwrap_or_default(),
+            d.map(|d| d.member.clone()).unwrap_or_default(),
+            note,
+            d.map(|d| format!("{}, {}", d.source, d.attribution))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(())
+}

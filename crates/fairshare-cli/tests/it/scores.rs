@@ -1,0 +1,111 @@
+use crate::{fairshare, ok, stderr};
+
+#[tokio::test]
+async fn scores_by_kind_with_caps_impact_and_no_bots() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        fairshare_testkit::make_git_fixture(&dir.join("repo"));
+        std::fs::write(dir.join("orgs.csv"), "slug,name,country,website,domains\nacme,Acme,GBR,,acme.com\nglobex,Globex,USA,,globex.io\ninitech,Initech,IND,,\n").unwrap();
+        ok(dir, db, &["import", "orgs", "orgs.csv"]);
+        ok(
+            dir,
+            db,
+            &["import", "git", "repo", "--repo-name", "acme/app"],
+        );
+        std::fs::write(
+            dir.join("events.csv"),
+            "date,kind,member,name,org,team,url,title\n\
+             2026-02-14,talk,carol@globex.io,Carol,,marketing,,Talk one\n\
+             2026-02-15,talk,carol@globex.io,Carol,,marketing,,Talk two\n\
+             2026-02-16,talk,carol@globex.io,Carol,,marketing,,Talk three\n",
+        )
+        .unwrap();
+        ok(dir, db, &["import", "activities", "events.csv"]);
+        // Caps and impact from the configuration: two talks per member count, and work
+        // in acme/app counts double.
+        std::fs::write(
+            dir.join("fairshare.toml"),
+            "[scoring.caps]\ntalk_given = 2\n[scoring.impact]\n\"acme/app\" = \"2\"\n",
+        )
+        .unwrap();
+        let csv = ok(
+            dir,
+            db,
+            &["scores", "--month", "2026-02", "--format", "csv"],
+        );
+        let header = csv.lines().next().unwrap();
+        assert!(
+            header.starts_with("org,score,members,activities,kind:commit,kind:pr_opened,"),
+            "{header}"
+        );
+        let column = |name: &str| header.split(',').position(|c| c == name).unwrap();
+        let row = |org: &str| {
+            csv.lines()
+                .find(|l| l.starts_with(&format!("{org},")))
+                .unwrap()
+                .split(',')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let globex = row("globex");
+        // 1 commit × 1 × 2 (impact) + 2 talks × 8 (the third capped)
+        assert_eq!(globex[1], "18", "{}: {csv}", t.backend);
+        assert_eq!(globex[column("kind:talk_given")], "16");
+        assert_eq!(row("acme")[1], "6", "3 commits × 2: {csv}");
+        assert_eq!(
+            csv.lines().nth(1).unwrap().split(',').next(),
+            Some("globex"),
+            "highest first"
+        );
+        assert!(
+            !ok(
+                dir,
+                db,
+                &["scores", "--month", "2026-03", "--format", "csv"]
+            )
+            .contains("dependabot"),
+            "bots never score"
+        );
+
+        let text = ok(
+            dir,
+            db,
+            &["explain", "--org", "globex", "--month", "2026-02"],
+        );
+        assert!(
+            text.starts_with("globex in 2026-02: 18 points from 4 activities by 1 members"),
+            "{text}"
+        );
+        assert!(text.contains("0 (cap of 2 talk_given reached)"), "{text}");
+        assert!(text.contains("2 (× 2 impact)"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&ok(
+            dir,
+            db,
+            &[
+                "explain", "--org", "globex", "--month", "2026-02", "--format", "json",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(json["score"], "18");
+        assert_eq!(json["items"].as_array().unwrap().len(), 4);
+        let bad = fairshare(
+            dir,
+            db,
+            &["explain", "--org", "nobody", "--month", "2026-02"],
+            &[],
+        );
+        assert!(stderr(&bad).contains("no organisation `nobody`"));
+        std::fs::write(
+            dir.join("fairshare.toml"),
+            "[scoring.weights]\njuggling = \"3\"\n",
+        )
+        .unwrap();
+        let bad = fairshare(dir, db, &["scores", "--month", "2026-02"], &[]);
+        assert!(
+            stderr(&bad).contains("setting `scoring.weights.juggling`: unknown activity kind"),
+            "{}",
+            stderr(&bad)
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Monthly scores (SPEC §5): for each organisation, Σ over its members Σ over kinds of
+//! `weight(kind) × min(count, cap(kind))`, each counted activity multiplied by the
+//! impact factor of its repository, channel or team. When a cap cuts a member's
+//! activities of a kind, the ones with the least impact are the ones cut. Every point
+//! is explained down to the activity that earned it.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::activity::ActivityKind;
+
+/// Weights, caps and impact factors; every value a setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoringRules {
+    pub weights: BTreeMap<ActivityKind, Decimal>,
+    /// Most activities of a kind counted per member and month.
+    pub caps: BTreeMap<ActivityKind, u32>,
+    /// Factor for activities in a repository, channel or team (by name); 1 otherwise.
+    pub impact: BTreeMap<String, Decimal>,
+}
+
+impl Default for ScoringRules {
+    fn default() -> Self {
+        use ActivityKind::*;
+        let table: [(ActivityKind, &str, u32); 21] = [
+            (Commit, "1", 30),
+            (PrOpened, "2", 20),
+            (PrMerged, "3", 20),
+            (Review, "2", 30),
+            (IssueOpened, "1", 15),
+            (IssueClosed, "1", 15),
+            (Comment, "0.5", 30),
+            (DocsChange, "2", 20),
+            (Translation, "2", 20),
+            (ForumPost, "1", 30),
+            (ForumSolution, "3", 15),
+            (ChatHelp, "1", 30),
+            (ChatMessage, "0", 0),
+            (EventOrganised, "10", 2),
+            (TalkGiven, "8", 3),
+            (MeetupHosted, "8", 2),
+            (TeamLeadership, "10", 1),
+            (ReleaseManagement, "10", 2),
+            (Design, "5", 5),
+            (Marketing, "5", 5),
+            (OtherTask, "3", 5),
+        ];
+        ScoringRules {
+            weights: table
+                .iter()
+                .map(|(k, w, _)| (*k, w.parse().expect("decimal")))
+                .collect(),
+            caps: table.iter().map(|(k, _, c)| (*k, *c)).collect(),
+            impact: BTreeMap::new(),
+        }
+    }
+}
+
+impl ScoringRules {
+    pub fn weight(&self, kind: ActivityKind) -> Decimal {
+        self.weights.get(&kind).copied().unwrap_or(Decimal::ZERO)
+    }
+
+    pub fn cap(&self, kind: ActivityKind) -> u32 {
+        self.caps.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// The factor of an activity: its channel's, else its team's, else 1.
+    pub fn impact(&self, channel: Option<&str>, team: Option<&str>) -> Decimal {
+        channel
+            .and_then(|c| self.impact.get(c))
+            .or_else(|| team.and_then(|t| self.impact.get(t)))
+            .copied()
+            .unwrap_or(Decimal::ONE)
+    }
+}
+
+/// One scorable activity (bots, excluded and unapproved items are left out by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityFact {
+    pub id: i64,
+    pub member: i64,
+    pub kind: ActivityKind,
+    pub channel: Option<String>,
+    pub team: Option<String>,
+}
+
+/// An activity with the points it earned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScoredActivity {
+    pub id: i64,
+    pub member: i64,
+    pub kind: ActivityKind,
+    #[serde(with = "crate::decimal_text")]
+    pub impact: Decimal,
+    #[serde(with = "crate::decimal_text")]
+    pub points: Decimal,
+    /// The member's cap for this kind was reached: it earned nothing.
+    pub capped: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Score {
+    #[serde(with = "crate::decimal_text")]
+    pub score: Decimal,
+    /// Distinct members with at least one scorable activity.
+    pub members: usize,
+    pub activities: usize,
+    /// Points per kind.
+    pub by_kind: BTreeMap<ActivityKind, Decimal>,
+    pub items: Vec<ScoredActivity>,
+}
+
+/// Scores one organisation's month.
+pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
+    let mut groups: BTreeMap<(i64, ActivityKind), Vec<(&ActivityFact, Decimal)>> = BTreeMap::new();
+    for a in activities {
+        let impact = rules.impact(a.channel.as_deref(), a.team.as_deref());
+        groups
+            .entry((a.member, a.kind))
+            .or_default()
+            .push((a, impact));
+    }
+    let mut items = Vec::with_capacity(activities.len());
+    let mut by_kind: BTreeMap<ActivityKind, Decimal> = BTreeMap::new();
+    let mut total = Decimal::ZERO;
+    for ((_, kind), mut list) in groups {
+        // Highest impact first (then oldest id), so a cap cuts the least valuable.
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+        let cap = rules.cap(kind) as usize;
+        let weight = rules.weight(kind);
+        for (i, (fact, impact)) in list.into_iter().enumerate() {
+            let capped = i >= cap;
+            let points = if capped {
+                Decimal::ZERO
+            } else {
+                weight * impact
+            };
+            total += points;
+            *by_kind.entry(kind).or_default() += points;
+            items.push(ScoredActivity {
+                id: fact.id,
+                member: fact.member,
+                kind,
+                impact,
+                points,
+                capped,
+            });
+        }
+    }
+    items.sort_by_key(|i| i.id);
+    let mut members: Vec<i64> = activities.iter().map(|a| a.member).collect();
+    members.sort_unstable();
+    members.dedup();
+    Score {
+        score: total.normalize(),
+        members: members.len(),
+        activities: activities.len(),
+        by_kind,
+        items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(id: i64, member: i64, kind: ActivityKind, channel: Option<&str>) -> ActivityFact {
+        ActivityFact {
+            id,
+            member,
+            kind,
+            channel: channel.map(str::to_string),
+            team: None,
+        }
+    }
+
+    #[test]
+    fn caps_stop_one_persons_flood() {
+        let rules = ScoringRules::default();
+        let mut facts: Vec<ActivityFact> = (0..40)
+            .map(|i| fact(i, 1, ActivityKind::Commit, None))
+            .collect();
+        facts.push(fact(100, 2, ActivityKind::TalkGiven, None));
+        facts.push(fact(101, 2, ActivityKind::ChatMessage, None));
+        let s = score(&facts, &rules);
+        // 30 commits × 1 + 1 talk × 8; chat messages weigh nothing.
+        assert_eq!(s.score, Decimal::from(38));
+        assert_eq!((s.members, s.activities), (2, 42));
+        assert_eq!(s.items.iter().filter(|i| i.capped).count(), 11);
+        assert_eq!(s.by_kind[&ActivityKind::Commit], Decimal::from(30));
+    }
+
+    #[test]
+    fn impact_factors_multiply_and_caps_cut_the_least_valuable() {
+        let mut rules = ScoringRules::default();
+        rules.caps.insert(ActivityKind::Review, 2);
+        rules
+            .impact
+            .insert("mautic/mautic".into(), "1.5".parse().unwrap());
+        let facts = [
+            fact(1, 1, ActivityKind::Review, Some("mautic/docs")),
+            fact(2, 1, ActivityKind::Review, Some("mautic/mautic")),
+            fact(3, 1, ActivityKind::Review, Some("mautic/mautic")),
+        ];
+        let s = score(&facts, &rules);
+        assert_eq!(s.score, Decimal::from(6)); // 2 × 1.5 + 2 × 1.5, the docs review cut
+        let cut = s.items.iter().find(|i| i.capped).unwrap();
+        assert_eq!(cut.id, 1);
+    }
+}
