@@ -69,6 +69,9 @@ enum Command {
     Scores(commands::scores::ScoresArgs),
     /// The activities behind an organisation's score, with their points and caps.
     Explain(commands::scores::ExplainArgs),
+    /// Exclude activities from scoring, with reasons (audited, shown to the organisation).
+    #[command(subcommand)]
+    Corrections(commands::corrections::CorrectionsCommand),
     /// Exchange rates: import ECB reference rates, convert amounts.
     #[command(subcommand)]
     Rates(commands::rates::RatesCommand),
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
             Command::Members(command) => commands::ledger::members(&context, command).await,
             Command::Rates(command) => commands::rates::run(&context, command).await,
             Command::Scores(args) => commands::scores::scores(&context, args).await,
+            Command::Corrections(command) => commands::corrections::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,
             Command::Payments(command) => commands::payments::run(&context, command).await,
             Command::Compliance(args) => commands::payments::compliance(&context, args).await,

@@ -36,6 +36,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sponsorship events",
         include_str!("../migrations/sqlite/0004_sponsorship_events.sql"),
     ),
+    (
+        5,
+        "corrections",
+        include_str!("../migrations/sqlite/0005_corrections.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -57,6 +62,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "sponsorship events",
         include_str!("../migrations/postgres/0004_sponsorship_events.sql"),
+    ),
+    (
+        5,
+        "corrections",
+        include_str!("../migrations/postgres/0005_corrections.sql"),
     ),
 ];
 

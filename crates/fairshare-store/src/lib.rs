@@ -15,6 +15,7 @@ pub mod activities;
 pub mod audit;
 pub mod bigmac;
 pub mod compliance;
+pub mod corrections;
 mod db;
 pub mod directory;
 pub mod events;

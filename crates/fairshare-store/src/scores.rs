@@ -51,7 +51,8 @@ impl Store {
             sqlx::query_as(
                 "SELECT a.id, o.slug, a.member_id, a.kind, a.channel, a.team FROM activities a \
                  JOIN organisations o ON o.id = a.org_id JOIN members m ON m.id = a.member_id \
-                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND NOT m.is_bot",
+                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND NOT m.is_bot \
+                 AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL)",
             )
             .bind(month.first_day().midnight().assume_utc())
             .bind(month.next().first_day().midnight().assume_utc())

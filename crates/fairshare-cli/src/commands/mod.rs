@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bigmac;
+pub mod corrections;
 pub mod import;
 pub mod ledger;
 pub mod payments;

@@ -68,6 +68,12 @@ pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()>
     let rules = context.config.scoring.rules()?;
     let store = context.store().await?;
     let (scored, details) = store.explain(&args.org, args.month, &rules).await?;
+    let excluded: Vec<_> = store
+        .corrections(Some(&args.org))
+        .await?
+        .into_iter()
+        .filter(|c| !c.removed && details.contains_key(&c.activity_id))
+        .collect();
     if args.format == ExplainFormat::Json {
         let items: Vec<serde_json::Value> = scored
             .score
@@ -78,7 +84,7 @@ pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()>
         let out = serde_json::json!({
             "org": scored.org, "month": args.month, "score": scored.score.score.normalize().to_string(),
             "members": scored.score.members, "activities": scored.score.activities,
-            "by_kind": scored.score.by_kind, "rules": rules, "items": items,
+            "by_kind": scored.score.by_kind, "rules": rules, "items": items, "excluded": excluded,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -123,6 +129,12 @@ pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()>
             note,
             d.map(|d| format!("{}, {}", d.source, d.attribution))
                 .unwrap_or_default(),
+        );
+    }
+    for c in &excluded {
+        println!(
+            "#{} {} — excluded by {}: {}",
+            c.activity_id, c.kind, c.created_by, c.reason
         );
     }
     Ok(())
