@@ -27,6 +27,7 @@ pub struct Config {
     pub contributions: ContributionsConfig,
     pub sponsorship: SponsorshipConfig,
     pub scoring: ScoringConfig,
+    pub eligibility: fairshare_engine::eligibility::EligibilityRules,
 }
 
 /// Overrides of the default scoring rules (README lists the defaults).
@@ -152,6 +153,7 @@ impl Default for Config {
             contributions: ContributionsConfig::default(),
             sponsorship: SponsorshipConfig::default(),
             scoring: ScoringConfig::default(),
+            eligibility: Default::default(),
         }
     }
 }

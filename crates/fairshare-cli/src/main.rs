@@ -69,6 +69,8 @@ enum Command {
     Scores(commands::scores::ScoresArgs),
     /// The activities behind an organisation's score, with their points and caps.
     Explain(commands::scores::ExplainArgs),
+    /// Is an organisation eligible? Both criteria with the months behind them.
+    Evaluate(commands::scores::EvaluateArgs),
     /// Exclude activities from scoring, with reasons (audited, shown to the organisation).
     #[command(subcommand)]
     Corrections(commands::corrections::CorrectionsCommand),
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
             Command::Rates(command) => commands::rates::run(&context, command).await,
             Command::Scores(args) => commands::scores::scores(&context, args).await,
             Command::Corrections(command) => commands::corrections::run(&context, command).await,
+            Command::Evaluate(args) => commands::scores::evaluate(&context, args).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,
             Command::Payments(command) => commands::payments::run(&context, command).await,
             Command::Compliance(args) => commands::payments::compliance(&context, args).await,

@@ -11,6 +11,7 @@ pub mod bigmac;
 pub mod compliance;
 pub mod country;
 pub mod decimal_text;
+pub mod eligibility;
 pub mod identity;
 pub mod iso_date;
 pub mod money;

@@ -145,3 +145,56 @@ impl Store {
         Ok((scored, details))
     }
 }
+
+impl Store {
+    /// Evaluates an organisation's eligibility on `as_of` (SPEC §5): the last complete
+    /// months' compliance and work. A financial criterion that cannot be computed (no
+    /// HQ country, no threshold, a missing rate) fails with that reason.
+    pub async fn evaluate(
+        &self,
+        org: &str,
+        as_of: time::Date,
+        policy: &fairshare_engine::ThresholdPolicy,
+        tolerance: rust_decimal::Decimal,
+        scoring: &ScoringRules,
+        rules: &fairshare_engine::eligibility::EligibilityRules,
+    ) -> Result<fairshare_engine::eligibility::Evaluation> {
+        use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
+        if !self.organisations().await?.iter().any(|o| o.slug == org) {
+            return Err(StoreError::NotFound(format!("no organisation `{org}`")));
+        }
+        let months = evaluated_months(Month::of(as_of), rules.months);
+        let (Some(first), Some(last)) = (months.first().copied(), months.last().copied()) else {
+            return Err(StoreError::Invalid(
+                "eligibility.months must be at least 1".into(),
+            ));
+        };
+        let (financial, problem) = match self
+            .org_compliance(org, first, last, policy, tolerance)
+            .await
+        {
+            Ok(months) => (months, None),
+            Err(StoreError::Invalid(reason)) => (Vec::new(), Some(reason)),
+            Err(e) => return Err(e),
+        };
+        let mut practical = Vec::with_capacity(months.len());
+        for month in &months {
+            let scored = self
+                .month_scores(*month, scoring)
+                .await?
+                .into_iter()
+                .find(|s| s.org == org);
+            let (points, members, activities) = scored
+                .map(|s| (s.score.score, s.score.members, s.score.activities))
+                .unwrap_or_default();
+            practical.push(practical_month(*month, points, members, activities, rules));
+        }
+        let mut evaluation = evaluate(financial, practical, rules);
+        if let Some(reason) = problem {
+            evaluation.financial.passed = false;
+            evaluation.eligible = false;
+            evaluation.financial.reasons.insert(0, reason);
+        }
+        Ok(evaluation)
+    }
+}

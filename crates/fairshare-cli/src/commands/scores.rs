@@ -139,3 +139,80 @@ pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    #[arg(long, value_name = "SLUG")]
+    org: String,
+    /// Evaluate as on this day (default: today): the months before its month count.
+    #[arg(long, value_parser = super::parse_date, value_name = "YYYY-MM-DD")]
+    as_of: Option<time::Date>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: ExplainFormat,
+}
+
+pub async fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
+    let rules = context.config.scoring.rules()?;
+    let store = context.store().await?;
+    store.ensure_embedded_rates().await?;
+    let as_of = args.as_of.unwrap_or_else(|| context.today());
+    let eligibility = &context.config.eligibility;
+    let evaluation = store
+        .evaluate(
+            &args.org,
+            as_of,
+            &context.config.thresholds,
+            context.config.sponsorship.tolerance,
+            &rules,
+            eligibility,
+        )
+        .await?;
+    if args.format == ExplainFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+        return Ok(());
+    }
+    let verdict = |passed: bool| if passed { "pass" } else { "fail" };
+    println!(
+        "{} on {as_of}: {}",
+        args.org,
+        if evaluation.eligible {
+            "eligible"
+        } else {
+            "not eligible"
+        }
+    );
+    println!(
+        "financial ({} complete months compliant in a row): {}",
+        eligibility.months,
+        verdict(evaluation.financial.passed)
+    );
+    for m in &evaluation.financial.months {
+        println!(
+            "  {}: paid {} of {} — {}",
+            m.month,
+            m.paid,
+            m.required.rounded(),
+            verdict(m.compliant)
+        );
+    }
+    for reason in &evaluation.financial.reasons {
+        println!("  because {reason}");
+    }
+    println!(
+        "practical (score ≥ {} and ≥ {} active members each month): {}",
+        eligibility.min_monthly_score.normalize(),
+        eligibility.min_members,
+        verdict(evaluation.practical.passed)
+    );
+    for m in &evaluation.practical.months {
+        println!(
+            "  {}: score {}, {} members, {} activities — {}",
+            m.month,
+            m.score.normalize(),
+            m.members,
+            m.activities,
+            verdict(m.passed)
+        );
+    }
+    Ok(())
+}

@@ -109,3 +109,108 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
         );
     }
 }
+
+#[tokio::test]
+async fn evaluate_needs_both_money_and_work() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        std::fs::write(dir.join("orgs.csv"), "slug,name,country,website,domains\nglobex,Globex,USA,,globex.io\nnowhere,Nowhere,,,nowhere.io\n").unwrap();
+        ok(dir, db, &["import", "orgs", "orgs.csv"]);
+        let mut events = String::from("date,kind,member,name,org,team,url,title\n");
+        for month in ["08", "09", "10"] {
+            for day in ["03", "10", "17"] {
+                events.push_str(&format!(
+                    "2026-{month}-{day},talk,carol@globex.io,Carol,,,,Talk {month}-{day}\n"
+                ));
+                events.push_str(&format!(
+                    "2026-{month}-{day},talk,dan@nowhere.io,Dan,,,,Talk {month}-{day}\n"
+                ));
+            }
+        }
+        std::fs::write(dir.join("events.csv"), events).unwrap();
+        ok(dir, db, &["import", "activities", "events.csv"]);
+        let mut ids = Vec::new();
+        for month in ["08", "09", "10"] {
+            let out = ok(
+                dir,
+                db,
+                &[
+                    "payments",
+                    "add",
+                    "--org",
+                    "globex",
+                    "--amount",
+                    "100",
+                    "--currency",
+                    "USD",
+                    "--date",
+                    &format!("2026-{month}-02"),
+                    "--reference",
+                    "invoice",
+                ],
+            );
+            ids.push(
+                out.split('#')
+                    .nth(1)
+                    .unwrap()
+                    .split(':')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(&ok(
+            dir,
+            db,
+            &[
+                "evaluate",
+                "--org",
+                "globex",
+                "--as-of",
+                "2026-11-22",
+                "--format",
+                "json",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(json["eligible"], true, "{}: {json}", t.backend);
+        assert_eq!(json["financial"]["months"].as_array().unwrap().len(), 3);
+        assert_eq!(json["practical"]["months"][0]["score"], "24");
+
+        ok(
+            dir,
+            db,
+            &["payments", "remove", &ids[1], "--reason", "bounced"],
+        );
+        let text = ok(
+            dir,
+            db,
+            &["evaluate", "--org", "globex", "--as-of", "2026-11-22"],
+        );
+        assert!(
+            text.starts_with("globex on 2026-11-22: not eligible"),
+            "{text}"
+        );
+        assert!(
+            text.contains("because 2026-09: paid USD 0.00 of USD 100.00"),
+            "{text}"
+        );
+        assert!(
+            text.contains("practical (score ≥ 20 and ≥ 1 active members each month): pass"),
+            "{text}"
+        );
+
+        let nowhere = ok(
+            dir,
+            db,
+            &["evaluate", "--org", "nowhere", "--as-of", "2026-11-22"],
+        );
+        assert!(
+            nowhere.contains("because organisation `nowhere` has no headquarters country"),
+            "{nowhere}"
+        );
+        let missing = fairshare(dir, db, &["evaluate", "--org", "ghost"], &[]);
+        assert!(stderr(&missing).contains("no organisation `ghost`"));
+    }
+}
