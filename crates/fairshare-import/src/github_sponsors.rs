@@ -35,18 +35,6 @@ pub struct Activity {
 }
 
 #[derive(Deserialize)]
-struct Response {
-    data: Option<Data>,
-    #[serde(default)]
-    errors: Vec<GraphqlError>,
-}
-
-#[derive(Deserialize)]
-struct GraphqlError {
-    message: String,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Data {
     repository_owner: Option<Owner>,
@@ -105,13 +93,14 @@ pub async fn read_activities(
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let body = json!({ "query": QUERY, "variables": { "login": login, "cursor": cursor } });
-        let response: Response = client.post("graphql", &body).await?;
-        if let Some(error) = response.errors.first() {
-            return Err(client.error("graphql", format!("GraphQL error: {}", error.message)));
-        }
-        let activities = response
-            .data
+        let data: Option<Data> = client
+            .graphql(
+                "graphql",
+                QUERY,
+                json!({ "login": login, "cursor": cursor }),
+            )
+            .await?;
+        let activities = data
             .and_then(|d| d.repository_owner)
             .and_then(|o| o.sponsors_activities)
             .ok_or_else(|| {

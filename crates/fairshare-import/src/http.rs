@@ -79,6 +79,21 @@ impl ApiClient {
         Ok((value, next))
     }
 
+    /// A GraphQL query: the `data` of the answer, or its first error as an error.
+    pub async fn graphql<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Result<Option<T>, ImportError> {
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let answer: GraphqlAnswer<T> = self.post(path, &body).await?;
+        match answer.errors.first() {
+            Some(error) => Err(self.error(path, format!("GraphQL error: {}", error.message))),
+            None => Ok(answer.data),
+        }
+    }
+
     /// POST a JSON body (GraphQL) with the same patience.
     pub async fn post<T: DeserializeOwned>(
         &self,
@@ -170,6 +185,18 @@ impl ApiClient {
     pub fn error(&self, url: &str, message: impl Into<String>) -> ImportError {
         ImportError::invalid(&format!("{} {url}", self.name), None, None, message)
     }
+}
+
+#[derive(serde::Deserialize)]
+struct GraphqlAnswer<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<GraphqlError>,
+}
+
+#[derive(serde::Deserialize)]
+struct GraphqlError {
+    message: String,
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -16,18 +16,6 @@ pub const DEFAULT_API: &str = "https://api.meetup.com";
 const QUERY: &str = include_str!("meetup_events.graphql");
 
 #[derive(Deserialize)]
-struct Response {
-    data: Option<Data>,
-    #[serde(default)]
-    errors: Vec<GraphqlError>,
-}
-
-#[derive(Deserialize)]
-struct GraphqlError {
-    message: String,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Data {
     group_by_urlname: Option<Group>,
@@ -98,13 +86,14 @@ pub async fn read(
     let mut out = MeetupEvents::default();
     let mut cursor: Option<String> = None;
     loop {
-        let body = json!({ "query": QUERY, "variables": { "urlname": group, "cursor": cursor } });
-        let response: Response = client.post("gql-ext", &body).await?;
-        if let Some(error) = response.errors.first() {
-            return Err(client.error("gql-ext", format!("GraphQL error: {}", error.message)));
-        }
-        let events = response
-            .data
+        let data: Option<Data> = client
+            .graphql(
+                "gql-ext",
+                QUERY,
+                json!({ "urlname": group, "cursor": cursor }),
+            )
+            .await?;
+        let events = data
             .and_then(|d| d.group_by_urlname)
             .ok_or_else(|| client.error("gql-ext", format!("no Meetup group `{group}`")))?
             .events;

@@ -20,18 +20,6 @@ const QUERY: &str = include_str!("opencollective_graphql.graphql");
 const PAGE: i64 = 100;
 
 #[derive(Deserialize)]
-struct Response {
-    data: Option<Data>,
-    #[serde(default)]
-    errors: Vec<GraphqlError>,
-}
-
-#[derive(Deserialize)]
-struct GraphqlError {
-    message: String,
-}
-
-#[derive(Deserialize)]
 struct Data {
     account: Option<Account>,
 }
@@ -98,13 +86,14 @@ pub async fn read(
     let mut skips = Skips::default();
     let mut offset = 0;
     loop {
-        let body = json!({ "query": QUERY, "variables": { "slug": collective, "offset": offset, "limit": PAGE } });
-        let response: Response = client.post("graphql/v2", &body).await?;
-        if let Some(error) = response.errors.first() {
-            return Err(client.error("graphql/v2", format!("GraphQL error: {}", error.message)));
-        }
-        let transactions = response
-            .data
+        let data: Option<Data> = client
+            .graphql(
+                "graphql/v2",
+                QUERY,
+                json!({ "slug": collective, "offset": offset, "limit": PAGE }),
+            )
+            .await?;
+        let transactions = data
             .and_then(|d| d.account)
             .ok_or_else(|| {
                 client.error(
