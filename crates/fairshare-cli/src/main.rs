@@ -69,6 +69,11 @@ enum Command {
     Scores(commands::scores::ScoresArgs),
     /// The activities behind an organisation's score, with their points and caps.
     Explain(commands::scores::ExplainArgs),
+    /// Apply to become a Community Partner (the evaluation is attached).
+    Apply(commands::applications::ApplyArgs),
+    /// Review applications: list, show, decide, and staff confirmations.
+    #[command(subcommand)]
+    Applications(commands::applications::ApplicationsCommand),
     /// Is an organisation eligible? Both criteria with the months behind them.
     Evaluate(commands::scores::EvaluateArgs),
     /// Exclude activities from scoring, with reasons (audited, shown to the organisation).
@@ -120,6 +125,8 @@ fn main() -> ExitCode {
             Command::Scores(args) => commands::scores::scores(&context, args).await,
             Command::Corrections(command) => commands::corrections::run(&context, command).await,
             Command::Evaluate(args) => commands::scores::evaluate(&context, args).await,
+            Command::Apply(args) => commands::applications::apply(&context, args).await,
+            Command::Applications(command) => commands::applications::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,
             Command::Payments(command) => commands::payments::run(&context, command).await,
             Command::Compliance(args) => commands::payments::compliance(&context, args).await,

@@ -41,6 +41,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "corrections",
         include_str!("../migrations/sqlite/0005_corrections.sql"),
     ),
+    (
+        6,
+        "applications",
+        include_str!("../migrations/sqlite/0006_applications.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -67,6 +72,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "corrections",
         include_str!("../migrations/postgres/0005_corrections.sql"),
+    ),
+    (
+        6,
+        "applications",
+        include_str!("../migrations/postgres/0006_applications.sql"),
     ),
 ];
 

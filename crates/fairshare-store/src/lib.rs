@@ -12,6 +12,7 @@
 //! (ISO text on SQLite), timestamps in UTC. A published result is never updated.
 
 pub mod activities;
+pub mod applications;
 pub mod audit;
 pub mod bigmac;
 pub mod compliance;

@@ -2,6 +2,7 @@
 //! store and the engine, and print; they hold no domain rules of their own.
 
 pub mod admin;
+pub mod applications;
 pub mod bigmac;
 pub mod corrections;
 pub mod import;

@@ -214,3 +214,248 @@ async fn evaluate_needs_both_money_and_work() {
         assert!(stderr(&missing).contains("no organisation `ghost`"));
     }
 }
+
+#[tokio::test]
+async fn apply_review_and_confirm_staff() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let mut events = String::from("date,kind,member,name,org,team,url,title\n");
+        for month in ["08", "09", "10"] {
+            for day in ["03", "10", "17"] {
+                events.push_str(&format!(
+                    "2026-{month}-{day},talk,carol@globex.io,Carol,,,,Talk {month}-{day}\n"
+                ));
+            }
+        }
+        events.push_str("2026-10-20,talk,erin@gmail.com,Erin,,,,Erin's talk\n");
+        std::fs::write(dir.join("events.csv"), events).unwrap();
+        std::fs::write(
+            dir.join("orgs.csv"),
+            "slug,name,country,website,domains\nglobex,Globex,USA,,globex.io\n",
+        )
+        .unwrap();
+        ok(dir, db, &["import", "orgs", "orgs.csv"]);
+        ok(dir, db, &["import", "activities", "events.csv"]);
+        for month in ["08", "09", "10"] {
+            ok(
+                dir,
+                db,
+                &[
+                    "payments",
+                    "add",
+                    "--org",
+                    "globex",
+                    "--amount",
+                    "100",
+                    "--currency",
+                    "USD",
+                    "--date",
+                    &format!("2026-{month}-02"),
+                    "--reference",
+                    "invoice",
+                ],
+            );
+        }
+        let form = "org = \"globex\"\nname = \"Globex Corporation\"\ncountry = \"USA\"\nwebsite = \"https://globex.example\"\ncontact = \"carol@globex.io\"\ndescription = \"We build things with it.\"\n\n[sponsorship]\nplatform = \"github_sponsors\"\naccount = \"globex\"\n\n[[staff]]\nname = \"Erin\"\nhandle = \"erin@gmail.com\"\n";
+        std::fs::write(dir.join("application.toml"), form).unwrap();
+        let out = ok(
+            dir,
+            db,
+            &[
+                "--as",
+                "carol",
+                "apply",
+                "--org",
+                "globex",
+                "--file",
+                "application.toml",
+            ],
+        );
+        assert!(
+            out.contains("application #1 for globex submitted; evaluation attached:"),
+            "{out}"
+        );
+        let twice = fairshare(
+            dir,
+            db,
+            &["apply", "--org", "globex", "--file", "application.toml"],
+            &[],
+        );
+        assert!(
+            stderr(&twice).contains("already has application #1 under review"),
+            "{}",
+            stderr(&twice)
+        );
+
+        let listed = ok(dir, db, &["applications", "list", "--format", "json"]);
+        let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        let eligible = listed[0]["eligible"].as_bool().unwrap();
+        assert_eq!(listed[0]["evaluation"]["eligible"], eligible);
+        let own = fairshare(
+            dir,
+            db,
+            &[
+                "--as",
+                "carol",
+                "applications",
+                "decide",
+                "1",
+                "--approve",
+                "--comment",
+                "me",
+            ],
+            &[],
+        );
+        assert!(!own.status.success());
+        if eligible {
+            ok(
+                dir,
+                db,
+                &[
+                    "--as",
+                    "rita",
+                    "applications",
+                    "decide",
+                    "1",
+                    "--approve",
+                    "--comment",
+                    "welcome",
+                ],
+            );
+            let again = fairshare(
+                dir,
+                db,
+                &[
+                    "--as",
+                    "rita",
+                    "applications",
+                    "decide",
+                    "1",
+                    "--reject",
+                    "--comment",
+                    "oops",
+                ],
+                &[],
+            );
+            assert!(
+                stderr(&again).contains("was already approved"),
+                "{}",
+                stderr(&again)
+            );
+        } else {
+            let refused = fairshare(
+                dir,
+                db,
+                &[
+                    "--as",
+                    "rita",
+                    "applications",
+                    "decide",
+                    "1",
+                    "--approve",
+                    "--comment",
+                    "welcome",
+                ],
+                &[],
+            );
+            assert!(
+                stderr(&refused).contains("its evaluation says not eligible"),
+                "{}",
+                stderr(&refused)
+            );
+            ok(
+                dir,
+                db,
+                &[
+                    "--as",
+                    "rita",
+                    "applications",
+                    "decide",
+                    "1",
+                    "--defer",
+                    "--comment",
+                    "come back next month",
+                ],
+            );
+        }
+
+        // Erin confirms she works for Globex: an affiliation from the day she confirms
+        // (her earlier talk stays hers alone: credit follows the date of the work).
+        ok(
+            dir,
+            db,
+            &[
+                "applications",
+                "confirm",
+                "1",
+                "--identity",
+                "erin@gmail.com",
+            ],
+        );
+        let erin: serde_json::Value = serde_json::from_str(&ok(
+            dir,
+            db,
+            &["members", "show", "erin@gmail.com", "--format", "json"],
+        ))
+        .unwrap();
+        assert_eq!(
+            erin["affiliations"][0]["org"], "globex",
+            "{}: {erin}",
+            t.backend
+        );
+        assert_eq!(erin["affiliations"][0]["source"], "application");
+        assert_eq!(
+            ok(
+                dir,
+                db,
+                &[
+                    "activities",
+                    "--org",
+                    "globex",
+                    "--from",
+                    "2026-10-01",
+                    "--format",
+                    "csv"
+                ]
+            ),
+            "activities,members\n3,1\n"
+        );
+        let again = fairshare(
+            dir,
+            db,
+            &[
+                "applications",
+                "confirm",
+                "1",
+                "--identity",
+                "erin@gmail.com",
+            ],
+            &[],
+        );
+        assert!(stderr(&again).contains("is not awaiting confirmation"));
+        let audit = ok(
+            dir,
+            db,
+            &["audit", "--subject", "org:globex", "--format", "csv"],
+        );
+        assert!(
+            audit.contains("applications.submit") && audit.contains("applications.staff_confirmed"),
+            "{audit}"
+        );
+        let bad = "org = \"globex\"\nname = \"G\"\ncountry = \"XYZ\"\ncontact = \"c\"\ndescription = \"d\"\n";
+        std::fs::write(dir.join("bad.toml"), bad).unwrap();
+        let out = fairshare(
+            dir,
+            db,
+            &["apply", "--org", "globex", "--file", "bad.toml"],
+            &[],
+        );
+        assert!(
+            stderr(&out).contains("bad.toml")
+                && stderr(&out).contains("`XYZ` is not an ISO 3166-1 alpha-3 country code"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! `fairshare apply` and `fairshare applications list|show|decide|confirm`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use fairshare_engine::IdentityKey;
+use fairshare_store::applications::{ApplicationForm, Decision};
+
+use super::Context;
+use crate::output::{Format, Listing, names};
+
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    #[arg(long, value_name = "SLUG")]
+    org: String,
+    /// The application: organisation details, HQ country, sponsor account, staff, contact.
+    #[arg(long, value_name = "FILE")]
+    file: PathBuf,
+}
+
+pub async fn apply(context: &Context, args: ApplyArgs) -> anyhow::Result<()> {
+    let name = args.file.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
+    let mut form: ApplicationForm =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    if form.org != args.org {
+        bail!(
+            "{name}: `org` is `{}` but --org is `{}`",
+            form.org,
+            args.org
+        );
+    }
+    form.org = form.org.to_lowercase();
+    let store = context.store().await?;
+    store.ensure_embedded_rates().await?;
+    store.prepare_applicant(&form, &context.actor).await?;
+    let evaluation = store
+        .evaluate(
+            &form.org,
+            context.today(),
+            &context.config.thresholds,
+            context.config.sponsorship.tolerance,
+            &context.config.scoring.rules()?,
+            &context.config.eligibility,
+        )
+        .await?;
+    let id = store
+        .submit_application(&form, &evaluation, &context.actor)
+        .await?;
+    println!(
+        "application #{id} for {} submitted; evaluation attached: {}",
+        form.org,
+        if evaluation.eligible {
+            "eligible"
+        } else {
+            "not eligible yet"
+        }
+    );
+    for reason in evaluation
+        .financial
+        .reasons
+        .iter()
+        .chain(&evaluation.practical.reasons)
+    {
+        println!("  {reason}");
+    }
+    if !form.staff.is_empty() {
+        println!(
+            "{} staff members must each confirm: fairshare applications confirm {id} --identity HANDLE",
+            form.staff.len()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum ApplicationsCommand {
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    Show {
+        id: i64,
+    },
+    /// Approve, reject or defer, with a comment (someone other than the applicant).
+    Decide {
+        id: i64,
+        #[arg(long, group = "decision")]
+        approve: bool,
+        #[arg(long, group = "decision")]
+        reject: bool,
+        #[arg(long, group = "decision")]
+        defer: bool,
+        #[arg(long)]
+        comment: String,
+    },
+    /// A listed staff member confirms (or declines) working for the organisation.
+    Confirm {
+        id: i64,
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        decline: bool,
+    },
+}
+
+pub async fn run(context: &Context, command: ApplicationsCommand) -> anyhow::Result<()> {
+    let store = context.store().await?;
+    match command {
+        ApplicationsCommand::List { format } => {
+            let list = store.applications().await?;
+            Listing {
+                columns: names(&[
+                    "id",
+                    "org",
+                    "status",
+                    "eligible",
+                    "submitted_by",
+                    "submitted_at",
+                    "decided_by",
+                    "comment",
+                ]),
+                rows: list
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.id.to_string(),
+                            a.org.clone(),
+                            a.status.clone(),
+                            a.eligible.to_string(),
+                            a.submitted_by.clone(),
+                            a.submitted_at.to_string(),
+                            a.decided_by.clone().unwrap_or_default(),
+                            a.comment.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+                json: &list,
+            }
+            .print(format)?;
+        }
+        ApplicationsCommand::Show { id } => {
+            let application = store.application(id).await?;
+            println!("{}", serde_json::to_string_pretty(&application)?);
+        }
+        ApplicationsCommand::Decide {
+            id,
+            approve,
+            reject,
+            defer,
+            comment,
+        } => {
+            let decision = match (approve, reject, defer) {
+                (true, _, _) => Decision::Approve,
+                (_, true, _) => Decision::Reject,
+                (_, _, true) => Decision::Defer,
+                _ => bail!("say --approve, --reject or --defer"),
+            };
+            store
+                .decide_application(id, decision, &comment, &context.actor)
+                .await?;
+            let status = store.application(id).await?.status;
+            println!("application #{id} {status} by {}: {comment}", context.actor);
+        }
+        ApplicationsCommand::Confirm {
+            id,
+            identity,
+            decline,
+        } => {
+            let key = IdentityKey::parse(&identity)?;
+            store
+                .confirm_staff(id, &key, !decline, &context.actor)
+                .await?;
+            println!(
+                "{key} {} application #{id}",
+                if decline { "declined" } else { "confirmed" }
+            );
+        }
+    }
+    Ok(())
+}
