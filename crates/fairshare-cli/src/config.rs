@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_CONFIG_FILE: &str = "fairshare.toml";
 
 /// Variables that start with `FAIRSHARE_` but are not settings.
-const NOT_SETTINGS: &[&str] = &["CONFIG", "ACTOR", "LOG", "TEST_POSTGRES_URL"];
+const NOT_SETTINGS: &[&str] = &["CONFIG", "ACTOR", "LOG", "TEST_POSTGRES_URL", "TODAY"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +28,20 @@ pub struct Config {
     pub sponsorship: SponsorshipConfig,
     pub scoring: ScoringConfig,
     pub eligibility: fairshare_engine::eligibility::EligibilityRules,
+    pub lifecycle: LifecycleConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// Months a partner may stay at risk before it lapses.
+    pub grace_months: u32,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        LifecycleConfig { grace_months: 1 }
+    }
 }
 
 /// Overrides of the default scoring rules (README lists the defaults).
@@ -154,6 +168,7 @@ impl Default for Config {
             sponsorship: SponsorshipConfig::default(),
             scoring: ScoringConfig::default(),
             eligibility: Default::default(),
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }

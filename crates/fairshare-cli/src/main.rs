@@ -74,6 +74,10 @@ enum Command {
     /// Review applications: list, show, decide, and staff confirmations.
     #[command(subcommand)]
     Applications(commands::applications::ApplicationsCommand),
+    /// Re-evaluate every partner for a complete month and publish its ranking.
+    ReviewMonth(commands::scores::ReviewArgs),
+    /// A month's published ranking.
+    Ranking(commands::scores::RankingArgs),
     /// Is an organisation eligible? Both criteria with the months behind them.
     Evaluate(commands::scores::EvaluateArgs),
     /// Exclude activities from scoring, with reasons (audited, shown to the organisation).
@@ -125,6 +129,8 @@ fn main() -> ExitCode {
             Command::Scores(args) => commands::scores::scores(&context, args).await,
             Command::Corrections(command) => commands::corrections::run(&context, command).await,
             Command::Evaluate(args) => commands::scores::evaluate(&context, args).await,
+            Command::ReviewMonth(args) => commands::scores::review_month(&context, args).await,
+            Command::Ranking(args) => commands::scores::ranking(&context, args).await,
             Command::Apply(args) => commands::applications::apply(&context, args).await,
             Command::Applications(command) => commands::applications::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,

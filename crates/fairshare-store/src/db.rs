@@ -46,6 +46,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "applications",
         include_str!("../migrations/sqlite/0006_applications.sql"),
     ),
+    (
+        7,
+        "rankings",
+        include_str!("../migrations/sqlite/0007_rankings.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -77,6 +82,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "applications",
         include_str!("../migrations/postgres/0006_applications.sql"),
+    ),
+    (
+        7,
+        "rankings",
+        include_str!("../migrations/postgres/0007_rankings.sql"),
     ),
 ];
 

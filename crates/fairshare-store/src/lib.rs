@@ -22,6 +22,7 @@ pub mod directory;
 pub mod events;
 pub mod payments;
 pub mod rates;
+pub mod review;
 pub mod scores;
 pub mod thresholds;
 mod tx;

@@ -41,8 +41,13 @@ impl Context {
         Ok(store)
     }
 
+    /// Today in UTC, or `FAIRSHARE_TODAY` (YYYY-MM-DD) when set: for demos, tests and
+    /// catching up on past months.
     pub fn today(&self) -> Date {
-        time::OffsetDateTime::now_utc().date()
+        std::env::var("FAIRSHARE_TODAY")
+            .ok()
+            .and_then(|d| parse_date(&d).ok())
+            .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
     }
 }
 

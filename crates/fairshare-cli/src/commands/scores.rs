@@ -216,3 +216,91 @@ pub async fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<(
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct ReviewArgs {
+    #[arg(long, value_name = "YYYY-MM")]
+    month: Month,
+    /// Publish the month's ranking again (audited; needs --reason).
+    #[arg(long, requires = "reason")]
+    republish: bool,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+pub async fn review_month(context: &Context, args: ReviewArgs) -> anyhow::Result<()> {
+    if args.month >= Month::of(context.today()) {
+        anyhow::bail!(
+            "{} is not complete yet: review a month once it is over",
+            args.month
+        );
+    }
+    let scoring = context.config.scoring.rules()?;
+    let store = context.store().await?;
+    store.ensure_embedded_rates().await?;
+    let rules = fairshare_store::review::ReviewRules {
+        policy: &context.config.thresholds,
+        tolerance: context.config.sponsorship.tolerance,
+        scoring: &scoring,
+        eligibility: &context.config.eligibility,
+        grace_months: context.config.lifecycle.grace_months,
+    };
+    let republish = args
+        .republish
+        .then(|| args.reason.clone().unwrap_or_default());
+    let outcome = store
+        .review_month(args.month, &rules, republish.as_deref(), &context.actor)
+        .await?;
+    if outcome.already_reviewed {
+        println!(
+            "{} was reviewed already: its ranking is published and frozen (nothing changed)",
+            args.month
+        );
+        return Ok(());
+    }
+    for change in &outcome.changes {
+        println!("{change}");
+    }
+    println!(
+        "ranking of {} published: {} partners",
+        args.month, outcome.ranked
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct RankingArgs {
+    #[arg(long, value_name = "YYYY-MM")]
+    month: Month,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub async fn ranking(context: &Context, args: RankingArgs) -> anyhow::Result<()> {
+    let store = context.store().await?;
+    let ranking = store.ranking(args.month).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no ranking is published for {} (fairshare review-month --month {})",
+            args.month,
+            args.month
+        )
+    })?;
+    Listing {
+        columns: names(&["rank", "org", "score", "members", "previous_rank"]),
+        rows: ranking
+            .entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.rank.to_string(),
+                    e.org.clone(),
+                    e.score.normalize().to_string(),
+                    e.members.to_string(),
+                    e.previous_rank.map(|r| r.to_string()).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+        json: &ranking,
+    }
+    .print(args.format)
+}

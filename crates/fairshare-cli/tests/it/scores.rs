@@ -459,3 +459,217 @@ async fn apply_review_and_confirm_staff() {
         );
     }
 }
+
+#[tokio::test]
+async fn monthly_review_moves_statuses_and_freezes_rankings() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let on = |today: &'static str| vec![("FAIRSHARE_TODAY", today)];
+        let run = |args: &[&str], today: &'static str| {
+            let out = fairshare(dir, db, args, &on(today));
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            crate::stdout(&out)
+        };
+        std::fs::write(dir.join("orgs.csv"), "slug,name,country,website,domains\nglobex,Globex,USA,,globex.io\ninitech,Initech,IND,,initech.in\n").unwrap();
+        run(&["import", "orgs", "orgs.csv"], "2026-11-22");
+        let mut events = String::from("date,kind,member,name,org,team,url,title\n");
+        for month in ["08", "09", "10"] {
+            for day in ["03", "10", "17"] {
+                events.push_str(&format!(
+                    "2026-{month}-{day},talk,carol@globex.io,Carol,,,,G {month}-{day}\n"
+                ));
+                events.push_str(&format!(
+                    "2026-{month}-{day},talk,dan@initech.in,Dan,,,,I {month}-{day}\n"
+                ));
+            }
+        }
+        events.push_str("2026-10-21,forum_solution,dan@initech.in,Dan,,,,Answer\n");
+        std::fs::write(dir.join("events.csv"), events).unwrap();
+        run(&["import", "activities", "events.csv"], "2026-11-22");
+        for month in ["08", "09", "10"] {
+            let date = format!("2026-{month}-02");
+            run(
+                &[
+                    "payments",
+                    "add",
+                    "--org",
+                    "globex",
+                    "--amount",
+                    "100",
+                    "--currency",
+                    "USD",
+                    "--date",
+                    &date,
+                    "--reference",
+                    "i",
+                ],
+                "2026-11-22",
+            );
+            run(
+                &[
+                    "payments",
+                    "add",
+                    "--org",
+                    "initech",
+                    "--amount",
+                    "4000",
+                    "--currency",
+                    "INR",
+                    "--date",
+                    &date,
+                    "--reference",
+                    "i",
+                ],
+                "2026-11-22",
+            );
+        }
+        for (org, country, staff) in [
+            ("globex", "USA", "carol@globex.io"),
+            ("initech", "IND", "dan@initech.in"),
+        ] {
+            let form = format!(
+                "org = \"{org}\"\nname = \"{org}\"\ncountry = \"{country}\"\ncontact = \"{staff}\"\ndescription = \"d\"\n"
+            );
+            std::fs::write(dir.join(format!("{org}.toml")), form).unwrap();
+            let out = run(
+                &[
+                    "--as",
+                    org,
+                    "apply",
+                    "--org",
+                    org,
+                    "--file",
+                    &format!("{org}.toml"),
+                ],
+                "2026-11-22",
+            );
+            assert!(
+                out.contains("evaluation attached: eligible"),
+                "{}: {out}",
+                t.backend
+            );
+        }
+        run(
+            &[
+                "--as",
+                "rita",
+                "applications",
+                "decide",
+                "1",
+                "--approve",
+                "--comment",
+                "welcome",
+            ],
+            "2026-11-22",
+        );
+        run(
+            &[
+                "--as",
+                "rita",
+                "applications",
+                "decide",
+                "2",
+                "--approve",
+                "--comment",
+                "welcome",
+            ],
+            "2026-11-22",
+        );
+
+        let out = run(&["review-month", "--month", "2026-10"], "2026-11-22");
+        assert!(
+            out.contains("ranking of 2026-10 published: 2 partners"),
+            "{out}"
+        );
+        let ranking = run(
+            &["ranking", "--month", "2026-10", "--format", "csv"],
+            "2026-11-22",
+        );
+        assert_eq!(
+            ranking,
+            "rank,org,score,members,previous_rank\n1,initech,27,1,\n2,globex,24,1,\n"
+        );
+        assert!(
+            run(&["review-month", "--month", "2026-10"], "2026-11-22")
+                .contains("was reviewed already")
+        );
+        // Later data never changes a published ranking.
+        std::fs::write(dir.join("late.csv"), "date,kind,member,name,org,team,url,title\n2026-10-30,event_organised,carol@globex.io,Carol,,,,Meetup\n").unwrap();
+        run(&["import", "activities", "late.csv"], "2026-11-22");
+        assert_eq!(
+            run(
+                &["ranking", "--month", "2026-10", "--format", "csv"],
+                "2026-11-22"
+            ),
+            ranking
+        );
+        let bare = fairshare(
+            dir,
+            db,
+            &["review-month", "--month", "2026-10", "--republish"],
+            &on("2026-11-22"),
+        );
+        assert!(!bare.status.success(), "republishing needs a reason");
+        run(
+            &[
+                "review-month",
+                "--month",
+                "2026-10",
+                "--republish",
+                "--reason",
+                "late meetup report",
+            ],
+            "2026-11-22",
+        );
+        assert!(
+            run(
+                &["ranking", "--month", "2026-10", "--format", "csv"],
+                "2026-11-22"
+            )
+            .contains("1,globex,34,1,")
+        );
+
+        // No payments in November: both at risk; still none in December: lapsed.
+        let november = run(&["review-month", "--month", "2026-11"], "2026-12-05");
+        assert!(november.contains("globex: partner → at_risk"), "{november}");
+        assert!(
+            november.contains("initech: partner → at_risk"),
+            "{november}"
+        );
+        let ranking = run(
+            &["ranking", "--month", "2026-11", "--format", "csv"],
+            "2026-12-05",
+        );
+        // At-risk partners are still ranked; ties on score and members go to the
+        // earlier month's score.
+        assert_eq!(
+            ranking,
+            "rank,org,score,members,previous_rank\n1,globex,0,0,1\n2,initech,0,0,2\n"
+        );
+        let december = run(&["review-month", "--month", "2026-12"], "2027-01-05");
+        assert!(december.contains("globex: at_risk → lapsed"), "{december}");
+        assert_eq!(
+            run(
+                &["ranking", "--month", "2026-12", "--format", "csv"],
+                "2027-01-05"
+            ),
+            "rank,org,score,members,previous_rank\n"
+        );
+        let early = fairshare(
+            dir,
+            db,
+            &["review-month", "--month", "2027-01"],
+            &on("2027-01-05"),
+        );
+        assert!(stderr(&early).contains("is not complete yet"));
+        let audit = run(
+            &["audit", "--subject", "ranking:", "--format", "csv"],
+            "2027-01-05",
+        );
+        assert!(
+            audit.contains("ranking.republish") && audit.contains("late meetup report"),
+            "{audit}"
+        );
+    }
+}

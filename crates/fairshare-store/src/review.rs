@@ -1,0 +1,289 @@
+//! The monthly review: every partner re-evaluated (partner → at risk → lapsed after the
+//! grace period, back to partner when both criteria pass again, each change a notice),
+//! then the month's ranking published as a frozen snapshot with the rules it used.
+//! Reviewing a month twice changes nothing; republishing needs a reason and is audited.
+
+use fairshare_engine::eligibility::EligibilityRules;
+use fairshare_engine::scoring::ScoringRules;
+use fairshare_engine::{Month, ThresholdPolicy};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::tx::{Tx, on_tx};
+use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+
+/// Everything a review needs besides the data.
+pub struct ReviewRules<'a> {
+    pub policy: &'a ThresholdPolicy,
+    pub tolerance: Decimal,
+    pub scoring: &'a ScoringRules,
+    pub eligibility: &'a EligibilityRules,
+    /// Months a partner may stay at risk before it lapses.
+    pub grace_months: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RankingEntry {
+    pub rank: i64,
+    pub org: String,
+    pub score: Decimal,
+    pub members: i64,
+    pub previous_rank: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranking {
+    pub month: Month,
+    #[serde(with = "time::serde::rfc3339")]
+    pub published_at: OffsetDateTime,
+    pub published_by: String,
+    pub rules: serde_json::Value,
+    pub entries: Vec<RankingEntry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReviewOutcome {
+    /// `org: from → to (reason)` for each status change.
+    pub changes: Vec<String>,
+    pub ranked: usize,
+    /// The month had been reviewed before: nothing changed.
+    pub already_reviewed: bool,
+}
+
+impl Store {
+    pub async fn ranking(&self, month: Month) -> Result<Option<Ranking>> {
+        let head: Option<(OffsetDateTime, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT published_at, published_by, rules FROM rankings WHERE month = $1")
+                .bind(month.to_string())
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((published_at, published_by, rules)) = head else {
+            return Ok(None);
+        };
+        let rows: Vec<(i64, String, String, i64, Option<i64>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT rank, org, score, members, previous_rank FROM ranking_entries WHERE month = $1 ORDER BY rank")
+                .bind(month.to_string())
+                .fetch_all(pool)
+                .await?
+        });
+        let entries = rows
+            .into_iter()
+            .map(|(rank, org, score, members, previous_rank)| {
+                Ok(RankingEntry {
+                    rank,
+                    org,
+                    score: parse_decimal("score", &score)?,
+                    members,
+                    previous_rank,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(Ranking {
+            month,
+            published_at,
+            published_by,
+            rules: serde_json::from_str(&rules).unwrap_or_default(),
+            entries,
+        }))
+    }
+
+    /// Reviews `month` (complete): statuses, notices, and the ranking snapshot.
+    pub async fn review_month(
+        &self,
+        month: Month,
+        rules: &ReviewRules<'_>,
+        republish: Option<&str>,
+        actor: &str,
+    ) -> Result<ReviewOutcome> {
+        let existing = self.ranking(month).await?;
+        match (&existing, republish) {
+            (Some(_), None) => {
+                return Ok(ReviewOutcome {
+                    already_reviewed: true,
+                    ..Default::default()
+                });
+            }
+            (None, Some(_)) => {
+                return Err(StoreError::Invalid(format!(
+                    "{month} has no published ranking to republish"
+                )));
+            }
+            (Some(_), Some(reason)) if reason.trim().is_empty() => {
+                return Err(StoreError::Invalid(
+                    "republishing needs a reason (--reason)".into(),
+                ));
+            }
+            _ => {}
+        }
+        let as_of = month.next().first_day();
+        let mut changes: Vec<(i64, String, String, String, String)> = Vec::new();
+        let orgs: Vec<(i64, String, String, Option<String>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, slug, status, status_since FROM organisations WHERE status IN ('partner', 'at_risk') ORDER BY slug")
+                .fetch_all(pool)
+                .await?
+        });
+        if existing.is_none() {
+            for (id, slug, status, since) in &orgs {
+                let evaluation = self
+                    .evaluate(
+                        slug,
+                        as_of,
+                        rules.policy,
+                        rules.tolerance,
+                        rules.scoring,
+                        rules.eligibility,
+                    )
+                    .await?;
+                let reasons = evaluation
+                    .financial
+                    .reasons
+                    .iter()
+                    .chain(&evaluation.practical.reasons)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let next = match (status.as_str(), evaluation.eligible) {
+                    ("at_risk", true) => Some(("partner", "both criteria pass again".to_string())),
+                    ("partner", false) => Some(("at_risk", reasons)),
+                    ("at_risk", false) => {
+                        let since: Option<Month> = since.as_deref().and_then(|s| s.parse().ok());
+                        let months_at_risk =
+                            since.map(|s| s.through(month).count() as u32).unwrap_or(1);
+                        (months_at_risk > rules.grace_months).then(|| {
+                            (
+                                "lapsed",
+                                format!(
+                                    "still failing after {} months of grace: {reasons}",
+                                    rules.grace_months
+                                ),
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some((to, reason)) = next {
+                    changes.push((*id, slug.clone(), status.clone(), to.to_string(), reason));
+                }
+            }
+        }
+        let scores = self.month_scores(month, rules.scoring).await?;
+        let previous = self.ranking(month.previous()).await?;
+        let previous_scores = self.month_scores(month.previous(), rules.scoring).await?;
+        let lapsed: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.3 == "lapsed")
+            .map(|c| c.1.as_str())
+            .collect();
+        let mut active: Vec<(String, Decimal, usize, Decimal, String)> = orgs
+            .iter()
+            .filter(|(_, slug, _, _)| !lapsed.contains(&slug.as_str()))
+            .map(|(_, slug, _, _)| {
+                let s = scores.iter().find(|s| &s.org == slug);
+                let breakdown = s
+                    .map(|s| serde_json::to_string(&s.score.by_kind).unwrap_or_default())
+                    .unwrap_or_else(|| "{}".into());
+                let earlier = previous_scores
+                    .iter()
+                    .find(|p| &p.org == slug)
+                    .map(|p| p.score.score)
+                    .unwrap_or_default();
+                (
+                    slug.clone(),
+                    s.map(|s| s.score.score).unwrap_or_default(),
+                    s.map(|s| s.score.members).unwrap_or(0),
+                    earlier,
+                    breakdown,
+                )
+            })
+            .collect();
+        // Ties: more distinct contributors, then the earlier month's score, then name.
+        active.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then(b.2.cmp(&a.2))
+                .then(b.3.cmp(&a.3))
+                .then(a.0.cmp(&b.0))
+        });
+        let rules_json = serde_json::json!({ "scoring": rules.scoring, "eligibility": rules.eligibility, "grace_months": rules.grace_months });
+        let mut tx = Tx::begin(self.db()).await?;
+        let key = month.to_string();
+        for (id, slug, from, to, reason) in &changes {
+            on_tx!(&mut tx, conn => {
+                sqlx::query("UPDATE organisations SET status = $1, status_since = $2 WHERE id = $3")
+                    .bind(to)
+                    .bind(&key)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("INSERT INTO status_changes (org_id, month, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id)
+                    .bind(&key)
+                    .bind(from)
+                    .bind(to)
+                    .bind(reason)
+                    .bind(crate::now())
+                    .execute(&mut *conn)
+                    .await?;
+            });
+            tx.audit(
+                actor,
+                "partners.status",
+                &format!("org:{slug}"),
+                serde_json::json!({ "month": key, "from": from, "to": to, "reason": reason }),
+            )
+            .await?;
+        }
+        on_tx!(&mut tx, conn => {
+            sqlx::query("DELETE FROM ranking_entries WHERE month = $1").bind(&key).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM rankings WHERE month = $1").bind(&key).execute(&mut *conn).await?;
+            sqlx::query("INSERT INTO rankings (month, published_at, published_by, rules, reason) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&key)
+                .bind(crate::now())
+                .bind(actor)
+                .bind(rules_json.to_string())
+                .bind(republish.unwrap_or("monthly review"))
+                .execute(&mut *conn)
+                .await?;
+        });
+        for (i, (slug, score, members, _, breakdown)) in active.iter().enumerate() {
+            let previous_rank = previous
+                .as_ref()
+                .and_then(|p| p.entries.iter().find(|e| &e.org == slug))
+                .map(|e| e.rank);
+            on_tx!(&mut tx, conn => {
+                sqlx::query("INSERT INTO ranking_entries (month, rank, org, score, members, previous_rank, breakdown) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&key)
+                    .bind(i as i64 + 1)
+                    .bind(slug)
+                    .bind(score.normalize().to_string())
+                    .bind(*members as i64)
+                    .bind(previous_rank)
+                    .bind(breakdown)
+                    .execute(conn)
+                    .await?;
+            });
+        }
+        let action = if republish.is_some() {
+            "ranking.republish"
+        } else {
+            "ranking.publish"
+        };
+        tx.audit(
+            actor,
+            action,
+            &format!("ranking:{key}"),
+            serde_json::json!({ "entries": active.len(), "reason": republish }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ReviewOutcome {
+            changes: changes
+                .iter()
+                .map(|(_, slug, from, to, reason)| format!("{slug}: {from} → {to} ({reason})"))
+                .collect(),
+            ranked: active.len(),
+            already_reviewed: false,
+        })
+    }
+}
