@@ -69,6 +69,8 @@ enum Command {
     Scores(commands::scores::ScoresArgs),
     /// The activities behind an organisation's score, with their points and caps.
     Explain(commands::scores::ExplainArgs),
+    /// Fill the database with a realistic, fictional programme (deterministic per seed).
+    Demo(commands::demo::DemoArgs),
     /// Apply to become a Community Partner (the evaluation is attached).
     Apply(commands::applications::ApplyArgs),
     /// Review applications: list, show, decide, and staff confirmations.
@@ -132,6 +134,7 @@ fn main() -> ExitCode {
             Command::ReviewMonth(args) => commands::scores::review_month(&context, args).await,
             Command::Ranking(args) => commands::scores::ranking(&context, args).await,
             Command::Apply(args) => commands::applications::apply(&context, args).await,
+            Command::Demo(args) => commands::demo::run(&context, args).await,
             Command::Applications(command) => commands::applications::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,
             Command::Payments(command) => commands::payments::run(&context, command).await,

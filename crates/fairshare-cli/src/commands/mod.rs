@@ -5,6 +5,7 @@ pub mod admin;
 pub mod applications;
 pub mod bigmac;
 pub mod corrections;
+pub mod demo;
 pub mod import;
 pub mod ledger;
 pub mod payments;

@@ -10,10 +10,16 @@ pub struct Args {
     /// Address to listen on (default from the configuration: 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     bind: Option<String>,
+    /// Fill an empty database with the demo programme first (`fairshare demo`).
+    #[arg(long)]
+    demo: bool,
 }
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let store = context.store().await?;
+    if args.demo && store.organisations().await?.is_empty() {
+        super::demo::run(context, super::demo::DemoArgs::default()).await?;
+    }
     let policy = context.config.thresholds.clone();
     if let Some(release) = store
         .publish_release_in_force(context.today(), &policy, "fairshare")

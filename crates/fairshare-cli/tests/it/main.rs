@@ -1,6 +1,7 @@
 //! The `fairshare` binary run as a user would, on a real database of each backend.
 
 mod contributions;
+mod demo;
 mod github;
 mod rates;
 mod scores;

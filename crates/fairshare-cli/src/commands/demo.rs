@@ -1,0 +1,283 @@
+//! `fairshare demo`: a realistic, fictional programme through the same paths real data
+//! takes (imports, payments, applications, monthly reviews), deterministic for a seed.
+
+use anyhow::Context as _;
+use fairshare_engine::compliance::Coverage;
+use fairshare_engine::{ActivityKind, CountryCode, IdentityKey, Money, Month};
+use fairshare_import::record::OrgRecord;
+use fairshare_import::{ActivityRecord, PersonRef, Skips};
+use fairshare_store::applications::{ApplicationForm, Decision, StaffMember};
+use fairshare_store::review::ReviewRules;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
+
+use super::Context;
+
+#[derive(clap::Args, Clone, Copy)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 24)]
+    orgs: usize,
+    #[arg(long, default_value_t = 240)]
+    members: usize,
+    /// Months of history, ending with the last complete month.
+    #[arg(long, default_value_t = 15)]
+    months: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+const COUNTRIES: [&str; 12] = [
+    "USA", "DEU", "FRA", "IND", "BRA", "JPN", "GBR", "NLD", "ESP", "POL", "ZAF", "CAN",
+];
+const FIRST: [&str; 16] = [
+    "Ada", "Bo", "Chen", "Dara", "Eli", "Farah", "Gus", "Hana", "Ivo", "Jin", "Kemal", "Lena",
+    "Mo", "Nia", "Omar", "Pia",
+];
+const WORDS: [&str; 12] = [
+    "Northwind",
+    "Bluefin",
+    "Cobalt",
+    "Driftwood",
+    "Ember",
+    "Fjord",
+    "Granite",
+    "Harbor",
+    "Indigo",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+];
+const TEAMS: [&str; 5] = ["product", "education", "marketing", "community", "legal"];
+const KINDS: [(ActivityKind, u32); 12] = [
+    (ActivityKind::Commit, 30),
+    (ActivityKind::Review, 15),
+    (ActivityKind::PrOpened, 10),
+    (ActivityKind::PrMerged, 8),
+    (ActivityKind::IssueOpened, 8),
+    (ActivityKind::Comment, 15),
+    (ActivityKind::ForumPost, 12),
+    (ActivityKind::ForumSolution, 4),
+    (ActivityKind::ChatHelp, 10),
+    (ActivityKind::Translation, 5),
+    (ActivityKind::DocsChange, 5),
+    (ActivityKind::TalkGiven, 1),
+];
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        DemoArgs {
+            orgs: 24,
+            members: 240,
+            months: 15,
+            seed: 42,
+        }
+    }
+}
+
+pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
+    let store = context.store().await?;
+    store.ensure_embedded_rates().await?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let last = Month::of(context.today()).previous();
+    let first = (1..args.months.max(4)).fold(last, |m, _| m.previous());
+    let orgs: Vec<OrgRecord> = (0..args.orgs)
+        .map(|i| {
+            let slug = format!(
+                "{}-{}",
+                WORDS[i % WORDS.len()].to_lowercase(),
+                i / WORDS.len() + 1
+            );
+            OrgRecord {
+                line: i as u64 + 2,
+                name: format!(
+                    "{} {}",
+                    WORDS[i % WORDS.len()],
+                    ["Labs", "Digital", "Systems", "Studio"][i % 4]
+                ),
+                country: Some(
+                    CountryCode::parse(COUNTRIES[i % COUNTRIES.len()]).expect("ISO code"),
+                ),
+                website: Some(format!("https://{slug}.example")),
+                domains: vec![format!("{slug}.example")],
+                slug,
+            }
+        })
+        .collect();
+    store
+        .import_orgs("demo:orgs", "demo", &orgs, &context.actor)
+        .await?;
+
+    // People: most work for an organisation (by email domain), some on their own.
+    let people: Vec<(String, Option<usize>)> = (0..args.members)
+        .map(|i| {
+            let name = format!("{} {}", FIRST[i % FIRST.len()], i);
+            let org = (rng.random_range(0..10) < 7).then(|| rng.random_range(0..args.orgs.max(1)));
+            (name, org)
+        })
+        .collect();
+    let mut records = Vec::new();
+    let mut serial = 0u64;
+    for month in first.through(last) {
+        for (i, (name, org)) in people.iter().enumerate() {
+            // Long-tailed activity: a few people do most of the work.
+            let intensity = 2.5 + (args.members as f64 / (i as f64 + 3.0)).powf(0.7);
+            let count = (intensity * rng.random_range(0.3..1.7)) as u32;
+            for _ in 0..count.min(60) {
+                let pick = rng.random_range(0..KINDS.iter().map(|k| k.1).sum::<u32>());
+                let mut acc = 0;
+                let kind = KINDS
+                    .iter()
+                    .find(|(_, w)| {
+                        acc += w;
+                        pick < acc
+                    })
+                    .map(|k| k.0)
+                    .unwrap_or(ActivityKind::Commit);
+                let email = match org {
+                    Some(o) => format!("person{i}@{}", orgs[*o].domains[0]),
+                    None => format!("person{i}@gmail.com"),
+                };
+                let day = rng.random_range(1..=28u8);
+                let at = time::Date::from_calendar_date(
+                    month.first_day().year(),
+                    month.first_day().month(),
+                    day,
+                )?
+                .with_hms(rng.random_range(7..20), 0, 0)?
+                .assume_utc();
+                serial += 1;
+                let mut record = ActivityRecord::new(
+                    format!("demo:{serial}"),
+                    kind,
+                    PersonRef::new(IdentityKey::from_email(&email)?, Some(name)),
+                    at,
+                );
+                record.team = Some(TEAMS[i % TEAMS.len()].to_string());
+                record.channel = Some(if kind == ActivityKind::ForumPost {
+                    "forum".into()
+                } else {
+                    "demo/app".into()
+                });
+                record.title = Some(format!("{kind} by {name}"));
+                records.push(record);
+            }
+        }
+    }
+    let mut session = store
+        .begin_ingest("demo", "demo", "", &context.actor, &[])
+        .await?;
+    session.add(&records).await?;
+    let ingest = session.finish(&Skips::default()).await?;
+
+    // Sponsorship: most organisations pay about their threshold; some fall short or stop.
+    let policy = &context.config.thresholds;
+    for (o, org) in orgs.iter().enumerate() {
+        let country = org.country.expect("set above");
+        let style = o % 5; // 0-2 steady, 3 short, 4 stops half-way
+        for (n, month) in first.through(last).enumerate() {
+            if style == 4 && n > args.months / 2 {
+                break;
+            }
+            let release = store
+                .release_in_force(month.first_day())
+                .await?
+                .context("no Big Mac release")?;
+            let Some(threshold) = store
+                .thresholds(release, policy)
+                .await?
+                .country(country)
+                .cloned()
+            else {
+                continue;
+            };
+            let factor = if style == 3 {
+                Decimal::new(rng.random_range(60..95), 2)
+            } else {
+                Decimal::new(rng.random_range(100..130), 2)
+            };
+            let money =
+                Money::new(threshold.threshold_local * factor, threshold.currency).rounded();
+            let date = month.first_day().replace_day(rng.random_range(1..=10u8))?;
+            store
+                .add_payment(
+                    &org.slug,
+                    money,
+                    date,
+                    Coverage::Month,
+                    "demo transfer",
+                    &context.actor,
+                )
+                .await?;
+        }
+    }
+
+    // Applications three months in, decided by a reviewer; then every month reviewed.
+    let scoring = context.config.scoring.rules()?;
+    let apply_on = (0..3).fold(first, |m, _| m.next()).next().first_day();
+    for (o, org) in orgs.iter().enumerate() {
+        if o % 6 == 5 {
+            continue; // never applied
+        }
+        let form = ApplicationForm {
+            org: org.slug.clone(),
+            name: org.name.clone(),
+            country: org.country.expect("set above"),
+            website: org.website.clone(),
+            contact: format!("partners@{}", org.domains[0]),
+            description: format!("{} builds with the project and gives back.", org.name),
+            sponsorship: None,
+            staff: vec![StaffMember {
+                name: "Lead".into(),
+                handle: format!("lead@{}", org.domains[0]),
+            }],
+        };
+        let evaluation = store
+            .evaluate(
+                &org.slug,
+                apply_on,
+                policy,
+                context.config.sponsorship.tolerance,
+                &scoring,
+                &context.config.eligibility,
+            )
+            .await?;
+        let id = store
+            .submit_application(&form, &evaluation, &org.slug)
+            .await?;
+        let decision = match (o % 6, evaluation.eligible) {
+            (4, _) => None, // still pending
+            (_, true) => Some(Decision::Approve),
+            (3, false) => Some(Decision::Reject),
+            (_, false) => Some(Decision::Defer),
+        };
+        if let Some(decision) = decision {
+            store
+                .decide_application(id, decision, "reviewed for the demo", "reviewer")
+                .await?;
+        }
+    }
+    let rules = ReviewRules {
+        policy,
+        tolerance: context.config.sponsorship.tolerance,
+        scoring: &scoring,
+        eligibility: &context.config.eligibility,
+        grace_months: context.config.lifecycle.grace_months,
+    };
+    let mut reviewed = 0;
+    let mut month = Month::of(apply_on);
+    while month <= last {
+        store.review_month(month, &rules, None, "reviewer").await?;
+        reviewed += 1;
+        month = month.next();
+    }
+    println!(
+        "demo programme: {} organisations, {} members, {} activities over {} months, {} monthly reviews with published rankings",
+        orgs.len(),
+        ingest.members_new,
+        ingest.new,
+        args.months,
+        reviewed
+    );
+    Ok(())
+}
