@@ -125,15 +125,18 @@ impl Store {
                 .await?
         });
         if existing.is_none() {
+            // Every partner is judged on the same months: score each month once.
+            let mut cache = crate::scores::ScoreCache::default();
             for (id, slug, status, since) in &orgs {
                 let evaluation = self
-                    .evaluate(
+                    .evaluate_cached(
                         slug,
                         as_of,
                         rules.policy,
                         rules.tolerance,
                         rules.scoring,
                         rules.eligibility,
+                        &mut cache,
                     )
                     .await?;
                 let reasons = evaluation

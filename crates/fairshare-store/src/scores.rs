@@ -10,6 +10,10 @@ use time::OffsetDateTime;
 
 use crate::{Result, Store, StoreError, on_pool};
 
+/// Month scores computed once and shared by several evaluations.
+#[derive(Debug, Default)]
+pub struct ScoreCache(BTreeMap<Month, Vec<OrgScore>>);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct OrgScore {
     pub org: String,
@@ -159,6 +163,24 @@ impl Store {
         scoring: &ScoringRules,
         rules: &fairshare_engine::eligibility::EligibilityRules,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
+        let mut cache = ScoreCache::default();
+        self.evaluate_cached(org, as_of, policy, tolerance, scoring, rules, &mut cache)
+            .await
+    }
+
+    /// `evaluate` reusing month scores across organisations (a monthly review evaluates
+    /// every partner over the same months: score each month once).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn evaluate_cached(
+        &self,
+        org: &str,
+        as_of: time::Date,
+        policy: &fairshare_engine::ThresholdPolicy,
+        tolerance: rust_decimal::Decimal,
+        scoring: &ScoringRules,
+        rules: &fairshare_engine::eligibility::EligibilityRules,
+        cache: &mut ScoreCache,
+    ) -> Result<fairshare_engine::eligibility::Evaluation> {
         use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
         if !self.organisations().await?.iter().any(|o| o.slug == org) {
             return Err(StoreError::NotFound(format!("no organisation `{org}`")));
@@ -179,11 +201,11 @@ impl Store {
         };
         let mut practical = Vec::with_capacity(months.len());
         for month in &months {
-            let scored = self
-                .month_scores(*month, scoring)
-                .await?
-                .into_iter()
-                .find(|s| s.org == org);
+            if !cache.0.contains_key(month) {
+                let scores = self.month_scores(*month, scoring).await?;
+                cache.0.insert(*month, scores);
+            }
+            let scored = cache.0[month].iter().find(|s| s.org == org).cloned();
             let (points, members, activities) = scored
                 .map(|s| (s.score.score, s.score.members, s.score.activities))
                 .unwrap_or_default();
