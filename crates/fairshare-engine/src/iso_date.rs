@@ -5,6 +5,15 @@ time::serde::format_description!(format, Date, "[year]-[month]-[day]");
 
 pub use format::{deserialize, serialize};
 
+/// Parses `YYYY-MM-DD` (surrounding spaces allowed): the one date syntax of inputs.
+pub fn parse(text: &str) -> Option<time::Date> {
+    time::Date::parse(
+        text.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serialize};

@@ -96,27 +96,37 @@ impl fmt::Display for Money {
     /// `EUR 75.00`, `JPY 1,200`, `KWD 3.500`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rounded = self.rounded();
-        let text = rounded.amount.abs().to_string();
-        let (whole, fraction) = text
-            .split_once('.')
-            .map_or((text.as_str(), None), |(w, d)| (w, Some(d)));
-        let mut grouped = String::new();
-        for (i, ch) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        let sign = if rounded.amount.is_sign_negative() && !rounded.amount.is_zero() {
-            "-"
+        // A rounded zero shows without a sign.
+        let amount = if rounded.amount.is_zero() {
+            rounded.amount.abs()
         } else {
-            ""
+            rounded.amount
         };
-        match fraction {
-            Some(d) => write!(f, "{} {sign}{grouped}.{d}", self.currency),
-            None => write!(f, "{} {sign}{grouped}", self.currency),
-        }
+        write!(f, "{} {}", self.currency, grouped(amount))
     }
+}
+
+/// `1234567.5` → `1,234,567.5`: thousands separated, the decimals as they are.
+pub fn grouped(amount: Decimal) -> String {
+    let text = amount.abs().to_string();
+    let (whole, fraction) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(w, d)| (w, Some(d)));
+    let mut out = String::with_capacity(text.len() + whole.len() / 3 + 1);
+    if amount.is_sign_negative() && !amount.is_zero() {
+        out.push('-');
+    }
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(d) = fraction {
+        out.push('.');
+        out.push_str(d);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use std::str::FromStr;
 use fairshare_engine::{BigMacPrice, CountryCode, CurrencyCode, Release};
 use rust_decimal::Decimal;
 use time::Date;
-use time::macros::format_description;
 
 use crate::error::ImportError;
 use crate::tabular::csv_error;
@@ -100,8 +99,8 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
             decimal(field(price_i, "local_price")?).map_err(|m| bad("local_price", m))?;
         let dollar_ex = decimal(field(ex_i, "dollar_ex")?).map_err(|m| bad("dollar_ex", m))?;
         let date_text = field(date_i, "date")?;
-        let date = Date::parse(date_text, format_description!("[year]-[month]-[day]"))
-            .map_err(|_| bad("date", format!("`{date_text}` is not a date (YYYY-MM-DD)")))?;
+        let date = fairshare_engine::iso_date::parse(date_text)
+            .ok_or_else(|| bad("date", format!("`{date_text}` is not a date (YYYY-MM-DD)")))?;
         if !seen.insert((date, iso_a3)) {
             return Err(bad(
                 "iso_a3",

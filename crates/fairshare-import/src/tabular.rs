@@ -2,7 +2,6 @@
 //! that name the file, line and column.
 
 use fairshare_engine::IdentityKey;
-use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 use crate::error::ImportError;
@@ -124,7 +123,7 @@ impl CsvRow<'_> {
 }
 
 pub fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(text.trim(), format_description!("[year]-[month]-[day]")).ok()
+    fairshare_engine::iso_date::parse(text)
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 timestamp.

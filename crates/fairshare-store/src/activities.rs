@@ -595,11 +595,8 @@ impl Store {
         keys: &[GroupKey],
     ) -> Result<Vec<CountRow>> {
         let backend = self.backend();
-        if let Some(slug) = &filter.org
-            && slug != "unaffiliated"
-            && !self.organisations().await?.iter().any(|o| &o.slug == slug)
-        {
-            return Err(StoreError::NotFound(format!("no organisation `{slug}`")));
+        if let Some(slug) = filter.org.as_deref().filter(|s| *s != "unaffiliated") {
+            self.org_id(slug).await?;
         }
         let select: Vec<String> = keys
             .iter()

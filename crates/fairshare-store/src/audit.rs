@@ -17,25 +17,19 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
-/// Appends an audit entry inside the caller's transaction `$tx`.
-macro_rules! record_audit {
-    ($tx:expr, $actor:expr, $action:expr, $subject:expr, $details:expr) => {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, subject, details) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($crate::now())
-        .bind($actor)
-        .bind($action)
-        .bind($subject)
-        .bind(serde_json::Value::to_string(&$details))
-        .execute(&mut *$tx)
-        .await?
-    };
-}
-pub(crate) use record_audit;
-
 impl Store {
+    /// Whether a file with this digest was imported before from `source`.
+    pub(crate) async fn digest_imported(&self, source: &str, digest: &str) -> Result<bool> {
+        let earlier: Option<(i64,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id FROM import_runs WHERE source = $1 AND digest = $2 LIMIT 1")
+                .bind(source)
+                .bind(digest)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(earlier.is_some())
+    }
+
     /// Audit entries, newest first; `subject_prefix` narrows to e.g. `bigmac:`.
     pub async fn audit_log(
         &self,

@@ -8,7 +8,7 @@ use fairshare_import::bigmac::{BigMacFile, EMBEDDED_CSV, EMBEDDED_NAME};
 use serde::Serialize;
 use time::Date;
 
-use crate::audit::record_audit;
+use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_decimal};
 
 /// A row of an imported file that restates a published release: kept as published.
@@ -71,36 +71,21 @@ impl Store {
                 .map(|s| format!("line {}: {}", s.line, s.reason))
                 .collect(),
         };
-        on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
-            let earlier: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM import_runs WHERE source = 'bigmac' AND digest = $1 LIMIT 1",
-            )
-            .bind(digest)
-            .fetch_optional(&mut *tx)
-            .await?;
-            summary.already_imported = earlier.is_some();
-            let (run_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO import_runs (source, input_name, digest, actor, started_at) \
-                 VALUES ('bigmac', $1, $2, $3, $4) RETURNING id",
-            )
-            .bind(input_name)
-            .bind(digest)
-            .bind(actor)
-            .bind(crate::now())
-            .fetch_one(&mut *tx)
-            .await?;
-            summary.run_id = run_id;
+        summary.already_imported = self.digest_imported("bigmac", digest).await?;
+        let mut tx = Tx::begin(self.db()).await?;
+        let run_id = tx.start_run("bigmac", input_name, digest, actor).await?;
+        summary.run_id = run_id;
+        on_tx!(&mut tx, conn => {
             let published: HashSet<Date> =
                 sqlx::query_as::<_, (Date,)>("SELECT release_date FROM threshold_publications")
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
                     .map(|(d,)| d)
                     .collect();
             let known: HashSet<Date> =
                 sqlx::query_as::<_, (Date,)>("SELECT release_date FROM bigmac_releases")
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
                     .map(|(d,)| d)
@@ -113,7 +98,7 @@ impl Store {
                          FROM bigmac_prices WHERE release_date = $1",
                     )
                     .bind(release.date)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
                     .map(|row| (row.0.clone(), row))
@@ -122,7 +107,7 @@ impl Store {
                     sqlx::query("INSERT INTO bigmac_releases (release_date, first_run_id) VALUES ($1, $2)")
                         .bind(release.date)
                         .bind(run_id)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
                     summary.releases_new += 1;
                     HashMap::new()
@@ -177,18 +162,20 @@ impl Store {
                          local_price = excluded.local_price, dollar_ex = excluded.dollar_ex, \
                          run_id = excluded.run_id",
                     );
-                    insert.build().execute(&mut *tx).await?;
+                    insert.build().execute(&mut *conn).await?;
                 }
             }
-            let details = serde_json::to_value(&summary).unwrap_or_default();
-            sqlx::query("UPDATE import_runs SET summary = $1 WHERE id = $2")
-                .bind(details.to_string())
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
-            record_audit!(tx, actor, "bigmac.import", format!("bigmac:{input_name}"), details);
-            tx.commit().await?;
         });
+        let details = serde_json::to_value(&summary).unwrap_or_default();
+        tx.finish_run(run_id, &details).await?;
+        tx.audit(
+            actor,
+            "bigmac.import",
+            &format!("bigmac:{input_name}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(
             input = input_name,
             run_id = summary.run_id,
@@ -204,13 +191,7 @@ impl Store {
     /// imported before. Returns what was done, if anything.
     pub async fn ensure_embedded_bigmac(&self) -> Result<Option<BigMacImportSummary>> {
         let digest = fairshare_import::content_digest(EMBEDDED_CSV.as_bytes());
-        let earlier: Option<(i64,)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id FROM import_runs WHERE source = 'bigmac' AND digest = $1 LIMIT 1")
-                .bind(&digest)
-                .fetch_optional(pool)
-                .await?
-        });
-        if earlier.is_some() {
+        if self.digest_imported("bigmac", &digest).await? {
             return Ok(None);
         }
         let file = fairshare_import::bigmac::embedded();

@@ -38,12 +38,23 @@ impl Store {
         let start = (0..HISTORY_MONTHS).fold(from, |m, _| m.previous());
         let mut requirements = Vec::new();
         let mut currencies: Vec<CurrencyCode> = Vec::new();
+        // Releases change twice a year: look each one up once.
+        let mut by_release: std::collections::HashMap<time::Date, (Option<Money>, DollarRates)> =
+            Default::default();
         for month in start.through(to) {
             let Some(release) = self.release_in_force(month.first_day()).await? else {
                 continue; // before the first Big Mac release nothing was asked
             };
-            let set = self.thresholds(release, policy).await?;
-            let Some(threshold) = set.country(country) else {
+            if let std::collections::hash_map::Entry::Vacant(slot) = by_release.entry(release) {
+                let required = self
+                    .thresholds(release, policy)
+                    .await?
+                    .country(country)
+                    .map(|t| Money::new(t.threshold_local, t.currency));
+                slot.insert((required, self.dollar_rates(release).await?));
+            }
+            let (required, fallback) = &by_release[&release];
+            let Some(required) = *required else {
                 if month >= from {
                     return Err(StoreError::Invalid(format!(
                         "{country} has no threshold in the {release} release: map it to a comparable country or approve a price"
@@ -51,18 +62,11 @@ impl Store {
                 }
                 continue;
             };
-            let data = self.release(release).await?;
-            let fallback = DollarRates {
-                release: Some(release),
-                per_usd: data
-                    .map(|r| r.prices.iter().map(|p| (p.currency, p.dollar_ex)).collect())
-                    .unwrap_or_default(),
-            };
-            currencies.push(threshold.currency);
+            currencies.push(required.currency);
             requirements.push(Requirement {
                 month,
-                required: Money::new(threshold.threshold_local, threshold.currency),
-                fallback,
+                required,
+                fallback: fallback.clone(),
             });
         }
         // Charges implied by webhook events continue month after month without new

@@ -77,11 +77,19 @@ impl Store {
     }
 
     pub async fn sponsorship_events(&self) -> Result<Vec<StoredEvent>> {
+        self.events_where(None).await
+    }
+
+    /// Events, all or those of one `(platform, account)`.
+    async fn events_where(&self, of: Option<(&str, &str)>) -> Result<Vec<StoredEvent>> {
+        let (platform, account) = of.unwrap_or(("", ""));
         let rows: Vec<EventRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, platform, delivery_id, action, account, tier_amount, currency, is_yearly, received_at, payload \
-                 FROM sponsorship_events ORDER BY id",
+                 FROM sponsorship_events WHERE ($1 = '' OR (platform = $1 AND account = $2)) ORDER BY id",
             )
+            .bind(platform)
+            .bind(account)
             .fetch_all(pool)
             .await?
         });
@@ -124,11 +132,11 @@ impl Store {
     /// double) and stores the new ones. Returns how many were new.
     pub async fn charges_from_webhooks(&self, sponsor: &str, today: time::Date) -> Result<u64> {
         use fairshare_import::github_sponsors::{Activity, charges};
-        let events = self.sponsorship_events().await?;
+        let events = self
+            .events_where(Some(("github_sponsors", sponsor)))
+            .await?;
         let mut activities = Vec::new();
-        for stored in events.iter().filter(|e| {
-            e.event.platform == "github_sponsors" && e.event.account.as_deref() == Some(sponsor)
-        }) {
+        for stored in &events {
             let payload: serde_json::Value =
                 serde_json::from_str(&stored.event.payload).unwrap_or_default();
             let sponsorship = &payload["sponsorship"];

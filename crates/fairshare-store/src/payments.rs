@@ -381,7 +381,7 @@ impl Store {
         Ok(rows.into_iter().map(|(a,)| a).collect())
     }
 
-    async fn org_id(&self, slug: &str) -> Result<i64> {
+    pub(crate) async fn org_id(&self, slug: &str) -> Result<i64> {
         let found: Option<(i64,)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id FROM organisations WHERE slug = $1").bind(slug).fetch_optional(pool).await?
         });

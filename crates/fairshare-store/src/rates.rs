@@ -66,13 +66,7 @@ impl Store {
     /// imported before.
     pub async fn ensure_embedded_rates(&self) -> Result<Option<RatesImportSummary>> {
         let digest = fairshare_import::content_digest(EMBEDDED_CSV.as_bytes());
-        let earlier: Option<(i64,)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id FROM import_runs WHERE source = 'ecb' AND digest = $1 LIMIT 1")
-                .bind(&digest)
-                .fetch_optional(pool)
-                .await?
-        });
-        if earlier.is_some() {
+        if self.digest_imported("ecb", &digest).await? {
             return Ok(None);
         }
         let rates = fairshare_import::ecb::parse(EMBEDDED_NAME, EMBEDDED_CSV.as_bytes())
@@ -80,6 +74,18 @@ impl Store {
         self.import_rates(EMBEDDED_NAME, &digest, &rates, "fairshare")
             .await
             .map(Some)
+    }
+
+    /// A Big Mac release's `dollar_ex` (units per USD): the fallback for currencies the
+    /// ECB does not publish.
+    pub async fn dollar_rates(&self, release: Date) -> Result<fairshare_engine::DollarRates> {
+        let data = self.release(release).await?;
+        Ok(fairshare_engine::DollarRates {
+            release: Some(release),
+            per_usd: data
+                .map(|r| r.prices.iter().map(|p| (p.currency, p.dollar_ex)).collect())
+                .unwrap_or_default(),
+        })
     }
 
     /// The rates of `currencies` from a little before `from` (to cover weekends) to `to`.

@@ -51,15 +51,27 @@ type DetailRow = (
 impl Store {
     /// Every organisation's score for `month`, highest first (ties: more members, then slug).
     pub async fn month_scores(&self, month: Month, rules: &ScoringRules) -> Result<Vec<OrgScore>> {
+        self.scores_where(month, rules, None).await
+    }
+
+    /// Scores of every organisation, or of one (`only`).
+    async fn scores_where(
+        &self,
+        month: Month,
+        rules: &ScoringRules,
+        only: Option<&str>,
+    ) -> Result<Vec<OrgScore>> {
         let rows: Vec<FactRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT a.id, o.slug, a.member_id, a.kind, a.channel, a.team FROM activities a \
                  JOIN organisations o ON o.id = a.org_id JOIN members m ON m.id = a.member_id \
                  WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND NOT m.is_bot \
-                 AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL)",
+                 AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL) \
+                 AND ($3 = '' OR o.slug = $3)",
             )
             .bind(month.first_day().midnight().assume_utc())
             .bind(month.next().first_day().midnight().assume_utc())
+            .bind(only.unwrap_or(""))
             .fetch_all(pool)
             .await?
         });
@@ -102,11 +114,9 @@ impl Store {
         month: Month,
         rules: &ScoringRules,
     ) -> Result<(OrgScore, BTreeMap<i64, ActivityDetail>)> {
-        if !self.organisations().await?.iter().any(|o| o.slug == org) {
-            return Err(StoreError::NotFound(format!("no organisation `{org}`")));
-        }
+        self.org_id(org).await?;
         let scored = self
-            .month_scores(month, rules)
+            .scores_where(month, rules, Some(org))
             .await?
             .into_iter()
             .find(|s| s.org == org)
@@ -182,9 +192,7 @@ impl Store {
         cache: &mut ScoreCache,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
         use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
-        if !self.organisations().await?.iter().any(|o| o.slug == org) {
-            return Err(StoreError::NotFound(format!("no organisation `{org}`")));
-        }
+        self.org_id(org).await?;
         let months = evaluated_months(Month::of(as_of), rules.months);
         let (Some(first), Some(last)) = (months.first().copied(), months.last().copied()) else {
             return Err(StoreError::Invalid(

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
-use crate::audit::record_audit;
+use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_decimal};
 
 /// Who published a release's thresholds, when, and under which rules.
@@ -135,22 +135,6 @@ type SubmissionRow = (
     Option<String>,
 );
 
-/// Ends `$country`'s active mapping inside `$tx`; evaluates to the rows changed.
-macro_rules! retire_mapping {
-    ($tx:expr, $country:expr, $actor:expr) => {
-        sqlx::query(
-            "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
-             WHERE iso_a3 = $3 AND removed_at IS NULL",
-        )
-        .bind(crate::now())
-        .bind($actor)
-        .bind($country.as_str())
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected()
-    };
-}
-
 const SUBMISSION_COLUMNS: &str = "id, iso_a3, currency_code, local_price, dollar_ex, evidence, \
      release_date, status, submitted_by, submitted_at, decided_by, decided_at, comment";
 
@@ -257,8 +241,8 @@ impl Store {
     ) -> Result<ThresholdSet> {
         let rows = self.compute(release, policy).await?;
         let policy_json = serde_json::to_string(policy).unwrap_or_default();
-        on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
+        let mut tx = Tx::begin(self.db()).await?;
+        on_tx!(&mut tx, conn => {
             let inserted = sqlx::query(
                 "INSERT INTO threshold_publications \
                  (release_date, published_at, published_by, reason, policy) \
@@ -269,7 +253,7 @@ impl Store {
             .bind(actor)
             .bind(reason)
             .bind(&policy_json)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             if inserted == 0 {
@@ -295,17 +279,17 @@ impl Store {
                         .push_bind(t.threshold_eur.map(|v| v.to_string()))
                         .push_bind(serde_json::to_string(&t.basis).unwrap_or_default());
                 });
-                insert.build().execute(&mut *tx).await?;
+                insert.build().execute(&mut *conn).await?;
             }
-            record_audit!(
-                tx,
-                actor,
-                "thresholds.publish",
-                format!("bigmac:release:{release}"),
-                serde_json::json!({ "reason": reason, "policy": policy, "countries": rows.len() })
-            );
-            tx.commit().await?;
         });
+        tx.audit(
+            actor,
+            "thresholds.publish",
+            &format!("bigmac:release:{release}"),
+            serde_json::json!({ "reason": reason, "policy": policy, "countries": rows.len() }),
+        )
+        .await?;
+        tx.commit().await?;
         tracing::info!(%release, actor, countries = rows.len(), "thresholds published");
         self.thresholds(release, policy).await
     }
@@ -385,9 +369,9 @@ impl Store {
                 "{like} is not in the {latest} release, so it cannot serve as a comparable country"
             )));
         }
-        on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
-            retire_mapping!(tx, country, actor);
+        let mut tx = Tx::begin(self.db()).await?;
+        retire_mapping(&mut tx, country, actor).await?;
+        on_tx!(&mut tx, conn => {
             sqlx::query(
                 "INSERT INTO comparable_countries (iso_a3, like_iso_a3, recorded_by, recorded_at) \
                  VALUES ($1, $2, $3, $4)",
@@ -396,17 +380,17 @@ impl Store {
             .bind(like.as_str())
             .bind(actor)
             .bind(crate::now())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-            record_audit!(
-                tx,
-                actor,
-                "bigmac.map",
-                format!("bigmac:country:{country}"),
-                serde_json::json!({ "like": like })
-            );
-            tx.commit().await?;
         });
+        tx.audit(
+            actor,
+            "bigmac.map",
+            &format!("bigmac:country:{country}"),
+            serde_json::json!({ "like": like }),
+        )
+        .await?;
+        tx.commit().await?;
         self.mappings()
             .await?
             .into_iter()
@@ -415,15 +399,20 @@ impl Store {
     }
 
     pub async fn unmap_country(&self, country: CountryCode, actor: &str) -> Result<()> {
-        on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
-            let changed = retire_mapping!(tx, country, actor);
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("{country} has no comparable country")));
-            }
-            record_audit!(tx, actor, "bigmac.unmap", format!("bigmac:country:{country}"), serde_json::json!({}));
-            tx.commit().await?;
-        });
+        let mut tx = Tx::begin(self.db()).await?;
+        if retire_mapping(&mut tx, country, actor).await? == 0 {
+            return Err(StoreError::NotFound(format!(
+                "{country} has no comparable country"
+            )));
+        }
+        tx.audit(
+            actor,
+            "bigmac.unmap",
+            &format!("bigmac:country:{country}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -476,8 +465,8 @@ impl Store {
                 new.evidence
             )));
         }
-        let id: i64 = on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
+        let mut tx = Tx::begin(self.db()).await?;
+        let id: i64 = on_tx!(&mut tx, conn => {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO price_submissions (iso_a3, currency_code, local_price, dollar_ex, \
                  evidence, release_date, status, submitted_by, submitted_at) \
@@ -491,22 +480,22 @@ impl Store {
             .bind(new.release)
             .bind(actor)
             .bind(crate::now())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?;
-            record_audit!(
-                tx,
-                actor,
-                "bigmac.submit",
-                format!("bigmac:submission:{id}"),
-                serde_json::json!({
-                    "country": new.country, "currency": new.currency,
-                    "price": new.local_price.to_string(), "rate": new.dollar_ex.to_string(),
-                    "evidence": new.evidence, "release": new.release.to_string(),
-                })
-            );
-            tx.commit().await?;
             id
         });
+        tx.audit(
+            actor,
+            "bigmac.submit",
+            &format!("bigmac:submission:{id}"),
+            serde_json::json!({
+                "country": new.country, "currency": new.currency,
+                "price": new.local_price.to_string(), "rate": new.dollar_ex.to_string(),
+                "evidence": new.evidence, "release": new.release.to_string(),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
         self.submission(id).await
     }
 
@@ -535,8 +524,8 @@ impl Store {
         } else {
             SubmissionStatus::Rejected
         };
-        on_pool!(self.db(), pool => {
-            let mut tx = pool.begin().await?;
+        let mut tx = Tx::begin(self.db()).await?;
+        on_tx!(&mut tx, conn => {
             let changed = sqlx::query(
                 "UPDATE price_submissions SET status = $1, decided_by = $2, decided_at = $3, \
                  comment = $4 WHERE id = $5 AND status = 'pending'",
@@ -546,21 +535,25 @@ impl Store {
             .bind(crate::now())
             .bind(comment)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             if changed == 0 {
                 return Err(StoreError::Conflict(format!("price submission #{id} was decided meanwhile")));
             }
-            record_audit!(
-                tx,
-                actor,
-                if approve { "bigmac.approve" } else { "bigmac.reject" },
-                format!("bigmac:submission:{id}"),
-                serde_json::json!({ "comment": comment })
-            );
-            tx.commit().await?;
         });
+        tx.audit(
+            actor,
+            if approve {
+                "bigmac.approve"
+            } else {
+                "bigmac.reject"
+            },
+            &format!("bigmac:submission:{id}"),
+            serde_json::json!({ "comment": comment }),
+        )
+        .await?;
+        tx.commit().await?;
         self.submission(id).await
     }
 
@@ -631,4 +624,20 @@ fn submission_from_row(row: SubmissionRow) -> Result<SubmissionRecord> {
         decided_at,
         comment,
     })
+}
+
+/// Ends `country`'s active mapping; returns how many were ended (0 or 1).
+async fn retire_mapping(tx: &mut Tx, country: CountryCode, actor: &str) -> Result<u64> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE comparable_countries SET removed_at = $1, removed_by = $2 \
+             WHERE iso_a3 = $3 AND removed_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind(actor)
+        .bind(country.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected()
+    }))
 }

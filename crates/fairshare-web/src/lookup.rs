@@ -4,7 +4,6 @@
 use fairshare_engine::{CountryCode, ParseCodeError};
 use fairshare_store::{StoreError, ThresholdSet};
 use time::Date;
-use time::macros::format_description;
 
 use crate::AppState;
 
@@ -28,7 +27,7 @@ impl From<StoreError> for LookupError {
 }
 
 pub fn parse_date(name: &str, text: &str) -> Result<Date, LookupError> {
-    Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
+    fairshare_engine::iso_date::parse(text).ok_or_else(|| {
         LookupError::BadRequest(format!(
             "`{name}` must be a date as YYYY-MM-DD, not `{text}`"
         ))

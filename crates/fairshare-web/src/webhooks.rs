@@ -103,7 +103,7 @@ pub async fn github_sponsors(
         account: sponsorship["sponsor"]["login"]
             .as_str()
             .map(str::to_lowercase),
-        tier_amount: cents.map(|c| format!("{}.{:02}", c / 100, c % 100)),
+        tier_amount: cents.map(|c| rust_decimal::Decimal::new(c, 2).to_string()),
         currency: cents.map(|_| "USD".to_string()),
         is_yearly: None,
         payload: String::from_utf8_lossy(&body).into_owned(),
@@ -149,7 +149,7 @@ pub async fn opencollective(
             .as_str()
             .or_else(|| data["member"]["memberCollective"]["slug"].as_str())
             .map(str::to_lowercase),
-        tier_amount: amount.map(|c| format!("{}.{:02}", c / 100, c % 100)),
+        tier_amount: amount.map(|c| rust_decimal::Decimal::new(c, 2).to_string()),
         currency: order["currency"].as_str().map(str::to_string),
         is_yearly: order["interval"].as_str().map(|i| i == "year"),
         payload: String::from_utf8_lossy(&body).into_owned(),

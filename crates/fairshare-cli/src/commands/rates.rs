@@ -52,7 +52,10 @@ pub async fn run(context: &Context, command: RatesCommand) -> anyhow::Result<()>
             let money = Money::parse(&amount, from)?;
             let on = date.unwrap_or_else(|| context.today());
             let table = store.rate_table(&[from, to], on, on).await?;
-            let fallback = dollar_rates(&store, on).await?;
+            let fallback = match store.release_in_force(on).await? {
+                Some(release) => store.dollar_rates(release).await?,
+                None => DollarRates::default(),
+            };
             let c = table.convert(money, to, on, &fallback)?;
             let basis = match c.basis {
                 RateBasis::Same => "same currency".to_string(),
@@ -70,23 +73,4 @@ pub async fn run(context: &Context, command: RatesCommand) -> anyhow::Result<()>
         }
     }
     Ok(())
-}
-
-/// The Big Mac release in force on `on` as fallback rates (units per USD).
-pub async fn dollar_rates(store: &fairshare_store::Store, on: Date) -> anyhow::Result<DollarRates> {
-    let Some(release) = store.release_in_force(on).await? else {
-        return Ok(DollarRates::default());
-    };
-    let data = store
-        .release(release)
-        .await?
-        .unwrap_or_else(|| fairshare_engine::Release::new(release, Vec::new()));
-    Ok(DollarRates {
-        release: Some(release),
-        per_usd: data
-            .prices
-            .iter()
-            .map(|p| (p.currency, p.dollar_ex))
-            .collect(),
-    })
 }
