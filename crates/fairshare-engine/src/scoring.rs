@@ -110,7 +110,75 @@ pub struct Score {
     pub activities: usize,
     /// Points per kind.
     pub by_kind: BTreeMap<ActivityKind, Decimal>,
+    /// Every activity with its points; empty when scored from counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ScoredActivity>,
+}
+
+/// A member's scorable activities of one kind in one channel and team, counted together.
+/// A month's ranking needs only these counts, which the database aggregates; `explain`
+/// needs each activity and uses [`score`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityCount {
+    pub member: i64,
+    pub kind: ActivityKind,
+    pub channel: Option<String>,
+    pub team: Option<String>,
+    pub count: u64,
+}
+
+/// Scores one organisation's month from counts: the same score, members, activities and
+/// points per kind as [`score`] on the activities counted, without the items.
+pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
+    let mut groups: BTreeMap<(i64, ActivityKind), Vec<(Decimal, u64)>> = BTreeMap::new();
+    for c in counts {
+        let impact = rules.impact(c.channel.as_deref(), c.team.as_deref());
+        groups
+            .entry((c.member, c.kind))
+            .or_default()
+            .push((impact, c.count));
+    }
+    let mut by_kind: BTreeMap<ActivityKind, Decimal> = BTreeMap::new();
+    let mut total = Decimal::ZERO;
+    for ((_, kind), mut list) in groups {
+        // As in `score`: the cap keeps the most valuable activities.
+        list.sort_by_key(|(impact, _)| std::cmp::Reverse(*impact));
+        let mut room = u64::from(rules.cap(kind));
+        let weight = rules.weight(kind);
+        let mut points = Decimal::ZERO;
+        for (impact, count) in list {
+            let counted = count.min(room);
+            room -= counted;
+            points += weight * impact * Decimal::from(counted);
+        }
+        total += points;
+        *by_kind.entry(kind).or_default() += points;
+    }
+    let activities = counts.iter().map(|c| c.count as usize).sum();
+    let members = counts.iter().map(|c| c.member).collect();
+    totals(total, members, activities, by_kind, Vec::new())
+}
+
+/// The score with its figures in their shortest form (`91`, not `91.0`).
+fn totals(
+    total: Decimal,
+    mut members: Vec<i64>,
+    activities: usize,
+    mut by_kind: BTreeMap<ActivityKind, Decimal>,
+    items: Vec<ScoredActivity>,
+) -> Score {
+    members.sort_unstable();
+    members.dedup();
+    for points in by_kind.values_mut() {
+        *points = points.normalize();
+    }
+    Score {
+        score: total.normalize(),
+        members: members.len(),
+        activities,
+        by_kind,
+        items,
+    }
 }
 
 /// Scores one organisation's month.
@@ -151,16 +219,8 @@ pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
         }
     }
     items.sort_by_key(|i| i.id);
-    let mut members: Vec<i64> = activities.iter().map(|a| a.member).collect();
-    members.sort_unstable();
-    members.dedup();
-    Score {
-        score: total.normalize(),
-        members: members.len(),
-        activities: activities.len(),
-        by_kind,
-        items,
-    }
+    let members = activities.iter().map(|a| a.member).collect();
+    totals(total, members, activities.len(), by_kind, items)
 }
 
 #[cfg(test)]
@@ -191,6 +251,60 @@ mod tests {
         assert_eq!((s.members, s.activities), (2, 42));
         assert_eq!(s.items.iter().filter(|i| i.capped).count(), 11);
         assert_eq!(s.by_kind[&ActivityKind::Commit], Decimal::from(30));
+    }
+
+    #[test]
+    fn counts_score_the_same_as_activities() {
+        let mut rules = ScoringRules::default();
+        rules.caps.insert(ActivityKind::Review, 3);
+        rules.impact.insert("core".into(), "1.5".parse().unwrap());
+        rules.impact.insert("docs".into(), "0.5".parse().unwrap());
+        let kinds = [
+            ActivityKind::Review,
+            ActivityKind::Commit,
+            ActivityKind::ChatMessage,
+            ActivityKind::TalkGiven,
+        ];
+        let channels = [None, Some("core"), Some("docs")];
+        // A fixed pseudo-random mix: members flooding kinds across channels.
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let facts: Vec<ActivityFact> = (0..500)
+            .map(|id| {
+                let member = next(6) as i64;
+                let kind = kinds[next(4) as usize];
+                fact(id, member, kind, channels[next(3) as usize])
+            })
+            .collect();
+        let mut counts: BTreeMap<(i64, ActivityKind, Option<String>), u64> = BTreeMap::new();
+        for f in &facts {
+            *counts
+                .entry((f.member, f.kind, f.channel.clone()))
+                .or_default() += 1;
+        }
+        let counts: Vec<ActivityCount> = counts
+            .into_iter()
+            .map(|((member, kind, channel), count)| ActivityCount {
+                member,
+                kind,
+                channel,
+                team: None,
+                count,
+            })
+            .collect();
+        let by_activity = score(&facts, &rules);
+        let by_count = score_counts(&counts, &rules);
+        assert!(by_activity.items.iter().any(|i| i.capped));
+        assert_eq!(by_count.score, by_activity.score);
+        assert_eq!(by_count.members, by_activity.members);
+        assert_eq!(by_count.activities, by_activity.activities);
+        assert_eq!(by_count.by_kind, by_activity.by_kind);
+        assert!(by_count.items.is_empty());
     }
 
     #[test]

@@ -2,18 +2,35 @@
 //! threshold in force for its country each month, exchange rates) loaded here, the
 //! rule applied by the engine.
 
-use fairshare_engine::compliance::{MonthCompliance, Requirement, compliance};
-use fairshare_engine::{CountryCode, CurrencyCode, DollarRates, Money, Month, ThresholdPolicy};
-use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
+use fairshare_engine::compliance::{MonthCompliance, Requirement, compliance};
+use fairshare_engine::{
+    CountryCode, CurrencyCode, DollarRates, Money, Month, RateTable, ThresholdPolicy,
+};
+use rust_decimal::Decimal;
+use time::Date;
+
+use crate::thresholds::ThresholdSet;
 use crate::{Result, Store, StoreError};
+
+/// What compliance looks up besides an organisation's own payments — the release in
+/// force each month, its thresholds and dollar rates, exchange rates — kept across the
+/// organisations of a monthly review, where they are the same for everyone.
+#[derive(Debug, Default)]
+pub struct ComplianceCache {
+    releases: HashMap<Month, Option<Date>>,
+    thresholds: HashMap<Date, (ThresholdSet, DollarRates)>,
+    rates: HashMap<(Vec<CurrencyCode>, Date, Date), RateTable>,
+}
 
 /// How far back streaks are counted before the first month shown.
 const HISTORY_MONTHS: usize = 36;
 
 impl Store {
     /// Compliance of `org_slug` for each month of `from..=to`; streaks count compliant
-    /// months before `from` too.
+    /// months before `from` too. The cache shares reference lookups across calls.
     pub async fn org_compliance(
         &self,
         org_slug: &str,
@@ -21,13 +38,9 @@ impl Store {
         to: Month,
         policy: &ThresholdPolicy,
         tolerance: Decimal,
+        cache: &mut ComplianceCache,
     ) -> Result<Vec<MonthCompliance>> {
-        let org = self
-            .organisations()
-            .await?
-            .into_iter()
-            .find(|o| o.slug == org_slug)
-            .ok_or_else(|| StoreError::NotFound(format!("no organisation `{org_slug}`")))?;
+        let org = self.organisation(org_slug).await?;
         let country_text = org.country.clone().ok_or_else(|| {
             StoreError::Invalid(format!(
                 "organisation `{org_slug}` has no headquarters country, so no threshold applies"
@@ -38,23 +51,23 @@ impl Store {
         let start = (0..HISTORY_MONTHS).fold(from, |m, _| m.previous());
         let mut requirements = Vec::new();
         let mut currencies: Vec<CurrencyCode> = Vec::new();
-        // Releases change twice a year: look each one up once.
-        let mut by_release: std::collections::HashMap<time::Date, (Option<Money>, DollarRates)> =
-            Default::default();
         for month in start.through(to) {
-            let Some(release) = self.release_in_force(month.first_day()).await? else {
+            if let Entry::Vacant(slot) = cache.releases.entry(month) {
+                slot.insert(self.release_in_force(month.first_day()).await?);
+            }
+            let Some(release) = cache.releases[&month] else {
                 continue; // before the first Big Mac release nothing was asked
             };
-            if let std::collections::hash_map::Entry::Vacant(slot) = by_release.entry(release) {
-                let required = self
-                    .thresholds(release, policy)
-                    .await?
-                    .country(country)
-                    .map(|t| Money::new(t.threshold_local, t.currency));
-                slot.insert((required, self.dollar_rates(release).await?));
+            // Releases change twice a year: look each one up once.
+            if let Entry::Vacant(slot) = cache.thresholds.entry(release) {
+                let set = self.thresholds(release, policy).await?;
+                slot.insert((set, self.dollar_rates(release).await?));
             }
-            let (required, fallback) = &by_release[&release];
-            let Some(required) = *required else {
+            let (set, fallback) = &cache.thresholds[&release];
+            let required = set
+                .country(country)
+                .map(|t| Money::new(t.threshold_local, t.currency));
+            let Some(required) = required else {
                 if month >= from {
                     return Err(StoreError::Invalid(format!(
                         "{country} has no threshold in the {release} release: map it to a comparable country or approve a price"
@@ -87,11 +100,17 @@ impl Store {
         currencies.extend(payments.iter().map(|p| p.money.currency));
         currencies.sort();
         currencies.dedup();
-        let rates = self
-            .rate_table(&currencies, earliest, to.next().first_day())
-            .await?;
+        let key = (currencies, earliest, to.next().first_day());
+        let rates = match cache.rates.entry(key) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => {
+                let (currencies, from, until) = slot.key();
+                let table = self.rate_table(currencies, *from, *until).await?;
+                slot.insert(table)
+            }
+        };
         let engine_payments: Vec<_> = payments.iter().map(|p| p.to_engine()).collect();
-        let months = compliance(&engine_payments, &requirements, &rates, tolerance)
+        let months = compliance(&engine_payments, &requirements, rates, tolerance)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         Ok(months.into_iter().filter(|m| m.month >= from).collect())
     }

@@ -116,21 +116,47 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        let mut domains_of: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for (domain, org) in domains {
+            domains_of.entry(org).or_default().push(domain);
+        }
         Ok(orgs
             .into_iter()
             .map(|(id, slug, name, country, website)| Organisation {
+                domains: domains_of.remove(&id).unwrap_or_default(),
                 id,
                 slug,
                 name,
                 country,
                 website,
-                domains: domains
-                    .iter()
-                    .filter(|(_, o)| *o == id)
-                    .map(|(d, _)| d.clone())
-                    .collect(),
             })
             .collect())
+    }
+
+    /// One organisation by slug, with its domains.
+    pub async fn organisation(&self, slug: &str) -> Result<Organisation> {
+        let row: Option<OrgRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, slug, name, country, website FROM organisations WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(pool)
+                .await?
+        });
+        let (id, slug, name, country, website) =
+            row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
+        let domains: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT domain FROM org_domains WHERE org_id = $1 ORDER BY domain")
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(Organisation {
+            id,
+            slug,
+            name,
+            country,
+            website,
+            domains: domains.into_iter().map(|(d,)| d).collect(),
+        })
     }
 
     /// Creates or updates organisations by slug, in one transaction. Each row's domains

@@ -3,6 +3,8 @@
 //! then the month's ranking published as a frozen snapshot with the rules it used.
 //! Reviewing a month twice changes nothing; republishing needs a reason and is audited.
 
+use std::collections::{HashMap, HashSet};
+
 use fairshare_engine::eligibility::EligibilityRules;
 use fairshare_engine::scoring::ScoringRules;
 use fairshare_engine::{Month, ThresholdPolicy};
@@ -10,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::scores::EvaluationCache;
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_decimal};
 
@@ -124,9 +127,9 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        // Every partner is judged on the same months: score each month once.
+        let mut cache = EvaluationCache::for_everyone();
         if existing.is_none() {
-            // Every partner is judged on the same months: score each month once.
-            let mut cache = crate::scores::ScoreCache::default();
             for (id, slug, status, since) in &orgs {
                 let evaluation = self
                     .evaluate_cached(
@@ -171,10 +174,21 @@ impl Store {
                 }
             }
         }
-        let scores = self.month_scores(month, rules.scoring).await?;
+        let previous_scores: HashMap<String, Decimal> = cache
+            .month_scores(self, month.previous(), rules.scoring)
+            .await?
+            .iter()
+            .map(|(org, s)| (org.clone(), s.score.score))
+            .collect();
+        let scores = cache.month_scores(self, month, rules.scoring).await?;
         let previous = self.ranking(month.previous()).await?;
-        let previous_scores = self.month_scores(month.previous(), rules.scoring).await?;
-        let lapsed: Vec<&str> = changes
+        let previous_ranks: HashMap<&str, i64> = previous
+            .iter()
+            .flat_map(|p| &p.entries)
+            .map(|e| (e.org.as_str(), e.rank))
+            .collect();
+
+        let lapsed: HashSet<&str> = changes
             .iter()
             .filter(|c| c.3 == "lapsed")
             .map(|c| c.1.as_str())
@@ -183,15 +197,11 @@ impl Store {
             .iter()
             .filter(|(_, slug, _, _)| !lapsed.contains(&slug.as_str()))
             .map(|(_, slug, _, _)| {
-                let s = scores.iter().find(|s| &s.org == slug);
+                let s = scores.get(slug);
                 let breakdown = s
                     .map(|s| serde_json::to_string(&s.score.by_kind).unwrap_or_default())
                     .unwrap_or_else(|| "{}".into());
-                let earlier = previous_scores
-                    .iter()
-                    .find(|p| &p.org == slug)
-                    .map(|p| p.score.score)
-                    .unwrap_or_default();
+                let earlier = previous_scores.get(slug).copied().unwrap_or_default();
                 (
                     slug.clone(),
                     s.map(|s| s.score.score).unwrap_or_default(),
@@ -250,10 +260,7 @@ impl Store {
                 .await?;
         });
         for (i, (slug, score, members, _, breakdown)) in active.iter().enumerate() {
-            let previous_rank = previous
-                .as_ref()
-                .and_then(|p| p.entries.iter().find(|e| &e.org == slug))
-                .map(|e| e.rank);
+            let previous_rank = previous_ranks.get(slug.as_str()).copied();
             on_tx!(&mut tx, conn => {
                 sqlx::query("INSERT INTO ranking_entries (month, rank, org, score, members, previous_rank, breakdown) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&key)

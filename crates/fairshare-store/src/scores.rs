@@ -1,18 +1,27 @@
 //! Monthly scores: the month's scorable activities loaded per organisation (bots left
 //! out), scored by the engine, with the details `explain` shows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, btree_map};
 
-use fairshare_engine::scoring::{ActivityFact, Score, ScoringRules, score};
+use fairshare_engine::scoring::{
+    ActivityCount, ActivityFact, Score, ScoringRules, score, score_counts,
+};
 use fairshare_engine::{ActivityKind, Month};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::{Result, Store, StoreError, on_pool};
+use crate::compliance::ComplianceCache;
+use crate::{Backend, Result, Store, StoreError, on_pool};
 
-/// Month scores computed once and shared by several evaluations.
+/// What evaluations on the same day share: compliance's reference lookups and, when
+/// every partner is evaluated (a monthly review), each month's scores of everyone,
+/// computed once. Evaluating one organisation scores only that organisation.
 #[derive(Debug, Default)]
-pub struct ScoreCache(BTreeMap<Month, Vec<OrgScore>>);
+pub struct EvaluationCache {
+    scores: BTreeMap<Month, HashMap<String, OrgScore>>,
+    compliance: ComplianceCache,
+    everyone: bool,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrgScore {
@@ -35,68 +44,128 @@ pub struct ActivityDetail {
     pub attribution: String,
 }
 
-type FactRow = (i64, String, i64, String, Option<String>, Option<String>);
-type DetailRow = (
+/// member, kind, channel, team, count
+type CountRow = (i64, String, Option<String>, Option<String>, u64);
+/// id, member, kind, channel, team, occurred_at, source, member name, title, url,
+/// attribution, excluded by a correction
+type OrgActivityRow = (
     i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
     OffsetDateTime,
     String,
     String,
-    i64,
-    Option<String>,
     Option<String>,
     Option<String>,
     String,
+    bool,
 );
+
+fn parse_kind(kind: &str) -> Result<ActivityKind> {
+    kind.parse()
+        .map_err(|e: fairshare_engine::activity::UnknownKind| StoreError::Corrupt(e.to_string()))
+}
+
+impl EvaluationCache {
+    /// For evaluating many organisations: months are scored for everyone at once.
+    pub fn for_everyone() -> Self {
+        EvaluationCache {
+            everyone: true,
+            ..Default::default()
+        }
+    }
+
+    /// Every organisation's score for `month`, by slug, computed on first use.
+    pub async fn month_scores(
+        &mut self,
+        store: &Store,
+        month: Month,
+        rules: &ScoringRules,
+    ) -> Result<&HashMap<String, OrgScore>> {
+        Ok(match self.scores.entry(month) {
+            btree_map::Entry::Occupied(found) => found.into_mut(),
+            btree_map::Entry::Vacant(slot) => {
+                let scores = store.month_scores(month, rules).await?;
+                slot.insert(scores.into_iter().map(|s| (s.org.clone(), s)).collect())
+            }
+        })
+    }
+}
 
 impl Store {
     /// Every organisation's score for `month`, highest first (ties: more members, then slug).
+    /// The database counts the month's scorable activities per member, kind, channel and
+    /// team, so the work here grows with the people active, not with their activities.
     pub async fn month_scores(&self, month: Month, rules: &ScoringRules) -> Result<Vec<OrgScore>> {
-        self.scores_where(month, rules, None).await
-    }
-
-    /// Scores of every organisation, or of one (`only`).
-    async fn scores_where(
-        &self,
-        month: Month,
-        rules: &ScoringRules,
-        only: Option<&str>,
-    ) -> Result<Vec<OrgScore>> {
-        let rows: Vec<FactRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT a.id, o.slug, a.member_id, a.kind, a.channel, a.team FROM activities a \
-                 JOIN organisations o ON o.id = a.org_id JOIN members m ON m.id = a.member_id \
-                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND NOT m.is_bot \
-                 AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL) \
-                 AND ($3 = '' OR o.slug = $3)",
-            )
-            .bind(month.first_day().midnight().assume_utc())
-            .bind(month.next().first_day().midnight().assume_utc())
-            .bind(only.unwrap_or(""))
-            .fetch_all(pool)
-            .await?
+        // One row per organisation with its counts as a JSON array: a month has
+        // hundreds of thousands of (member, kind) counts, and handing each over as its
+        // own row costs more than the query (sqlx's SQLite rows cross threads one by one).
+        let aggregate = match self.db().backend() {
+            Backend::Sqlite => {
+                "json_group_array(json_array(g.member_id, g.kind, g.channel, g.team, g.n))"
+            }
+            Backend::Postgres => {
+                "json_agg(json_build_array(g.member_id, g.kind, g.channel, g.team, g.n))::text"
+            }
+        };
+        let sql = format!(
+            // Bots and corrections are few: sets looked up in memory, while the month's
+            // range is read from the index activities_month alone.
+            "SELECT g.org_id, {aggregate} FROM (\
+             SELECT a.org_id, a.member_id, a.kind, a.channel, a.team, COUNT(*) AS n FROM activities a \
+             WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND a.org_id IS NOT NULL \
+             AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+             AND a.id NOT IN (SELECT activity_id FROM corrections WHERE removed_at IS NULL) \
+             GROUP BY a.org_id, a.member_id, a.kind, a.channel, a.team) g GROUP BY g.org_id"
+        );
+        let rows: Vec<(i64, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(month.first_day().midnight().assume_utc())
+                .bind(month.next().first_day().midnight().assume_utc())
+                .fetch_all(pool)
+                .await?
         });
-        let mut by_org: BTreeMap<String, Vec<ActivityFact>> = BTreeMap::new();
-        for (id, org, member, kind, channel, team) in rows {
-            let kind: ActivityKind =
-                kind.parse()
-                    .map_err(|e: fairshare_engine::activity::UnknownKind| {
-                        StoreError::Corrupt(e.to_string())
-                    })?;
-            by_org.entry(org).or_default().push(ActivityFact {
-                id,
-                member,
-                kind,
-                channel,
-                team,
-            });
+        let slugs: HashMap<i64, String> = on_pool!(self.db(), pool => {
+            sqlx::query_as::<_, (i64, String)>("SELECT id, slug FROM organisations")
+                .fetch_all(pool)
+                .await?
+        })
+        .into_iter()
+        .collect();
+        let mut by_org: Vec<(i64, Vec<ActivityCount>)> = Vec::with_capacity(rows.len());
+        for (org, json) in rows {
+            let counts: Vec<CountRow> = serde_json::from_str(&json).map_err(|e| {
+                StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
+            })?;
+            let counts = counts
+                .into_iter()
+                .map(|(member, kind, channel, team, count)| {
+                    Ok(ActivityCount {
+                        member,
+                        kind: parse_kind(&kind)?,
+                        channel,
+                        team,
+                        count,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            by_org.push((org, counts));
         }
-        let mut scores: Vec<OrgScore> = by_org
+        let mut scores = by_org
             .into_iter()
-            .map(|(org, facts)| OrgScore {
-                org,
-                score: score(&facts, rules),
+            .map(|(org, counts)| {
+                Ok(OrgScore {
+                    org: slugs.get(&org).cloned().ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "activity credited to unknown organisation {org}"
+                        ))
+                    })?,
+                    score: score_counts(&counts, rules),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         scores.sort_by(|a, b| {
             b.score
                 .score
@@ -107,6 +176,18 @@ impl Store {
         Ok(scores)
     }
 
+    /// One organisation's score for `month`, activity by activity (the items say which
+    /// earned what).
+    async fn org_month_score(
+        &self,
+        org_id: i64,
+        org: &str,
+        month: Month,
+        rules: &ScoringRules,
+    ) -> Result<OrgScore> {
+        Ok(self.org_month(org_id, org, month, rules).await?.0)
+    }
+
     /// One organisation's score for `month` with every activity's details.
     pub async fn explain(
         &self,
@@ -114,48 +195,77 @@ impl Store {
         month: Month,
         rules: &ScoringRules,
     ) -> Result<(OrgScore, BTreeMap<i64, ActivityDetail>)> {
-        self.org_id(org).await?;
-        let scored = self
-            .scores_where(month, rules, Some(org))
-            .await?
-            .into_iter()
-            .find(|s| s.org == org)
-            .unwrap_or_else(|| OrgScore {
-                org: org.to_string(),
-                score: score(&[], rules),
-            });
-        let rows: Vec<DetailRow> = on_pool!(self.db(), pool => {
+        let org_id = self.org_id(org).await?;
+        self.org_month(org_id, org, month, rules).await
+    }
+
+    /// The month's activities of one organisation (bots left out), read once: scored
+    /// unless a correction excludes them, and described for `explain`.
+    async fn org_month(
+        &self,
+        org_id: i64,
+        org: &str,
+        month: Month,
+        rules: &ScoringRules,
+    ) -> Result<(OrgScore, BTreeMap<i64, ActivityDetail>)> {
+        let rows: Vec<OrgActivityRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT a.id, a.occurred_at, a.source, m.display_name, m.id, a.channel, a.title, a.url, a.attribution \
-                 FROM activities a JOIN organisations o ON o.id = a.org_id JOIN members m ON m.id = a.member_id \
-                 WHERE o.slug = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3 AND NOT m.is_bot",
+                "SELECT a.id, a.member_id, a.kind, a.channel, a.team, a.occurred_at, a.source, m.display_name, \
+                 a.title, a.url, a.attribution, \
+                 EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL) \
+                 FROM activities a JOIN members m ON m.id = a.member_id \
+                 WHERE a.org_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3 AND NOT m.is_bot",
             )
-            .bind(org)
+            .bind(org_id)
             .bind(month.first_day().midnight().assume_utc())
             .bind(month.next().first_day().midnight().assume_utc())
             .fetch_all(pool)
             .await?
         });
-        let details = rows
-            .into_iter()
-            .map(
-                |(id, occurred_at, source, name, member, channel, title, url, attribution)| {
-                    (
-                        id,
-                        ActivityDetail {
-                            id,
-                            occurred_at,
-                            source,
-                            member: format!("{name} #{member}"),
-                            channel,
-                            title,
-                            url,
-                            attribution,
-                        },
-                    )
+        let mut facts = Vec::with_capacity(rows.len());
+        let mut details = BTreeMap::new();
+        for (
+            id,
+            member,
+            kind,
+            channel,
+            team,
+            occurred_at,
+            source,
+            name,
+            title,
+            url,
+            attribution,
+            excluded,
+        ) in rows
+        {
+            if !excluded {
+                facts.push(ActivityFact {
+                    id,
+                    member,
+                    kind: parse_kind(&kind)?,
+                    channel: channel.clone(),
+                    team,
+                });
+            }
+            details.insert(
+                id,
+                ActivityDetail {
+                    id,
+                    occurred_at,
+                    source,
+                    member: format!("{name} #{member}"),
+                    channel,
+                    title,
+                    url,
+                    attribution,
                 },
-            )
-            .collect();
+            );
+        }
+        let scored = OrgScore {
+            org: org.to_string(),
+            score: score(&facts, rules),
+        };
         Ok((scored, details))
     }
 }
@@ -173,7 +283,7 @@ impl Store {
         scoring: &ScoringRules,
         rules: &fairshare_engine::eligibility::EligibilityRules,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
-        let mut cache = ScoreCache::default();
+        let mut cache = EvaluationCache::default();
         self.evaluate_cached(org, as_of, policy, tolerance, scoring, rules, &mut cache)
             .await
     }
@@ -189,10 +299,10 @@ impl Store {
         tolerance: rust_decimal::Decimal,
         scoring: &ScoringRules,
         rules: &fairshare_engine::eligibility::EligibilityRules,
-        cache: &mut ScoreCache,
+        cache: &mut EvaluationCache,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
         use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
-        self.org_id(org).await?;
+        let org_id = self.org_id(org).await?;
         let months = evaluated_months(Month::of(as_of), rules.months);
         let (Some(first), Some(last)) = (months.first().copied(), months.last().copied()) else {
             return Err(StoreError::Invalid(
@@ -200,7 +310,7 @@ impl Store {
             ));
         };
         let (financial, problem) = match self
-            .org_compliance(org, first, last, policy, tolerance)
+            .org_compliance(org, first, last, policy, tolerance, &mut cache.compliance)
             .await
         {
             Ok(months) => (months, None),
@@ -209,11 +319,15 @@ impl Store {
         };
         let mut practical = Vec::with_capacity(months.len());
         for month in &months {
-            if !cache.0.contains_key(month) {
-                let scores = self.month_scores(*month, scoring).await?;
-                cache.0.insert(*month, scores);
-            }
-            let scored = cache.0[month].iter().find(|s| s.org == org).cloned();
+            let scored = if cache.everyone {
+                cache
+                    .month_scores(self, *month, scoring)
+                    .await?
+                    .get(org)
+                    .cloned()
+            } else {
+                Some(self.org_month_score(org_id, org, *month, scoring).await?)
+            };
             let (points, members, activities) = scored
                 .map(|s| (s.score.score, s.score.members, s.score.activities))
                 .unwrap_or_default();

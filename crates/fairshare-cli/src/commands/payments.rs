@@ -280,6 +280,7 @@ pub async fn compliance(context: &Context, args: ComplianceArgs) -> anyhow::Resu
             to,
             &context.config.thresholds,
             context.config.sponsorship.tolerance,
+            &mut Default::default(),
         )
         .await?;
     Listing {

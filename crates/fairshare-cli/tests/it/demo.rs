@@ -39,10 +39,20 @@ async fn the_demo_is_a_living_programme_and_deterministic() {
                 "{status}: {statuses}"
             );
         }
-        outputs.push((
-            ranking,
-            run(&["scores", "--month", "2026-09", "--format", "csv"]),
-        ));
+        // A month's scores come from counts aggregated in SQL; explain scores the same
+        // organisation activity by activity: every total must agree.
+        let scores = run(&["scores", "--month", "2026-09", "--format", "csv"]);
+        for line in scores.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let explained: serde_json::Value = serde_json::from_str(&run(&[
+                "explain", "--org", fields[0], "--month", "2026-09", "--format", "json",
+            ]))
+            .unwrap();
+            assert_eq!(explained["score"], fields[1], "{line}");
+            assert_eq!(explained["members"].to_string(), fields[2], "{line}");
+            assert_eq!(explained["activities"].to_string(), fields[3], "{line}");
+        }
+        outputs.push((ranking, scores));
     }
     assert_eq!(
         outputs[0], outputs[1],
