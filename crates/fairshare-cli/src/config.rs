@@ -29,6 +29,32 @@ pub struct Config {
     pub scoring: ScoringConfig,
     pub eligibility: fairshare_engine::eligibility::EligibilityRules,
     pub lifecycle: LifecycleConfig,
+    pub site: SiteConfig,
+}
+
+/// What the public site says about the programme.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteConfig {
+    /// The project's name on the public pages.
+    pub project: String,
+    /// The project's Open Collective page, linked from "Become a partner".
+    pub opencollective_url: Option<String>,
+    /// The project's GitHub Sponsors page.
+    pub github_sponsors_url: Option<String>,
+    /// A Markdown file with the programme's policy (default: the text that ships).
+    pub policy_file: Option<PathBuf>,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            project: "the project".into(),
+            opencollective_url: None,
+            github_sponsors_url: None,
+            policy_file: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,6 +195,7 @@ impl Default for Config {
             scoring: ScoringConfig::default(),
             eligibility: Default::default(),
             lifecycle: LifecycleConfig::default(),
+            site: SiteConfig::default(),
         }
     }
 }

@@ -73,6 +73,10 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Apply to become a Community Partner (the evaluation is attached).
     Apply(commands::applications::ApplyArgs),
+    /// Set what an organisation shows on its public page.
+    Profile(commands::applications::ProfileArgs),
+    /// The community report over a window (HTML with charts, JSON or CSV).
+    Report(commands::report::ReportArgs),
     /// Review applications: list, show, decide, and staff confirmations.
     #[command(subcommand)]
     Applications(commands::applications::ApplicationsCommand),
@@ -134,6 +138,8 @@ fn main() -> ExitCode {
             Command::ReviewMonth(args) => commands::scores::review_month(&context, args).await,
             Command::Ranking(args) => commands::scores::ranking(&context, args).await,
             Command::Apply(args) => commands::applications::apply(&context, args).await,
+            Command::Profile(args) => commands::applications::profile(&context, args).await,
+            Command::Report(args) => commands::report::run(&context, args).await,
             Command::Demo(args) => commands::demo::run(&context, args).await,
             Command::Applications(command) => commands::applications::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,

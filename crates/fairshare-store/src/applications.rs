@@ -201,7 +201,12 @@ impl Store {
             });
         }
         on_tx!(&mut tx, conn => {
-            sqlx::query("UPDATE organisations SET status = 'applicant' WHERE id = $1").bind(org).execute(conn).await?;
+            // The applicant's own words become its public description.
+            sqlx::query("UPDATE organisations SET status = 'applicant', description = $2 WHERE id = $1")
+                .bind(org)
+                .bind(&form.description)
+                .execute(conn)
+                .await?;
         });
         tx.audit(
             actor,

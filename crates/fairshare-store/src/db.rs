@@ -56,6 +56,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "review indexes",
         include_str!("../migrations/sqlite/0008_review_indexes.sql"),
     ),
+    (
+        9,
+        "public profiles",
+        include_str!("../migrations/sqlite/0009_public_profiles.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -97,6 +102,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "review indexes",
         include_str!("../migrations/postgres/0008_review_indexes.sql"),
+    ),
+    (
+        9,
+        "public profiles",
+        include_str!("../migrations/postgres/0009_public_profiles.sql"),
     ),
 ];
 

@@ -21,6 +21,7 @@ mod db;
 pub mod directory;
 pub mod events;
 pub mod payments;
+pub mod public;
 pub mod rates;
 pub mod review;
 pub mod scores;

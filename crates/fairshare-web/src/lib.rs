@@ -5,9 +5,12 @@
 //! into the binary.
 
 mod api;
+mod charts;
 mod format;
 mod lookup;
 mod pages;
+pub mod report;
+mod site;
 mod webhooks;
 
 use std::sync::Arc;
@@ -31,6 +34,46 @@ pub struct AppState {
     /// Today's date (UTC). A function so tests can pin the date.
     pub today: Arc<dyn Fn() -> Date + Send + Sync>,
     pub webhooks: Arc<WebhookSecrets>,
+    pub site: Arc<SiteSettings>,
+    /// Rendered public pages, invalidated when a ranking is published.
+    pub cache: Arc<site::PageCache>,
+}
+
+/// What the public site says about the programme.
+#[derive(Clone)]
+pub struct SiteSettings {
+    /// The project's name, as in "Community Partners of …".
+    pub project: String,
+    pub opencollective_url: Option<String>,
+    pub github_sponsors_url: Option<String>,
+    /// The programme's policy, rendered from Markdown.
+    pub policy_html: String,
+}
+
+/// The policy text that ships, used unless the configuration names another file.
+pub const DEFAULT_POLICY: &str = include_str!("../content/become-a-partner.md");
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings {
+            project: "the project".into(),
+            opencollective_url: None,
+            github_sponsors_url: None,
+            policy_html: markdown_html(DEFAULT_POLICY),
+        }
+    }
+}
+
+/// Markdown to HTML; raw HTML in the source is shown as text, not run.
+pub fn markdown_html(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, html};
+    let events = Parser::new(markdown).map(|event| match event {
+        Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    out
 }
 
 /// Shared secrets that authenticate the platforms' webhooks; an unset secret turns
@@ -50,6 +93,8 @@ impl AppState {
             policy: Arc::new(policy),
             today: Arc::new(|| time::OffsetDateTime::now_utc().date()),
             webhooks: Arc::new(WebhookSecrets::default()),
+            site: Arc::new(SiteSettings::default()),
+            cache: Arc::new(site::PageCache::default()),
         }
     }
 
@@ -61,7 +106,13 @@ impl AppState {
 /// The whole application as a router, ready to serve or to test in-process.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(site::home))
+        .route("/partners", get(site::partners))
+        .route("/partners/{slug}", get(site::partner))
+        .route("/become-a-partner", get(site::become_a_partner))
+        .route("/recognition", get(site::recognition))
+        .route("/report", get(site::report))
+        .route("/badges/{file}", get(site::badge))
         .route("/thresholds", get(pages::thresholds))
         .route("/assets/style.css", get(pages::stylesheet))
         .route("/healthz", get(api::healthz))

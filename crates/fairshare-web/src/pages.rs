@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::format::{cents, grouped};
 use crate::lookup::{LookupError, parse_country, threshold_set};
 
-const STYLESHEET: &str = include_str!("../assets/style.css");
+pub(crate) const STYLESHEET: &str = include_str!("../assets/style.css");
 
 pub async fn stylesheet() -> Response {
     (
@@ -24,16 +24,6 @@ pub async fn stylesheet() -> Response {
         STYLESHEET,
     )
         .into_response()
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    title: &'static str,
-}
-
-pub async fn home() -> Response {
-    render(StatusCode::OK, &HomePage { title: "Fairshare" })
 }
 
 #[derive(Template)]
@@ -53,7 +43,7 @@ pub async fn not_found() -> Response {
     )
 }
 
-fn error_page(error: LookupError) -> Response {
+pub(crate) fn error_page(error: LookupError) -> Response {
     let (status, title, message) = match error {
         LookupError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Check the address", m),
         LookupError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
@@ -73,6 +63,12 @@ fn error_page(error: LookupError) -> Response {
             message,
         },
     )
+}
+
+/// A page as a string, for the cache; a template error is ours (500).
+pub(crate) fn render_string(page: &impl Template) -> Result<String, LookupError> {
+    page.render()
+        .map_err(|e| LookupError::Internal(format!("template: {e}")))
 }
 
 fn render(status: StatusCode, page: &impl Template) -> Response {

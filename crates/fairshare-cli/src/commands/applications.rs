@@ -181,3 +181,45 @@ pub async fn run(context: &Context, command: ApplicationsCommand) -> anyhow::Res
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct ProfileArgs {
+    #[arg(long, value_name = "SLUG")]
+    org: String,
+    /// What the organisation does, shown on its public page.
+    #[arg(long)]
+    description: Option<String>,
+    /// A service offered (repeat for several; replaces the list).
+    #[arg(long = "service", value_name = "NAME")]
+    services: Vec<String>,
+    /// A language the organisation works in (repeat; replaces the list).
+    #[arg(long = "language", value_name = "NAME")]
+    languages: Vec<String>,
+    /// A region served (repeat; replaces the list).
+    #[arg(long = "region", value_name = "NAME")]
+    regions: Vec<String>,
+}
+
+/// `fairshare profile`: what an organisation shows on its public page. Lists not given
+/// keep their values.
+pub async fn profile(context: &Context, args: ProfileArgs) -> anyhow::Result<()> {
+    let store = context.store().await?;
+    let mut profile = store.partner_profile_of(&args.org).await?;
+    if let Some(description) = args.description {
+        profile.description = description;
+    }
+    for (given, field) in [
+        (args.services, &mut profile.services),
+        (args.languages, &mut profile.languages),
+        (args.regions, &mut profile.regions),
+    ] {
+        if !given.is_empty() {
+            *field = given;
+        }
+    }
+    store
+        .set_profile(&args.org, &profile, &context.actor)
+        .await?;
+    println!("{}: profile saved", args.org);
+    Ok(())
+}

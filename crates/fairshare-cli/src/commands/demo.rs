@@ -7,6 +7,7 @@ use fairshare_engine::{ActivityKind, CountryCode, IdentityKey, Money, Month};
 use fairshare_import::record::OrgRecord;
 use fairshare_import::{ActivityRecord, PersonRef, Skips};
 use fairshare_store::applications::{ApplicationForm, Decision, StaffMember};
+use fairshare_store::public::Profile;
 use fairshare_store::review::ReviewRules;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,6 +49,22 @@ const WORDS: [&str; 12] = [
     "Kestrel",
     "Lumen",
 ];
+const SERVICES: [&str; 5] = [
+    "Implementation",
+    "Hosting",
+    "Training",
+    "Integrations",
+    "Consulting",
+];
+const LANGUAGES: [&str; 6] = [
+    "German",
+    "French",
+    "Spanish",
+    "Hindi",
+    "Portuguese",
+    "Japanese",
+];
+const REGIONS: [&str; 4] = ["Europe", "North America", "South America", "Asia-Pacific"];
 const TEAMS: [&str; 5] = ["product", "education", "marketing", "community", "legal"];
 const KINDS: [(ActivityKind, u32); 12] = [
     (ActivityKind::Commit, 30),
@@ -169,6 +186,41 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
         .await?;
     session.add(&records).await?;
     let ingest = session.finish(&Skips::default()).await?;
+
+    // Profiles, and the people who agreed to be named (two in three).
+    for (o, org) in orgs.iter().enumerate() {
+        let profile = Profile {
+            description: format!(
+                "{} builds and hosts marketing automation for clients across {}.",
+                org.name,
+                REGIONS[o % REGIONS.len()]
+            ),
+            services: vec![
+                SERVICES[o % SERVICES.len()].to_string(),
+                SERVICES[(o / 2 + 1) % SERVICES.len()].to_string(),
+            ],
+            languages: vec![
+                "English".to_string(),
+                LANGUAGES[o % LANGUAGES.len()].to_string(),
+            ],
+            regions: vec![REGIONS[o % REGIONS.len()].to_string()],
+        };
+        store
+            .set_profile(&org.slug, &profile, &context.actor)
+            .await?;
+    }
+    for (i, (_, org)) in people.iter().enumerate() {
+        if i % 3 == 2 {
+            continue;
+        }
+        let domain = match org {
+            Some(o) => orgs[*o].domains[0].as_str(),
+            None => "gmail.com",
+        };
+        if let Ok(member) = store.find_member(&format!("person{i}@{domain}")).await {
+            store.set_listed(member, true, &context.actor).await?;
+        }
+    }
 
     // Sponsorship: most organisations pay about their threshold; some fall short or stop.
     let policy = &context.config.thresholds;

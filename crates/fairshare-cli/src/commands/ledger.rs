@@ -112,10 +112,15 @@ pub enum MembersCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Record that a person agreed to be named on the public pages (audited).
+    OptIn { member: String },
+    /// Withdraw that consent: the person is no longer named anywhere public.
+    OptOut { member: String },
 }
 
 pub async fn members(context: &Context, command: MembersCommand) -> anyhow::Result<()> {
     let store = context.store().await?;
+
     match command {
         MembersCommand::Show { member, format } => {
             let id = store.find_member(&member).await?;
@@ -177,6 +182,8 @@ pub async fn members(context: &Context, command: MembersCommand) -> anyhow::Resu
             );
             Ok(())
         }
+        MembersCommand::OptIn { member } => consent(context, &store, &member, true).await,
+        MembersCommand::OptOut { member } => consent(context, &store, &member, false).await,
         MembersCommand::Undo { change } => {
             store.undo_member_change(change, &context.actor).await?;
             println!("member change {change} undone");
@@ -208,4 +215,20 @@ pub async fn members(context: &Context, command: MembersCommand) -> anyhow::Resu
             .print(format)
         }
     }
+}
+
+async fn consent(
+    context: &Context,
+    store: &fairshare_store::Store,
+    member: &str,
+    listed: bool,
+) -> anyhow::Result<()> {
+    let id = store.find_member(member).await?;
+    store.set_listed(id, listed, &context.actor).await?;
+    if listed {
+        println!("member #{id} may be named on the public pages");
+    } else {
+        println!("member #{id} is no longer named on the public pages");
+    }
+    Ok(())
 }

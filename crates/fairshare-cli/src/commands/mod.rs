@@ -10,6 +10,7 @@ pub mod import;
 pub mod ledger;
 pub mod payments;
 pub mod rates;
+pub mod report;
 pub mod scores;
 pub mod serve;
 pub mod thresholds;

@@ -45,6 +45,24 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             .opencollective_webhook_secret
             .clone(),
     });
+    let site = &context.config.site;
+    let policy_html = match &site.policy_file {
+        Some(path) => fairshare_web::markdown_html(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read site.policy_file {}", path.display()))?,
+        ),
+        None => fairshare_web::markdown_html(fairshare_web::DEFAULT_POLICY),
+    };
+    state.site = std::sync::Arc::new(fairshare_web::SiteSettings {
+        project: site.project.clone(),
+        opencollective_url: site.opencollective_url.clone(),
+        github_sponsors_url: site.github_sponsors_url.clone(),
+        policy_html,
+    });
+    if std::env::var_os("FAIRSHARE_TODAY").is_some() {
+        let today = context.today();
+        state.today = std::sync::Arc::new(move || today);
+    }
     fairshare_web::serve(listener, state).await?;
     store.close().await;
     Ok(())

@@ -1,0 +1,656 @@
+//! What the public site, the JSON API and the community report show, read-only: the
+//! partner directory of a published ranking, partner profiles (rank history,
+//! contribution mix, staff who opted in), recognition, and the community report over a
+//! window. Only published rankings are shown, and a person is named only with their
+//! consent (`members.listed`); bots never count.
+
+use std::collections::BTreeMap;
+
+use fairshare_engine::Month;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::tx::{Tx, on_tx};
+use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+
+/// A partner as the directory shows it, from a published ranking.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicPartner {
+    pub rank: i64,
+    pub slug: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub website: Option<String>,
+    #[serde(with = "fairshare_engine::decimal_text")]
+    pub score: Decimal,
+    pub members: i64,
+    pub previous_rank: Option<i64>,
+    pub services: Vec<String>,
+    pub languages: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+impl PublicPartner {
+    /// Places gained since the previous month (negative: lost); None when new.
+    pub fn movement(&self) -> Option<i64> {
+        self.previous_rank.map(|p| p - self.rank)
+    }
+}
+
+/// What an organisation says of itself on its public page.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub description: String,
+    pub services: Vec<String>,
+    pub languages: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RankPoint {
+    pub month: Month,
+    pub rank: i64,
+    #[serde(with = "fairshare_engine::decimal_text")]
+    pub score: Decimal,
+}
+
+/// A month's activities of one organisation by kind and by team.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthMix {
+    pub month: Month,
+    pub by_kind: BTreeMap<String, i64>,
+    pub by_team: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartnerPage {
+    pub slug: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub website: Option<String>,
+    pub status: String,
+    pub profile: Profile,
+    /// When its application was approved (or, without one, the month it became a partner).
+    pub partner_since: Option<String>,
+    pub ranks: Vec<RankPoint>,
+    pub mix: Vec<MonthMix>,
+    /// Current staff who agreed to be named.
+    pub staff: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Count {
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopContributor {
+    /// Their name if they agreed to be named.
+    pub name: Option<String>,
+    pub organisation: Option<String>,
+    pub activities: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopOrganisation {
+    pub slug: String,
+    pub name: String,
+    pub activities: i64,
+    pub contributors: i64,
+}
+
+/// One week (or the window's last, shorter stretch) of the trend.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendPoint {
+    pub from: Date,
+    pub activities: i64,
+    pub contributors: i64,
+}
+
+/// The community report over `[from, to]` (whole UTC days).
+#[derive(Debug, Clone, Serialize)]
+pub struct CommunityReport {
+    pub from: Date,
+    pub to: Date,
+    pub activities: i64,
+    pub active_contributors: i64,
+    /// Contributors whose first activity ever falls in the window.
+    pub new_contributors: i64,
+    /// Contributors active in the window of the same length just before.
+    pub previous_contributors: i64,
+    /// Of those, the ones active again in this window.
+    pub retained_contributors: i64,
+    pub by_kind: Vec<Count>,
+    pub by_source: Vec<Count>,
+    pub by_team: Vec<Count>,
+    pub top_contributors: Vec<TopContributor>,
+    pub top_organisations: Vec<TopOrganisation>,
+    pub trend: Vec<TrendPoint>,
+}
+
+impl CommunityReport {
+    /// Share of the previous window's contributors active again, in percent.
+    pub fn retention_percent(&self) -> Option<Decimal> {
+        (self.previous_contributors > 0).then(|| {
+            (Decimal::from(self.retained_contributors * 100)
+                / Decimal::from(self.previous_contributors))
+            .round_dp(1)
+        })
+    }
+}
+
+/// People who agreed to be named, for the recognition page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recognition {
+    /// Listed people with an activity in the last twelve months, most active first.
+    pub contributors: Vec<Count>,
+    /// Partners of the latest ranking, in rank order.
+    pub partners: Vec<PublicPartner>,
+    /// Organisations that paid something in the last twelve months, by name.
+    pub sponsors: Vec<String>,
+}
+
+type PartnerRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
+
+fn strings(field: &str, json: &str) -> Result<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{field}: {e}")))
+}
+
+fn midnight(day: Date) -> OffsetDateTime {
+    day.midnight().assume_utc()
+}
+
+impl Store {
+    /// The latest month with a published ranking.
+    pub async fn latest_ranking_month(&self) -> Result<Option<Month>> {
+        let row: Option<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT month FROM rankings ORDER BY month DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(m,)| {
+            m.parse()
+                .map_err(|_| StoreError::Corrupt(format!("ranking month `{m}`")))
+        })
+        .transpose()
+    }
+
+    /// When the latest ranking was published: changes whenever a ranking is published
+    /// or republished, so caches of public pages key on it.
+    pub async fn rankings_version(&self) -> Result<String> {
+        let row: Option<(String, OffsetDateTime)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT month, published_at FROM rankings ORDER BY published_at DESC, month DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row
+            .map(|(m, at)| format!("{m}@{}", at.unix_timestamp_nanos()))
+            .unwrap_or_default())
+    }
+
+    /// The partners of `month`'s published ranking, in rank order.
+    pub async fn public_partners(&self, month: Month) -> Result<Vec<PublicPartner>> {
+        let rows: Vec<PartnerRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT e.rank, e.org, o.name, o.country, o.website, e.score, e.members, e.previous_rank, \
+                 o.services, o.languages, o.regions \
+                 FROM ranking_entries e JOIN organisations o ON o.slug = e.org \
+                 WHERE e.month = $1 ORDER BY e.rank",
+            )
+            .bind(month.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(
+                |(
+                    rank,
+                    slug,
+                    name,
+                    country,
+                    website,
+                    score,
+                    members,
+                    previous_rank,
+                    services,
+                    languages,
+                    regions,
+                )| {
+                    Ok(PublicPartner {
+                        rank,
+                        score: parse_decimal("score", &score)?,
+                        services: strings("services", &services)?,
+                        languages: strings("languages", &languages)?,
+                        regions: strings("regions", &regions)?,
+                        slug,
+                        name,
+                        country,
+                        website,
+                        members,
+                        previous_rank,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// An organisation's public page; None unless it is, or was, a ranked partner.
+    pub async fn partner_page(&self, slug: &str, today: Date) -> Result<Option<PartnerPage>> {
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+            String,
+        );
+        let row: Option<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, name, country, website, status, status_since, description, services, languages, regions \
+                 FROM organisations WHERE slug = $1",
+            )
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((
+            id,
+            name,
+            country,
+            website,
+            status,
+            since,
+            description,
+            services,
+            languages,
+            regions,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let ranks: Vec<(String, i64, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT month, rank, score FROM ranking_entries WHERE org = $1 ORDER BY month")
+                .bind(slug)
+                .fetch_all(pool)
+                .await?
+        });
+        if ranks.is_empty() && !matches!(status.as_str(), "partner" | "at_risk") {
+            return Ok(None);
+        }
+        let ranks = ranks
+            .into_iter()
+            .map(|(month, rank, score)| {
+                Ok(RankPoint {
+                    month: month
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("ranking month `{month}`")))?,
+                    rank,
+                    score: parse_decimal("score", &score)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let approved: Option<(Option<OffsetDateTime>,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT MAX(decided_at) FROM applications WHERE org_id = $1 AND status = 'approved'")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let partner_since = match approved.and_then(|(at,)| at) {
+            Some(at) => Some(at.date().to_string()),
+            None => since,
+        };
+        let last = Month::of(today).previous();
+        let first = (1..12).fold(last, |m, _| m.previous());
+        let mut mix = Vec::new();
+        for month in first.through(last) {
+            let rows: Vec<(String, Option<String>, i64)> = on_pool!(self.db(), pool => {
+                sqlx::query_as(
+                    "SELECT a.kind, a.team, COUNT(*) FROM activities a \
+                     WHERE a.org_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3 \
+                     AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+                     GROUP BY a.kind, a.team",
+                )
+                .bind(id)
+                .bind(midnight(month.first_day()))
+                .bind(midnight(month.next().first_day()))
+                .fetch_all(pool)
+                .await?
+            });
+            let mut entry = MonthMix {
+                month,
+                by_kind: BTreeMap::new(),
+                by_team: BTreeMap::new(),
+            };
+            for (kind, team, count) in rows {
+                *entry.by_kind.entry(kind).or_default() += count;
+                *entry
+                    .by_team
+                    .entry(team.unwrap_or_else(|| "no team".into()))
+                    .or_default() += count;
+            }
+            mix.push(entry);
+        }
+        let staff: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT m.display_name FROM affiliations f JOIN members m ON m.id = f.member_id \
+                 WHERE f.org_id = $1 AND m.listed AND NOT m.is_bot \
+                 AND (f.valid_from IS NULL OR f.valid_from <= $2) AND (f.valid_until IS NULL OR f.valid_until >= $2) \
+                 ORDER BY m.display_name",
+            )
+            .bind(id)
+            .bind(today)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(Some(PartnerPage {
+            slug: slug.to_string(),
+            name,
+            country,
+            website,
+            status,
+            profile: Profile {
+                description,
+                services: strings("services", &services)?,
+                languages: strings("languages", &languages)?,
+                regions: strings("regions", &regions)?,
+            },
+            partner_since,
+            ranks,
+            mix,
+            staff: staff.into_iter().map(|(n,)| n).collect(),
+        }))
+    }
+
+    /// What an organisation shows of itself.
+    pub async fn partner_profile_of(&self, slug: &str) -> Result<Profile> {
+        let row: Option<(String, String, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT description, services, languages, regions FROM organisations WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(pool)
+                .await?
+        });
+        let (description, services, languages, regions) =
+            row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
+        Ok(Profile {
+            description,
+            services: strings("services", &services)?,
+            languages: strings("languages", &languages)?,
+            regions: strings("regions", &regions)?,
+        })
+    }
+
+    /// Sets what an organisation shows of itself; audited.
+    pub async fn set_profile(&self, slug: &str, profile: &Profile, actor: &str) -> Result<()> {
+        let id = self.org_id(slug).await?;
+        let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let mut tx = Tx::begin(self.db()).await?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE organisations SET description = $1, services = $2, languages = $3, regions = $4 WHERE id = $5")
+                .bind(&profile.description)
+                .bind(json(&profile.services))
+                .bind(json(&profile.languages))
+                .bind(json(&profile.regions))
+                .bind(id)
+                .execute(conn)
+                .await?;
+        });
+        tx.audit(
+            actor,
+            "organisations.profile",
+            &format!("org:{slug}"),
+            serde_json::to_value(profile).unwrap_or_default(),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Records a person's consent (or its withdrawal) to be named on public pages.
+    pub async fn set_listed(&self, member: i64, listed: bool, actor: &str) -> Result<()> {
+        let mut tx = Tx::begin(self.db()).await?;
+        let changed = on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE members SET listed = $1 WHERE id = $2")
+                .bind(listed)
+                .bind(member)
+                .execute(conn)
+                .await?
+                .rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no member #{member}")));
+        }
+        tx.audit(
+            actor,
+            if listed {
+                "members.opt_in"
+            } else {
+                "members.opt_out"
+            },
+            &format!("member:{member}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// The recognition page's lists, for the twelve months before `today`.
+    pub async fn recognition(&self, today: Date) -> Result<Recognition> {
+        let since = midnight(today - Duration::days(365));
+        let contributors: Vec<(String, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT m.display_name, COUNT(*) FROM activities a JOIN members m ON m.id = a.member_id \
+                 WHERE a.occurred_at >= $1 AND m.listed AND NOT m.is_bot \
+                 GROUP BY m.id, m.display_name ORDER BY COUNT(*) DESC, m.display_name LIMIT 500",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        });
+        let sponsors: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT o.name FROM payments p \
+                 LEFT JOIN sponsor_accounts s ON s.platform = p.platform AND s.account = p.account \
+                 JOIN organisations o ON o.id = COALESCE(p.org_id, s.org_id) \
+                 WHERE p.paid_on >= $1 AND p.removed_at IS NULL ORDER BY o.name",
+            )
+            .bind(today - Duration::days(365))
+            .fetch_all(pool)
+            .await?
+        });
+        let partners = match self.latest_ranking_month().await? {
+            Some(month) => self.public_partners(month).await?,
+            None => Vec::new(),
+        };
+        Ok(Recognition {
+            contributors: contributors
+                .into_iter()
+                .map(|(name, count)| Count { name, count })
+                .collect(),
+            partners,
+            sponsors: sponsors.into_iter().map(|(n,)| n).collect(),
+        })
+    }
+
+    /// The community report over the whole UTC days `from..=to`.
+    pub async fn community_report(&self, from: Date, to: Date) -> Result<CommunityReport> {
+        if to < from {
+            return Err(StoreError::Invalid(format!(
+                "the report window ends ({to}) before it starts ({from})"
+            )));
+        }
+        let start = midnight(from);
+        let end = midnight(to.next_day().unwrap_or(to));
+        let length = end - start;
+        let (activities, active_contributors) = self.activity_totals(start, end).await?;
+        let (previous_contributors, retained_contributors, new_contributors): (i64, i64, i64) = on_pool!(self.db(), pool => {
+            let previous: (i64,) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT a.member_id) FROM activities a \
+                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
+                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot)",
+            )
+            .bind(start - length)
+            .bind(start)
+            .fetch_one(pool)
+            .await?;
+            let retained: (i64,) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT p.member_id) FROM activities p \
+                 WHERE p.occurred_at >= $1 AND p.occurred_at < $2 \
+                 AND p.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+                 AND EXISTS (SELECT 1 FROM activities c WHERE c.member_id = p.member_id AND c.occurred_at >= $2 AND c.occurred_at < $3)",
+            )
+            .bind(start - length)
+            .bind(start)
+            .bind(end)
+            .fetch_one(pool)
+            .await?;
+            let new: (i64,) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT a.member_id) FROM activities a \
+                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
+                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+                 AND NOT EXISTS (SELECT 1 FROM activities b WHERE b.member_id = a.member_id AND b.occurred_at < $1)",
+            )
+            .bind(start)
+            .bind(end)
+            .fetch_one(pool)
+            .await?;
+            (previous.0, retained.0, new.0)
+        });
+        let by_kind = self.counts_by("a.kind", start, end).await?;
+        let by_source = self.counts_by("a.source", start, end).await?;
+        let by_team = self
+            .counts_by("COALESCE(a.team, 'no team')", start, end)
+            .await?;
+        let top: Vec<(String, bool, Option<String>, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT m.display_name, m.listed, o.name, t.n FROM \
+                 (SELECT a.member_id, MAX(a.org_id) AS org_id, COUNT(*) AS n FROM activities a \
+                  WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
+                  AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+                  GROUP BY a.member_id ORDER BY COUNT(*) DESC, a.member_id LIMIT 10) t \
+                 JOIN members m ON m.id = t.member_id LEFT JOIN organisations o ON o.id = t.org_id \
+                 ORDER BY t.n DESC, m.id",
+            )
+            .bind(start)
+            .bind(end)
+            .fetch_all(pool)
+            .await?
+        });
+        let organisations: Vec<(String, String, i64, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT o.slug, o.name, t.n, t.people FROM \
+                 (SELECT a.org_id, COUNT(*) AS n, COUNT(DISTINCT a.member_id) AS people FROM activities a \
+                  WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND a.org_id IS NOT NULL \
+                  AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+                  GROUP BY a.org_id ORDER BY COUNT(*) DESC, a.org_id LIMIT 10) t \
+                 JOIN organisations o ON o.id = t.org_id ORDER BY t.n DESC, o.slug",
+            )
+            .bind(start)
+            .bind(end)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut trend = Vec::new();
+        let mut week = start;
+        while week < end {
+            let until = (week + Duration::days(7)).min(end);
+            let (activities, contributors) = self.activity_totals(week, until).await?;
+            trend.push(TrendPoint {
+                from: week.date(),
+                activities,
+                contributors,
+            });
+            week = until;
+        }
+        Ok(CommunityReport {
+            from,
+            to,
+            activities,
+            active_contributors,
+            new_contributors,
+            previous_contributors,
+            retained_contributors,
+            by_kind,
+            by_source,
+            by_team,
+            top_contributors: top
+                .into_iter()
+                .map(|(name, listed, organisation, activities)| TopContributor {
+                    name: listed.then_some(name),
+                    organisation,
+                    activities,
+                })
+                .collect(),
+            top_organisations: organisations
+                .into_iter()
+                .map(|(slug, name, activities, contributors)| TopOrganisation {
+                    slug,
+                    name,
+                    activities,
+                    contributors,
+                })
+                .collect(),
+            trend,
+        })
+    }
+
+    /// Activities and distinct contributors (bots left out) in `[start, end)`.
+    pub async fn activity_totals(
+        &self,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<(i64, i64)> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*), COUNT(DISTINCT a.member_id) FROM activities a \
+                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
+                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot)",
+            )
+            .bind(start)
+            .bind(end)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Activity counts in `[start, end)` grouped by `expression` (a column of `a`).
+    async fn counts_by(
+        &self,
+        expression: &'static str,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<Vec<Count>> {
+        let rows: Vec<(String, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {expression}, COUNT(*) FROM activities a \
+                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
+                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
+                 GROUP BY {expression} ORDER BY COUNT(*) DESC, {expression}"
+            )))
+            .bind(start)
+            .bind(end)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(name, count)| Count { name, count })
+            .collect())
+    }
+}

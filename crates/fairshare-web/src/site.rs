@@ -1,0 +1,668 @@
+//! The public site: home page with the top three, the partner directory and partner
+//! pages, how to become a partner, recognition, the community report and partner
+//! badges. Everything shown comes from published rankings and opted-in names.
+//!
+//! Pages are cached by address and invalidated when a ranking is published (the
+//! cache checks the store's rankings version at most once a second) or the day changes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use fairshare_engine::{CountryCode, Month};
+use fairshare_store::public::{CommunityReport, PartnerPage, PublicPartner};
+use time::Date;
+
+use crate::AppState;
+use crate::charts;
+use crate::format::grouped;
+use crate::lookup::{LookupError, parse_country, parse_date};
+use crate::pages::{error_page, render_string};
+
+/// Rendered public pages by address, valid for one rankings version and one day.
+#[derive(Default)]
+pub struct PageCache {
+    inner: Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    version: String,
+    day: Option<Date>,
+    checked: Option<Instant>,
+    pages: HashMap<String, Cached>,
+}
+
+#[derive(Clone)]
+pub struct Cached {
+    pub body: Bytes,
+    pub content_type: &'static str,
+    pub etag: String,
+}
+
+/// How often the cache asks the store whether a ranking was published.
+const VERSION_CHECK: Duration = Duration::from_secs(1);
+/// Most pages kept (addresses with query strings are many).
+const MOST_PAGES: usize = 2_000;
+
+impl PageCache {
+    /// The cached page for `key`, or renders it with `make` and keeps it.
+    pub async fn get_or_render<F, Fut>(
+        &self,
+        state: &AppState,
+        key: &str,
+        make: F,
+    ) -> Result<Cached, LookupError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(String, &'static str), LookupError>>,
+    {
+        let today = state.today();
+        let stale = {
+            let cache = self.inner.lock().expect("page cache lock");
+            cache.day != Some(today) || cache.checked.is_none_or(|at| at.elapsed() >= VERSION_CHECK)
+        };
+        if stale {
+            let version = state.store.rankings_version().await?;
+            let mut cache = self.inner.lock().expect("page cache lock");
+            if cache.version != version || cache.day != Some(today) {
+                cache.pages.clear();
+                cache.version = version;
+                cache.day = Some(today);
+            }
+            cache.checked = Some(Instant::now());
+        }
+        if let Some(hit) = self.inner.lock().expect("page cache lock").pages.get(key) {
+            return Ok(hit.clone());
+        }
+        let (body, content_type) = make().await?;
+        let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
+        let page = Cached {
+            body: Bytes::from(body),
+            content_type,
+            etag,
+        };
+        let mut cache = self.inner.lock().expect("page cache lock");
+        if cache.pages.len() >= MOST_PAGES {
+            cache.pages.clear();
+        }
+        cache.pages.insert(key.to_string(), page.clone());
+        Ok(page)
+    }
+}
+
+/// A fast, stable hash for ETags (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// Sends a cached page, or 304 when the client already has it.
+pub fn send(page: Cached, headers: &HeaderMap, max_age: u32) -> Response {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == page.etag))
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, page.etag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, page.content_type.to_string()),
+            (header::ETAG, page.etag),
+            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+        ],
+        page.body,
+    )
+        .into_response()
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+async fn cached_html<F, Fut>(state: &AppState, uri: &Uri, headers: &HeaderMap, make: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, LookupError>>,
+{
+    let key = uri.to_string();
+    match state
+        .cache
+        .get_or_render(state, &key, || async {
+            make().await.map(|html| (html, HTML))
+        })
+        .await
+    {
+        Ok(page) => send(page, headers, 60),
+        Err(e) => error_page(e),
+    }
+}
+
+/// A partner as the templates show it.
+pub struct PartnerView {
+    pub rank: i64,
+    pub slug: String,
+    pub name: String,
+    pub initials: String,
+    pub country: String,
+    pub score: String,
+    pub members: i64,
+    pub movement: String,
+    pub movement_label: String,
+    pub services: String,
+}
+
+impl PartnerView {
+    fn of(p: &PublicPartner) -> Self {
+        let (movement, movement_label) = match p.movement() {
+            None => ("new".to_string(), "new in the ranking".to_string()),
+            Some(0) => ("–".to_string(), "same place as last month".to_string()),
+            Some(n) if n > 0 => (format!("▲ {n}"), format!("up {n} since last month")),
+            Some(n) => (format!("▼ {}", -n), format!("down {} since last month", -n)),
+        };
+        PartnerView {
+            rank: p.rank,
+            slug: p.slug.clone(),
+            initials: initials(&p.name),
+            name: p.name.clone(),
+            country: country_name(p.country.as_deref()),
+            score: grouped(p.score),
+            members: p.members,
+            movement,
+            movement_label,
+            services: p.services.join(", "),
+        }
+    }
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+pub fn country_name(code: Option<&str>) -> String {
+    match code {
+        None => "—".into(),
+        Some(code) => CountryCode::parse_lenient(code)
+            .ok()
+            .and_then(|c| c.iso_name())
+            .map(str::to_string)
+            .unwrap_or_else(|| code.to_string()),
+    }
+}
+
+struct Headline {
+    value: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    title: &'static str,
+    project: String,
+    month: String,
+    top: Vec<PartnerView>,
+    headlines: Vec<Headline>,
+}
+
+pub async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let page_state = state.clone();
+    cached_html(&state, &uri, &headers, || async move {
+        let state = page_state;
+        let month = state.store.latest_ranking_month().await?;
+        let partners = match month {
+            Some(m) => state.store.public_partners(m).await?,
+            None => Vec::new(),
+        };
+        let mut headlines = vec![Headline {
+            value: grouped(partners.len().into()),
+            label: "community partners".into(),
+        }];
+        if let Some(m) = month {
+            let (activities, contributors) = state
+                .store
+                .activity_totals(
+                    m.first_day().midnight().assume_utc(),
+                    m.next().first_day().midnight().assume_utc(),
+                )
+                .await?;
+            headlines.push(Headline {
+                value: grouped(contributors.into()),
+                label: format!("people contributed in {}", month_name(m)),
+            });
+            headlines.push(Headline {
+                value: grouped(activities.into()),
+                label: format!("contributions in {}", month_name(m)),
+            });
+        }
+        let countries: BTreeSet<&str> = partners
+            .iter()
+            .filter_map(|p| p.country.as_deref())
+            .collect();
+        headlines.push(Headline {
+            value: countries.len().to_string(),
+            label: "countries among the partners".into(),
+        });
+        render_string(&HomePage {
+            title: "Community partners",
+            project: state.site.project.clone(),
+            month: month.map(month_name).unwrap_or_default(),
+            top: partners.iter().take(3).map(PartnerView::of).collect(),
+            headlines,
+        })
+    })
+    .await
+}
+
+pub fn month_name(month: Month) -> String {
+    let first = month.first_day();
+    format!("{} {}", first.month(), first.year())
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct DirectoryFilter {
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    language: String,
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "partners.html")]
+struct PartnersPage {
+    title: &'static str,
+    month: String,
+    partners: Vec<PartnerView>,
+    total: usize,
+    countries: Vec<Choice>,
+    services: Vec<Choice>,
+    languages: Vec<Choice>,
+    filtered: bool,
+}
+
+fn choices(values: BTreeSet<String>, chosen: &str, label: impl Fn(&str) -> String) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|value| Choice {
+            label: label(&value),
+            selected: value == chosen,
+            value,
+        })
+        .collect()
+}
+
+pub async fn partners(
+    State(state): State<AppState>,
+    Query(filter): Query<DirectoryFilter>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page_state = state.clone();
+    cached_html(&state, &uri, &headers, || async move {
+        let state = page_state;
+        let month = state.store.latest_ranking_month().await?;
+        let all = match month {
+            Some(m) => state.store.public_partners(m).await?,
+            None => Vec::new(),
+        };
+        let shown: Vec<PartnerView> = all
+            .iter()
+            .filter(|p| {
+                filter.country.is_empty() || p.country.as_deref() == Some(filter.country.as_str())
+            })
+            .filter(|p| filter.service.is_empty() || p.services.contains(&filter.service))
+            .filter(|p| filter.language.is_empty() || p.languages.contains(&filter.language))
+            .map(PartnerView::of)
+            .collect();
+        render_string(&PartnersPage {
+            title: "Partners",
+            month: month.map(month_name).unwrap_or_default(),
+            total: all.len(),
+            countries: choices(
+                all.iter().filter_map(|p| p.country.clone()).collect(),
+                &filter.country,
+                |c| country_name(Some(c)),
+            ),
+            services: choices(
+                all.iter().flat_map(|p| p.services.clone()).collect(),
+                &filter.service,
+                str::to_string,
+            ),
+            languages: choices(
+                all.iter().flat_map(|p| p.languages.clone()).collect(),
+                &filter.language,
+                str::to_string,
+            ),
+            filtered: !(filter.country.is_empty()
+                && filter.service.is_empty()
+                && filter.language.is_empty()),
+            partners: shown,
+        })
+    })
+    .await
+}
+
+struct RankRow {
+    month: String,
+    rank: i64,
+    score: String,
+}
+
+#[derive(Template)]
+#[template(path = "partner.html")]
+struct PartnerTemplate {
+    title: String,
+    page: PartnerPage,
+    country: String,
+    status: &'static str,
+    rank_chart: String,
+    ranks: Vec<RankRow>,
+    kinds_chart: String,
+    teams_chart: String,
+    monthly_chart: String,
+    total_12_months: String,
+}
+
+pub async fn partner(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page_state = state.clone();
+    cached_html(&state, &uri, &headers, || async move {
+        let state = page_state;
+        let page = state
+            .store
+            .partner_page(&slug, state.today())
+            .await?
+            .ok_or_else(|| LookupError::NotFound(format!("`{slug}` is not a community partner")))?;
+        let mut kinds: HashMap<String, i64> = HashMap::new();
+        let mut teams: HashMap<String, i64> = HashMap::new();
+        for month in &page.mix {
+            for (k, n) in &month.by_kind {
+                *kinds.entry(k.clone()).or_default() += n;
+            }
+            for (t, n) in &month.by_team {
+                *teams.entry(t.clone()).or_default() += n;
+            }
+        }
+        let sorted = |map: HashMap<String, i64>| {
+            let mut v: Vec<(String, i64)> = map.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v
+        };
+        let kinds = sorted(kinds);
+        let total: i64 = kinds.iter().map(|k| k.1).sum();
+        let monthly: Vec<(String, i64)> = page
+            .mix
+            .iter()
+            .map(|m| (m.month.to_string(), m.by_kind.values().sum()))
+            .collect();
+        // Higher is better on the chart: plot places from the bottom of the ranking.
+        let ranks: Vec<(String, i64)> = page
+            .ranks
+            .iter()
+            .map(|r| (r.month.to_string(), r.score.trunc().try_into().unwrap_or(0)))
+            .collect();
+        render_string(&PartnerTemplate {
+            title: page.name.clone(),
+            country: country_name(page.country.as_deref()),
+            status: match page.status.as_str() {
+                "partner" => "Community Partner",
+                "at_risk" => "Community Partner (under review this month)",
+                _ => "Former partner",
+            },
+            rank_chart: charts::line("Monthly score", &ranks),
+            ranks: page
+                .ranks
+                .iter()
+                .rev()
+                .map(|r| RankRow {
+                    month: month_name(r.month),
+                    rank: r.rank,
+                    score: grouped(r.score),
+                })
+                .collect(),
+            kinds_chart: charts::bars("Contributions by kind, last 12 months", &kinds),
+            teams_chart: charts::bars("Contributions by team, last 12 months", &sorted(teams)),
+            monthly_chart: charts::line("Contributions per month", &monthly),
+            total_12_months: grouped(total.into()),
+            page,
+        })
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "become.html")]
+struct BecomePage {
+    title: &'static str,
+    policy: String,
+    countries: Vec<Choice>,
+    answer: Option<String>,
+    country: String,
+    code: String,
+    opencollective_url: Option<String>,
+    github_sponsors_url: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct CountryQuery {
+    #[serde(default)]
+    country: String,
+}
+
+pub async fn become_a_partner(
+    State(state): State<AppState>,
+    Query(query): Query<CountryQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page_state = state.clone();
+    cached_html(&state, &uri, &headers, || async move {
+        let state = page_state;
+        let set = crate::lookup::threshold_set(&state, None).await?;
+        let mut answer = None;
+        if !query.country.is_empty() {
+            let code = parse_country("country", &query.country)?;
+            answer = Some(match set.country(code) {
+                Some(t) => format!("{} {} per month", t.currency, grouped(t.threshold_local)),
+                None => format!(
+                    "{} has no threshold in the {} release yet: see the threshold calculator",
+                    country_name(Some(code.as_str())),
+                    set.release
+                ),
+            });
+        }
+        render_string(&BecomePage {
+            title: "Become a partner",
+            policy: state.site.policy_html.clone(),
+            countries: set
+                .rows
+                .iter()
+                .map(|t| Choice {
+                    value: t.iso_a3.to_string(),
+                    label: t.name.clone(),
+                    selected: t.iso_a3.as_str() == query.country,
+                })
+                .collect(),
+            answer,
+            country: country_name(Some(&query.country)),
+            code: query.country.clone(),
+            opencollective_url: state.site.opencollective_url.clone(),
+            github_sponsors_url: state.site.github_sponsors_url.clone(),
+        })
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "recognition.html")]
+struct RecognitionPage {
+    title: &'static str,
+    partners: Vec<PartnerView>,
+    sponsors: Vec<String>,
+    contributors: Vec<(String, String)>,
+}
+
+pub async fn recognition(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let page_state = state.clone();
+    cached_html(&state, &uri, &headers, || async move {
+        let state = page_state;
+        let r = state.store.recognition(state.today()).await?;
+        render_string(&RecognitionPage {
+            title: "Recognition",
+            partners: r.partners.iter().map(PartnerView::of).collect(),
+            sponsors: r.sponsors,
+            contributors: r
+                .contributors
+                .into_iter()
+                .map(|c| (c.name, grouped(c.count.into())))
+                .collect(),
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Window {
+    pub days: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The report window from `?days=` or `?from=&to=` (default: the last 90 days to yesterday).
+pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), LookupError> {
+    let yesterday = today.previous_day().unwrap_or(today);
+    match (&window.from, &window.to) {
+        (Some(from), Some(to)) => {
+            let (from, to) = (parse_date("from", from)?, parse_date("to", to)?);
+            if to < from {
+                return Err(LookupError::BadRequest(format!(
+                    "`to` ({to}) is before `from` ({from})"
+                )));
+            }
+            Ok((from, to))
+        }
+        (Some(_), None) | (None, Some(_)) => Err(LookupError::BadRequest(
+            "give both `from` and `to`, or `days`".into(),
+        )),
+        (None, None) => {
+            let days: i64 = match &window.days {
+                Some(text) => text
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=3660).contains(d))
+                    .ok_or_else(|| {
+                        LookupError::BadRequest(format!(
+                            "`days` must be a whole number from 1 to 3660, not `{text}`"
+                        ))
+                    })?,
+                None => 90,
+            };
+            Ok((yesterday - time::Duration::days(days - 1), yesterday))
+        }
+    }
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    Query(window): Query<Window>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page_state = state.clone();
+    cached_html(&state, &uri, &headers, || async move {
+        let state = page_state;
+        let (from, to) = report_window(&window, state.today())?;
+        let report = state.store.community_report(from, to).await?;
+        Ok(crate::report::report_html(&report, false))
+    })
+    .await
+}
+
+/// `/badges/{slug}.svg`: the partner's status and this month's rank, to embed anywhere.
+pub async fn badge(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(slug) = file.strip_suffix(".svg").map(str::to_string) else {
+        return error_page(LookupError::NotFound("badges end in .svg".into()));
+    };
+    let page_state = state.clone();
+    let page = state
+        .cache
+        .get_or_render(&state, &uri.to_string(), || async move {
+            let state = page_state;
+            let month = state.store.latest_ranking_month().await?;
+            let partners = match month {
+                Some(m) => state.store.public_partners(m).await?,
+                None => Vec::new(),
+            };
+            let found = partners.iter().find(|p| p.slug == slug).ok_or_else(|| {
+                LookupError::NotFound(format!("`{slug}` is not in the latest ranking"))
+            })?;
+            Ok((badge_svg(found, month), "image/svg+xml"))
+        })
+        .await;
+    match page {
+        Ok(page) => send(page, &headers, 3600),
+        Err(e) => error_page(e),
+    }
+}
+
+fn badge_svg(partner: &PublicPartner, month: Option<Month>) -> String {
+    let left = "Community Partner";
+    let right = format!(
+        "#{} in {}",
+        partner.rank,
+        month.map(month_name).unwrap_or_default()
+    );
+    let lw = 8 + left.len() as i64 * 7;
+    let rw = 8 + right.chars().count() as i64 * 7;
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="22" role="img" aria-label="{name}: {left}, {right}"><title>{name}: {left}, {right}</title><rect width="{lw}" height="22" rx="4" fill="#1b1f24"/><rect x="{lw}" width="{rw}" height="22" rx="4" fill="#0b5cad"/><rect x="{lw}" width="6" height="22" fill="#0b5cad"/><g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11"><text x="6" y="15">{left}</text><text x="{rx}" y="15">{right}</text></g></svg>"##,
+        w = lw + rw,
+        name = charts::escape(&partner.name),
+        left = left,
+        right = charts::escape(&right),
+        rx = lw + 6,
+    )
+}
+
+/// Rows of counts for a chart and a table.
+pub fn count_rows(counts: &[fairshare_store::public::Count]) -> Vec<(String, i64)> {
+    counts.iter().map(|c| (c.name.clone(), c.count)).collect()
+}
+
+/// Used by the report template.
+pub fn retention_text(report: &CommunityReport) -> String {
+    match report.retention_percent() {
+        Some(p) => format!(
+            "{p} % ({} of {})",
+            grouped(report.retained_contributors.into()),
+            grouped(report.previous_contributors.into())
+        ),
+        None => "no contributors in the previous window".into(),
+    }
+}
