@@ -189,6 +189,21 @@ impl Store {
         .transpose()
     }
 
+    /// Every month with a published ranking, oldest first.
+    pub async fn ranking_months(&self) -> Result<Vec<Month>> {
+        let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT month FROM rankings ORDER BY month")
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(m,)| {
+                m.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("ranking month `{m}`")))
+            })
+            .collect()
+    }
+
     /// When the latest ranking was published: changes whenever a ranking is published
     /// or republished, so caches of public pages key on it.
     pub async fn rankings_version(&self) -> Result<String> {
@@ -313,9 +328,11 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        let partner_since = match approved.and_then(|(at,)| at) {
-            Some(at) => Some(at.date().to_string()),
-            None => since,
+        // The first ranking it appears in, else its approval, else its status date.
+        let partner_since = match (ranks.first(), approved.and_then(|(at,)| at)) {
+            (Some(first), _) => Some(first.month.to_string()),
+            (None, Some(at)) => Some(at.date().to_string()),
+            (None, None) => since,
         };
         let last = Month::of(today).previous();
         let first = (1..12).fold(last, |m, _| m.previous());

@@ -140,3 +140,180 @@ fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<()
         None => Ok(()),
     }
 }
+
+#[derive(serde::Deserialize, Default)]
+pub struct Page {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+/// `?page=` (from 1) and `?per_page=` (1–500, default 100).
+fn paginate<T: Serialize>(items: Vec<T>, page: &Page) -> Result<serde_json::Value, LookupError> {
+    let number = |name: &str, text: &Option<String>, default: usize, most: usize| match text {
+        None => Ok(default),
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=most).contains(n))
+            .ok_or_else(|| {
+                LookupError::BadRequest(format!(
+                    "`{name}` must be a whole number from 1 to {most}, not `{t}`"
+                ))
+            }),
+    };
+    let per_page = number("per_page", &page.per_page, 100, 500)?;
+    let page_number = number("page", &page.page, 1, usize::MAX)?;
+    let total = items.len();
+    let shown: Vec<T> = items
+        .into_iter()
+        .skip((page_number - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    Ok(json!({ "page": page_number, "per_page": per_page, "total": total, "items": shown }))
+}
+
+fn parse_month(text: &str) -> Result<fairshare_engine::Month, LookupError> {
+    text.parse()
+        .map_err(|_| LookupError::BadRequest(format!("`month` must be YYYY-MM, not `{text}`")))
+}
+
+/// A JSON body served through the page cache, with an ETag.
+async fn cached_json<F, Fut>(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    make: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, LookupError>>,
+{
+    let key = format!("api {uri}");
+    match state
+        .cache
+        .get_or_render(state, &key, || async {
+            make().await.map(|v| (v.to_string(), "application/json"))
+        })
+        .await
+    {
+        Ok(page) => crate::site::send(page, headers, 60),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/v1/partners`: the partners of the latest published ranking, in rank order.
+pub async fn partners(
+    State(state): State<AppState>,
+    Query(page): Query<Page>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let st = state.clone();
+    cached_json(&state, &uri, &headers, || async move {
+        let month = st.store.latest_ranking_month().await?;
+        let partners = match month {
+            Some(m) => st.store.public_partners(m).await?,
+            None => Vec::new(),
+        };
+        let mut body = paginate(partners, &page)?;
+        body["month"] = json!(month.map(|m| m.to_string()));
+        Ok(body)
+    })
+    .await
+}
+
+/// `GET /api/v1/partners/{slug}`: a partner's public page as data.
+pub async fn partner(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let st = state.clone();
+    cached_json(&state, &uri, &headers, || async move {
+        let page = st
+            .store
+            .partner_page(&slug, st.today())
+            .await?
+            .ok_or_else(|| LookupError::NotFound(format!("`{slug}` is not a community partner")))?;
+        Ok(serde_json::to_value(page).unwrap_or_default())
+    })
+    .await
+}
+
+/// `GET /api/v1/rankings`: the months with a published ranking, newest first.
+pub async fn rankings(
+    State(state): State<AppState>,
+    Query(page): Query<Page>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let st = state.clone();
+    cached_json(&state, &uri, &headers, || async move {
+        let months: Vec<String> = st
+            .store
+            .ranking_months()
+            .await?
+            .into_iter()
+            .rev()
+            .map(|m| m.to_string())
+            .collect();
+        paginate(months, &page)
+    })
+    .await
+}
+
+/// `GET /api/v1/rankings/{month}`: a published ranking, frozen as published.
+pub async fn ranking(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    Query(page): Query<Page>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let st = state.clone();
+    cached_json(&state, &uri, &headers, || async move {
+        let month = parse_month(&month)?;
+        let ranking = st.store.ranking(month).await?.ok_or_else(|| {
+            LookupError::NotFound(format!("no ranking was published for {month}"))
+        })?;
+        let mut body = paginate(ranking.entries.clone(), &page)?;
+        body["month"] = json!(month.to_string());
+        body["published_at"] = json!(
+            ranking
+                .published_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        );
+        body["rules"] = ranking.rules.clone();
+        Ok(body)
+    })
+    .await
+}
+
+/// `GET /api/v1/report`: the community report (`?days=` or `?from=&to=`).
+pub async fn report(
+    State(state): State<AppState>,
+    Query(window): Query<crate::site::Window>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let st = state.clone();
+    cached_json(&state, &uri, &headers, || async move {
+        let (from, to) = crate::site::report_window(&window, st.today())?;
+        let report = st.store.community_report(from, to).await?;
+        Ok(serde_json::to_value(report).unwrap_or_default())
+    })
+    .await
+}
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+pub async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}

@@ -114,9 +114,15 @@ pub fn line(title: &str, points: &[(String, i64)]) -> String {
     let mut labelled = vec![0, points.len() / 2, points.len().saturating_sub(1)];
     labelled.dedup();
     for i in labelled.into_iter().filter(|i| *i < points.len()) {
+        // The first and last labels align to their ends so they stay inside the chart.
+        let anchor = match i {
+            0 if points.len() > 1 => "start",
+            i if i + 1 == points.len() && i > 0 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             svg,
-            r#"<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            r#"<text class="tick" x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
             x(i),
             height - 8,
             escape(&points[i].0)

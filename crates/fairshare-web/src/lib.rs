@@ -103,6 +103,36 @@ impl AppState {
     }
 }
 
+/// The JSON API's routes; `openapi.json` documents exactly these (a test checks it).
+pub fn api_routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
+    vec![
+        ("/api/v1/openapi.json", get(api::openapi)),
+        ("/api/v1/partners", get(api::partners)),
+        ("/api/v1/partners/{slug}", get(api::partner)),
+        ("/api/v1/rankings", get(api::rankings)),
+        ("/api/v1/rankings/{month}", get(api::ranking)),
+        ("/api/v1/report", get(api::report)),
+        ("/api/v1/thresholds", get(api::thresholds)),
+        ("/api/v1/thresholds/{iso_a3}", get(api::threshold)),
+    ]
+}
+
+/// The API, readable from any site's scripts (GET only, no credentials).
+fn api_router() -> Router<AppState> {
+    api_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
+        .layer(SetResponseHeaderLayer::overriding(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = api::OPENAPI;
+
 /// The whole application as a router, ready to serve or to test in-process.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -116,8 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/thresholds", get(pages::thresholds))
         .route("/assets/style.css", get(pages::stylesheet))
         .route("/healthz", get(api::healthz))
-        .route("/api/v1/thresholds", get(api::thresholds))
-        .route("/api/v1/thresholds/{iso_a3}", get(api::threshold))
+        .merge(api_router())
         .route(
             "/webhooks/github-sponsors",
             axum::routing::post(webhooks::github_sponsors).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),

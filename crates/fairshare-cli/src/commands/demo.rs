@@ -197,7 +197,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
             ),
             services: vec![
                 SERVICES[o % SERVICES.len()].to_string(),
-                SERVICES[(o / 2 + 1) % SERVICES.len()].to_string(),
+                SERVICES[(o + 1 + (o / SERVICES.len()) % 4) % SERVICES.len()].to_string(),
             ],
             languages: vec![
                 "English".to_string(),

@@ -6,6 +6,7 @@ mod github;
 mod rates;
 mod scores;
 mod serve;
+mod site;
 mod sponsorship;
 mod thresholds;
 

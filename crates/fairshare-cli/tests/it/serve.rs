@@ -3,14 +3,19 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn http_get(address: &str, path: &str) -> String {
+pub fn http_get(address: &str, path: &str) -> String {
+    http_get_with(address, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`).
+pub fn http_get_with(address: &str, path: &str, headers: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}\r\n"
     )
     .unwrap();
     let mut response = String::new();
