@@ -21,9 +21,12 @@ impl Drop for Server {
 }
 
 fn start(dir: &std::path::Path, db: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("FAIRSHARE_")) {
+        command.env_remove(key);
+    }
+    let mut child = command
         .current_dir(dir)
-        .env_remove("FAIRSHARE_DATABASE_URL")
         .env(TODAY.0, TODAY.1)
         .args(["--database", db, "serve", "--bind", "127.0.0.1:0"])
         .stderr(Stdio::piped())
@@ -269,6 +272,88 @@ fn openapi_documents_exactly_the_api_routes() {
         for field in schema["required"].as_array().into_iter().flatten() {
             let field = field.as_str().unwrap();
             assert!(value.get(field).is_some(), "{url}: `{field}` missing");
+        }
+    }
+}
+
+/// Headless Chromium (Debian's `chromium`; `.ci/run` installs it) renders the main
+/// public pages; each screenshot must show a page, not a blank or error screen.
+#[test]
+fn pages_render_in_a_real_browser() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("Chromium is needed for this test: apt-get install -y chromium");
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let out = fairshare(dir.path(), Some(&db), &["demo"], &[TODAY]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let server = start(dir.path(), &db);
+    let partner = json(&http_get(&server.address, "/api/v1/partners"))["items"][0]["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shots = std::env::var_os("SCREENSHOTS_DIR").map(std::path::PathBuf::from);
+    for (name, path) in [
+        ("home", "/".to_string()),
+        ("partners", "/partners".to_string()),
+        ("partner", format!("/partners/{partner}")),
+        ("report", "/report".to_string()),
+    ] {
+        let file = dir.path().join(format!("{name}.png"));
+        let output = Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--hide-scrollbars",
+                "--window-size=1280,1400",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
+            .arg(format!("--screenshot={}", file.display()))
+            .arg(format!("http://{}{path}", server.address))
+            .output()
+            .unwrap();
+        assert!(
+            file.exists(),
+            "{name}: no screenshot: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let channels = info.color_type.samples();
+        let mut colours = std::collections::HashSet::new();
+        let mut inked = 0usize;
+        for px in pixels[..info.buffer_size()].chunks(channels) {
+            colours.insert(px[..3].to_vec());
+            if px[..3].iter().any(|c| *c < 200) {
+                inked += 1;
+            }
+        }
+        let total = (info.width * info.height) as usize;
+        assert!(colours.len() > 20, "{name}: only {} colours", colours.len());
+        assert!(
+            inked * 100 > total * 3,
+            "{name}: nearly blank ({inked} of {total} pixels inked)"
+        );
+        if let Some(to) = &shots {
+            std::fs::create_dir_all(to).unwrap();
+            std::fs::copy(&file, to.join(format!("{name}.png"))).unwrap();
         }
     }
 }
