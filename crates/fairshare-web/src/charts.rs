@@ -189,7 +189,7 @@ mod tests {
             &[("w1".into(), 0), ("w2".into(), 10), ("w3".into(), 5)],
         );
         assert_eq!(svg.matches("<circle").count(), 3);
-        assert!(svg.contains(r#"points="50,178 339,12 628,95""#), "{svg}");
+        assert!(svg.contains(r#"points="50,190 339,12 628,101""#), "{svg}");
         assert!(line("Empty", &[]).contains("No data."));
     }
 }
