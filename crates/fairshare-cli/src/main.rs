@@ -77,6 +77,9 @@ enum Command {
     Profile(commands::applications::ProfileArgs),
     /// The community report over a window (HTML with charts, JSON or CSV).
     Report(commands::report::ReportArgs),
+    /// Accounts for the web: add with roles, list.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
     /// Review applications: list, show, decide, and staff confirmations.
     #[command(subcommand)]
     Applications(commands::applications::ApplicationsCommand),
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::applications::apply(&context, args).await,
             Command::Profile(args) => commands::applications::profile(&context, args).await,
             Command::Report(args) => commands::report::run(&context, args).await,
+            Command::Users(command) => commands::users::run(&context, command).await,
             Command::Demo(args) => commands::demo::run(&context, args).await,
             Command::Applications(command) => commands::applications::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,

@@ -61,6 +61,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "public profiles",
         include_str!("../migrations/sqlite/0009_public_profiles.sql"),
     ),
+    (
+        10,
+        "accounts",
+        include_str!("../migrations/sqlite/0010_accounts.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -107,6 +112,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "public profiles",
         include_str!("../migrations/postgres/0009_public_profiles.sql"),
+    ),
+    (
+        10,
+        "accounts",
+        include_str!("../migrations/postgres/0010_accounts.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@
 //! Conventions: amounts are stored as exact decimal text, dates as `DATE`
 //! (ISO text on SQLite), timestamps in UTC. A published result is never updated.
 
+pub mod accounts;
 pub mod activities;
 pub mod applications;
 pub mod audit;

@@ -21,6 +21,7 @@ impl IntoResponse for LookupError {
         let (status, message) = match self {
             LookupError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             LookupError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            LookupError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             LookupError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 (

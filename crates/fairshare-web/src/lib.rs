@@ -4,7 +4,9 @@
 //! write SQL themselves. Templates (`templates/`) and assets (`assets/`) are compiled
 //! into the binary.
 
+pub mod account;
 mod api;
+pub mod auth;
 mod charts;
 mod format;
 mod lookup;
@@ -35,8 +37,17 @@ pub struct AppState {
     pub today: Arc<dyn Fn() -> Date + Send + Sync>,
     pub webhooks: Arc<WebhookSecrets>,
     pub site: Arc<SiteSettings>,
+    pub programme: Arc<ProgrammeRules>,
     /// Rendered public pages, invalidated when a ranking is published.
     pub cache: Arc<site::PageCache>,
+}
+
+/// The rules the portal evaluates organisations with (from the configuration).
+#[derive(Clone, Default)]
+pub struct ProgrammeRules {
+    pub tolerance: rust_decimal::Decimal,
+    pub scoring: fairshare_engine::scoring::ScoringRules,
+    pub eligibility: fairshare_engine::eligibility::EligibilityRules,
 }
 
 /// What the public site says about the programme.
@@ -94,6 +105,7 @@ impl AppState {
             today: Arc::new(|| time::OffsetDateTime::now_utc().date()),
             webhooks: Arc::new(WebhookSecrets::default()),
             site: Arc::new(SiteSettings::default()),
+            programme: Arc::new(ProgrammeRules::default()),
             cache: Arc::new(site::PageCache::default()),
         }
     }
@@ -147,6 +159,12 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/style.css", get(pages::stylesheet))
         .route("/healthz", get(api::healthz))
         .merge(api_router())
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", axum::routing::post(account::logout))
+        .route("/account", get(account::account))
+        .route("/portal", get(account::portal))
+        .route("/admin", get(account::admin))
+        .route("/admin/applications/{id}/decide", axum::routing::post(account::decide))
         .route(
             "/webhooks/github-sponsors",
             axum::routing::post(webhooks::github_sponsors).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),

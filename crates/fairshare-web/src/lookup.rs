@@ -13,6 +13,8 @@ pub enum LookupError {
     BadRequest(String),
     /// Well-formed, but nothing there: 404.
     NotFound(String),
+    /// Signed in, but not allowed: 403.
+    Forbidden(String),
     /// Our fault: 500. The detail is logged, not shown.
     Internal(String),
 }

@@ -47,6 +47,7 @@ pub(crate) fn error_page(error: LookupError) -> Response {
     let (status, title, message) = match error {
         LookupError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Check the address", m),
         LookupError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
+        LookupError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
         LookupError::Internal(detail) => {
             tracing::error!(%detail, "page failed");
             (

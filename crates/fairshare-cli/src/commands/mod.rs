@@ -14,6 +14,7 @@ pub mod report;
 pub mod scores;
 pub mod serve;
 pub mod thresholds;
+pub mod users;
 
 use anyhow::Context as _;
 use fairshare_store::Store;

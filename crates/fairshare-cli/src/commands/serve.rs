@@ -59,6 +59,11 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         github_sponsors_url: site.github_sponsors_url.clone(),
         policy_html,
     });
+    state.programme = std::sync::Arc::new(fairshare_web::ProgrammeRules {
+        tolerance: context.config.sponsorship.tolerance,
+        scoring: context.config.scoring.rules()?,
+        eligibility: context.config.eligibility.clone(),
+    });
     if std::env::var_os("FAIRSHARE_TODAY").is_some() {
         let today = context.today();
         state.today = std::sync::Arc::new(move || today);

@@ -1,5 +1,6 @@
 //! The `fairshare` binary run as a user would, on a real database of each backend.
 
+mod accounts;
 mod contributions;
 mod demo;
 mod github;

@@ -6,11 +6,11 @@ use std::process::{Child, Command, Stdio};
 use crate::serve::{http_get, http_get_with};
 use crate::{fairshare, stderr, stdout};
 
-const TODAY: (&str, &str) = ("FAIRSHARE_TODAY", "2026-11-22");
+pub const TODAY: (&str, &str) = ("FAIRSHARE_TODAY", "2026-11-22");
 
-struct Server {
+pub struct Server {
     child: Child,
-    address: String,
+    pub address: String,
 }
 
 impl Drop for Server {
@@ -20,7 +20,7 @@ impl Drop for Server {
     }
 }
 
-fn start(dir: &std::path::Path, db: &str) -> Server {
+pub fn start(dir: &std::path::Path, db: &str) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("FAIRSHARE_")) {
         command.env_remove(key);

@@ -1,0 +1,257 @@
+//! Accounts on the demo community: sign-in, the role of every signed-in route, no
+//! organisation reading another's standing, anti-forgery tokens, throttling.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::site::{TODAY, start};
+use crate::{fairshare, stderr, stdout};
+
+fn request(address: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn status(response: &str) -> u16 {
+    response[9..12].parse().unwrap()
+}
+
+fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+        .current_dir(dir)
+        .args([
+            "--database",
+            db,
+            "users",
+            "add",
+            "--email",
+            email,
+            "--role",
+            role,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Signs in; the session cookie and the page's anti-forgery token.
+fn sign_in(address: &str, email: &str) -> (String, String) {
+    let response = request(
+        address,
+        "POST",
+        "/login",
+        "",
+        &format!(
+            "email={}&password=a+long+enough+password&next=%2Fportal",
+            email.replace('@', "%40")
+        ),
+    );
+    assert_eq!(status(&response), 303, "{response}");
+    let cookie = response
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = request(
+        address,
+        "GET",
+        "/account",
+        &format!("Cookie: {cookie}\r\n"),
+        "",
+    );
+    assert!(page.contains(email), "{page}");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    (cookie, csrf)
+}
+
+#[test]
+fn every_role_reaches_only_what_is_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let run = |args: &[&str]| {
+        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["demo"]);
+    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
+    let slugs: Vec<&str> = ranking
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    let (a, b) = (slugs[0], slugs[1]);
+    let pending = run(&["applications", "list", "--format", "csv"])
+        .lines()
+        .find(|l| l.contains(",pending,"))
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .expect("a pending application");
+    for (email, role) in [
+        ("admin@example.org", "admin".to_string()),
+        ("reviewer@example.org", "reviewer".to_string()),
+        ("a@example.org", format!("org_admin:{a}")),
+        ("b@example.org", format!("org_admin:{b}")),
+        ("lead@example.org", "team_lead:product".to_string()),
+        ("member@example.org", "member".to_string()),
+    ] {
+        add_user(dir.path(), &db, email, &role);
+    }
+    let server = start(dir.path(), &db);
+    let address = server.address.as_str();
+    let who = ["admin", "reviewer", "a", "b", "lead", "member"];
+    let sessions: Vec<(String, String)> = who
+        .iter()
+        .map(|w| sign_in(address, &format!("{w}@example.org")))
+        .collect();
+    let get = |path: &str, session: Option<&(String, String)>| {
+        let cookie = session
+            .map(|s| format!("Cookie: {}\r\n", s.0))
+            .unwrap_or_default();
+        request(address, "GET", path, &cookie, "")
+    };
+
+    // route → expected status for anonymous, then each of `who`.
+    let portal_a = format!("/portal?org={a}");
+    let matrix: [(&str, [u16; 7]); 4] = [
+        ("/account", [303, 200, 200, 200, 200, 200, 200]),
+        ("/portal", [303, 200, 200, 200, 200, 403, 403]),
+        (portal_a.as_str(), [303, 200, 200, 200, 403, 403, 403]),
+        ("/admin", [303, 200, 200, 403, 403, 403, 403]),
+    ];
+    for (path, expected) in matrix {
+        assert_eq!(status(&get(path, None)), expected[0], "anonymous {path}");
+        for (i, session) in sessions.iter().enumerate() {
+            let response = get(path, Some(session));
+            assert_eq!(status(&response), expected[i + 1], "{} {path}", who[i]);
+        }
+    }
+    // An organisation admin sees its own standing and not the other's.
+    let own = get("/portal", Some(&sessions[2]));
+    let name = |slug: &str| run(&["applications", "list", "--format", "csv"]).contains(slug);
+    assert!(name(a));
+    assert!(own.contains(&format!("id=\"org-{a}\"")) && !own.contains(&format!("id=\"org-{b}\"")));
+    assert!(own.contains("How to move up") && own.contains("points to the top 3"));
+
+    // Deciding needs a reviewer and the session's token.
+    let decide = format!("/admin/applications/{pending}/decide");
+    for (i, session) in sessions.iter().enumerate() {
+        let body = format!("csrf={}&decision=defer&comment=more+work", session.1);
+        let response = request(
+            address,
+            "POST",
+            &decide,
+            &format!("Cookie: {}\r\n", session.0),
+            &body,
+        );
+        let allowed = i < 2;
+        if allowed {
+            assert_eq!(status(&response), 303, "{} may decide: {response}", who[i]);
+        } else {
+            assert_eq!(status(&response), 403, "{} may not decide", who[i]);
+        }
+    }
+    let forged = request(
+        address,
+        "POST",
+        &decide,
+        &format!("Cookie: {}\r\n", sessions[1].0),
+        "csrf=wrong&decision=defer&comment=x",
+    );
+    assert_eq!(status(&forged), 403, "a forged form is refused");
+    let anonymous = request(address, "POST", &decide, "", "decision=defer&comment=x");
+    assert_eq!(status(&anonymous), 303, "anonymous: to the sign-in page");
+    let audit = run(&["audit", "--subject", "org:", "--limit", "50"]);
+    assert!(
+        audit.contains("reviewer@example.org"),
+        "decisions are audited by user: {audit}"
+    );
+
+    // Signing out needs the token too, and ends the session.
+    let logout = |s: &(String, String), token: &str| {
+        request(
+            address,
+            "POST",
+            "/logout",
+            &format!("Cookie: {}\r\n", s.0),
+            &format!("csrf={token}"),
+        )
+    };
+    assert_eq!(status(&logout(&sessions[5], "nope")), 403);
+    let out = logout(&sessions[5], &sessions[5].1);
+    assert_eq!(status(&out), 303, "{:?}", sessions[5]);
+    assert_eq!(
+        status(&get("/portal", Some(&sessions[5]))),
+        303,
+        "session closed"
+    );
+
+    // Sign-in from another site is refused; repeated failures are throttled.
+    let cross = request(
+        address,
+        "POST",
+        "/login",
+        "Origin: https://evil.test\r\n",
+        "email=a%40example.org&password=x",
+    );
+    assert_eq!(status(&cross), 403);
+    for _ in 0..5 {
+        let wrong = request(
+            address,
+            "POST",
+            "/login",
+            "",
+            "email=b%40example.org&password=wrong",
+        );
+        assert_eq!(status(&wrong), 401);
+    }
+    let throttled = request(
+        address,
+        "POST",
+        "/login",
+        "",
+        "email=b%40example.org&password=a+long+enough+password",
+    );
+    assert_eq!(status(&throttled), 429, "{throttled}");
+    let users = run(&["users", "list", "--format", "csv"]);
+    assert!(
+        users.contains(&format!("a@example.org,org_admin:{a}")),
+        "{users}"
+    );
+}

@@ -1,0 +1,293 @@
+//! Accounts: users with roles, sessions and failed sign-ins. Passwords arrive here
+//! already hashed (the web crate hashes with argon2id) and session tokens only as their
+//! hash, so nothing stored lets anyone sign in.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::tx::{Tx, on_tx};
+use crate::{Result, Store, StoreError, on_pool};
+
+/// What a user may do; organisation admins and team leads act within a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Reviewer,
+    TeamLead,
+    OrgAdmin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+            Role::TeamLead => "team_lead",
+            Role::OrgAdmin => "org_admin",
+            Role::Member => "member",
+        }
+    }
+
+    /// Roles that only make sense for one organisation or team.
+    pub fn needs_scope(self) -> bool {
+        matches!(self, Role::TeamLead | Role::OrgAdmin)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        Ok(match text.trim().replace('-', "_").as_str() {
+            "admin" => Role::Admin,
+            "reviewer" => Role::Reviewer,
+            "team_lead" => Role::TeamLead,
+            "org_admin" => Role::OrgAdmin,
+            "member" => Role::Member,
+            other => {
+                return Err(format!(
+                    "unknown role `{other}` (expected admin, reviewer, team_lead, org_admin or member)"
+                ));
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub role: Role,
+    /// The organisation's slug or the team's name; empty for global roles.
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub grants: Vec<Grant>,
+    pub disabled: bool,
+}
+
+impl User {
+    pub fn has(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    /// Reviewers and admins see everything an organisation admin sees.
+    pub fn can_review(&self) -> bool {
+        self.has(Role::Admin) || self.has(Role::Reviewer)
+    }
+
+    /// The organisations this user administers.
+    pub fn organisations(&self) -> Vec<&str> {
+        self.grants
+            .iter()
+            .filter(|g| g.role == Role::OrgAdmin)
+            .map(|g| g.scope.as_str())
+            .collect()
+    }
+}
+
+/// A signed-in user with the session's anti-forgery token.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub csrf: String,
+}
+
+impl Store {
+    /// Adds a user with a password hash and roles; audited. An existing email is refused.
+    pub async fn add_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        grants: &[Grant],
+        actor: &str,
+    ) -> Result<i64> {
+        let email = email.trim().to_lowercase();
+        if !email.contains('@') || email.len() < 3 {
+            return Err(StoreError::Invalid(format!(
+                "`{email}` is not an email address"
+            )));
+        }
+        for grant in grants {
+            if grant.role.needs_scope() && grant.scope.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "the role {} needs a scope (an organisation slug or a team name)",
+                    grant.role
+                )));
+            }
+            if grant.role == Role::OrgAdmin {
+                self.org_id(&grant.scope).await?;
+            }
+        }
+        let mut tx = Tx::begin(self.db()).await?;
+        let exists: Option<(i64,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&email).fetch_optional(conn).await?
+        });
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a user with the email {email} exists"
+            )));
+        }
+        let (id,): (i64,) = on_tx!(&mut tx, conn => {
+            sqlx::query_as("INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(&email)
+                .bind(password_hash)
+                .bind(crate::now())
+                .fetch_one(conn)
+                .await?
+        });
+        for grant in grants {
+            on_tx!(&mut tx, conn => {
+                sqlx::query("INSERT INTO user_roles (user_id, role, scope) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(grant.role.as_str())
+                    .bind(&grant.scope)
+                    .execute(conn)
+                    .await?;
+            });
+        }
+        tx.audit(
+            actor,
+            "users.add",
+            &format!("user:{email}"),
+            serde_json::json!({ "roles": grants }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows: Vec<(i64, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, email, disabled_at FROM users ORDER BY email").fetch_all(pool).await?
+        });
+        let mut users = Vec::with_capacity(rows.len());
+        for (id, email, disabled) in rows {
+            users.push(User {
+                grants: self.grants(id).await?,
+                id,
+                email,
+                disabled: disabled.is_some(),
+            });
+        }
+        Ok(users)
+    }
+
+    async fn grants(&self, user: i64) -> Result<Vec<Grant>> {
+        let rows: Vec<(String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT role, scope FROM user_roles WHERE user_id = $1 ORDER BY role, scope")
+                .bind(user)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(role, scope)| {
+                Ok(Grant {
+                    role: role.parse().map_err(StoreError::Corrupt)?,
+                    scope,
+                })
+            })
+            .collect()
+    }
+
+    /// The password hash and id of an active user, for signing in.
+    pub async fn login_secret(&self, email: &str) -> Result<Option<(i64, String)>> {
+        let row: Option<(i64, Option<String>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1 AND disabled_at IS NULL")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.and_then(|(id, hash)| hash.map(|h| (id, h))))
+    }
+
+    /// Failed sign-ins for `email` in the last `window`.
+    pub async fn recent_failed_logins(&self, email: &str, window: Duration) -> Result<i64> {
+        let (count,): (i64,) = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM failed_logins WHERE email = $1 AND at >= $2")
+                .bind(email.trim().to_lowercase())
+                .bind(crate::now() - window)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
+    pub async fn record_failed_login(&self, email: &str) -> Result<()> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("INSERT INTO failed_logins (email, at) VALUES ($1, $2)")
+                .bind(email.trim().to_lowercase())
+                .bind(crate::now())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Opens a session for `user`, known by the hash of its token.
+    pub async fn open_session(
+        &self,
+        user: i64,
+        token_hash: &str,
+        csrf: &str,
+        lifetime: Duration,
+    ) -> Result<()> {
+        let now = crate::now();
+        on_pool!(self.db(), pool => {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(token_hash)
+                .bind(user)
+                .bind(csrf)
+                .bind(now)
+                .bind(now + lifetime)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The user of an unexpired session of an active account.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<SessionUser>> {
+        let row: Option<(i64, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.email, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+            )
+            .bind(token_hash)
+            .bind(crate::now())
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((id, email, csrf)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(SessionUser {
+            user: User {
+                grants: self.grants(id).await?,
+                id,
+                email,
+                disabled: false,
+            },
+            csrf,
+        }))
+    }
+
+    pub async fn close_session(&self, token_hash: &str) -> Result<()> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;
+        });
+        Ok(())
+    }
+}

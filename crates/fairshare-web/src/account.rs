@@ -1,0 +1,532 @@
+//! Signed-in pages: sign in and out, the partner portal (`/portal`: where an
+//! organisation stands and what would move it up) and the reviewer console (`/admin`:
+//! applications to decide, the audit log). Every state change checks the session's
+//! anti-forgery token; every page checks the role.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use fairshare_engine::{ActivityKind, Month};
+use fairshare_store::StoreError;
+use fairshare_store::accounts::{Role, SessionUser};
+use fairshare_store::applications::Decision;
+use time::Duration;
+
+use crate::AppState;
+use crate::auth::{
+    Denied, SESSION_DAYS, Viewer, check_csrf, hash_password, random_token, require, same_origin,
+    session_cookie, token_hash, verify_password,
+};
+use crate::format::grouped;
+use crate::lookup::LookupError;
+use crate::pages::{error_page, render_string};
+use crate::site::month_name;
+
+/// Failed sign-ins allowed per address in `THROTTLE_WINDOW` before refusing for a while.
+const MOST_FAILURES: i64 = 5;
+const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+
+fn page(result: Result<String, LookupError>) -> Response {
+    match result {
+        Ok(html) => (
+            [(header::CACHE_CONTROL, "private, no-store")],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    title: &'static str,
+    next: String,
+    email: String,
+    message: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths: a sign-in link must not send people to another site.
+fn local(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/account".to_string()
+    }
+}
+
+pub async fn login_form(Query(next): Query<Next>) -> Response {
+    page(render_string(&LoginPage {
+        title: "Sign in",
+        next: local(&next.next),
+        email: String::new(),
+        message: None,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Response {
+    if !same_origin(&headers) {
+        return Denied::Forbidden.into_response();
+    }
+    let next = local(&form.next);
+    let refuse = |status: StatusCode, message: &str| {
+        let mut response = page(render_string(&LoginPage {
+            title: "Sign in",
+            next: next.clone(),
+            email: form.email.clone(),
+            message: Some(message.to_string()),
+        }));
+        *response.status_mut() = status;
+        response
+    };
+    let result: Result<Response, StoreError> = async {
+        if state
+            .store
+            .recent_failed_logins(&form.email, THROTTLE_WINDOW)
+            .await?
+            >= MOST_FAILURES
+        {
+            return Ok(refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed attempts for this address. Try again in 15 minutes.",
+            ));
+        }
+        let secret = state.store.login_secret(&form.email).await?;
+        let password = form.password.clone();
+        // Hashing is slow on purpose: off the async workers. Unknown addresses are
+        // checked against a dummy hash so that timing does not reveal which exist.
+        let (user, hash) = match secret {
+            Some((user, hash)) => (Some(user), hash),
+            None => (None, DUMMY_HASH.clone()),
+        };
+        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        let Some(user) = user.filter(|_| verified) else {
+            state.store.record_failed_login(&form.email).await?;
+            return Ok(refuse(
+                StatusCode::UNAUTHORIZED,
+                "The email or the password is wrong.",
+            ));
+        };
+        let token = random_token();
+        state
+            .store
+            .open_session(
+                user,
+                &token_hash(&token),
+                &random_token(),
+                Duration::days(SESSION_DAYS),
+            )
+            .await?;
+        Ok((
+            [(
+                header::SET_COOKIE,
+                session_cookie(&token, &headers, SESSION_DAYS * 86_400),
+            )],
+            Redirect::to(&next),
+        )
+            .into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| error_page(e.into()))
+}
+
+/// A hash of a random password nobody knows.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&random_token()).unwrap_or_default());
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let hash = viewer.1.clone();
+    let user = match require(viewer, "/", |_| true) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    if let Some(hash) = hash
+        && let Err(e) = state.store.close_session(&hash).await
+    {
+        return error_page(e.into());
+    }
+    (
+        [(header::SET_COOKIE, session_cookie("", &headers, 0))],
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+/// One organisation's standing, as its admins see it.
+struct Standing {
+    slug: String,
+    name: String,
+    status: String,
+    eligible: bool,
+    criteria: Vec<(String, bool, Vec<String>)>,
+    month: String,
+    score: String,
+    rank: Option<i64>,
+    previous_rank: Option<i64>,
+    gap_to_top3: Option<String>,
+    this_month: String,
+    by_kind: Vec<(String, String)>,
+    by_person: Vec<(String, String)>,
+    suggestions: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    standings: Vec<Standing>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct OrgQuery {
+    org: Option<String>,
+}
+
+pub async fn portal(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<OrgQuery>,
+) -> Response {
+    let user = match require(viewer, "/portal", |u| {
+        u.user.has(Role::OrgAdmin) || u.user.can_review()
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    // An organisation admin sees only their own organisations; reviewers any one.
+    let orgs: Vec<String> = match &query.org {
+        Some(org)
+            if user.user.can_review() || user.user.organisations().contains(&org.as_str()) =>
+        {
+            vec![org.clone()]
+        }
+        Some(_) => return Denied::Forbidden.into_response(),
+        None => user
+            .user
+            .organisations()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let mut standings = Vec::new();
+    for org in &orgs {
+        match standing(&state, org).await {
+            Ok(s) => standings.push(s),
+            Err(e) => return error_page(e),
+        }
+    }
+    page(render_string(&PortalPage {
+        title: "Partner portal",
+        email: user.user.email.clone(),
+        csrf: user.csrf.clone(),
+        standings,
+    }))
+}
+
+async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError> {
+    let rules = &state.programme;
+    let today = state.today();
+    let organisation = state.store.organisation(slug).await?;
+    let status = state
+        .store
+        .partner_page(slug, today)
+        .await?
+        .map(|p| p.status)
+        .unwrap_or_else(|| "applicant".into());
+    let evaluation = state
+        .store
+        .evaluate(
+            slug,
+            today,
+            &state.policy,
+            rules.tolerance,
+            &rules.scoring,
+            &rules.eligibility,
+        )
+        .await?;
+    let last = Month::of(today).previous();
+    let (scored, details) = state.store.explain(slug, last, &rules.scoring).await?;
+    let (current, _) = state
+        .store
+        .explain(slug, Month::of(today), &rules.scoring)
+        .await?;
+    let latest = state.store.latest_ranking_month().await?;
+    let ranking = match latest {
+        Some(m) => state.store.public_partners(m).await?,
+        None => Vec::new(),
+    };
+    let mine = ranking.iter().find(|p| p.slug == slug);
+    let third = ranking.get(2).map(|p| p.score);
+    let gap_to_top3 = match (mine, third) {
+        (Some(me), Some(third)) if me.rank > 3 => Some(grouped(third - me.score)),
+        (None, Some(third)) => Some(grouped(third - scored.score.score)),
+        _ => None,
+    };
+    let mut by_person: std::collections::BTreeMap<String, rust_decimal::Decimal> =
+        Default::default();
+    for item in &scored.score.items {
+        if let Some(detail) = details.get(&item.id) {
+            *by_person.entry(detail.member.clone()).or_default() += item.points;
+        }
+    }
+    let mut by_person: Vec<(String, rust_decimal::Decimal)> = by_person.into_iter().collect();
+    by_person.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // What would move it up: the most valuable kinds it did little or nothing of.
+    let mut open: Vec<(ActivityKind, rust_decimal::Decimal)> = ActivityKind::ALL
+        .iter()
+        .map(|k| (*k, rules.scoring.weight(*k)))
+        .filter(|(k, w)| {
+            !w.is_zero()
+                && scored
+                    .score
+                    .by_kind
+                    .get(k)
+                    .is_none_or(|p| *p < *w * rust_decimal::Decimal::from(3))
+        })
+        .collect();
+    open.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let suggestions = open
+        .iter()
+        .take(4)
+        .map(|(kind, weight)| {
+            format!(
+                "{}: {} points each, up to {} per person a month — {} points last month",
+                kind.as_str().replace('_', " "),
+                grouped(*weight),
+                rules.scoring.cap(*kind),
+                grouped(scored.score.by_kind.get(kind).copied().unwrap_or_default())
+            )
+        })
+        .collect();
+    Ok(Standing {
+        slug: slug.to_string(),
+        name: organisation.name,
+        status: status.replace('_', " "),
+        eligible: evaluation.eligible,
+        criteria: vec![
+            (
+                "Monthly sponsorship at your country's amount".into(),
+                evaluation.financial.passed,
+                evaluation.financial.reasons.clone(),
+            ),
+            (
+                "Regular contributions by your people".into(),
+                evaluation.practical.passed,
+                evaluation.practical.reasons.clone(),
+            ),
+        ],
+        month: month_name(last),
+        score: grouped(scored.score.score),
+        rank: mine.map(|p| p.rank),
+        previous_rank: mine.and_then(|p| p.previous_rank),
+        gap_to_top3,
+        this_month: grouped(current.score.score),
+        by_kind: scored
+            .score
+            .by_kind
+            .iter()
+            .filter(|(_, p)| !p.is_zero())
+            .map(|(k, p)| (k.as_str().replace('_', " "), grouped(*p)))
+            .collect(),
+        by_person: by_person
+            .into_iter()
+            .map(|(name, points)| (name, grouped(points)))
+            .collect(),
+        suggestions,
+    })
+}
+
+struct PendingApplication {
+    id: i64,
+    org: String,
+    name: String,
+    submitted_at: String,
+    eligible: bool,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    applications: Vec<PendingApplication>,
+    audit: Vec<(String, String, String, String)>,
+}
+
+pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let user = match require(viewer, "/admin", |u| u.user.can_review()) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let result: Result<AdminPage, StoreError> = async {
+        let applications = state
+            .store
+            .applications()
+            .await?
+            .into_iter()
+            .filter(|a| a.status == "pending" || a.status == "deferred")
+            .map(|a| PendingApplication {
+                id: a.id,
+                name: a.form.name.clone(),
+                org: a.org,
+                submitted_at: a.submitted_at.date().to_string(),
+                eligible: a.eligible,
+                status: a.status,
+            })
+            .collect();
+        let audit = state
+            .store
+            .audit_log(None, 30)
+            .await?
+            .into_iter()
+            .map(|e| (e.at.to_string(), e.actor, e.action, e.subject))
+            .collect();
+        Ok(AdminPage {
+            title: "Console",
+            email: user.user.email.clone(),
+            csrf: user.csrf.clone(),
+            applications,
+            audit,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => page(render_string(&p)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let user: SessionUser = match require(viewer, "/admin", |u| u.user.can_review()) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let decision = match form.decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        "defer" => Decision::Defer,
+        other => {
+            return error_page(LookupError::BadRequest(format!(
+                "`decision` must be approve, reject or defer, not `{other}`"
+            )));
+        }
+    };
+    if form.comment.trim().is_empty() {
+        return error_page(LookupError::BadRequest("a decision needs a comment".into()));
+    }
+    match state
+        .store
+        .decide_application(id, decision, form.comment.trim(), &user.user.email)
+        .await
+    {
+        Ok(()) => Redirect::to("/admin").into_response(),
+        Err(StoreError::Conflict(message) | StoreError::Invalid(message)) => {
+            error_page(LookupError::BadRequest(message))
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+/// `fairshare users add` hashes here, so that the CLI and the web agree on the scheme.
+pub fn hash_for_new_user(password: &str) -> Result<String, String> {
+    if password.chars().count() < 12 {
+        return Err("a password needs at least 12 characters".into());
+    }
+    hash_password(password)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    roles: Vec<String>,
+    portal: bool,
+    console: bool,
+}
+
+/// `/account`: who is signed in, with which roles, where to go, and signing out.
+pub async fn account(viewer: Viewer) -> Response {
+    let user = match require(viewer, "/account", |_| true) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    page(render_string(&AccountPage {
+        title: "Your account",
+        email: user.user.email.clone(),
+        csrf: user.csrf.clone(),
+        roles: user
+            .user
+            .grants
+            .iter()
+            .map(|g| {
+                let role = g.role.as_str().replace('_', " ");
+                if g.scope.is_empty() {
+                    role
+                } else {
+                    format!("{role} of {}", g.scope)
+                }
+            })
+            .collect(),
+        portal: user.user.has(Role::OrgAdmin) || user.user.can_review(),
+        console: user.user.can_review(),
+    }))
+}

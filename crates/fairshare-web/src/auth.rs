@@ -1,0 +1,203 @@
+//! Signing in: argon2id password hashes, session cookies (a random token; the store
+//! keeps only its SHA-256), the signed-in user as an extractor, role checks, and
+//! protection against forged requests (a per-session token in every form, and a
+//! same-origin check on sign-in, which has no session yet).
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use fairshare_store::accounts::SessionUser;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "fairshare_session";
+/// How long a session lasts without signing in again.
+pub const SESSION_DAYS: i64 = 14;
+
+/// An argon2id hash (PHC string) of `password`.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// 32 random bytes as hex: session tokens and anti-forgery tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The session cookie; `Secure` when the request came over HTTPS (directly or, as a
+/// proxy says, `X-Forwarded-Proto: https`).
+pub fn session_cookie(token: &str, headers: &HeaderMap, max_age_seconds: i64) -> String {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The signed-in user, if any.
+pub struct Viewer(pub Option<SessionUser>, pub Option<String>);
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Ok(Viewer(None, None));
+        };
+        let hash = token_hash(&token);
+        match state.store.session_user(&hash).await {
+            Ok(user) => Ok(Viewer(user, Some(hash))),
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+            }
+        }
+    }
+}
+
+/// Why a request may not go on.
+pub enum Denied {
+    /// Not signed in: to the sign-in page, then back.
+    SignIn(String),
+    /// Signed in, not allowed.
+    Forbidden,
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::SignIn(next) => {
+                Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
+            }
+            Denied::Forbidden => crate::pages::error_page(crate::lookup::LookupError::Forbidden(
+                "Your account may not see this page.".into(),
+            )),
+        }
+    }
+}
+
+/// The user, if `allowed` says yes.
+pub fn require(
+    viewer: Viewer,
+    here: &str,
+    allowed: impl Fn(&SessionUser) -> bool,
+) -> Result<SessionUser, Denied> {
+    match viewer.0 {
+        None => Err(Denied::SignIn(here.to_string())),
+        Some(user) if allowed(&user) => Ok(user),
+        Some(_) => Err(Denied::Forbidden),
+    }
+}
+
+/// A state-changing form must carry the session's token.
+pub fn check_csrf(user: &SessionUser, submitted: &str) -> Result<(), Denied> {
+    let expected = user.csrf.as_bytes();
+    let given = submitted.as_bytes();
+    // Constant-time comparison: the token must not leak through timing.
+    let same = expected.len() == given.len()
+        && expected
+            .iter()
+            .zip(given)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same { Ok(()) } else { Err(Denied::Forbidden) }
+}
+
+/// Sign-in has no session yet: refuse posts that a browser says came from elsewhere.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let site_ok = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v == "same-origin" || v == "none");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_ok = match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest == host),
+        (Some(_), None) => false,
+    };
+    site_ok && origin_ok
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn forged_origins_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "example.org".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "https://example.org".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "https://evil.test".parse().unwrap());
+        assert!(!same_origin(&headers));
+        headers.remove(header::ORIGIN);
+        headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&headers));
+    }
+}
