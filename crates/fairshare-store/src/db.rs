@@ -66,6 +66,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/sqlite/0010_accounts.sql"),
     ),
+    (
+        11,
+        "claims",
+        include_str!("../migrations/sqlite/0011_claims.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -117,6 +122,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "accounts",
         include_str!("../migrations/postgres/0010_accounts.sql"),
+    ),
+    (
+        11,
+        "claims",
+        include_str!("../migrations/postgres/0011_claims.sql"),
     ),
 ];
 

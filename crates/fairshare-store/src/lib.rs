@@ -16,6 +16,7 @@ pub mod activities;
 pub mod applications;
 pub mod audit;
 pub mod bigmac;
+pub mod claims;
 pub mod compliance;
 pub mod corrections;
 mod db;

@@ -204,6 +204,7 @@ struct Standing {
     by_kind: Vec<(String, String)>,
     by_person: Vec<(String, String)>,
     suggestions: Vec<String>,
+    claims: Vec<fairshare_store::claims::Claim>,
 }
 
 #[derive(Template)]
@@ -213,6 +214,8 @@ struct PortalPage {
     email: String,
     csrf: String,
     standings: Vec<Standing>,
+    kinds: Vec<&'static str>,
+    today: String,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -258,6 +261,11 @@ pub async fn portal(
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),
         standings,
+        kinds: fairshare_store::claims::CLAIMABLE
+            .iter()
+            .map(|k| k.as_str())
+            .collect(),
+        today: state.today().to_string(),
     }))
 }
 
@@ -371,6 +379,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
             .map(|(name, points)| (name, grouped(points)))
             .collect(),
         suggestions,
+        claims: state.store.claims(Some(slug), None).await?,
     })
 }
 
@@ -501,6 +510,7 @@ struct AccountPage {
     roles: Vec<String>,
     portal: bool,
     console: bool,
+    verifier: bool,
 }
 
 /// `/account`: who is signed in, with which roles, where to go, and signing out.
@@ -528,5 +538,161 @@ pub async fn account(viewer: Viewer) -> Response {
             .collect(),
         portal: user.user.has(Role::OrgAdmin) || user.user.can_review(),
         console: user.user.can_review(),
+        verifier: verifier(&user),
     }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ClaimSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    person: String,
+    person_name: String,
+    kind: String,
+    day: String,
+    team: String,
+    evidence: String,
+    description: String,
+}
+
+/// An organisation admin claims non-code work by one of its people.
+pub async fn submit_claim(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ClaimSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match require(viewer, "/portal", |u| {
+        u.user.organisations().contains(&org.as_str())
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let kind = match form.kind.parse::<ActivityKind>() {
+        Ok(kind) => kind,
+        Err(e) => return error_page(LookupError::BadRequest(format!("kind: {e}"))),
+    };
+    let day = match crate::lookup::parse_date("day", &form.day) {
+        Ok(day) => day,
+        Err(e) => return error_page(e),
+    };
+    let claim = fairshare_store::claims::ClaimForm {
+        person: form.person,
+        person_name: form.person_name,
+        kind,
+        day,
+        team: form.team,
+        evidence: form.evidence,
+        description: form.description,
+    };
+    match state
+        .store
+        .submit_claim(&org, &claim, &user.user.email)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/portal?org={org}#claims-{org}")).into_response(),
+        Err(StoreError::Invalid(m)) => error_page(LookupError::BadRequest(m)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "claims.html")]
+struct ClaimsPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    claims: Vec<fairshare_store::claims::Claim>,
+    teams: String,
+}
+
+fn verifier(user: &SessionUser) -> bool {
+    user.user.has(Role::TeamLead) || user.user.can_review()
+}
+
+/// The teams whose claims `user` verifies; None: every team.
+fn verified_teams(user: &SessionUser) -> Option<Vec<String>> {
+    if user.user.can_review() {
+        None
+    } else {
+        Some(
+            user.user
+                .grants
+                .iter()
+                .filter(|g| g.role == Role::TeamLead)
+                .map(|g| g.scope.clone())
+                .collect(),
+        )
+    }
+}
+
+/// The verification queue: team leads see their teams' claims, reviewers all.
+pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let user = match require(viewer, "/admin/claims", verifier) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let teams = verified_teams(&user);
+    let all = teams.clone().unwrap_or_default();
+    match state.store.claims(None, Some(&all)).await {
+        Ok(claims) => page(render_string(&ClaimsPage {
+            title: "Claims to verify",
+            email: user.user.email.clone(),
+            csrf: user.csrf.clone(),
+            claims,
+            teams: teams
+                .map(|t| t.join(", "))
+                .unwrap_or_else(|| "every team".into()),
+        })),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ClaimDecision {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn decide_claim(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<ClaimDecision>,
+) -> Response {
+    let user = match require(viewer, "/admin/claims", verifier) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return error_page(LookupError::BadRequest(format!(
+                "`decision` must be approve or reject, not `{other}`"
+            )));
+        }
+    };
+    let teams = verified_teams(&user);
+    let result = state
+        .store
+        .decide_claim(id, approve, form.comment.trim(), &user.user.email, |team| {
+            teams.as_ref().is_none_or(|t| t.iter().any(|x| x == team))
+        })
+        .await;
+    match result {
+        Ok(()) => Redirect::to("/admin/claims").into_response(),
+        Err(StoreError::Conflict(m)) => error_page(LookupError::Forbidden(m)),
+        Err(e) => error_page(e.into()),
+    }
 }

@@ -163,7 +163,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", axum::routing::post(account::logout))
         .route("/account", get(account::account))
         .route("/portal", get(account::portal))
+        .route("/portal/claims", axum::routing::post(account::submit_claim))
         .route("/admin", get(account::admin))
+        .route("/admin/claims", get(account::claims_queue))
+        .route("/admin/claims/{id}/decide", axum::routing::post(account::decide_claim))
         .route("/admin/applications/{id}/decide", axum::routing::post(account::decide))
         .route(
             "/webhooks/github-sponsors",

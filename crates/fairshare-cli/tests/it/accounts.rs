@@ -31,18 +31,14 @@ fn status(response: &str) -> u16 {
 }
 
 fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+    command
         .current_dir(dir)
-        .args([
-            "--database",
-            db,
-            "users",
-            "add",
-            "--email",
-            email,
-            "--role",
-            role,
-        ])
+        .args(["--database", db, "users", "add", "--email", email]);
+    for role in role.split(' ') {
+        command.args(["--role", role]);
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -249,6 +245,71 @@ fn every_role_reaches_only_what_is_its_own() {
         "email=b%40example.org&password=a+long+enough+password",
     );
     assert_eq!(status(&throttled), 429, "{throttled}");
+    // Claims: the organisation claims non-code work, a lead of that team verifies it,
+    // and it scores. Nobody verifies their own claim; no one claims for another.
+    add_user(
+        dir.path(),
+        &db,
+        "both@example.org",
+        &format!("org_admin:{a}"),
+    );
+    let claim = |session: &(String, String), org: &str| {
+        request(
+            address,
+            "POST",
+            "/portal/claims",
+            &format!("Cookie: {}\r\n", session.0),
+            &format!(
+                "csrf={}&org={org}&person=speaker%40example.net&person_name=Sam+Speaker&kind=talk_given\
+                 &day=2026-11-20&team=product&evidence=https%3A%2F%2Fexample.net%2Ftalk&description=Conference+talk",
+                session.1
+            ),
+        )
+    };
+    assert_eq!(status(&claim(&sessions[3], a)), 403, "b claims for a");
+    assert_eq!(status(&claim(&sessions[2], a)), 303);
+    let queue = get("/admin/claims", Some(&sessions[4]));
+    assert!(
+        queue.contains("Sam Speaker"),
+        "the product lead sees it: {queue}"
+    );
+    assert_eq!(
+        status(&get("/admin/claims", Some(&sessions[3]))),
+        403,
+        "an org admin is no verifier"
+    );
+    let id = queue
+        .split("/admin/claims/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let verify = |session: &(String, String)| {
+        request(
+            address,
+            "POST",
+            &format!("/admin/claims/{id}/decide"),
+            &format!("Cookie: {}\r\n", session.0),
+            &format!("csrf={}&decision=approve&comment=seen+it", session.1),
+        )
+    };
+    assert_eq!(
+        status(&verify(&sessions[3])),
+        403,
+        "org admin b may not verify"
+    );
+    let before = run(&[
+        "explain", "--org", a, "--month", "2026-11", "--format", "json",
+    ]);
+    assert!(!before.contains("Conference talk"));
+    assert_eq!(status(&verify(&sessions[4])), 303, "the team lead verifies");
+    let after = run(&["explain", "--org", a, "--month", "2026-11"]);
+    assert!(
+        after.contains("talk_given"),
+        "the approved claim scores: {after}"
+    );
+    assert_eq!(status(&verify(&sessions[4])), 403, "decided once");
+
     let users = run(&["users", "list", "--format", "csv"]);
     assert!(
         users.contains(&format!("a@example.org,org_admin:{a}")),

@@ -1,0 +1,290 @@
+//! Claims of non-code work: an organisation claims, with evidence, that one of its
+//! people did something the data sources cannot see; a team lead of that team or a
+//! reviewer verifies it (never whoever claimed it). An approved claim becomes an
+//! activity through the ordinary ingest, so it is attributed and scored like the rest.
+
+use fairshare_engine::{ActivityKind, IdentityKey};
+use fairshare_import::{ActivityRecord, PersonRef, Skips};
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+use crate::tx::{Tx, on_tx};
+use crate::{Result, Store, StoreError, on_pool};
+
+/// What an organisation claims.
+#[derive(Debug, Clone)]
+pub struct ClaimForm {
+    /// The person's identity (an email, or `source:handle`).
+    pub person: String,
+    pub person_name: String,
+    pub kind: ActivityKind,
+    pub day: Date,
+    pub team: String,
+    pub evidence: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Claim {
+    pub id: i64,
+    pub org: String,
+    pub person: String,
+    pub person_name: String,
+    pub kind: String,
+    pub day: Date,
+    pub team: String,
+    pub evidence: String,
+    pub description: String,
+    pub status: String,
+    pub claimed_by: String,
+    pub decided_by: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Kinds that only a claim can bring in (the sources see code, forum and chat).
+pub const CLAIMABLE: [ActivityKind; 10] = [
+    ActivityKind::EventOrganised,
+    ActivityKind::TalkGiven,
+    ActivityKind::MeetupHosted,
+    ActivityKind::TeamLeadership,
+    ActivityKind::ReleaseManagement,
+    ActivityKind::Design,
+    ActivityKind::Marketing,
+    ActivityKind::Translation,
+    ActivityKind::DocsChange,
+    ActivityKind::OtherTask,
+];
+
+type ClaimRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Date,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+const SELECT: &str = "SELECT c.id, o.slug, c.person, c.person_name, c.kind, c.day, c.team, c.evidence, \
+     c.description, c.status, c.claimed_by, c.decided_by, c.comment \
+     FROM claims c JOIN organisations o ON o.id = c.org_id";
+
+fn claim(row: ClaimRow) -> Claim {
+    let (
+        id,
+        org,
+        person,
+        person_name,
+        kind,
+        day,
+        team,
+        evidence,
+        description,
+        status,
+        claimed_by,
+        decided_by,
+        comment,
+    ) = row;
+    Claim {
+        id,
+        org,
+        person,
+        person_name,
+        kind,
+        day,
+        team,
+        evidence,
+        description,
+        status,
+        claimed_by,
+        decided_by,
+        comment,
+    }
+}
+
+impl Store {
+    /// Records a claim for `org`; audited.
+    pub async fn submit_claim(&self, org: &str, form: &ClaimForm, actor: &str) -> Result<i64> {
+        let org_id = self.org_id(org).await?;
+        let key = IdentityKey::parse(&form.person)
+            .map_err(|e| StoreError::Invalid(format!("person: {e}")))?;
+        if !CLAIMABLE.contains(&form.kind) {
+            return Err(StoreError::Invalid(format!(
+                "{} is counted from the data sources; claims are for non-code work",
+                form.kind
+            )));
+        }
+        for (field, value) in [
+            ("team", &form.team),
+            ("evidence", &form.evidence),
+            ("description", &form.description),
+        ] {
+            if value.trim().is_empty() {
+                return Err(StoreError::Invalid(format!("`{field}` is required")));
+            }
+        }
+        if !(form.evidence.starts_with("https://") || form.evidence.starts_with("http://")) {
+            return Err(StoreError::Invalid(
+                "`evidence` must be a link (https://…)".into(),
+            ));
+        }
+        let mut tx = Tx::begin(self.db()).await?;
+        let (id,): (i64,) = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "INSERT INTO claims (org_id, person, person_name, kind, day, team, evidence, description, status, claimed_by, claimed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(key.to_string())
+            .bind(form.person_name.trim())
+            .bind(form.kind.as_str())
+            .bind(form.day)
+            .bind(form.team.trim())
+            .bind(form.evidence.trim())
+            .bind(form.description.trim())
+            .bind(actor)
+            .bind(crate::now())
+            .fetch_one(conn)
+            .await?
+        });
+        tx.audit(
+            actor,
+            "claims.submit",
+            &format!("org:{org}"),
+            serde_json::json!({ "claim": id, "kind": form.kind, "team": form.team }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Claims of one organisation, or pending claims of some teams (None: all teams).
+    pub async fn claims(
+        &self,
+        org: Option<&str>,
+        pending_in: Option<&[String]>,
+    ) -> Result<Vec<Claim>> {
+        let rows: Vec<ClaimRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE ($1 = '' OR o.slug = $1) AND ($2 = 0 OR c.status = 'pending') ORDER BY c.id DESC"
+            )))
+            .bind(org.unwrap_or(""))
+            .bind(i64::from(pending_in.is_some()))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(claim)
+            .filter(|c| pending_in.is_none_or(|teams| teams.is_empty() || teams.contains(&c.team)))
+            .collect())
+    }
+
+    /// Approves or rejects a pending claim. `may_verify` says whether the actor may
+    /// verify claims of that team; nobody verifies their own claim. An approval stores
+    /// the activity first (idempotent on `claim:ID`), then the decision.
+    pub async fn decide_claim(
+        &self,
+        id: i64,
+        approve: bool,
+        comment: &str,
+        actor: &str,
+        may_verify: impl Fn(&str) -> bool,
+    ) -> Result<()> {
+        let rows: Vec<ClaimRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        let found = rows
+            .into_iter()
+            .next()
+            .map(claim)
+            .ok_or_else(|| StoreError::NotFound(format!("no claim #{id}")))?;
+        if found.status != "pending" {
+            return Err(StoreError::Conflict(format!(
+                "claim #{id} is already {}",
+                found.status
+            )));
+        }
+        if found.claimed_by == actor {
+            return Err(StoreError::Conflict(format!(
+                "claim #{id} was made by {actor}; someone else must verify it"
+            )));
+        }
+        if !may_verify(&found.team) {
+            return Err(StoreError::Conflict(format!(
+                "claim #{id} belongs to the team {}, which you do not lead",
+                found.team
+            )));
+        }
+        if approve {
+            let key = IdentityKey::parse(&found.person)
+                .map_err(|e| StoreError::Corrupt(format!("claim #{id}: {e}")))?;
+            let kind: ActivityKind =
+                found
+                    .kind
+                    .parse()
+                    .map_err(|e: fairshare_engine::activity::UnknownKind| {
+                        StoreError::Corrupt(e.to_string())
+                    })?;
+            let at: OffsetDateTime = found
+                .day
+                .with_hms(12, 0, 0)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .assume_utc();
+            let mut record = ActivityRecord::new(
+                format!("claim:{id}"),
+                kind,
+                PersonRef::new(key, Some(&found.person_name)),
+                at,
+            );
+            record.team = Some(found.team.clone());
+            record.url = Some(found.evidence.clone());
+            record.title = Some(found.description.clone());
+            record.on_behalf_of =
+                Some(fairshare_import::record::OnBehalfOf::Org(found.org.clone()));
+            let mut session = self
+                .begin_ingest(
+                    "claim",
+                    &format!("claim #{id}"),
+                    &format!("claim:{id}"),
+                    actor,
+                    &[],
+                )
+                .await?;
+            session.add(&[record]).await?;
+            session.finish(&Skips::default()).await?;
+        }
+        let mut tx = Tx::begin(self.db()).await?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE claims SET status = $1, decided_by = $2, decided_at = $3, comment = $4 WHERE id = $5 AND status = 'pending'")
+                .bind(if approve { "approved" } else { "rejected" })
+                .bind(actor)
+                .bind(crate::now())
+                .bind(comment)
+                .bind(id)
+                .execute(conn)
+                .await?;
+        });
+        tx.audit(
+            actor,
+            if approve {
+                "claims.approve"
+            } else {
+                "claims.reject"
+            },
+            &format!("org:{}", found.org),
+            serde_json::json!({ "claim": id, "comment": comment }),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
