@@ -169,6 +169,40 @@ impl Store {
         Ok(id)
     }
 
+    /// Gives `user` a role; audited. The first administrator of an organisation is
+    /// whoever applies for it; later ones must be added by someone with the right.
+    pub async fn grant(&self, user: i64, grant: &Grant, actor: &str) -> Result<()> {
+        let mut tx = Tx::begin(self.db()).await?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query("INSERT INTO user_roles (user_id, role, scope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(user)
+                .bind(grant.role.as_str())
+                .bind(&grant.scope)
+                .execute(conn)
+                .await?;
+        });
+        tx.audit(
+            actor,
+            "users.grant",
+            &format!("user:{user}"),
+            serde_json::json!({ "role": grant.role, "scope": grant.scope }),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Users holding `role` for `scope`.
+    pub async fn holders(&self, role: Role, scope: &str) -> Result<i64> {
+        let (count,): (i64,) = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM user_roles WHERE role = $1 AND scope = $2")
+                .bind(role.as_str())
+                .bind(scope)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
     pub async fn users(&self) -> Result<Vec<User>> {
         let rows: Vec<(i64, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id, email, disabled_at FROM users ORDER BY email").fetch_all(pool).await?

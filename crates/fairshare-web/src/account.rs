@@ -303,11 +303,13 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
     };
     let mine = ranking.iter().find(|p| p.slug == slug);
     let third = ranking.get(2).map(|p| p.score);
+    // Points still missing to reach the current #3 (none when already at or above it).
     let gap_to_top3 = match (mine, third) {
-        (Some(me), Some(third)) if me.rank > 3 => Some(grouped(third - me.score)),
-        (None, Some(third)) => Some(grouped(third - scored.score.score)),
+        (Some(me), Some(third)) if me.rank > 3 => Some(third - me.score),
+        (None, Some(third)) => Some(third - scored.score.score),
         _ => None,
-    };
+    }
+    .map(|gap| grouped(gap.max(rust_decimal::Decimal::ZERO)));
     let mut by_person: std::collections::BTreeMap<String, rust_decimal::Decimal> =
         Default::default();
     for item in &scored.score.items {
@@ -400,6 +402,7 @@ struct AdminPage {
     csrf: String,
     applications: Vec<PendingApplication>,
     audit: Vec<(String, String, String, String)>,
+    last_month: String,
 }
 
 pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -436,6 +439,7 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
             csrf: user.csrf.clone(),
             applications,
             audit,
+            last_month: Month::of(state.today()).previous().to_string(),
         })
     }
     .await;
@@ -693,6 +697,292 @@ pub async fn decide_claim(
     match result {
         Ok(()) => Redirect::to("/admin/claims").into_response(),
         Err(StoreError::Conflict(m)) => error_page(LookupError::Forbidden(m)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    title: &'static str,
+    email: String,
+    message: Option<String>,
+}
+
+pub async fn signup_form() -> Response {
+    page(render_string(&SignupPage {
+        title: "Create an account",
+        email: String::new(),
+        message: None,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct Signup {
+    email: String,
+    password: String,
+}
+
+/// Anyone may create an account (role `member`); roles beyond it come from applying
+/// for an organisation or from a programme manager.
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Signup>,
+) -> Response {
+    if !same_origin(&headers) {
+        return Denied::Forbidden.into_response();
+    }
+    let refuse = |message: String| {
+        let mut response = page(render_string(&SignupPage {
+            title: "Create an account",
+            email: form.email.clone(),
+            message: Some(message),
+        }));
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        response
+    };
+    let password = form.password.clone();
+    let hash = match tokio::task::spawn_blocking(move || hash_for_new_user(&password)).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(message)) => return refuse(message),
+        Err(_) => return error_page(LookupError::Internal("hashing failed".into())),
+    };
+    let grants = [fairshare_store::accounts::Grant {
+        role: Role::Member,
+        scope: String::new(),
+    }];
+    let user = match state
+        .store
+        .add_user(&form.email, &hash, &grants, &form.email)
+        .await
+    {
+        Ok(user) => user,
+        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => return refuse(m),
+        Err(e) => return error_page(e.into()),
+    };
+    let token = random_token();
+    if let Err(e) = state
+        .store
+        .open_session(
+            user,
+            &token_hash(&token),
+            &random_token(),
+            Duration::days(SESSION_DAYS),
+        )
+        .await
+    {
+        return error_page(e.into());
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            session_cookie(&token, &headers, SESSION_DAYS * 86_400),
+        )],
+        Redirect::to("/account"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    countries: Vec<(String, String)>,
+}
+
+pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let user = match require(viewer, "/apply", |_| true) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let countries = match crate::lookup::threshold_set(&state, None).await {
+        Ok(set) => set
+            .rows
+            .iter()
+            .map(|t| (t.iso_a3.to_string(), t.name.clone()))
+            .collect(),
+        Err(e) => return error_page(e),
+    };
+    page(render_string(&ApplyPage {
+        title: "Apply to become a partner",
+        email: user.user.email.clone(),
+        csrf: user.csrf.clone(),
+        countries,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ApplicationSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    name: String,
+    country: String,
+    #[serde(default)]
+    website: String,
+    contact: String,
+    description: String,
+    #[serde(default)]
+    platform: String,
+    #[serde(default)]
+    account: String,
+    /// One person per line: `Name <email or source:handle>`.
+    #[serde(default)]
+    staff: String,
+}
+
+/// The application form: the organisation is created or updated, its sponsor account
+/// linked, the evaluation attached, and the applicant becomes its first administrator.
+pub async fn apply(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ApplicationSubmission>,
+) -> Response {
+    let user = match require(viewer, "/apply", |_| true) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let result: Result<String, LookupError> = async {
+        let slug = form.org.trim().to_lowercase();
+        let country = crate::lookup::parse_country("country", &form.country)?;
+        let holders = state.store.holders(Role::OrgAdmin, &slug).await?;
+        if holders > 0 && !user.user.organisations().contains(&slug.as_str()) {
+            return Err(LookupError::Forbidden(format!(
+                "`{slug}` already has an administrator: ask them to add you"
+            )));
+        }
+        let staff = form
+            .staff
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let (name, handle) = line
+                    .rsplit_once('<')
+                    .map(|(n, h)| (n.trim(), h.trim_end_matches('>').trim()))
+                    .ok_or_else(|| {
+                        LookupError::BadRequest(format!(
+                            "staff: write `Name <email>`, not `{line}`"
+                        ))
+                    })?;
+                Ok(fairshare_store::applications::StaffMember {
+                    name: name.to_string(),
+                    handle: handle.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, LookupError>>()?;
+        let application = fairshare_store::applications::ApplicationForm {
+            org: slug.clone(),
+            name: form.name.trim().to_string(),
+            country,
+            website: Some(form.website.trim().to_string()).filter(|w| !w.is_empty()),
+            contact: form.contact.trim().to_string(),
+            description: form.description.trim().to_string(),
+            sponsorship: (!form.account.trim().is_empty()).then(|| {
+                fairshare_store::applications::SponsorAccount {
+                    platform: form.platform.clone(),
+                    account: form.account.trim().to_string(),
+                }
+            }),
+            staff,
+        };
+        let actor = user.user.email.as_str();
+        let store = &state.store;
+        let invalid = |e: StoreError| match e {
+            StoreError::Invalid(m) | StoreError::Conflict(m) => LookupError::BadRequest(m),
+            other => other.into(),
+        };
+        store
+            .prepare_applicant(&application, actor)
+            .await
+            .map_err(invalid)?;
+        let rules = &state.programme;
+        let evaluation = store
+            .evaluate(
+                &slug,
+                state.today(),
+                &state.policy,
+                rules.tolerance,
+                &rules.scoring,
+                &rules.eligibility,
+            )
+            .await?;
+        store
+            .submit_application(&application, &evaluation, actor)
+            .await
+            .map_err(invalid)?;
+        store
+            .grant(
+                user.user.id,
+                &fairshare_store::accounts::Grant {
+                    role: Role::OrgAdmin,
+                    scope: slug.clone(),
+                },
+                actor,
+            )
+            .await?;
+        Ok(slug)
+    }
+    .await;
+    match result {
+        Ok(slug) => Redirect::to(&format!("/portal?org={slug}")).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    csrf: String,
+    month: String,
+}
+
+/// A reviewer runs the monthly review: statuses move and the ranking is published.
+pub async fn review(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    let user = match require(viewer, "/admin", |u| u.user.can_review()) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let month: Month = match form.month.parse() {
+        Ok(m) => m,
+        Err(_) => {
+            return error_page(LookupError::BadRequest(format!(
+                "`month` must be YYYY-MM, not `{}`",
+                form.month
+            )));
+        }
+    };
+    if month >= Month::of(state.today()) {
+        return error_page(LookupError::BadRequest(format!(
+            "{month} is not complete yet: a month is reviewed once it has ended"
+        )));
+    }
+    let rules = &state.programme;
+    let review = fairshare_store::review::ReviewRules {
+        policy: &state.policy,
+        tolerance: rules.tolerance,
+        scoring: &rules.scoring,
+        eligibility: &rules.eligibility,
+        grace_months: rules.grace_months,
+    };
+    match state
+        .store
+        .review_month(month, &review, None, &user.user.email)
+        .await
+    {
+        Ok(_) => Redirect::to("/admin").into_response(),
         Err(e) => error_page(e.into()),
     }
 }

@@ -43,11 +43,24 @@ pub struct AppState {
 }
 
 /// The rules the portal evaluates organisations with (from the configuration).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ProgrammeRules {
     pub tolerance: rust_decimal::Decimal,
     pub scoring: fairshare_engine::scoring::ScoringRules,
     pub eligibility: fairshare_engine::eligibility::EligibilityRules,
+    /// Months a partner may stay at risk before it lapses.
+    pub grace_months: u32,
+}
+
+impl Default for ProgrammeRules {
+    fn default() -> Self {
+        ProgrammeRules {
+            tolerance: rust_decimal::Decimal::ZERO,
+            scoring: Default::default(),
+            eligibility: Default::default(),
+            grace_months: 1,
+        }
+    }
 }
 
 /// What the public site says about the programme.
@@ -162,6 +175,9 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(account::login_form).post(account::login))
         .route("/logout", axum::routing::post(account::logout))
         .route("/account", get(account::account))
+        .route("/signup", get(account::signup_form).post(account::signup))
+        .route("/apply", get(account::apply_form).post(account::apply))
+        .route("/admin/review", axum::routing::post(account::review))
         .route("/portal", get(account::portal))
         .route("/portal/claims", axum::routing::post(account::submit_claim))
         .route("/admin", get(account::admin))

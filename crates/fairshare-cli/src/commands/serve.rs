@@ -63,6 +63,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         tolerance: context.config.sponsorship.tolerance,
         scoring: context.config.scoring.rules()?,
         eligibility: context.config.eligibility.clone(),
+        grace_months: context.config.lifecycle.grace_months,
     });
     if std::env::var_os("FAIRSHARE_TODAY").is_some() {
         let today = context.today();

@@ -129,7 +129,7 @@ fn every_role_reaches_only_what_is_its_own() {
     ] {
         add_user(dir.path(), &db, email, &role);
     }
-    let server = start(dir.path(), &db);
+    let server = start(dir.path(), &db, TODAY.1);
     let address = server.address.as_str();
     let who = ["admin", "reviewer", "a", "b", "lead", "member"];
     let sessions: Vec<(String, String)> = who

@@ -20,14 +20,14 @@ impl Drop for Server {
     }
 }
 
-pub fn start(dir: &std::path::Path, db: &str) -> Server {
+pub fn start(dir: &std::path::Path, db: &str, today: &str) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("FAIRSHARE_")) {
         command.env_remove(key);
     }
     let mut child = command
         .current_dir(dir)
-        .env(TODAY.0, TODAY.1)
+        .env(TODAY.0, today)
         .args(["--database", db, "serve", "--bind", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()
@@ -82,7 +82,7 @@ fn public_pages_and_api_show_the_published_programme() {
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
     assert!(top.len() >= 3, "{ranking}");
-    let server = start(dir.path(), &db);
+    let server = start(dir.path(), &db, TODAY.1);
     let get = |path: &str| http_get(&server.address, path);
 
     // Home: the top three of the latest ranking, linked, with the CLI's scores.
@@ -253,7 +253,7 @@ fn openapi_documents_exactly_the_api_routes() {
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let out = fairshare(dir.path(), Some(&db), &["demo"], &[TODAY]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let server = start(dir.path(), &db);
+    let server = start(dir.path(), &db, TODAY.1);
     let partner = json(&http_get(&server.address, "/api/v1/partners"))["items"][0]["slug"]
         .as_str()
         .unwrap()
@@ -293,7 +293,7 @@ fn pages_render_in_a_real_browser() {
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let out = fairshare(dir.path(), Some(&db), &["demo"], &[TODAY]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let server = start(dir.path(), &db);
+    let server = start(dir.path(), &db, TODAY.1);
     let partner = json(&http_get(&server.address, "/api/v1/partners"))["items"][0]["slug"]
         .as_str()
         .unwrap()

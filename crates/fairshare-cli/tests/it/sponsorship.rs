@@ -6,9 +6,9 @@ acme-eu,Acme Europe,DEU,,\n\
 kuwait-co,Kuwait Co,KWT,,\n\
 tokyo-co,Tokyo Co,JPN,,\n";
 
-const OC_HEADER: &str = "\"datetime\",\"shortId\",\"shortGroup\",\"description\",\"type\",\"kind\",\"isRefund\",\"isRefunded\",\"shortRefundId\",\"displayAmount\",\"amount\",\"paymentProcessorFee\",\"netAmount\",\"balance\",\"currency\",\"accountSlug\",\"accountName\",\"oppositeAccountSlug\",\"oppositeAccountName\",\"paymentMethodService\",\"paymentMethodType\",\"expenseType\",\"expenseTags\",\"payoutMethodType\",\"merchantId\",\"orderMemo\"";
+pub const OC_HEADER: &str = "\"datetime\",\"shortId\",\"shortGroup\",\"description\",\"type\",\"kind\",\"isRefund\",\"isRefunded\",\"shortRefundId\",\"displayAmount\",\"amount\",\"paymentProcessorFee\",\"netAmount\",\"balance\",\"currency\",\"accountSlug\",\"accountName\",\"oppositeAccountSlug\",\"oppositeAccountName\",\"paymentMethodService\",\"paymentMethodType\",\"expenseType\",\"expenseTags\",\"payoutMethodType\",\"merchantId\",\"orderMemo\"";
 
-fn oc_row(
+pub fn oc_row(
     when: &str,
     id: &str,
     description: &str,

@@ -1,0 +1,412 @@
+//! End to end in real Chromium through chromedriver (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs them), driving a running `fairshare serve`:
+//! an organisation signs up and applies with its sponsor account, claims non-code
+//! work that a team lead approves, a reviewer approves the application and reviews the
+//! month, and the home page's top 3 changes. Screenshots of each step are kept in
+//! `$SCREENSHOTS_DIR` (default `target/e2e-screenshots`).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::site::start;
+use crate::sponsorship::{OC_HEADER, oc_row};
+use crate::{fairshare, stderr, stdout};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A WebDriver session over chromedriver's HTTP API.
+struct Browser {
+    driver: Child,
+    port: u16,
+    session: String,
+    shots: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.call("DELETE", &format!("/session/{}", self.session), None);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn raw_call(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<Value> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let (head_end, length) = loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::other("connection closed early"));
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (end + 4, length);
+        }
+    };
+    while buffer.len() < head_end + length {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    Ok(serde_json::from_slice(&buffer[head_end..]).unwrap_or(Value::Null))
+}
+
+impl Browser {
+    fn open(shots: PathBuf) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is needed: apt-get install -y chromium-driver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while raw_call(port, "GET", "/status", None).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let capabilities = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--window-size=1280,1400", format!("--user-data-dir={}", profile.display())]
+        }}}});
+        let created = raw_call(port, "POST", "/session", Some(&capabilities)).unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_string();
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser {
+            driver,
+            port,
+            session,
+            shots,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let value = raw_call(self.port, method, path, body.as_ref()).unwrap();
+        assert!(
+            value["value"]["error"].is_null(),
+            "{method} {path}: {value}"
+        );
+        value["value"].clone()
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("/session/{}{path}", self.session)
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", &self.at("/url"), Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let found = self.call(
+            "POST",
+            &self.at("/element"),
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        found[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    fn fill(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.call(
+            "POST",
+            &self.at(&format!("/element/{element}/clear")),
+            Some(json!({})),
+        );
+        self.call(
+            "POST",
+            &self.at(&format!("/element/{element}/value")),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// Date inputs take keys in the browser's locale order: set the value directly.
+    fn set_date(&self, css: &str, value: &str) {
+        self.call(
+            "POST",
+            &self.at("/execute/sync"),
+            Some(json!({
+                "script": "document.querySelector(arguments[0]).value = arguments[1];",
+                "args": [css, value]
+            })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.call(
+            "POST",
+            &self.at(&format!("/element/{element}/click")),
+            Some(json!({})),
+        );
+    }
+
+    fn source(&self) -> String {
+        self.call("GET", &self.at("/source"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The page once it contains `text` (a submitted form may still be loading).
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let source = self.source();
+            if source.contains(text) || Instant::now() > deadline {
+                return source;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn shot(&self, name: &str) {
+        let data = self.call("GET", &self.at("/screenshot"), None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap())
+            .unwrap();
+        assert!(png.len() > 10_000, "{name}: the screenshot is nearly empty");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    fn sign_in(&self, base: &str, email: &str) {
+        self.go(&format!("{base}/login"));
+        self.fill("#email", email);
+        self.fill("#password", "a long enough password");
+        self.click("form.stack button[type=submit]");
+        self.wait_for("Your account");
+    }
+
+    fn sign_out(&self, base: &str) {
+        self.go(&format!("{base}/account"));
+        self.click("form[action='/logout'] button");
+        self.wait_for("Community partners who fund");
+    }
+}
+
+fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+        .current_dir(dir)
+        .args([
+            "--database",
+            db,
+            "users",
+            "add",
+            "--email",
+            email,
+            "--role",
+            role,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_organisation_joins_and_reaches_the_home_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let run = |today: &str, args: &[&str]| {
+        let out = fairshare(dir.path(), Some(&db), args, &[("FAIRSHARE_TODAY", today)]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    // The programme so far, reviewed up to October 2026.
+    run("2026-11-22", &["demo", "--seed", "9"]);
+    // NewCo's people have been contributing (work emails), and it has sponsored on
+    // Open Collective for three months, not yet linked to any organisation.
+    std::fs::write(
+        dir.path().join("orgs.csv"),
+        "slug,name,country,website,domains\nnewco,NewCo Analytics,DEU,https://newco.example,newco.example\n",
+    )
+    .unwrap();
+    run("2026-11-22", &["import", "orgs", "orgs.csv"]);
+    let mut activities = String::from("date,kind,member,name,org,team,url,title\n");
+    for month in ["2026-09", "2026-10", "2026-11"] {
+        for person in 0..8 {
+            for day in 1..=25 {
+                activities.push_str(&format!(
+                    "{month}-{day:02},review,dev{person}@newco.example,Dev {person},,product,,Review {day}\n"
+                ));
+            }
+        }
+    }
+    std::fs::write(dir.path().join("work.csv"), activities).unwrap();
+    run("2026-11-22", &["import", "activities", "work.csv"]);
+    let oc: Vec<String> = std::iter::once(OC_HEADER.to_string())
+        .chain(
+            ["2026-09-02", "2026-10-02", "2026-11-02"]
+                .iter()
+                .enumerate()
+                .map(|(i, day)| {
+                    oc_row(
+                        &format!("{day}T08:00:00"),
+                        &format!("newco{i}"),
+                        "Monthly contribution",
+                        "CONTRIBUTION",
+                        "400",
+                        "EUR",
+                        "newco-oc",
+                    )
+                }),
+        )
+        .collect();
+    std::fs::write(dir.path().join("oc.csv"), oc.join("\n")).unwrap();
+    run("2026-11-22", &["import", "opencollective", "oc.csv"]);
+    add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
+    add_user(dir.path(), &db, "lead@example.org", "team_lead:events");
+
+    // December: November is complete and can be reviewed.
+    let shots = std::env::var_os("SCREENSHOTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
+    let server = start(dir.path(), &db, "2026-12-05");
+    let base = format!("http://{}", server.address);
+    let browser = Browser::open(shots);
+
+    browser.go(&format!("{base}/"));
+    let before = browser.source();
+    assert!(
+        !before.contains("NewCo Analytics"),
+        "not on the home page yet"
+    );
+    browser.shot("01-home-before");
+
+    // NewCo signs up and applies, linking its Open Collective account.
+    browser.go(&format!("{base}/signup"));
+    browser.fill("#email", "founder@newco.example");
+    browser.fill("#password", "a long enough password");
+    browser.click("form.stack button[type=submit]");
+    let account = browser.wait_for("founder@newco.example");
+    assert!(account.contains("founder@newco.example"), "{account}");
+    browser.go(&format!("{base}/apply"));
+    browser.fill("#org", "newco");
+    browser.fill("#name", "NewCo Analytics");
+    browser.click("#country option[value='DEU']");
+    browser.fill("#website", "https://newco.example");
+    browser.fill(
+        "#description",
+        "NewCo builds analytics on the project and reviews its code.",
+    );
+    browser.click("#platform option[value='opencollective']");
+    browser.fill("#account", "newco-oc");
+    browser.fill("#staff", "Dev Zero <dev0@newco.example>");
+    browser.shot("02-application");
+    browser.click("form.stack button[type=submit]");
+    let portal = browser.wait_for("Both criteria are met today.");
+    assert!(portal.contains("Both criteria are met today."), "{portal}");
+    browser.shot("03-portal");
+
+    // It claims a talk; the events team's lead approves it.
+    browser.fill("input[name=person]", "dev0@newco.example");
+    browser.fill("input[name=person_name]", "Dev Zero");
+    browser.click("select[name=kind] option[value='talk_given']");
+    browser.set_date("input[name=day]", "2026-11-20");
+    browser.fill("input[name=team]", "events");
+    browser.fill("input[name=evidence]", "https://newco.example/talk");
+    browser.fill("input[name=description]", "Talk at the user conference");
+    browser.click("form[action='/portal/claims'] button");
+    let claimed = browser.wait_for("Talk at the user conference");
+    assert!(claimed.contains("Talk at the user conference"), "{claimed}");
+    browser.sign_out(&base);
+    browser.sign_in(&base, "lead@example.org");
+    browser.go(&format!("{base}/admin/claims"));
+    assert!(browser.source().contains("Dev Zero"));
+    browser.shot("04-claims-queue");
+    browser.fill("input[name=comment]", "Recording checked");
+    browser.click("form[action^='/admin/claims/'] button");
+    assert!(browser.wait_for("None waiting.").contains("None waiting."));
+    browser.sign_out(&base);
+
+    // A reviewer approves the application and reviews November.
+    browser.sign_in(&base, "reviewer@example.org");
+    browser.go(&format!("{base}/admin"));
+    assert!(browser.source().contains("NewCo Analytics"));
+    browser.shot("05-console");
+    browser.click("#application-newco option[value='approve']");
+    browser.fill("#application-newco input[name=comment]", "Welcome aboard");
+    browser.click("#application-newco button");
+    browser.wait_for("applications.approved");
+    browser.fill("#month", "2026-11");
+    browser.click("form[action='/admin/review'] button");
+    let console = browser.wait_for("ranking.publish");
+    assert!(
+        console.contains("ranking.publish"),
+        "the audit log shows the publication"
+    );
+    browser.sign_out(&base);
+
+    // The home page's top 3 now shows NewCo (its pages are refreshed within a second).
+    std::thread::sleep(Duration::from_millis(1100));
+    browser.go(&format!("{base}/"));
+    let after = browser.source();
+    assert!(after.contains("Top partners of November 2026"), "{after}");
+    assert!(
+        after.contains("NewCo Analytics"),
+        "NewCo is in the top 3: {after}"
+    );
+    browser.shot("06-home-after");
+    let ranking = run(
+        "2026-12-05",
+        &["ranking", "--month", "2026-11", "--format", "csv"],
+    );
+    assert!(
+        ranking
+            .lines()
+            .skip(1)
+            .take(3)
+            .any(|l| l.contains(",newco,")),
+        "{ranking}"
+    );
+}
