@@ -1,6 +1,7 @@
 //! Store behaviour, run against every backend available (SQLite always, PostgreSQL when
 //! FAIRSHARE_TEST_POSTGRES_URL is set).
 
+mod accounts;
 mod bigmac;
 mod rates;
 mod thresholds;

@@ -1,0 +1,171 @@
+use fairshare_engine::{ActivityKind, CountryCode};
+use fairshare_import::record::OrgRecord;
+use fairshare_store::StoreError;
+use fairshare_store::accounts::{Grant, Role};
+use fairshare_store::claims::ClaimForm;
+use time::Duration;
+use time::macros::date;
+
+fn org(slug: &str) -> OrgRecord {
+    OrgRecord {
+        line: 2,
+        slug: slug.into(),
+        name: slug.to_uppercase(),
+        country: Some(CountryCode::parse("DEU").unwrap()),
+        website: None,
+        domains: vec![format!("{slug}.example")],
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_and_claims_on_every_backend() {
+    for t in fairshare_testkit::stores().await {
+        let store = &t.store;
+        store
+            .import_orgs("orgs", "d", &[org("acme")], "tester")
+            .await
+            .unwrap();
+        let admin = Grant {
+            role: Role::OrgAdmin,
+            scope: "acme".into(),
+        };
+        let id = store
+            .add_user(
+                "Ana@Acme.example",
+                "hash",
+                std::slice::from_ref(&admin),
+                "tester",
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.add_user("ana@acme.example", "h", &[], "tester").await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{}: emails are unique, case aside",
+            t.backend
+        );
+        let missing = Grant {
+            role: Role::OrgAdmin,
+            scope: "nobody".into(),
+        };
+        assert!(
+            store
+                .add_user("x@y.z", "h", &[missing], "tester")
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store.login_secret("ANA@acme.example").await.unwrap(),
+            Some((id, "hash".into()))
+        );
+        assert_eq!(store.holders(Role::OrgAdmin, "acme").await.unwrap(), 1);
+        store
+            .grant(
+                id,
+                &Grant {
+                    role: Role::TeamLead,
+                    scope: "events".into(),
+                },
+                "tester",
+            )
+            .await
+            .unwrap();
+
+        store
+            .open_session(id, "tokenhash", "csrf", Duration::days(1))
+            .await
+            .unwrap();
+        store
+            .open_session(id, "old", "csrf", Duration::days(-1))
+            .await
+            .unwrap();
+        let session = store.session_user("tokenhash").await.unwrap().unwrap();
+        assert_eq!(session.csrf, "csrf");
+        assert!(session.user.has(Role::TeamLead) && session.user.organisations() == ["acme"]);
+        assert!(
+            store.session_user("old").await.unwrap().is_none(),
+            "expired"
+        );
+        store.close_session("tokenhash").await.unwrap();
+        assert!(store.session_user("tokenhash").await.unwrap().is_none());
+
+        for _ in 0..3 {
+            store.record_failed_login("ana@acme.example").await.unwrap();
+        }
+        assert_eq!(
+            store
+                .recent_failed_logins("Ana@acme.example", Duration::minutes(15))
+                .await
+                .unwrap(),
+            3
+        );
+
+        let claim = ClaimForm {
+            person: "bo@acme.example".into(),
+            person_name: "Bo".into(),
+            kind: ActivityKind::TalkGiven,
+            day: date!(2026 - 10 - 14),
+            team: "events".into(),
+            evidence: "https://acme.example/talk".into(),
+            description: "A talk".into(),
+        };
+        let mut code = claim.clone();
+        code.kind = ActivityKind::Commit;
+        assert!(
+            store.submit_claim("acme", &code, "ana").await.is_err(),
+            "commits are not claimed"
+        );
+        let cid = store.submit_claim("acme", &claim, "ana").await.unwrap();
+        let pending = store
+            .claims(None, Some(&["events".to_string()]))
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1, "{}", t.backend);
+        assert!(
+            store
+                .claims(None, Some(&["legal".to_string()]))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            matches!(
+                store.decide_claim(cid, true, "", "ana", |_| true).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "not one's own claim"
+        );
+        assert!(
+            store
+                .decide_claim(cid, true, "", "lead", |team| team == "legal")
+                .await
+                .is_err()
+        );
+        store
+            .decide_claim(cid, true, "seen", "lead", |team| team == "events")
+            .await
+            .unwrap();
+        let rules = fairshare_engine::scoring::ScoringRules::default();
+        let (scored, details) = store
+            .explain(
+                "acme",
+                fairshare_engine::Month::of(date!(2026 - 10 - 01)),
+                &rules,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            scored.score.score,
+            rust_decimal::Decimal::from(8),
+            "{}",
+            t.backend
+        );
+        assert!(details.values().any(|d| d.source == "claim"));
+        assert_eq!(
+            store.claims(Some("acme"), None).await.unwrap()[0].status,
+            "approved"
+        );
+    }
+}
