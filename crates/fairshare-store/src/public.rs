@@ -204,17 +204,18 @@ impl Store {
             .collect()
     }
 
-    /// When the latest ranking was published: changes whenever a ranking is published
-    /// or republished, so caches of public pages key on it.
-    pub async fn rankings_version(&self) -> Result<String> {
-        let row: Option<(String, OffsetDateTime)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT month, published_at FROM rankings ORDER BY published_at DESC, month DESC LIMIT 1")
-                .fetch_optional(pool)
-                .await?
+    /// Changes whenever anything public may have changed: every state change is
+    /// audited (a ranking published, a profile edited, a consent given, a claim
+    /// approved) and every import is a run. Caches of public pages key on it.
+    pub async fn public_data_version(&self) -> Result<String> {
+        let (audit, runs): (i64, i64) = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_log), (SELECT COALESCE(MAX(id), 0) FROM import_runs)",
+            )
+            .fetch_one(pool)
+            .await?
         });
-        Ok(row
-            .map(|(m, at)| format!("{m}@{}", at.unix_timestamp_nanos()))
-            .unwrap_or_default())
+        Ok(format!("{audit}.{runs}"))
     }
 
     /// The partners of `month`'s published ranking, in rank order.

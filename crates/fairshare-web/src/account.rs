@@ -205,6 +205,7 @@ struct Standing {
     by_person: Vec<(String, String)>,
     suggestions: Vec<String>,
     claims: Vec<fairshare_store::claims::Claim>,
+    profile: fairshare_store::public::Profile,
 }
 
 #[derive(Template)]
@@ -382,6 +383,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
             .collect(),
         suggestions,
         claims: state.store.claims(Some(slug), None).await?,
+        profile: state.store.partner_profile_of(slug).await?,
     })
 }
 
@@ -983,6 +985,62 @@ pub async fn review(
         .await
     {
         Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ProfileSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    #[serde(default)]
+    description: String,
+    /// Comma-separated lists.
+    #[serde(default)]
+    services: String,
+    #[serde(default)]
+    languages: String,
+    #[serde(default)]
+    regions: String,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An organisation admin edits what its public page says.
+pub async fn save_profile(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ProfileSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match require(viewer, "/portal", |u| {
+        u.user.organisations().contains(&org.as_str())
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let profile = fairshare_store::public::Profile {
+        description: form.description.trim().to_string(),
+        services: list(&form.services),
+        languages: list(&form.languages),
+        regions: list(&form.regions),
+    };
+    match state
+        .store
+        .set_profile(&org, &profile, &user.user.email)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response(),
         Err(e) => error_page(e.into()),
     }
 }

@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/review", axum::routing::post(account::review))
         .route("/portal", get(account::portal))
         .route("/portal/claims", axum::routing::post(account::submit_claim))
+        .route("/portal/profile", axum::routing::post(account::save_profile))
         .route("/admin", get(account::admin))
         .route("/admin/claims", get(account::claims_queue))
         .route("/admin/claims/{id}/decide", axum::routing::post(account::decide_claim))

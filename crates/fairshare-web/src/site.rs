@@ -2,8 +2,9 @@
 //! pages, how to become a partner, recognition, the community report and partner
 //! badges. Everything shown comes from published rankings and opted-in names.
 //!
-//! Pages are cached by address and invalidated when a ranking is published (the
-//! cache checks the store's rankings version at most once a second) or the day changes.
+//! Pages are cached by address and dropped when public data changes (the cache reads
+//! the store's `public_data_version` — the latest audit entry and import run — at most
+//! once a second) or the day changes.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -24,7 +25,7 @@ use crate::format::grouped;
 use crate::lookup::{LookupError, parse_country, parse_date};
 use crate::pages::{error_page, render_string};
 
-/// Rendered public pages by address, valid for one rankings version and one day.
+/// Rendered public pages by address, valid for one public data version and one day.
 #[derive(Default)]
 pub struct PageCache {
     inner: Mutex<CacheState>,
@@ -45,7 +46,7 @@ pub struct Cached {
     pub etag: String,
 }
 
-/// How often the cache asks the store whether a ranking was published.
+/// How often the cache asks the store whether public data changed.
 const VERSION_CHECK: Duration = Duration::from_secs(1);
 /// Most pages kept (addresses with query strings are many).
 const MOST_PAGES: usize = 2_000;
@@ -68,7 +69,7 @@ impl PageCache {
             cache.day != Some(today) || cache.checked.is_none_or(|at| at.elapsed() >= VERSION_CHECK)
         };
         if stale {
-            let version = state.store.rankings_version().await?;
+            let version = state.store.public_data_version().await?;
             let mut cache = self.inner.lock().expect("page cache lock");
             if cache.version != version || cache.day != Some(today) {
                 cache.pages.clear();

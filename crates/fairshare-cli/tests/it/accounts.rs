@@ -26,6 +26,16 @@ fn request(address: &str, method: &str, path: &str, headers: &str, body: &str) -
     response
 }
 
+fn json_of(response: &str) -> serde_json::Value {
+    serde_json::from_str(
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or(""),
+    )
+    .unwrap()
+}
+
 fn status(response: &str) -> u16 {
     response[9..12].parse().unwrap()
 }
@@ -309,6 +319,92 @@ fn every_role_reaches_only_what_is_its_own() {
         "the approved claim scores: {after}"
     );
     assert_eq!(status(&verify(&sessions[4])), 403, "decided once");
+
+    // Every state-changing route refuses a form without the session's token, even
+    // from a user who may otherwise use it.
+    let routes = [
+        ("/logout", 2, String::new()),
+        (
+            "/portal/claims",
+            2,
+            format!(
+                "org={a}&person=x%40y.z&person_name=X&kind=talk_given&day=2026-11-01&team=t&evidence=https%3A%2F%2Fx&description=d"
+            ),
+        ),
+        ("/portal/profile", 2, format!("org={a}&description=Forged")),
+        (
+            "/apply",
+            2,
+            format!("org={a}&name=A&country=DEU&contact=a%40b.c&description=d"),
+        ),
+        ("/admin/review", 1, "month=2026-10".to_string()),
+        (
+            "/admin/applications/1/decide",
+            1,
+            "decision=defer&comment=x".to_string(),
+        ),
+        (
+            "/admin/claims/1/decide",
+            1,
+            "decision=reject&comment=x".to_string(),
+        ),
+    ];
+    for (path, who_posts, body) in &routes {
+        let session = &sessions[*who_posts];
+        let response = request(
+            address,
+            "POST",
+            path,
+            &format!("Cookie: {}\r\n", session.0),
+            body,
+        );
+        assert_eq!(status(&response), 403, "{path} without a token");
+        let forged = format!("csrf=0000{}&{body}", &session.1[4..]);
+        let response = request(
+            address,
+            "POST",
+            path,
+            &format!("Cookie: {}\r\n", session.0),
+            &forged,
+        );
+        assert_eq!(status(&response), 403, "{path} with a wrong token");
+    }
+    // Organisation admins edit only their own profile.
+    let edit = |session: &(String, String)| {
+        request(
+            address,
+            "POST",
+            "/portal/profile",
+            &format!("Cookie: {}\r\n", session.0),
+            &format!(
+                "csrf={}&org={a}&description=Edited+by+us&services=Hosting%2C+Training",
+                session.1
+            ),
+        )
+    };
+    let cached = json_of(&request(
+        address,
+        "GET",
+        &format!("/api/v1/partners/{a}"),
+        "",
+        "",
+    ));
+    assert_ne!(cached["profile"]["description"], "Edited by us");
+    assert_eq!(status(&edit(&sessions[3])), 403, "b edits a's profile");
+    assert_eq!(status(&edit(&sessions[2])), 303);
+    std::thread::sleep(Duration::from_millis(1100)); // the cache looks again after 1 s
+    let profile = json_of(&request(
+        address,
+        "GET",
+        &format!("/api/v1/partners/{a}"),
+        "",
+        "",
+    ));
+    assert_eq!(profile["profile"]["description"], "Edited by us");
+    assert_eq!(
+        profile["profile"]["services"],
+        serde_json::json!(["Hosting", "Training"])
+    );
 
     let users = run(&["users", "list", "--format", "csv"]);
     assert!(
