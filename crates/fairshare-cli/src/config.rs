@@ -30,6 +30,29 @@ pub struct Config {
     pub eligibility: fairshare_engine::eligibility::EligibilityRules,
     pub lifecycle: LifecycleConfig,
     pub site: SiteConfig,
+    pub mail: MailConfig,
+}
+
+/// Outgoing email: address confirmations and password resets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// Directory where messages are written as .eml files for a relay to send; unset:
+    /// no mail is sent (a warning is logged).
+    pub outbox: Option<PathBuf>,
+    pub from: String,
+    /// The site's public address, used in links (default: the bind address).
+    pub base_url: Option<String>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            outbox: None,
+            from: "Fairshare <no-reply@localhost>".into(),
+            base_url: None,
+        }
+    }
 }
 
 /// What the public site says about the programme.
@@ -196,6 +219,7 @@ impl Default for Config {
             eligibility: Default::default(),
             lifecycle: LifecycleConfig::default(),
             site: SiteConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }

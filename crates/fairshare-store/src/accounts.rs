@@ -76,6 +76,24 @@ pub struct User {
     pub email: String,
     pub grants: Vec<Grant>,
     pub disabled: bool,
+    /// The user proved the address by following an emailed link.
+    pub verified: bool,
+}
+
+/// What an emailed token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    Verify,
+    Reset,
+}
+
+impl TokenPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Verify => "verify",
+            TokenPurpose::Reset => "reset",
+        }
+    }
 }
 
 impl User {
@@ -204,16 +222,18 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        let rows: Vec<(i64, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, email, disabled_at FROM users ORDER BY email").fetch_all(pool).await?
+        type Row = (i64, String, Option<OffsetDateTime>, Option<OffsetDateTime>);
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, email, disabled_at, email_verified_at FROM users ORDER BY email").fetch_all(pool).await?
         });
         let mut users = Vec::with_capacity(rows.len());
-        for (id, email, disabled) in rows {
+        for (id, email, disabled, verified) in rows {
             users.push(User {
                 grants: self.grants(id).await?,
                 id,
                 email,
                 disabled: disabled.is_some(),
+                verified: verified.is_some(),
             });
         }
         Ok(users)
@@ -294,9 +314,9 @@ impl Store {
 
     /// The user of an unexpired session of an active account.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<SessionUser>> {
-        let row: Option<(i64, String, String)> = on_pool!(self.db(), pool => {
+        let row: Option<(i64, String, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT u.id, u.email, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
+                "SELECT u.id, u.email, s.csrf, u.email_verified_at FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
             )
             .bind(token_hash)
@@ -304,7 +324,7 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        let Some((id, email, csrf)) = row else {
+        let Some((id, email, csrf, verified)) = row else {
             return Ok(None);
         };
         Ok(Some(SessionUser {
@@ -313,9 +333,84 @@ impl Store {
                 id,
                 email,
                 disabled: false,
+                verified: verified.is_some(),
             },
             csrf,
         }))
+    }
+
+    /// Stores an emailed token (by its hash) for `email`'s user; None when there is no
+    /// such active user (the caller answers the same either way).
+    pub async fn issue_token(
+        &self,
+        email: &str,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        lifetime: Duration,
+    ) -> Result<Option<i64>> {
+        let Some((user, _)) = self.login_secret(email).await? else {
+            return Ok(None);
+        };
+        on_pool!(self.db(), pool => {
+            sqlx::query("INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash)
+                .bind(user)
+                .bind(purpose.as_str())
+                .bind(crate::now() + lifetime)
+                .execute(pool)
+                .await?;
+        });
+        Ok(Some(user))
+    }
+
+    /// Uses a token once: proves the address (`Verify`) or sets a new password hash
+    /// (`Reset`, which also ends every session of the user). Audited.
+    pub async fn redeem_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        new_password_hash: Option<&str>,
+    ) -> Result<i64> {
+        let now = crate::now();
+        let mut tx = Tx::begin(self.db()).await?;
+        let row: Option<(i64, String)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
+                 AND used_at IS NULL AND expires_at > $1 RETURNING user_id, (SELECT email FROM users WHERE id = user_id)",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .fetch_optional(conn)
+            .await?
+        });
+        let (user, email) = row.ok_or_else(|| {
+            StoreError::Invalid("this link is not valid any more: ask for a new one".into())
+        })?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+                .bind(now)
+                .bind(user)
+                .execute(&mut *conn)
+                .await?;
+            if let Some(hash) = new_password_hash {
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(user).execute(&mut *conn).await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user).execute(&mut *conn).await?;
+            }
+        });
+        let action = match purpose {
+            TokenPurpose::Verify => "users.verify_email",
+            TokenPurpose::Reset => "users.reset_password",
+        };
+        tx.audit(
+            &email,
+            action,
+            &format!("user:{email}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     pub async fn close_session(&self, token_hash: &str) -> Result<()> {

@@ -71,6 +71,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "claims",
         include_str!("../migrations/sqlite/0011_claims.sql"),
     ),
+    (
+        12,
+        "account tokens",
+        include_str!("../migrations/sqlite/0012_account_tokens.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -127,6 +132,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "claims",
         include_str!("../migrations/postgres/0011_claims.sql"),
+    ),
+    (
+        12,
+        "account tokens",
+        include_str!("../migrations/postgres/0012_account_tokens.sql"),
     ),
 ];
 

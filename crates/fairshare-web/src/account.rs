@@ -25,10 +25,10 @@ use crate::pages::{error_page, render_string};
 use crate::site::month_name;
 
 /// Failed sign-ins allowed per address in `THROTTLE_WINDOW` before refusing for a while.
-const MOST_FAILURES: i64 = 5;
-const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+pub(crate) const MOST_FAILURES: i64 = 5;
+pub(crate) const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 
-fn page(result: Result<String, LookupError>) -> Response {
+pub(crate) fn page(result: Result<String, LookupError>) -> Response {
     match result {
         Ok(html) => (
             [(header::CACHE_CONTROL, "private, no-store")],
@@ -159,7 +159,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 #[derive(serde::Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn logout(
@@ -517,6 +517,7 @@ struct AccountPage {
     portal: bool,
     console: bool,
     verifier: bool,
+    verified: bool,
 }
 
 /// `/account`: who is signed in, with which roles, where to go, and signing out.
@@ -545,6 +546,7 @@ pub async fn account(viewer: Viewer) -> Response {
         portal: user.user.has(Role::OrgAdmin) || user.user.can_review(),
         console: user.user.can_review(),
         verifier: verifier(&user),
+        verified: user.user.verified,
     }))
 }
 
@@ -763,6 +765,15 @@ pub async fn signup(
         Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => return refuse(m),
         Err(e) => return error_page(e.into()),
     };
+    if let Err(e) = crate::recovery::send_token(
+        &state,
+        &form.email,
+        fairshare_store::accounts::TokenPurpose::Verify,
+    )
+    .await
+    {
+        return error_page(e);
+    }
     let token = random_token();
     if let Err(e) = state
         .store

@@ -10,7 +10,9 @@ pub mod auth;
 mod charts;
 mod format;
 mod lookup;
+pub mod mail;
 mod pages;
+mod recovery;
 pub mod report;
 mod site;
 mod webhooks;
@@ -38,6 +40,7 @@ pub struct AppState {
     pub webhooks: Arc<WebhookSecrets>,
     pub site: Arc<SiteSettings>,
     pub programme: Arc<ProgrammeRules>,
+    pub mailer: Arc<mail::Mailer>,
     /// Rendered public pages, invalidated when a ranking is published.
     pub cache: Arc<site::PageCache>,
 }
@@ -119,6 +122,7 @@ impl AppState {
             webhooks: Arc::new(WebhookSecrets::default()),
             site: Arc::new(SiteSettings::default()),
             programme: Arc::new(ProgrammeRules::default()),
+            mailer: Arc::new(mail::Mailer::default()),
             cache: Arc::new(site::PageCache::default()),
         }
     }
@@ -176,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", axum::routing::post(account::logout))
         .route("/account", get(account::account))
         .route("/signup", get(account::signup_form).post(account::signup))
+        .route("/verify", get(recovery::verify))
+        .route("/account/verify", axum::routing::post(recovery::resend_verification))
+        .route("/forgot", get(recovery::forgot_form).post(recovery::forgot))
+        .route("/reset", get(recovery::reset_form).post(recovery::reset))
         .route("/apply", get(account::apply_form).post(account::apply))
         .route("/admin/review", axum::routing::post(account::review))
         .route("/portal", get(account::portal))

@@ -65,6 +65,15 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         eligibility: context.config.eligibility.clone(),
         grace_months: context.config.lifecycle.grace_months,
     });
+    let mail = &context.config.mail;
+    state.mailer = std::sync::Arc::new(fairshare_web::mail::Mailer {
+        outbox: mail.outbox.clone(),
+        from: mail.from.clone(),
+        base_url: mail
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}")),
+    });
     if std::env::var_os("FAIRSHARE_TODAY").is_some() {
         let today = context.today();
         state.today = std::sync::Arc::new(move || today);

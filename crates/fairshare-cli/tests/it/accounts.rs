@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::site::{TODAY, start};
+use crate::site::{TODAY, start, start_with};
 use crate::{fairshare, stderr, stdout};
 
 fn request(address: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
@@ -411,4 +411,149 @@ fn every_role_reaches_only_what_is_its_own() {
         users.contains(&format!("a@example.org,org_admin:{a}")),
         "{users}"
     );
+}
+
+fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "eml"))
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter_map(|mail| {
+            mail.split_whitespace()
+                .find(|w| w.contains(path))
+                .and_then(|w| w.split_once(path).map(|(_, rest)| format!("{path}{rest}")))
+        })
+        .collect()
+}
+
+#[test]
+fn addresses_are_proven_and_passwords_reset_by_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("mail.db").display());
+    let outbox = dir.path().join("outbox");
+    let server = start_with(
+        dir.path(),
+        &db,
+        TODAY.1,
+        &[("FAIRSHARE_MAIL__OUTBOX", outbox.to_str().unwrap())],
+    );
+    let address = server.address.as_str();
+    let signup = request(
+        address,
+        "POST",
+        "/signup",
+        "",
+        "email=new%40x.org&password=short",
+    );
+    assert_eq!(status(&signup), 400, "passwords need 12 characters");
+    let signup = request(
+        address,
+        "POST",
+        "/signup",
+        "",
+        "email=new%40x.org&password=a+long+enough+password",
+    );
+    assert_eq!(status(&signup), 303, "{signup}");
+    let cookie = signup
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let account = request(
+        address,
+        "GET",
+        "/account",
+        &format!("Cookie: {cookie}\r\n"),
+        "",
+    );
+    assert!(account.contains("not confirmed yet"));
+    let verify = outbox_links(&outbox, "/verify?token=");
+    assert_eq!(verify.len(), 1, "one confirmation mail");
+    assert_eq!(status(&request(address, "GET", &verify[0], "", "")), 200);
+    assert_eq!(
+        status(&request(address, "GET", &verify[0], "", "")),
+        400,
+        "single use"
+    );
+    let account = request(
+        address,
+        "GET",
+        "/account",
+        &format!("Cookie: {cookie}\r\n"),
+        "",
+    );
+    assert!(!account.contains("not confirmed yet"));
+
+    // A reset link only for addresses with an account, with the same answer for both.
+    let known = request(address, "POST", "/forgot", "", "email=new%40x.org");
+    let unknown = request(address, "POST", "/forgot", "", "email=nobody%40x.org");
+    assert_eq!(status(&known), 200);
+    let message = |r: &str| {
+        r.split("role=\"status\">")
+            .nth(1)
+            .map(|m| m[..40].to_string())
+    };
+    assert_eq!(message(&known), message(&unknown));
+    let reset = outbox_links(&outbox, "/reset?token=");
+    assert_eq!(reset.len(), 1, "no mail for an unknown address");
+    let token = reset[0].trim_start_matches("/reset?token=");
+    assert_eq!(status(&request(address, "GET", &reset[0], "", "")), 200);
+    let short = request(
+        address,
+        "POST",
+        "/reset",
+        "",
+        &format!("token={token}&password=short"),
+    );
+    assert_eq!(status(&short), 400);
+    let done = request(
+        address,
+        "POST",
+        "/reset",
+        "",
+        &format!("token={token}&password=another+long+password"),
+    );
+    assert_eq!(status(&done), 200, "{done}");
+    assert_eq!(
+        status(&request(
+            address,
+            "GET",
+            "/account",
+            &format!("Cookie: {cookie}\r\n"),
+            ""
+        )),
+        303,
+        "sessions end with a reset"
+    );
+    let again = request(
+        address,
+        "POST",
+        "/reset",
+        "",
+        &format!("token={token}&password=yet+another+password"),
+    );
+    assert_eq!(status(&again), 400, "single use");
+    let old = request(
+        address,
+        "POST",
+        "/login",
+        "",
+        "email=new%40x.org&password=a+long+enough+password",
+    );
+    assert_eq!(status(&old), 401);
+    let new = request(
+        address,
+        "POST",
+        "/login",
+        "",
+        "email=new%40x.org&password=another+long+password",
+    );
+    assert_eq!(status(&new), 303);
 }

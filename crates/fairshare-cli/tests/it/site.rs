@@ -21,6 +21,11 @@ impl Drop for Server {
 }
 
 pub fn start(dir: &std::path::Path, db: &str, today: &str) -> Server {
+    start_with(dir, db, today, &[])
+}
+
+/// `start` with more environment variables (settings) for the server.
+pub fn start_with(dir: &std::path::Path, db: &str, today: &str, env: &[(&str, &str)]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("FAIRSHARE_")) {
         command.env_remove(key);
@@ -28,6 +33,7 @@ pub fn start(dir: &std::path::Path, db: &str, today: &str) -> Server {
     let mut child = command
         .current_dir(dir)
         .env(TODAY.0, today)
+        .envs(env.iter().copied())
         .args(["--database", db, "serve", "--bind", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()
