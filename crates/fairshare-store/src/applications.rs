@@ -336,6 +336,23 @@ impl Store {
         tx.commit().await
     }
 
+    /// Applications that list `identity` as staff and wait for that person's answer:
+    /// `(application id, organisation slug, organisation name)`.
+    pub async fn pending_staff_of(
+        &self,
+        identity: &IdentityKey,
+    ) -> Result<Vec<(i64, String, String)>> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT a.id, o.slug, o.name FROM application_staff s JOIN applications a ON a.id = s.application_id \
+                 JOIN organisations o ON o.id = a.org_id WHERE s.identity = $1 AND s.status = 'pending' ORDER BY a.id",
+            )
+            .bind(identity.to_string())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// A listed staff member confirms (or declines) working for the organisation; a
     /// confirmation becomes an affiliation from today.
     pub async fn confirm_staff(

@@ -52,6 +52,8 @@ pub struct MemberDetail {
     pub id: i64,
     pub display_name: String,
     pub is_bot: bool,
+    /// Agreed to be named on the public pages.
+    pub listed: bool,
     pub identities: Vec<String>,
     pub affiliations: Vec<AffiliationDetail>,
     /// Activities per credited organisation (`unaffiliated` when none).
@@ -416,13 +418,13 @@ impl Store {
     }
 
     pub async fn member(&self, id: i64) -> Result<MemberDetail> {
-        let head: Option<(i64, String, bool)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, display_name, is_bot FROM members WHERE id = $1")
+        let head: Option<(i64, String, bool, bool)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, display_name, is_bot, listed FROM members WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
         });
-        let (id, display_name, is_bot) =
+        let (id, display_name, is_bot, listed) =
             head.ok_or_else(|| StoreError::NotFound(format!("no member #{id}")))?;
         let identities: Vec<(String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT kind, value FROM identities WHERE member_id = $1 ORDER BY kind, value")
@@ -452,6 +454,7 @@ impl Store {
             id,
             display_name,
             is_bot,
+            listed,
             identities: identities
                 .into_iter()
                 .map(|(k, v)| format!("{k}:{v}"))

@@ -11,6 +11,7 @@ mod charts;
 mod format;
 mod lookup;
 pub mod mail;
+mod member;
 mod pages;
 mod recovery;
 pub mod report;
@@ -179,6 +180,9 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(account::login_form).post(account::login))
         .route("/logout", axum::routing::post(account::logout))
         .route("/account", get(account::account))
+        .route("/me", get(member::me))
+        .route("/me/listing", axum::routing::post(member::set_listing))
+        .route("/me/staff/{application}", axum::routing::post(member::answer_staff))
         .route("/signup", get(account::signup_form).post(account::signup))
         .route("/verify", get(recovery::verify))
         .route("/account/verify", axum::routing::post(recovery::resend_verification))

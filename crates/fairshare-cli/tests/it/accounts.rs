@@ -557,3 +557,103 @@ fn addresses_are_proven_and_passwords_reset_by_email() {
     );
     assert_eq!(status(&new), 303);
 }
+
+#[test]
+fn a_contributor_answers_for_themselves_once_their_address_is_proven() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("me.db").display());
+    let run = |args: &[&str]| {
+        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["demo"]);
+    let (application, org) = run(&["applications", "list", "--format", "csv"])
+        .lines()
+        .find(|l| l.contains(",pending,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .unwrap();
+    let outbox = dir.path().join("outbox");
+    let server = start_with(
+        dir.path(),
+        &db,
+        TODAY.1,
+        &[("FAIRSHARE_MAIL__OUTBOX", outbox.to_str().unwrap())],
+    );
+    let address = server.address.as_str();
+    let email = format!("lead@{org}.example");
+    let signup = request(
+        address,
+        "POST",
+        "/signup",
+        "",
+        &format!(
+            "email={}&password=a+long+enough+password",
+            email.replace('@', "%40")
+        ),
+    );
+    let cookie = signup
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let with = format!("Cookie: {cookie}\r\n");
+    let account = request(address, "GET", "/account", &with, "");
+    let csrf = account
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let me = request(address, "GET", "/me", &with, "");
+    assert!(me.contains("Confirm your email address first"));
+    let early = request(
+        address,
+        "POST",
+        &format!("/me/staff/{application}"),
+        &with,
+        &format!("csrf={csrf}&decision=confirm"),
+    );
+    assert_eq!(status(&early), 403, "not before the address is proven");
+    let link = outbox_links(&outbox, "/verify?token=");
+    assert_eq!(status(&request(address, "GET", &link[0], "", "")), 200);
+
+    let me = request(address, "GET", "/me", &with, "");
+    assert!(me.contains(&format!("application #{application}")), "{me}");
+    let answer = |decision: &str| {
+        request(
+            address,
+            "POST",
+            &format!("/me/staff/{application}"),
+            &with,
+            &format!("csrf={csrf}&decision={decision}"),
+        )
+    };
+    assert_eq!(status(&answer("confirm")), 303);
+    assert_eq!(status(&answer("confirm")), 400, "answered once");
+    let shown = run(&["applications", "show", &application]);
+    assert!(shown.contains("confirmed"), "{shown}");
+    let me = request(address, "GET", "/me", &with, "");
+    assert!(me.contains("You are not named anywhere public."), "{me}");
+    let listing = request(
+        address,
+        "POST",
+        "/me/listing",
+        &with,
+        &format!("csrf={csrf}&listed=yes"),
+    );
+    assert_eq!(status(&listing), 303);
+    let member: serde_json::Value =
+        serde_json::from_str(&run(&["members", "show", &email, "--format", "json"])).unwrap();
+    assert_eq!(member["listed"], true, "{member}");
+    assert!(
+        member["affiliations"].to_string().contains(&org),
+        "confirming started an affiliation: {member}"
+    );
+}
