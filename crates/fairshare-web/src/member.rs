@@ -30,13 +30,13 @@ struct MePage {
 }
 
 /// The signed-in user with a confirmed address, and their identity key.
-fn confirmed(viewer: Viewer) -> Result<(SessionUser, IdentityKey), Response> {
-    let user = require(viewer, "/me", |_| true).map_err(IntoResponse::into_response)?;
+fn confirmed(viewer: Viewer) -> Result<(SessionUser, IdentityKey), Box<Response>> {
+    let user = require(viewer, "/me", |_| true).map_err(|d| Box::new(d.into_response()))?;
     if !user.user.verified {
-        return Err(Denied::Forbidden.into_response());
+        return Err(Box::new(Denied::Forbidden.into_response()));
     }
     let key = IdentityKey::from_email(&user.user.email)
-        .map_err(|e| error_page(LookupError::BadRequest(e.to_string())))?;
+        .map_err(|e| Box::new(error_page(LookupError::BadRequest(e.to_string()))))?;
     Ok((user, key))
 }
 
@@ -88,7 +88,7 @@ pub async fn set_listing(
 ) -> Response {
     let (user, _) = match confirmed(viewer) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Err(denied) = check_csrf(&user, &form.csrf) {
         return denied.into_response();
@@ -124,7 +124,7 @@ pub async fn answer_staff(
 ) -> Response {
     let (user, key) = match confirmed(viewer) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Err(denied) = check_csrf(&user, &form.csrf) {
         return denied.into_response();
