@@ -60,3 +60,43 @@ impl Store {
             .collect())
     }
 }
+
+/// One import, as the console lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportRun {
+    pub id: i64,
+    pub source: String,
+    pub input: String,
+    pub actor: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// What the import counted and skipped (JSON).
+    pub summary: String,
+}
+
+impl Store {
+    /// The latest import runs, newest first.
+    pub async fn import_runs(&self, limit: i64) -> Result<Vec<ImportRun>> {
+        let rows: Vec<(i64, String, String, String, OffsetDateTime, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT id, source, input_name, actor, started_at, summary FROM import_runs ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, source, input, actor, started_at, summary)| ImportRun {
+                    id,
+                    source,
+                    input,
+                    actor,
+                    started_at,
+                    summary,
+                },
+            )
+            .collect())
+    }
+}

@@ -63,7 +63,7 @@ pub enum SubmissionStatus {
 }
 
 impl SubmissionStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             SubmissionStatus::Pending => "pending",
             SubmissionStatus::Approved => "approved",

@@ -8,6 +8,7 @@ pub mod account;
 mod api;
 pub mod auth;
 mod charts;
+mod console;
 mod format;
 mod lookup;
 pub mod mail;
@@ -195,6 +196,11 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/profile", axum::routing::post(account::save_profile))
         .route("/admin", get(account::admin))
         .route("/admin/claims", get(account::claims_queue))
+        .route("/admin/corrections", get(console::corrections))
+        .route("/admin/corrections/{action}", axum::routing::post(console::correct))
+        .route("/admin/prices", get(console::prices))
+        .route("/admin/prices/{id}/decide", axum::routing::post(console::decide_price))
+        .route("/admin/runs", get(console::runs))
         .route("/admin/claims/{id}/decide", axum::routing::post(account::decide_claim))
         .route("/admin/applications/{id}/decide", axum::routing::post(account::decide))
         .route(

@@ -155,7 +155,10 @@ fn every_role_reaches_only_what_is_its_own() {
 
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
-    let matrix: [(&str, [u16; 7]); 4] = [
+    let matrix: [(&str, [u16; 7]); 7] = [
+        ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
+        ("/admin/prices", [303, 200, 200, 403, 403, 403, 403]),
+        ("/admin/runs", [303, 200, 200, 403, 403, 403, 403]),
         ("/account", [303, 200, 200, 200, 200, 200, 200]),
         ("/portal", [303, 200, 200, 200, 200, 403, 403]),
         (portal_a.as_str(), [303, 200, 200, 200, 403, 403, 403]),
@@ -320,6 +323,93 @@ fn every_role_reaches_only_what_is_its_own() {
     );
     assert_eq!(status(&verify(&sessions[4])), 403, "decided once");
 
+    // Console: an exclusion from scoring, and a price decided by someone else.
+    let explain = run(&[
+        "explain", "--org", a, "--month", "2026-10", "--format", "json",
+    ]);
+    let explained: serde_json::Value = serde_json::from_str(&explain).unwrap();
+    let activity = explained["items"][0]["scored"]["id"].as_i64().unwrap();
+    let console_post = |session: &(String, String), path: &str, body: &str| {
+        request(
+            address,
+            "POST",
+            path,
+            &format!("Cookie: {}\r\n", session.0),
+            &format!("csrf={}&{body}", session.1),
+        )
+    };
+    let added = console_post(
+        &sessions[1],
+        "/admin/corrections/add",
+        &format!("activity={activity}&reason=duplicate"),
+    );
+    assert_eq!(status(&added), 303, "{added}");
+    assert!(run(&["corrections", "list", "--format", "csv"]).contains("duplicate"));
+    let refused = console_post(
+        &sessions[1],
+        "/admin/corrections/add",
+        "activity=999999999&reason=x",
+    );
+    assert_eq!(status(&refused), 400, "an unknown activity is named");
+    assert_eq!(
+        status(&console_post(
+            &sessions[3],
+            "/admin/corrections/add",
+            &format!("activity={activity}&reason=x")
+        )),
+        403,
+        "organisation admins do not correct"
+    );
+    let submitted = fairshare(
+        dir.path(),
+        Some(&db),
+        &[
+            "--as",
+            "reviewer@example.org",
+            "bigmac",
+            "submit",
+            "KEN",
+            "--price",
+            "450",
+            "--currency",
+            "KES",
+            "--rate",
+            "129",
+            "--evidence",
+            "https://example.org/ken-receipt",
+        ],
+        &[TODAY],
+    );
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let prices = get("/admin/prices", Some(&sessions[1]));
+    let price = prices
+        .split("/admin/prices/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a pending submission")
+        .to_string();
+    let decide_price = |session: &(String, String)| {
+        console_post(
+            session,
+            &format!("/admin/prices/{price}/decide"),
+            "decision=approve&comment=ok",
+        )
+    };
+    assert_eq!(
+        status(&decide_price(&sessions[1])),
+        400,
+        "not one's own submission"
+    );
+    assert_eq!(
+        status(&decide_price(&sessions[0])),
+        303,
+        "another reviewer decides"
+    );
+    assert!(
+        get("/admin/runs", Some(&sessions[0])).contains("activities"),
+        "import runs listed"
+    );
+
     // Every state-changing route refuses a form without the session's token, even
     // from a user who may otherwise use it.
     let routes = [
@@ -348,6 +438,12 @@ fn every_role_reaches_only_what_is_its_own() {
             1,
             "decision=reject&comment=x".to_string(),
         ),
+        (
+            "/admin/corrections/add",
+            1,
+            "activity=1&reason=x".to_string(),
+        ),
+        ("/admin/prices/1/decide", 1, "decision=reject".to_string()),
     ];
     for (path, who_posts, body) in &routes {
         let session = &sessions[*who_posts];
