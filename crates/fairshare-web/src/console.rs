@@ -11,12 +11,12 @@ use fairshare_store::accounts::SessionUser;
 
 use crate::AppState;
 use crate::account::page;
-use crate::auth::{Viewer, check_csrf, require};
+use crate::auth::{Denied, Viewer, check_csrf, require};
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 
-fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Response> {
-    require(viewer, here, |u| u.user.can_review()).map_err(IntoResponse::into_response)
+fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
+    require(viewer, here, |u| u.user.can_review())
 }
 
 /// A store refusal the reviewer can act on is a 400 with its message.
@@ -40,7 +40,7 @@ struct CorrectionsPage {
 pub async fn corrections(State(state): State<AppState>, viewer: Viewer) -> Response {
     let user = match reviewer(viewer, "/admin/corrections") {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(denied) => return denied.into_response(),
     };
     match state.store.corrections(None).await {
         Ok(corrections) => page(render_string(&CorrectionsPage {
@@ -72,7 +72,7 @@ pub async fn correct(
 ) -> Response {
     let user = match reviewer(viewer, "/admin/corrections") {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(denied) => return denied.into_response(),
     };
     if let Err(denied) = check_csrf(&user, &form.csrf) {
         return denied.into_response();
@@ -82,9 +82,7 @@ pub async fn correct(
             .trim_start_matches('#')
             .parse::<i64>()
             .map_err(|_| {
-                error_page(LookupError::BadRequest(format!(
-                    "`{name}` must be a number, not `{text}`"
-                )))
+                LookupError::BadRequest(format!("`{name}` must be a number, not `{text}`"))
             })
     };
     let actor = user.user.email.as_str();
@@ -95,11 +93,11 @@ pub async fn correct(
                 .add_correction(id, &form.reason, actor)
                 .await
                 .map(|_| ()),
-            Err(response) => return response,
+            Err(e) => return error_page(e),
         },
         "remove" => match number("correction", &form.correction) {
             Ok(id) => state.store.remove_correction(id, &form.reason, actor).await,
-            Err(response) => return response,
+            Err(e) => return error_page(e),
         },
         other => return error_page(LookupError::NotFound(format!("no action `{other}`"))),
     };
@@ -120,7 +118,7 @@ struct PricesPage {
 pub async fn prices(State(state): State<AppState>, viewer: Viewer) -> Response {
     let user = match reviewer(viewer, "/admin/prices") {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(denied) => return denied.into_response(),
     };
     match state.store.submissions().await {
         Ok(submissions) => page(render_string(&PricesPage {
@@ -149,7 +147,7 @@ pub async fn decide_price(
 ) -> Response {
     let user = match reviewer(viewer, "/admin/prices") {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(denied) => return denied.into_response(),
     };
     if let Err(denied) = check_csrf(&user, &form.csrf) {
         return denied.into_response();
@@ -173,8 +171,8 @@ struct RunsPage {
 }
 
 pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> Response {
-    if let Err(response) = reviewer(viewer, "/admin/runs") {
-        return response;
+    if let Err(denied) = reviewer(viewer, "/admin/runs") {
+        return denied.into_response();
     }
     match state.store.import_runs(100).await {
         Ok(runs) => page(render_string(&RunsPage {
