@@ -336,6 +336,52 @@ impl Store {
         tx.commit().await
     }
 
+    /// Invites a person to confirm they work for `org`: a pending staff entry on its
+    /// latest application, which the person answers in their member area. Audited.
+    pub async fn invite_staff(&self, org: &str, member: &StaffMember, actor: &str) -> Result<()> {
+        let key = IdentityKey::parse(&member.handle)
+            .map_err(|e| StoreError::Invalid(format!("handle: {e}")))?;
+        if member.name.trim().is_empty() {
+            return Err(StoreError::Invalid("`name` is required".into()));
+        }
+        let org_id = self.org_id(org).await?;
+        let mut tx = Tx::begin(self.db()).await?;
+        let latest: (Option<i64>,) = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT MAX(id) FROM applications WHERE org_id = $1").bind(org_id).fetch_one(conn).await?
+        });
+        let application = latest.0.ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "`{org}` has not applied yet: staff are invited with the application"
+            ))
+        })?;
+        let pending: Option<(i64,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT id FROM application_staff WHERE application_id = $1 AND identity = $2 AND status = 'pending'")
+                .bind(application)
+                .bind(key.to_string())
+                .fetch_optional(conn)
+                .await?
+        });
+        if pending.is_some() {
+            return Err(StoreError::Conflict(format!("{key} is already invited")));
+        }
+        on_tx!(&mut tx, conn => {
+            sqlx::query("INSERT INTO application_staff (application_id, identity, name, status) VALUES ($1, $2, $3, 'pending')")
+                .bind(application)
+                .bind(key.to_string())
+                .bind(member.name.trim())
+                .execute(conn)
+                .await?;
+        });
+        tx.audit(
+            actor,
+            "applications.invite_staff",
+            &format!("org:{org}"),
+            serde_json::json!({ "application": application, "identity": key.to_string() }),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Applications that list `identity` as staff and wait for that person's answer:
     /// `(application id, organisation slug, organisation name)`.
     pub async fn pending_staff_of(

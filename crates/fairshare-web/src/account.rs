@@ -206,6 +206,9 @@ struct Standing {
     suggestions: Vec<String>,
     claims: Vec<fairshare_store::claims::Claim>,
     profile: fairshare_store::public::Profile,
+    application: Option<fairshare_store::applications::Application>,
+    /// The HQ country has no threshold in the release in force: a price is needed.
+    missing_price: Option<String>,
 }
 
 #[derive(Template)]
@@ -274,6 +277,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
     let rules = &state.programme;
     let today = state.today();
     let organisation = state.store.organisation(slug).await?;
+    let organisation_name = organisation.name.clone();
     let status = state
         .store
         .partner_page(slug, today)
@@ -349,7 +353,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         .collect();
     Ok(Standing {
         slug: slug.to_string(),
-        name: organisation.name,
+        name: organisation_name,
         status: status.replace('_', " "),
         eligible: evaluation.eligible,
         criteria: vec![
@@ -384,7 +388,27 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         suggestions,
         claims: state.store.claims(Some(slug), None).await?,
         profile: state.store.partner_profile_of(slug).await?,
+        application: state
+            .store
+            .applications()
+            .await?
+            .into_iter()
+            .rfind(|a| a.org == slug),
+        missing_price: missing_price(state, organisation.country.as_deref()).await?,
     })
+}
+
+/// The country code when it has no threshold in the release in force.
+async fn missing_price(
+    state: &AppState,
+    country: Option<&str>,
+) -> Result<Option<String>, LookupError> {
+    let Some(code) = country.and_then(|c| fairshare_engine::CountryCode::parse_lenient(c).ok())
+    else {
+        return Ok(None);
+    };
+    let set = crate::lookup::threshold_set(state, None).await?;
+    Ok(set.country(code).is_none().then(|| code.to_string()))
 }
 
 struct PendingApplication {
@@ -1053,5 +1077,125 @@ pub async fn save_profile(
     {
         Ok(()) => Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response(),
         Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct StaffInvitation {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    name: String,
+    handle: String,
+}
+
+/// An organisation admin invites a person, who confirms in their member area.
+pub async fn invite_staff(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<StaffInvitation>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match require(viewer, "/portal", |u| {
+        u.user.organisations().contains(&org.as_str())
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let member = fairshare_store::applications::StaffMember {
+        name: form.name,
+        handle: form.handle.trim().to_string(),
+    };
+    match state
+        .store
+        .invite_staff(&org, &member, &user.user.email)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/portal?org={org}#staff-{org}")).into_response(),
+        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
+            error_page(LookupError::BadRequest(m))
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PriceSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    price: String,
+    currency: String,
+    rate: String,
+    evidence: String,
+}
+
+/// An organisation whose country the Big Mac data lacks submits a local price; a
+/// reviewer decides in the console.
+pub async fn submit_price(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<PriceSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match require(viewer, "/portal", |u| {
+        u.user.organisations().contains(&org.as_str())
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let result: Result<(), LookupError> = async {
+        let organisation = state.store.organisation(&org).await?;
+        let country = missing_price(&state, organisation.country.as_deref())
+            .await?
+            .ok_or_else(|| {
+                LookupError::BadRequest("your country already has a threshold".into())
+            })?;
+        let decimal = |name: &str, text: &str| {
+            text.trim()
+                .parse::<rust_decimal::Decimal>()
+                .ok()
+                .filter(|d| d.is_sign_positive() && !d.is_zero())
+                .ok_or_else(|| {
+                    LookupError::BadRequest(format!(
+                        "`{name}` must be a positive number, not `{text}`"
+                    ))
+                })
+        };
+        let release = state
+            .store
+            .release_in_force(state.today())
+            .await?
+            .ok_or_else(|| LookupError::NotFound("no Big Mac release is in force".into()))?;
+        let submission = fairshare_store::NewSubmission {
+            country: fairshare_engine::CountryCode::parse_lenient(&country)
+                .map_err(|e| LookupError::BadRequest(e.to_string()))?,
+            currency: fairshare_engine::CurrencyCode::parse(form.currency.trim())
+                .map_err(|e| LookupError::BadRequest(format!("currency: {e}")))?,
+            local_price: decimal("price", &form.price)?,
+            dollar_ex: decimal("rate", &form.rate)?,
+            evidence: form.evidence.trim().to_string(),
+            release,
+        };
+        state
+            .store
+            .submit_price(submission, &user.user.email)
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(m) | StoreError::Conflict(m) => LookupError::BadRequest(m),
+                other => other.into(),
+            })?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/portal?org={org}")).into_response(),
+        Err(e) => error_page(e),
     }
 }

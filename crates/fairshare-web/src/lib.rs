@@ -194,6 +194,8 @@ pub fn router(state: AppState) -> Router {
         .route("/portal", get(account::portal))
         .route("/portal/claims", axum::routing::post(account::submit_claim))
         .route("/portal/profile", axum::routing::post(account::save_profile))
+        .route("/portal/staff", axum::routing::post(account::invite_staff))
+        .route("/portal/price", axum::routing::post(account::submit_price))
         .route("/admin", get(account::admin))
         .route("/admin/claims", get(account::claims_queue))
         .route("/admin/corrections", get(console::corrections))

@@ -410,6 +410,47 @@ fn every_role_reaches_only_what_is_its_own() {
         "import runs listed"
     );
 
+    // Staff invitations from the portal, answered by each person in their own account.
+    let invite = |session: &(String, String)| {
+        console_post(
+            session,
+            "/portal/staff",
+            &format!("org={a}&name=Newbie&handle=newbie%40x.org"),
+        )
+    };
+    assert_eq!(status(&invite(&sessions[3])), 403, "b invites for a");
+    assert_eq!(status(&invite(&sessions[2])), 303);
+    assert_eq!(status(&invite(&sessions[2])), 400, "already invited");
+    assert!(get("/portal", Some(&sessions[2])).contains("email:newbie@x.org"));
+
+    // An organisation from a country the Big Mac data lacks submits a price.
+    std::fs::write(
+        dir.path().join("uga.csv"),
+        "slug,name,country,website,domains\nugaco,UgaCo,UGA,,ugaco.example\n",
+    )
+    .unwrap();
+    run(&["import", "orgs", "uga.csv"]);
+    add_user(dir.path(), &db, "uga@example.org", "org_admin:ugaco");
+    let uga = sign_in(address, "uga@example.org");
+    let portal = get("/portal", Some(&uga));
+    assert!(
+        portal.contains("UGA is not in the Big Mac data"),
+        "{portal}"
+    );
+    let priced = console_post(
+        &uga,
+        "/portal/price",
+        "org=ugaco&price=12000&currency=UGX&rate=3700&evidence=https%3A%2F%2Fugaco.example%2Freceipt",
+    );
+    assert_eq!(status(&priced), 303, "{priced}");
+    let bad = console_post(
+        &uga,
+        "/portal/price",
+        "org=ugaco&price=-1&currency=UGX&rate=3700&evidence=https%3A%2F%2Fx",
+    );
+    assert_eq!(status(&bad), 400);
+    assert!(get("/admin/prices", Some(&sessions[1])).contains("UGA"));
+
     // Every state-changing route refuses a form without the session's token, even
     // from a user who may otherwise use it.
     let routes = [
@@ -444,6 +485,12 @@ fn every_role_reaches_only_what_is_its_own() {
             "activity=1&reason=x".to_string(),
         ),
         ("/admin/prices/1/decide", 1, "decision=reject".to_string()),
+        ("/portal/staff", 2, format!("org={a}&name=X&handle=x%40y.z")),
+        (
+            "/portal/price",
+            2,
+            format!("org={a}&price=1&currency=EUR&rate=1&evidence=https%3A%2F%2Fx"),
+        ),
     ];
     for (path, who_posts, body) in &routes {
         let session = &sessions[*who_posts];
