@@ -218,6 +218,14 @@ impl Store {
         Ok(format!("{audit}.{runs}"))
     }
 
+    /// The latest published ranking's month and partners (none before the first).
+    pub async fn latest_partners(&self) -> Result<(Option<Month>, Vec<PublicPartner>)> {
+        Ok(match self.latest_ranking_month().await? {
+            Some(month) => (Some(month), self.public_partners(month).await?),
+            None => (None, Vec::new()),
+        })
+    }
+
     /// The partners of `month`'s published ranking, in rank order.
     pub async fn public_partners(&self, month: Month) -> Result<Vec<PublicPartner>> {
         let rows: Vec<PartnerRow> = on_pool!(self.db(), pool => {
@@ -492,10 +500,7 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let partners = match self.latest_ranking_month().await? {
-            Some(month) => self.public_partners(month).await?,
-            None => Vec::new(),
-        };
+        let (_, partners) = self.latest_partners().await?;
         Ok(Recognition {
             contributors: contributors
                 .into_iter()

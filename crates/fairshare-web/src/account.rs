@@ -301,11 +301,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         .store
         .explain(slug, Month::of(today), &rules.scoring)
         .await?;
-    let latest = state.store.latest_ranking_month().await?;
-    let ranking = match latest {
-        Some(m) => state.store.public_partners(m).await?,
-        None => Vec::new(),
-    };
+    let (_, ranking) = state.store.latest_partners().await?;
     let mine = ranking.iter().find(|p| p.slug == slug);
     let third = ranking.get(2).map(|p| p.score);
     // Points still missing to reach the current #3 (none when already at or above it).
@@ -588,6 +584,13 @@ pub struct ClaimSubmission {
     description: String,
 }
 
+/// An administrator of `org` posting a form with the session's token.
+fn org_admin_form(viewer: Viewer, org: &str, csrf: &str) -> Result<SessionUser, Denied> {
+    let user = require(viewer, "/portal", |u| u.user.organisations().contains(&org))?;
+    check_csrf(&user, csrf)?;
+    Ok(user)
+}
+
 /// An organisation admin claims non-code work by one of its people.
 pub async fn submit_claim(
     State(state): State<AppState>,
@@ -595,15 +598,10 @@ pub async fn submit_claim(
     Form(form): Form<ClaimSubmission>,
 ) -> Response {
     let org = form.org.clone();
-    let user = match require(viewer, "/portal", |u| {
-        u.user.organisations().contains(&org.as_str())
-    }) {
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let kind = match form.kind.parse::<ActivityKind>() {
         Ok(kind) => kind,
         Err(e) => return error_page(LookupError::BadRequest(format!("kind: {e}"))),
@@ -1055,15 +1053,10 @@ pub async fn save_profile(
     Form(form): Form<ProfileSubmission>,
 ) -> Response {
     let org = form.org.clone();
-    let user = match require(viewer, "/portal", |u| {
-        u.user.organisations().contains(&org.as_str())
-    }) {
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let profile = fairshare_store::public::Profile {
         description: form.description.trim().to_string(),
         services: list(&form.services),
@@ -1096,15 +1089,10 @@ pub async fn invite_staff(
     Form(form): Form<StaffInvitation>,
 ) -> Response {
     let org = form.org.clone();
-    let user = match require(viewer, "/portal", |u| {
-        u.user.organisations().contains(&org.as_str())
-    }) {
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let member = fairshare_store::applications::StaffMember {
         name: form.name,
         handle: form.handle.trim().to_string(),
@@ -1141,15 +1129,10 @@ pub async fn submit_price(
     Form(form): Form<PriceSubmission>,
 ) -> Response {
     let org = form.org.clone();
-    let user = match require(viewer, "/portal", |u| {
-        u.user.organisations().contains(&org.as_str())
-    }) {
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let result: Result<(), LookupError> = async {
         let organisation = state.store.organisation(&org).await?;
         let country = missing_price(&state, organisation.country.as_deref())

@@ -211,11 +211,7 @@ pub async fn partners(
 ) -> Response {
     let st = state.clone();
     cached_json(&state, &uri, &headers, || async move {
-        let month = st.store.latest_ranking_month().await?;
-        let partners = match month {
-            Some(m) => st.store.public_partners(m).await?,
-            None => Vec::new(),
-        };
+        let (month, partners) = st.store.latest_partners().await?;
         let mut body = paginate(partners, &page)?;
         body["month"] = json!(month.map(|m| m.to_string()));
         Ok(body)

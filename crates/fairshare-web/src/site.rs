@@ -219,11 +219,7 @@ pub async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
     let page_state = state.clone();
     cached_html(&state, &uri, &headers, || async move {
         let state = page_state;
-        let month = state.store.latest_ranking_month().await?;
-        let partners = match month {
-            Some(m) => state.store.public_partners(m).await?,
-            None => Vec::new(),
-        };
+        let (month, partners) = state.store.latest_partners().await?;
         let mut headlines = vec![Headline {
             value: grouped(partners.len().into()),
             label: "community partners".into(),
@@ -318,11 +314,7 @@ pub async fn partners(
     let page_state = state.clone();
     cached_html(&state, &uri, &headers, || async move {
         let state = page_state;
-        let month = state.store.latest_ranking_month().await?;
-        let all = match month {
-            Some(m) => state.store.public_partners(m).await?,
-            None => Vec::new(),
-        };
+        let (month, all) = state.store.latest_partners().await?;
         let shown: Vec<PartnerView> = all
             .iter()
             .filter(|p| {
@@ -615,11 +607,7 @@ pub async fn badge(
         .cache
         .get_or_render(&state, &uri.to_string(), || async move {
             let state = page_state;
-            let month = state.store.latest_ranking_month().await?;
-            let partners = match month {
-                Some(m) => state.store.public_partners(m).await?,
-                None => Vec::new(),
-            };
+            let (month, partners) = state.store.latest_partners().await?;
             let found = partners.iter().find(|p| p.slug == slug).ok_or_else(|| {
                 LookupError::NotFound(format!("`{slug}` is not in the latest ranking"))
             })?;

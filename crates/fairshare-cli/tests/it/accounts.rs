@@ -40,7 +40,8 @@ fn status(response: &str) -> u16 {
     response[9..12].parse().unwrap()
 }
 
-fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
+/// Adds a user with the test password; `role` may list several, space-separated.
+pub fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
     command
         .current_dir(dir)

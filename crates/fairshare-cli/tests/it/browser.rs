@@ -5,7 +5,7 @@
 //! month, and the home page's top 3 changes. Screenshots of each step are kept in
 //! `$SCREENSHOTS_DIR` (default `target/e2e-screenshots`).
 
-use std::io::{Read, Write};
+use std::io::{Read, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::accounts::add_user;
 use crate::site::start;
 use crate::sponsorship::{OC_HEADER, oc_row};
 use crate::{fairshare, stderr, stdout};
@@ -219,38 +220,6 @@ impl Browser {
         self.click("form[action='/logout'] button");
         self.wait_for("Community partners who fund");
     }
-}
-
-fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
-        .current_dir(dir)
-        .args([
-            "--database",
-            db,
-            "users",
-            "add",
-            "--email",
-            email,
-            "--role",
-            role,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
