@@ -1,19 +1,283 @@
-//! More of the reviewer console: corrections (activities excluded from scoring), price
-//! submissions for countries missing from the Big Mac data (four eyes: nobody decides
-//! their own), and import runs with their summaries. Reviewers and admins only.
+//! The reviewer console (`/admin`, reviewers and admins; team leads see their teams'
+//! claims): applications with their evaluation and the decision form, the monthly
+//! review and publication, the claims queue (nobody verifies their own), corrections,
+//! price submissions (four eyes) and import runs, with the audit log.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use fairshare_engine::Month;
 use fairshare_store::StoreError;
-use fairshare_store::accounts::SessionUser;
+use fairshare_store::accounts::{Role, SessionUser};
+use fairshare_store::applications::Decision;
 
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, check_csrf, require};
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
+
+struct PendingApplication {
+    id: i64,
+    org: String,
+    name: String,
+    submitted_at: String,
+    eligible: bool,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    applications: Vec<PendingApplication>,
+    audit: Vec<(String, String, String, String)>,
+    last_month: String,
+}
+
+pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let user = match require(viewer, "/admin", |u| u.user.can_review()) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let result: Result<AdminPage, StoreError> = async {
+        let applications = state
+            .store
+            .applications()
+            .await?
+            .into_iter()
+            .filter(|a| a.status == "pending" || a.status == "deferred")
+            .map(|a| PendingApplication {
+                id: a.id,
+                name: a.form.name.clone(),
+                org: a.org,
+                submitted_at: a.submitted_at.date().to_string(),
+                eligible: a.eligible,
+                status: a.status,
+            })
+            .collect();
+        let audit = state
+            .store
+            .audit_log(None, 30)
+            .await?
+            .into_iter()
+            .map(|e| (e.at.to_string(), e.actor, e.action, e.subject))
+            .collect();
+        Ok(AdminPage {
+            title: "Console",
+            email: user.user.email.clone(),
+            csrf: user.csrf.clone(),
+            applications,
+            audit,
+            last_month: Month::of(state.today()).previous().to_string(),
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => page(render_string(&p)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let user: SessionUser = match require(viewer, "/admin", |u| u.user.can_review()) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let decision = match form.decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        "defer" => Decision::Defer,
+        other => {
+            return error_page(LookupError::BadRequest(format!(
+                "`decision` must be approve, reject or defer, not `{other}`"
+            )));
+        }
+    };
+    if form.comment.trim().is_empty() {
+        return error_page(LookupError::BadRequest("a decision needs a comment".into()));
+    }
+    match state
+        .store
+        .decide_application(id, decision, form.comment.trim(), &user.user.email)
+        .await
+    {
+        Ok(()) => Redirect::to("/admin").into_response(),
+        Err(StoreError::Conflict(message) | StoreError::Invalid(message)) => {
+            error_page(LookupError::BadRequest(message))
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "claims.html")]
+struct ClaimsPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    claims: Vec<fairshare_store::claims::Claim>,
+    teams: String,
+}
+
+pub(crate) fn verifier(user: &SessionUser) -> bool {
+    user.user.has(Role::TeamLead) || user.user.can_review()
+}
+
+/// The teams whose claims `user` verifies; None: every team.
+fn verified_teams(user: &SessionUser) -> Option<Vec<String>> {
+    if user.user.can_review() {
+        None
+    } else {
+        Some(
+            user.user
+                .grants
+                .iter()
+                .filter(|g| g.role == Role::TeamLead)
+                .map(|g| g.scope.clone())
+                .collect(),
+        )
+    }
+}
+
+/// The verification queue: team leads see their teams' claims, reviewers all.
+pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let user = match require(viewer, "/admin/claims", verifier) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let teams = verified_teams(&user);
+    let all = teams.clone().unwrap_or_default();
+    match state.store.claims(None, Some(&all)).await {
+        Ok(claims) => page(render_string(&ClaimsPage {
+            title: "Claims to verify",
+            email: user.user.email.clone(),
+            csrf: user.csrf.clone(),
+            claims,
+            teams: teams
+                .map(|t| t.join(", "))
+                .unwrap_or_else(|| "every team".into()),
+        })),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ClaimDecision {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn decide_claim(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<ClaimDecision>,
+) -> Response {
+    let user = match require(viewer, "/admin/claims", verifier) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return error_page(LookupError::BadRequest(format!(
+                "`decision` must be approve or reject, not `{other}`"
+            )));
+        }
+    };
+    let teams = verified_teams(&user);
+    let result = state
+        .store
+        .decide_claim(id, approve, form.comment.trim(), &user.user.email, |team| {
+            teams.as_ref().is_none_or(|t| t.iter().any(|x| x == team))
+        })
+        .await;
+    match result {
+        Ok(()) => Redirect::to("/admin/claims").into_response(),
+        Err(StoreError::Conflict(m)) => error_page(LookupError::Forbidden(m)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    csrf: String,
+    month: String,
+}
+
+/// A reviewer runs the monthly review: statuses move and the ranking is published.
+pub async fn review(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    let user = match require(viewer, "/admin", |u| u.user.can_review()) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let month: Month = match form.month.parse() {
+        Ok(m) => m,
+        Err(_) => {
+            return error_page(LookupError::BadRequest(format!(
+                "`month` must be YYYY-MM, not `{}`",
+                form.month
+            )));
+        }
+    };
+    if month >= Month::of(state.today()) {
+        return error_page(LookupError::BadRequest(format!(
+            "{month} is not complete yet: a month is reviewed once it has ended"
+        )));
+    }
+    let rules = &state.programme;
+    let review = fairshare_store::review::ReviewRules {
+        policy: &state.policy,
+        tolerance: rules.tolerance,
+        scoring: &rules.scoring,
+        eligibility: &rules.eligibility,
+        grace_months: rules.grace_months,
+    };
+    match state
+        .store
+        .review_month(month, &review, None, &user.user.email)
+        .await
+    {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => error_page(e.into()),
+    }
+}
 
 fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
     require(viewer, here, |u| u.user.can_review())

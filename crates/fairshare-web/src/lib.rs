@@ -14,6 +14,7 @@ mod lookup;
 pub mod mail;
 mod member;
 mod pages;
+mod portal;
 mod recovery;
 pub mod report;
 mod site;
@@ -190,21 +191,21 @@ pub fn router(state: AppState) -> Router {
         .route("/forgot", get(recovery::forgot_form).post(recovery::forgot))
         .route("/reset", get(recovery::reset_form).post(recovery::reset))
         .route("/apply", get(account::apply_form).post(account::apply))
-        .route("/admin/review", axum::routing::post(account::review))
-        .route("/portal", get(account::portal))
-        .route("/portal/claims", axum::routing::post(account::submit_claim))
-        .route("/portal/profile", axum::routing::post(account::save_profile))
-        .route("/portal/staff", axum::routing::post(account::invite_staff))
-        .route("/portal/price", axum::routing::post(account::submit_price))
-        .route("/admin", get(account::admin))
-        .route("/admin/claims", get(account::claims_queue))
+        .route("/admin/review", axum::routing::post(console::review))
+        .route("/portal", get(portal::portal))
+        .route("/portal/claims", axum::routing::post(portal::submit_claim))
+        .route("/portal/profile", axum::routing::post(portal::save_profile))
+        .route("/portal/staff", axum::routing::post(portal::invite_staff))
+        .route("/portal/price", axum::routing::post(portal::submit_price))
+        .route("/admin", get(console::admin))
+        .route("/admin/claims", get(console::claims_queue))
         .route("/admin/corrections", get(console::corrections))
         .route("/admin/corrections/{action}", axum::routing::post(console::correct))
         .route("/admin/prices", get(console::prices))
         .route("/admin/prices/{id}/decide", axum::routing::post(console::decide_price))
         .route("/admin/runs", get(console::runs))
-        .route("/admin/claims/{id}/decide", axum::routing::post(account::decide_claim))
-        .route("/admin/applications/{id}/decide", axum::routing::post(account::decide))
+        .route("/admin/claims/{id}/decide", axum::routing::post(console::decide_claim))
+        .route("/admin/applications/{id}/decide", axum::routing::post(console::decide))
         .route(
             "/webhooks/github-sponsors",
             axum::routing::post(webhooks::github_sponsors).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),

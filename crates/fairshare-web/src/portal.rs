@@ -1,0 +1,460 @@
+//! The partner portal (`/portal`, organisation admins; reviewers may look at any
+//! organisation): where an organisation stands and what would move it up, and what it
+//! manages itself — claims of non-code work, its public profile, staff invitations and,
+//! when its country lacks one, a Big Mac price. Every form checks the session's token.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use fairshare_engine::{ActivityKind, Month};
+use fairshare_store::StoreError;
+use fairshare_store::accounts::{Role, SessionUser};
+
+use crate::AppState;
+use crate::account::page;
+use crate::auth::{Denied, Viewer, check_csrf, require};
+use crate::format::grouped;
+use crate::lookup::LookupError;
+use crate::pages::{error_page, render_string};
+use crate::site::month_name;
+
+/// One organisation's standing, as its admins see it.
+struct Standing {
+    slug: String,
+    name: String,
+    status: String,
+    eligible: bool,
+    criteria: Vec<(String, bool, Vec<String>)>,
+    month: String,
+    score: String,
+    rank: Option<i64>,
+    previous_rank: Option<i64>,
+    gap_to_top3: Option<String>,
+    this_month: String,
+    by_kind: Vec<(String, String)>,
+    by_person: Vec<(String, String)>,
+    suggestions: Vec<String>,
+    claims: Vec<fairshare_store::claims::Claim>,
+    profile: fairshare_store::public::Profile,
+    application: Option<fairshare_store::applications::Application>,
+    /// The HQ country has no threshold in the release in force: a price is needed.
+    missing_price: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    title: &'static str,
+    email: String,
+    csrf: String,
+    standings: Vec<Standing>,
+    kinds: Vec<&'static str>,
+    today: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct OrgQuery {
+    org: Option<String>,
+}
+
+pub async fn portal(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<OrgQuery>,
+) -> Response {
+    let user = match require(viewer, "/portal", |u| {
+        u.user.has(Role::OrgAdmin) || u.user.can_review()
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    // An organisation admin sees only their own organisations; reviewers any one.
+    let orgs: Vec<String> = match &query.org {
+        Some(org)
+            if user.user.can_review() || user.user.organisations().contains(&org.as_str()) =>
+        {
+            vec![org.clone()]
+        }
+        Some(_) => return Denied::Forbidden.into_response(),
+        None => user
+            .user
+            .organisations()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let mut standings = Vec::new();
+    for org in &orgs {
+        match standing(&state, org).await {
+            Ok(s) => standings.push(s),
+            Err(e) => return error_page(e),
+        }
+    }
+    page(render_string(&PortalPage {
+        title: "Partner portal",
+        email: user.user.email.clone(),
+        csrf: user.csrf.clone(),
+        standings,
+        kinds: fairshare_store::claims::CLAIMABLE
+            .iter()
+            .map(|k| k.as_str())
+            .collect(),
+        today: state.today().to_string(),
+    }))
+}
+
+async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError> {
+    let rules = &state.programme;
+    let today = state.today();
+    let organisation = state.store.organisation(slug).await?;
+    let organisation_name = organisation.name.clone();
+    let status = state
+        .store
+        .partner_page(slug, today)
+        .await?
+        .map(|p| p.status)
+        .unwrap_or_else(|| "applicant".into());
+    let evaluation = state
+        .store
+        .evaluate(
+            slug,
+            today,
+            &state.policy,
+            rules.tolerance,
+            &rules.scoring,
+            &rules.eligibility,
+        )
+        .await?;
+    let last = Month::of(today).previous();
+    let (scored, details) = state.store.explain(slug, last, &rules.scoring).await?;
+    let (current, _) = state
+        .store
+        .explain(slug, Month::of(today), &rules.scoring)
+        .await?;
+    let (_, ranking) = state.store.latest_partners().await?;
+    let mine = ranking.iter().find(|p| p.slug == slug);
+    let third = ranking.get(2).map(|p| p.score);
+    // Points still missing to reach the current #3 (none when already at or above it).
+    let gap_to_top3 = match (mine, third) {
+        (Some(me), Some(third)) if me.rank > 3 => Some(third - me.score),
+        (None, Some(third)) => Some(third - scored.score.score),
+        _ => None,
+    }
+    .map(|gap| grouped(gap.max(rust_decimal::Decimal::ZERO)));
+    let mut by_person: std::collections::BTreeMap<String, rust_decimal::Decimal> =
+        Default::default();
+    for item in &scored.score.items {
+        if let Some(detail) = details.get(&item.id) {
+            *by_person.entry(detail.member.clone()).or_default() += item.points;
+        }
+    }
+    let mut by_person: Vec<(String, rust_decimal::Decimal)> = by_person.into_iter().collect();
+    by_person.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // What would move it up: the most valuable kinds it did little or nothing of.
+    let mut open: Vec<(ActivityKind, rust_decimal::Decimal)> = ActivityKind::ALL
+        .iter()
+        .map(|k| (*k, rules.scoring.weight(*k)))
+        .filter(|(k, w)| {
+            !w.is_zero()
+                && scored
+                    .score
+                    .by_kind
+                    .get(k)
+                    .is_none_or(|p| *p < *w * rust_decimal::Decimal::from(3))
+        })
+        .collect();
+    open.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let suggestions = open
+        .iter()
+        .take(4)
+        .map(|(kind, weight)| {
+            format!(
+                "{}: {} points each, up to {} per person a month — {} points last month",
+                kind.as_str().replace('_', " "),
+                grouped(*weight),
+                rules.scoring.cap(*kind),
+                grouped(scored.score.by_kind.get(kind).copied().unwrap_or_default())
+            )
+        })
+        .collect();
+    Ok(Standing {
+        slug: slug.to_string(),
+        name: organisation_name,
+        status: status.replace('_', " "),
+        eligible: evaluation.eligible,
+        criteria: vec![
+            (
+                "Monthly sponsorship at your country's amount".into(),
+                evaluation.financial.passed,
+                evaluation.financial.reasons.clone(),
+            ),
+            (
+                "Regular contributions by your people".into(),
+                evaluation.practical.passed,
+                evaluation.practical.reasons.clone(),
+            ),
+        ],
+        month: month_name(last),
+        score: grouped(scored.score.score),
+        rank: mine.map(|p| p.rank),
+        previous_rank: mine.and_then(|p| p.previous_rank),
+        gap_to_top3,
+        this_month: grouped(current.score.score),
+        by_kind: scored
+            .score
+            .by_kind
+            .iter()
+            .filter(|(_, p)| !p.is_zero())
+            .map(|(k, p)| (k.as_str().replace('_', " "), grouped(*p)))
+            .collect(),
+        by_person: by_person
+            .into_iter()
+            .map(|(name, points)| (name, grouped(points)))
+            .collect(),
+        suggestions,
+        claims: state.store.claims(Some(slug), None).await?,
+        profile: state.store.partner_profile_of(slug).await?,
+        application: state
+            .store
+            .applications()
+            .await?
+            .into_iter()
+            .rfind(|a| a.org == slug),
+        missing_price: missing_price(state, organisation.country.as_deref()).await?,
+    })
+}
+
+/// The country code when it has no threshold in the release in force.
+async fn missing_price(
+    state: &AppState,
+    country: Option<&str>,
+) -> Result<Option<String>, LookupError> {
+    let Some(code) = country.and_then(|c| fairshare_engine::CountryCode::parse_lenient(c).ok())
+    else {
+        return Ok(None);
+    };
+    let set = crate::lookup::threshold_set(state, None).await?;
+    Ok(set.country(code).is_none().then(|| code.to_string()))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ClaimSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    person: String,
+    person_name: String,
+    kind: String,
+    day: String,
+    team: String,
+    evidence: String,
+    description: String,
+}
+
+/// An administrator of `org` posting a form with the session's token.
+fn org_admin_form(viewer: Viewer, org: &str, csrf: &str) -> Result<SessionUser, Denied> {
+    let user = require(viewer, "/portal", |u| u.user.organisations().contains(&org))?;
+    check_csrf(&user, csrf)?;
+    Ok(user)
+}
+
+/// An organisation admin claims non-code work by one of its people.
+pub async fn submit_claim(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ClaimSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let kind = match form.kind.parse::<ActivityKind>() {
+        Ok(kind) => kind,
+        Err(e) => return error_page(LookupError::BadRequest(format!("kind: {e}"))),
+    };
+    let day = match crate::lookup::parse_date("day", &form.day) {
+        Ok(day) => day,
+        Err(e) => return error_page(e),
+    };
+    let claim = fairshare_store::claims::ClaimForm {
+        person: form.person,
+        person_name: form.person_name,
+        kind,
+        day,
+        team: form.team,
+        evidence: form.evidence,
+        description: form.description,
+    };
+    match state
+        .store
+        .submit_claim(&org, &claim, &user.user.email)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/portal?org={org}#claims-{org}")).into_response(),
+        Err(StoreError::Invalid(m)) => error_page(LookupError::BadRequest(m)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ProfileSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    #[serde(default)]
+    description: String,
+    /// Comma-separated lists.
+    #[serde(default)]
+    services: String,
+    #[serde(default)]
+    languages: String,
+    #[serde(default)]
+    regions: String,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An organisation admin edits what its public page says.
+pub async fn save_profile(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ProfileSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let profile = fairshare_store::public::Profile {
+        description: form.description.trim().to_string(),
+        services: list(&form.services),
+        languages: list(&form.languages),
+        regions: list(&form.regions),
+    };
+    match state
+        .store
+        .set_profile(&org, &profile, &user.user.email)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response(),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct StaffInvitation {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    name: String,
+    handle: String,
+}
+
+/// An organisation admin invites a person, who confirms in their member area.
+pub async fn invite_staff(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<StaffInvitation>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let member = fairshare_store::applications::StaffMember {
+        name: form.name,
+        handle: form.handle.trim().to_string(),
+    };
+    match state
+        .store
+        .invite_staff(&org, &member, &user.user.email)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/portal?org={org}#staff-{org}")).into_response(),
+        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
+            error_page(LookupError::BadRequest(m))
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PriceSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    price: String,
+    currency: String,
+    rate: String,
+    evidence: String,
+}
+
+/// An organisation whose country the Big Mac data lacks submits a local price; a
+/// reviewer decides in the console.
+pub async fn submit_price(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<PriceSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let result: Result<(), LookupError> = async {
+        let organisation = state.store.organisation(&org).await?;
+        let country = missing_price(&state, organisation.country.as_deref())
+            .await?
+            .ok_or_else(|| {
+                LookupError::BadRequest("your country already has a threshold".into())
+            })?;
+        let decimal = |name: &str, text: &str| {
+            text.trim()
+                .parse::<rust_decimal::Decimal>()
+                .ok()
+                .filter(|d| d.is_sign_positive() && !d.is_zero())
+                .ok_or_else(|| {
+                    LookupError::BadRequest(format!(
+                        "`{name}` must be a positive number, not `{text}`"
+                    ))
+                })
+        };
+        let release = state
+            .store
+            .release_in_force(state.today())
+            .await?
+            .ok_or_else(|| LookupError::NotFound("no Big Mac release is in force".into()))?;
+        let submission = fairshare_store::NewSubmission {
+            country: fairshare_engine::CountryCode::parse_lenient(&country)
+                .map_err(|e| LookupError::BadRequest(e.to_string()))?,
+            currency: fairshare_engine::CurrencyCode::parse(form.currency.trim())
+                .map_err(|e| LookupError::BadRequest(format!("currency: {e}")))?,
+            local_price: decimal("price", &form.price)?,
+            dollar_ex: decimal("rate", &form.rate)?,
+            evidence: form.evidence.trim().to_string(),
+            release,
+        };
+        state
+            .store
+            .submit_price(submission, &user.user.email)
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(m) | StoreError::Conflict(m) => LookupError::BadRequest(m),
+                other => other.into(),
+            })?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/portal?org={org}")).into_response(),
+        Err(e) => error_page(e),
+    }
+}
