@@ -63,3 +63,25 @@ pub fn ok(cwd: &Path, database: Option<&str>, args: &[&str]) -> String {
     );
     stdout(&output)
 }
+
+/// Whether `program --version` runs here.
+fn installed(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The browser tests need Debian's `chromium` (and `chromium-driver`). Without them
+/// they say so and pass, unless `REQUIRE_BROWSER_TESTS` is set, as `.ci/run` does.
+pub fn browser_tests_can_run(needs_driver: bool) -> bool {
+    let present = installed("chromium") && (!needs_driver || installed("chromedriver"));
+    if !present {
+        assert!(
+            std::env::var_os("REQUIRE_BROWSER_TESTS").is_none(),
+            "REQUIRE_BROWSER_TESTS is set but Chromium is missing: apt-get install -y chromium chromium-driver"
+        );
+        eprintln!("browser test skipped: install chromium and chromium-driver to run it");
+    }
+    present
+}
