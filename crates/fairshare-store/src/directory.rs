@@ -135,6 +135,18 @@ impl Store {
             .collect())
     }
 
+    /// Every organisation with its programme status, for the console:
+    /// `(slug, name, country, status, status since)`.
+    pub async fn organisation_statuses(
+        &self,
+    ) -> Result<Vec<(String, String, Option<String>, String, Option<String>)>> {
+        Ok(on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT slug, name, country, status, status_since FROM organisations ORDER BY status, slug")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     /// One organisation by slug, with its domains.
     pub async fn organisation(&self, slug: &str) -> Result<Organisation> {
         let row: Option<OrgRow> = on_pool!(self.db(), pool => {

@@ -446,3 +446,157 @@ pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> Response {
         Err(e) => error_page(e.into()),
     }
 }
+
+#[derive(Template)]
+#[template(path = "console_organisations.html")]
+struct OrganisationsPage {
+    title: &'static str,
+    organisations: Vec<(String, String, String, String, String)>,
+}
+
+pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> Response {
+    if let Err(denied) = reviewer(viewer, "/admin/organisations") {
+        return denied.into_response();
+    }
+    match state.store.organisation_statuses().await {
+        Ok(rows) => page(render_string(&OrganisationsPage {
+            title: "Organisations",
+            organisations: rows
+                .into_iter()
+                .map(|(slug, name, country, status, since)| {
+                    (
+                        slug,
+                        name,
+                        crate::site::country_name(country.as_deref()),
+                        status.replace('_', " "),
+                        since.unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        })),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console_members.html")]
+struct MembersPage {
+    title: &'static str,
+    csrf: String,
+    query: String,
+    member: Option<fairshare_store::directory::MemberDetail>,
+    changes: Vec<fairshare_store::directory::MemberChange>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct MemberQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Find a person by id or identity; merge, split and undo.
+pub async fn members(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<MemberQuery>,
+) -> Response {
+    let user = match reviewer(viewer, "/admin/members") {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let result: Result<MembersPage, StoreError> = async {
+        let member = if query.q.trim().is_empty() {
+            None
+        } else {
+            match state.store.find_member(query.q.trim()).await {
+                Ok(id) => Some(state.store.member(id).await?),
+                Err(StoreError::NotFound(_) | StoreError::Invalid(_)) => None,
+                Err(e) => return Err(e),
+            }
+        };
+        let mut changes = state.store.member_changes().await?;
+        changes.reverse();
+        changes.truncate(30);
+        Ok(MembersPage {
+            title: "Members",
+            csrf: user.csrf.clone(),
+            query: query.q.clone(),
+            member,
+            changes,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => page(render_string(&p)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct MemberAction {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    into: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    identity: String,
+    #[serde(default)]
+    change: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `merge` (from → into), `split` (an identity out into a new member) or `undo`.
+pub async fn member_action(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(action): Path<String>,
+    Form(form): Form<MemberAction>,
+) -> Response {
+    let user = match reviewer(viewer, "/admin/members") {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if let Err(denied) = check_csrf(&user, &form.csrf) {
+        return denied.into_response();
+    }
+    let actor = user.user.email.as_str();
+    let reason = if form.reason.trim().is_empty() {
+        "decided in the console"
+    } else {
+        form.reason.trim()
+    };
+    let store = &state.store;
+    let result: Result<String, StoreError> = async {
+        Ok(match action.as_str() {
+            "merge" => {
+                let into = store.find_member(&form.into).await?;
+                let from = store.find_member(&form.from).await?;
+                store.merge_members(from, into, actor, reason).await?;
+                format!("#{into}")
+            }
+            "split" => {
+                let key = fairshare_engine::IdentityKey::parse(form.identity.trim())
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let (new_member, _) = store.split_identity(&key, actor, reason).await?;
+                format!("#{new_member}")
+            }
+            "undo" => {
+                let change = form.change.trim().parse().map_err(|_| {
+                    StoreError::Invalid(format!("`change` must be a number, not `{}`", form.change))
+                })?;
+                store.undo_member_change(change, actor).await?;
+                String::new()
+            }
+            other => return Err(StoreError::NotFound(format!("no action `{other}`"))),
+        })
+    }
+    .await;
+    match result {
+        Ok(shown) => Redirect::to(&format!("/admin/members?q={}", crate::auth::encode(&shown)))
+            .into_response(),
+        Err(e) => refused(e),
+    }
+}

@@ -204,6 +204,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/prices", get(console::prices))
         .route("/admin/prices/{id}/decide", axum::routing::post(console::decide_price))
         .route("/admin/runs", get(console::runs))
+        .route("/admin/organisations", get(console::organisations))
+        .route("/admin/members", get(console::members))
+        .route("/admin/members/{action}", axum::routing::post(console::member_action))
         .route("/admin/claims/{id}/decide", axum::routing::post(console::decide_claim))
         .route("/admin/applications/{id}/decide", axum::routing::post(console::decide))
         .route(

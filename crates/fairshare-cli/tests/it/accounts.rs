@@ -156,10 +156,12 @@ fn every_role_reaches_only_what_is_its_own() {
 
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
-    let matrix: [(&str, [u16; 7]); 7] = [
+    let matrix: [(&str, [u16; 7]); 9] = [
         ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/prices", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/runs", [303, 200, 200, 403, 403, 403, 403]),
+        ("/admin/organisations", [303, 200, 200, 403, 403, 403, 403]),
+        ("/admin/members?q=%231", [303, 200, 200, 403, 403, 403, 403]),
         ("/account", [303, 200, 200, 200, 200, 200, 200]),
         ("/portal", [303, 200, 200, 200, 200, 403, 403]),
         (portal_a.as_str(), [303, 200, 200, 200, 403, 403, 403]),
@@ -411,6 +413,54 @@ fn every_role_reaches_only_what_is_its_own() {
         "import runs listed"
     );
 
+    // Members: a reviewer merges two people and undoes it.
+    assert!(get("/admin/organisations", Some(&sessions[1])).contains(&format!("({a})")));
+    let found = get("/admin/members?q=%231", Some(&sessions[1]));
+    assert!(found.contains("(#1"), "{found}");
+    let identity_of = |member: &str| -> Vec<String> {
+        let shown: serde_json::Value =
+            serde_json::from_str(&run(&["members", "show", member, "--format", "json"])).unwrap();
+        serde_json::from_value(shown["identities"].clone()).unwrap()
+    };
+    let second = identity_of("#2");
+    let merged = console_post(
+        &sessions[1],
+        "/admin/members/merge",
+        "into=%231&from=%232&reason=same+person",
+    );
+    assert_eq!(status(&merged), 303, "{merged}");
+    assert!(
+        second.iter().all(|i| identity_of("#1").contains(i)),
+        "#2's identities moved to #1"
+    );
+    let history = run(&["members", "history", "--format", "csv"]);
+    let change = history
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        status(&console_post(
+            &sessions[1],
+            "/admin/members/undo",
+            &format!("change={change}")
+        )),
+        303
+    );
+    assert_eq!(identity_of("#2"), second, "undone");
+    assert_eq!(
+        status(&console_post(
+            &sessions[2],
+            "/admin/members/merge",
+            "into=%231&from=%232"
+        )),
+        403,
+        "organisation admins do not merge people"
+    );
+
     // Staff invitations from the portal, answered by each person in their own account.
     let invite = |session: &(String, String)| {
         console_post(
@@ -486,6 +536,7 @@ fn every_role_reaches_only_what_is_its_own() {
             "activity=1&reason=x".to_string(),
         ),
         ("/admin/prices/1/decide", 1, "decision=reject".to_string()),
+        ("/admin/members/merge", 1, "into=%231&from=%233".to_string()),
         ("/portal/staff", 2, format!("org={a}&name=X&handle=x%40y.z")),
         (
             "/portal/price",
