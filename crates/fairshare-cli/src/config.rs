@@ -31,6 +31,30 @@ pub struct Config {
     pub lifecycle: LifecycleConfig,
     pub site: SiteConfig,
     pub mail: MailConfig,
+    pub github_login: GithubLoginConfig,
+}
+
+/// Sign-in with GitHub (an OAuth app's credentials); off while `client_id` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubLoginConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub api_url: String,
+}
+
+impl Default for GithubLoginConfig {
+    fn default() -> Self {
+        GithubLoginConfig {
+            client_id: String::new(),
+            client_secret: String::new(),
+            authorize_url: "https://github.com/login/oauth/authorize".into(),
+            token_url: "https://github.com/login/oauth/access_token".into(),
+            api_url: "https://api.github.com".into(),
+        }
+    }
 }
 
 /// Outgoing email: address confirmations and password resets.
@@ -220,6 +244,7 @@ impl Default for Config {
             lifecycle: LifecycleConfig::default(),
             site: SiteConfig::default(),
             mail: MailConfig::default(),
+            github_login: GithubLoginConfig::default(),
         }
     }
 }

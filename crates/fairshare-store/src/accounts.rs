@@ -413,6 +413,77 @@ impl Store {
         Ok(user)
     }
 
+    /// The account signing in with GitHub user `github_id` whose verified primary email
+    /// is `email`: the one linked to that GitHub user, else the one with that address
+    /// (now linked, and its address proven by GitHub), else a new `member` account.
+    /// Audited when an account is linked or created.
+    pub async fn github_account(&self, github_id: &str, email: &str) -> Result<i64> {
+        let email = email.trim().to_lowercase();
+        let mut tx = Tx::begin(self.db()).await?;
+        let linked: Option<(i64,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT id FROM users WHERE github_id = $1 AND disabled_at IS NULL")
+                .bind(github_id)
+                .fetch_optional(conn)
+                .await?
+        });
+        if let Some((id,)) = linked {
+            tx.commit().await?;
+            return Ok(id);
+        }
+        let by_email: Option<(i64, Option<String>)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT id, github_id FROM users WHERE email = $1 AND disabled_at IS NULL")
+                .bind(&email)
+                .fetch_optional(conn)
+                .await?
+        });
+        let (id, action) = match by_email {
+            Some((_, Some(_))) => {
+                return Err(StoreError::Conflict(format!(
+                    "{email} is already linked to another GitHub account"
+                )));
+            }
+            Some((id, None)) => {
+                on_tx!(&mut tx, conn => {
+                    sqlx::query("UPDATE users SET github_id = $1, email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $3")
+                        .bind(github_id)
+                        .bind(crate::now())
+                        .bind(id)
+                        .execute(conn)
+                        .await?;
+                });
+                (id, "users.link_github")
+            }
+            None => {
+                let (id,): (i64,) = on_tx!(&mut tx, conn => {
+                    sqlx::query_as(
+                        "INSERT INTO users (email, github_id, email_verified_at, created_at) VALUES ($1, $2, $3, $3) RETURNING id",
+                    )
+                    .bind(&email)
+                    .bind(github_id)
+                    .bind(crate::now())
+                    .fetch_one(conn)
+                    .await?
+                });
+                on_tx!(&mut tx, conn => {
+                    sqlx::query("INSERT INTO user_roles (user_id, role, scope) VALUES ($1, 'member', '')")
+                        .bind(id)
+                        .execute(conn)
+                        .await?;
+                });
+                (id, "users.add")
+            }
+        };
+        tx.audit(
+            &email,
+            action,
+            &format!("user:{email}"),
+            serde_json::json!({ "github_id": github_id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     pub async fn close_session(&self, token_hash: &str) -> Result<()> {
         on_pool!(self.db(), pool => {
             sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(pool).await?;

@@ -76,6 +76,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "account tokens",
         include_str!("../migrations/sqlite/0012_account_tokens.sql"),
     ),
+    (
+        13,
+        "github login",
+        include_str!("../migrations/sqlite/0013_github_login.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -137,6 +142,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "account tokens",
         include_str!("../migrations/postgres/0012_account_tokens.sql"),
+    ),
+    (
+        13,
+        "github login",
+        include_str!("../migrations/postgres/0013_github_login.sql"),
     ),
 ];
 

@@ -38,6 +38,7 @@ pub(crate) fn page(result: Result<String, LookupError>) -> Response {
 #[template(path = "login.html")]
 struct LoginPage {
     title: &'static str,
+    github: bool,
     next: String,
     email: String,
     message: Option<String>,
@@ -58,9 +59,10 @@ fn local(next: &str) -> String {
     }
 }
 
-pub async fn login_form(Query(next): Query<Next>) -> Response {
+pub async fn login_form(State(state): State<AppState>, Query(next): Query<Next>) -> Response {
     page(render_string(&LoginPage {
         title: "Sign in",
+        github: state.github_login.is_some(),
         next: local(&next.next),
         email: String::new(),
         message: None,
@@ -87,6 +89,7 @@ pub async fn login(
     let refuse = |status: StatusCode, message: &str| {
         let mut response = page(render_string(&LoginPage {
             title: "Sign in",
+            github: state.github_login.is_some(),
             next: next.clone(),
             email: form.email.clone(),
             message: Some(message.to_string()),

@@ -10,6 +10,7 @@ pub mod auth;
 mod charts;
 mod console;
 mod format;
+pub mod github_login;
 mod lookup;
 pub mod mail;
 mod member;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub site: Arc<SiteSettings>,
     pub programme: Arc<ProgrammeRules>,
     pub mailer: Arc<mail::Mailer>,
+    /// Sign-in with GitHub, when configured.
+    pub github_login: Option<Arc<github_login::GithubLogin>>,
     /// Rendered public pages, invalidated when a ranking is published.
     pub cache: Arc<site::PageCache>,
 }
@@ -126,6 +129,7 @@ impl AppState {
             site: Arc::new(SiteSettings::default()),
             programme: Arc::new(ProgrammeRules::default()),
             mailer: Arc::new(mail::Mailer::default()),
+            github_login: None,
             cache: Arc::new(site::PageCache::default()),
         }
     }
@@ -180,6 +184,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .merge(api_router())
         .route("/login", get(account::login_form).post(account::login))
+        .route("/login/github", get(github_login::start))
+        .route("/login/github/callback", get(github_login::callback))
         .route("/logout", axum::routing::post(account::logout))
         .route("/account", get(account::account))
         .route("/me", get(member::me))

@@ -74,6 +74,18 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| format!("http://{address}")),
     });
+    let github = &context.config.github_login;
+    if !github.client_id.is_empty() {
+        state.github_login = Some(std::sync::Arc::new(
+            fairshare_web::github_login::GithubLogin {
+                client_id: github.client_id.clone(),
+                client_secret: github.client_secret.clone(),
+                authorize_url: github.authorize_url.clone(),
+                token_url: github.token_url.clone(),
+                api_url: github.api_url.clone(),
+            },
+        ));
+    }
     if std::env::var_os("FAIRSHARE_TODAY").is_some() {
         let today = context.today();
         state.today = std::sync::Arc::new(move || today);

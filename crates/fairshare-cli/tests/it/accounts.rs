@@ -852,3 +852,163 @@ fn a_contributor_answers_for_themselves_once_their_address_is_proven() {
         "confirming started an affiliation: {member}"
     );
 }
+
+/// Sign-in with GitHub against a local mock of GitHub's OAuth and API endpoints.
+#[tokio::test]
+async fn github_sign_in_links_or_creates_the_account() {
+    use wiremock::matchers::{body_partial_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .and(body_partial_json(serde_json::json!({ "client_id": "app-id", "code": "good-code" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "gho_16C7e42F292c6912E7710c838347Ae178B4a", "token_type": "bearer", "scope": "read:user,user:email"
+        })))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."
+        })))
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .and(header("authorization", "Bearer gho_16C7e42F292c6912E7710c838347Ae178B4a"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "login": "octocat", "id": 583231, "node_id": "MDQ6VXNlcjE=", "type": "User", "name": "The Octocat"
+        })))
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/user/emails"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            { "email": "octo@old.example", "primary": false, "verified": true, "visibility": null },
+            { "email": "Octo@Example.org", "primary": true, "verified": true, "visibility": "public" }
+        ])))
+        .mount(&github)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("gh.db").display());
+    add_user(dir.path(), &db, "octo@example.org", "reviewer");
+    let base = github.uri();
+    let server = start_with(
+        dir.path(),
+        &db,
+        TODAY.1,
+        &[
+            ("FAIRSHARE_GITHUB_LOGIN__CLIENT_ID", "app-id"),
+            ("FAIRSHARE_GITHUB_LOGIN__CLIENT_SECRET", "app-secret"),
+            (
+                "FAIRSHARE_GITHUB_LOGIN__AUTHORIZE_URL",
+                &format!("{base}/login/oauth/authorize"),
+            ),
+            (
+                "FAIRSHARE_GITHUB_LOGIN__TOKEN_URL",
+                &format!("{base}/login/oauth/access_token"),
+            ),
+            ("FAIRSHARE_GITHUB_LOGIN__API_URL", &base),
+        ],
+    );
+    let address = server.address.clone();
+    let sign_in = move |code: &'static str, tamper: bool| {
+        let address = address.clone();
+        std::thread::spawn(move || {
+            let start = request(&address, "GET", "/login/github", "", "");
+            assert_eq!(status(&start), 303, "{start}");
+            let location = start
+                .lines()
+                .find_map(|l| l.strip_prefix("location: "))
+                .unwrap()
+                .to_string();
+            assert!(
+                location.contains("client_id=app-id") && location.contains("scope=read%3Auser")
+            );
+            let state = location.split("state=").nth(1).unwrap().trim().to_string();
+            let cookie = start
+                .lines()
+                .find_map(|l| l.strip_prefix("set-cookie: "))
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            let given = if tamper {
+                "x".repeat(state.len())
+            } else {
+                state
+            };
+            request(
+                &address,
+                "GET",
+                &format!("/login/github/callback?code={code}&state={given}"),
+                &format!("Cookie: {cookie}\r\n"),
+                "",
+            )
+        })
+        .join()
+        .unwrap()
+    };
+    assert_eq!(
+        status(&sign_in("good-code", true)),
+        403,
+        "a forged state is refused"
+    );
+    assert_eq!(
+        status(&sign_in("bad-code", false)),
+        400,
+        "GitHub's refusal is shown"
+    );
+    let signed = sign_in("good-code", false);
+    assert_eq!(status(&signed), 303, "{signed}");
+    let session = signed
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .find(|c| c.starts_with("fairshare_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let address = server.address.clone();
+    let account = std::thread::spawn(move || {
+        request(
+            &address,
+            "GET",
+            "/account",
+            &format!("Cookie: {session}\r\n"),
+            "",
+        )
+    })
+    .join()
+    .unwrap();
+    assert!(
+        account.contains("octo@example.org") && account.contains("reviewer"),
+        "linked to the existing account: {account}"
+    );
+    assert!(
+        !account.contains("not confirmed yet"),
+        "GitHub proved the address"
+    );
+    assert_eq!(
+        status(&sign_in("good-code", false)),
+        303,
+        "again: the same account"
+    );
+    let out = fairshare(
+        dir.path(),
+        Some(&db),
+        &["users", "list", "--format", "csv"],
+        &[TODAY],
+    );
+    assert_eq!(
+        stdout(&out).lines().count(),
+        2,
+        "one user: {}",
+        stdout(&out)
+    );
+}
