@@ -147,6 +147,37 @@ impl Store {
         }))
     }
 
+    /// People who may be one person: members (not bots) with the same display name,
+    /// ignoring case and surrounding spaces, grouped, the largest groups first. A reviewer decides;
+    /// nothing is merged automatically on a name alone.
+    pub async fn merge_suggestions(&self, limit: i64) -> Result<Vec<Vec<(i64, String)>>> {
+        let rows: Vec<(String, i64, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT LOWER(TRIM(m.display_name)), m.id, m.display_name FROM members m \
+                 WHERE NOT m.is_bot AND LOWER(TRIM(m.display_name)) IN ( \
+                   SELECT LOWER(TRIM(display_name)) FROM members WHERE NOT is_bot AND TRIM(display_name) LIKE '% %' \
+                   GROUP BY LOWER(TRIM(display_name)) HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT $1) \
+                 ORDER BY 1, m.id",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut groups: Vec<Vec<(i64, String)>> = Vec::new();
+        let mut last: Option<String> = None;
+        for (key, id, name) in rows {
+            if last.as_deref() != Some(key.as_str()) {
+                groups.push(Vec::new());
+                last = Some(key);
+            }
+            if let Some(group) = groups.last_mut() {
+                group.push((id, name));
+            }
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        Ok(groups)
+    }
+
     /// One organisation by slug, with its domains.
     pub async fn organisation(&self, slug: &str) -> Result<Organisation> {
         let row: Option<OrgRow> = on_pool!(self.db(), pool => {

@@ -486,6 +486,7 @@ struct MembersPage {
     query: String,
     member: Option<fairshare_store::directory::MemberDetail>,
     changes: Vec<fairshare_store::directory::MemberChange>,
+    suggestions: Vec<Vec<(i64, String)>>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -523,6 +524,7 @@ pub async fn members(
             query: query.q.clone(),
             member,
             changes,
+            suggestions: state.store.merge_suggestions(20).await?,
         })
     }
     .await;
