@@ -220,11 +220,24 @@ impl Store {
     }
 
     pub async fn applications(&self) -> Result<Vec<Application>> {
+        self.applications_where(0, "").await
+    }
+
+    /// The latest application of an organisation, if it applied.
+    pub async fn latest_application_of(&self, org: &str) -> Result<Option<Application>> {
+        Ok(self.applications_where(0, org).await?.pop())
+    }
+
+    /// Applications by id (0: any) and organisation slug (empty: any), oldest first.
+    async fn applications_where(&self, id: i64, org: &str) -> Result<Vec<Application>> {
         let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT a.id, o.slug, a.status, a.eligible, a.submitted_by, a.submitted_at, a.decided_by, a.comment, a.details, a.evaluation \
-                 FROM applications a JOIN organisations o ON o.id = a.org_id ORDER BY a.id",
+                 FROM applications a JOIN organisations o ON o.id = a.org_id \
+                 WHERE ($1 = 0 OR a.id = $1) AND ($2 = '' OR o.slug = $2) ORDER BY a.id",
             )
+            .bind(id)
+            .bind(org)
             .fetch_all(pool)
             .await?
         });
@@ -267,10 +280,9 @@ impl Store {
     }
 
     pub async fn application(&self, id: i64) -> Result<Application> {
-        self.applications()
+        self.applications_where(id, "")
             .await?
-            .into_iter()
-            .find(|a| a.id == id)
+            .pop()
             .ok_or_else(|| StoreError::NotFound(format!("no application #{id}")))
     }
 

@@ -23,6 +23,8 @@ pub struct Organisation {
     pub country: Option<String>,
     pub website: Option<String>,
     pub domains: Vec<String>,
+    /// In the programme: `none`, `applicant`, `partner`, `at_risk` or `lapsed`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -85,7 +87,7 @@ pub struct MemberChange {
     pub undone: bool,
 }
 
-type OrgRow = (i64, String, String, Option<String>, Option<String>);
+type OrgRow = (i64, String, String, Option<String>, Option<String>, String);
 type AffiliationRow = (i64, String, Option<Date>, Option<Date>, String);
 type ChangeRow = (
     i64,
@@ -109,7 +111,7 @@ struct Moved {
 impl Store {
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
         let orgs: Vec<OrgRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, slug, name, country, website FROM organisations ORDER BY slug")
+            sqlx::query_as("SELECT id, slug, name, country, website, status FROM organisations ORDER BY slug")
                 .fetch_all(pool)
                 .await?
         });
@@ -124,7 +126,8 @@ impl Store {
         }
         Ok(orgs
             .into_iter()
-            .map(|(id, slug, name, country, website)| Organisation {
+            .map(|(id, slug, name, country, website, status)| Organisation {
+                status,
                 domains: domains_of.remove(&id).unwrap_or_default(),
                 id,
                 slug,
@@ -181,12 +184,12 @@ impl Store {
     /// One organisation by slug, with its domains.
     pub async fn organisation(&self, slug: &str) -> Result<Organisation> {
         let row: Option<OrgRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, slug, name, country, website FROM organisations WHERE slug = $1")
+            sqlx::query_as("SELECT id, slug, name, country, website, status FROM organisations WHERE slug = $1")
                 .bind(slug)
                 .fetch_optional(pool)
                 .await?
         });
-        let (id, slug, name, country, website) =
+        let (id, slug, name, country, website, status) =
             row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
         let domains: Vec<(String,)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT domain FROM org_domains WHERE org_id = $1 ORDER BY domain")
@@ -201,6 +204,7 @@ impl Store {
             country,
             website,
             domains: domains.into_iter().map(|(d,)| d).collect(),
+            status,
         })
     }
 

@@ -186,14 +186,16 @@ async fn cached_json<F, Fut>(
     make: F,
 ) -> Response
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<serde_json::Value, LookupError>>,
 {
     let key = format!("api {uri}");
     match state
         .cache
-        .get_or_render(state, &key, || async {
-            make().await.map(|v| (v.to_string(), "application/json"))
+        .get_or_render(state, &key, |state| async {
+            make(state)
+                .await
+                .map(|v| (v.to_string(), "application/json"))
         })
         .await
     {
@@ -209,8 +211,7 @@ pub async fn partners(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let st = state.clone();
-    cached_json(&state, &uri, &headers, || async move {
+    cached_json(&state, &uri, &headers, |st| async move {
         let (month, partners) = st.store.latest_partners().await?;
         let mut body = paginate(partners, &page)?;
         body["month"] = json!(month.map(|m| m.to_string()));
@@ -226,13 +227,8 @@ pub async fn partner(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let st = state.clone();
-    cached_json(&state, &uri, &headers, || async move {
-        let page = st
-            .store
-            .partner_page(&slug, st.today())
-            .await?
-            .ok_or_else(|| LookupError::NotFound(format!("`{slug}` is not a community partner")))?;
+    cached_json(&state, &uri, &headers, |st| async move {
+        let page = crate::lookup::partner_page(&st, &slug).await?;
         Ok(serde_json::to_value(page).unwrap_or_default())
     })
     .await
@@ -245,8 +241,7 @@ pub async fn rankings(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let st = state.clone();
-    cached_json(&state, &uri, &headers, || async move {
+    cached_json(&state, &uri, &headers, |st| async move {
         let months: Vec<String> = st
             .store
             .ranking_months()
@@ -268,8 +263,7 @@ pub async fn ranking(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let st = state.clone();
-    cached_json(&state, &uri, &headers, || async move {
+    cached_json(&state, &uri, &headers, |st| async move {
         let month = parse_month(&month)?;
         let ranking = st.store.ranking(month).await?.ok_or_else(|| {
             LookupError::NotFound(format!("no ranking was published for {month}"))
@@ -295,8 +289,7 @@ pub async fn report(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let st = state.clone();
-    cached_json(&state, &uri, &headers, || async move {
+    cached_json(&state, &uri, &headers, |st| async move {
         let (from, to) = crate::site::report_window(&window, st.today())?;
         let report = st.store.community_report(from, to).await?;
         Ok(serde_json::to_value(report).unwrap_or_default())

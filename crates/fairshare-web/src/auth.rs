@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use fairshare_store::accounts::SessionUser;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -49,7 +50,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A cookie of the request, by name.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -130,16 +132,24 @@ pub fn require(
 
 /// A state-changing form must carry the session's token.
 pub fn check_csrf(user: &SessionUser, submitted: &str) -> Result<(), Denied> {
-    let expected = user.csrf.as_bytes();
-    let given = submitted.as_bytes();
-    // Constant-time comparison: the token must not leak through timing.
-    let same = expected.len() == given.len()
-        && expected
-            .iter()
-            .zip(given)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same { Ok(()) } else { Err(Denied::Forbidden) }
+    if same_secret(submitted, &user.csrf) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
+    }
+}
+
+/// Whether `given` equals `secret`, in a time that does not depend on where they
+/// differ (webhook tokens, anti-forgery tokens, OAuth `state`).
+pub(crate) fn same_secret(given: &str, secret: &str) -> bool {
+    // Compare MACs of both, so the comparison takes the same time whatever differs.
+    let tag = |text: &str| {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(b"fairshare-token-compare").expect("any key length");
+        mac.update(text.as_bytes());
+        mac.finalize().into_bytes()
+    };
+    tag(given) == tag(secret)
 }
 
 /// Sign-in has no session yet: refuse posts that a browser says came from elsewhere.

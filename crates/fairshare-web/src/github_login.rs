@@ -11,7 +11,9 @@ use serde::Deserialize;
 use time::Duration;
 
 use crate::AppState;
-use crate::auth::{SESSION_DAYS, encode, random_token, session_cookie, token_hash};
+use crate::auth::{
+    SESSION_DAYS, cookie, encode, random_token, same_secret, session_cookie, token_hash,
+};
 use crate::lookup::LookupError;
 use crate::pages::error_page;
 
@@ -91,21 +93,8 @@ pub async fn callback(
     headers: HeaderMap,
     Query(callback): Query<Callback>,
 ) -> Response {
-    let expected = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == STATE_COOKIE)
-        .map(|(_, v)| v.to_string());
-    let matches = expected.as_deref().is_some_and(|e| {
-        e.len() == callback.state.len()
-            && e.bytes()
-                .zip(callback.state.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
+    let matches = cookie(&headers, STATE_COOKIE)
+        .is_some_and(|expected| !expected.is_empty() && same_secret(&callback.state, &expected));
     if !matches || callback.code.is_empty() {
         return error_page(LookupError::Forbidden(
             "this sign-in did not start here, or it took too long: try again".into(),

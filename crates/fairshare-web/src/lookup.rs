@@ -62,3 +62,15 @@ pub async fn threshold_set(
         })?;
     Ok(state.store.thresholds(release, &state.policy).await?)
 }
+
+/// A partner's public page, or 404 for an organisation that is not (and was not) one.
+pub async fn partner_page(
+    state: &AppState,
+    slug: &str,
+) -> Result<fairshare_store::public::PartnerPage, LookupError> {
+    state
+        .store
+        .partner_page(slug, state.today())
+        .await?
+        .ok_or_else(|| LookupError::NotFound(format!("`{slug}` is not a community partner")))
+}

@@ -109,12 +109,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
     let today = state.today();
     let organisation = state.store.organisation(slug).await?;
     let organisation_name = organisation.name.clone();
-    let status = state
-        .store
-        .partner_page(slug, today)
-        .await?
-        .map(|p| p.status)
-        .unwrap_or_else(|| "applicant".into());
+    let status = organisation.status.clone();
     let evaluation = state
         .store
         .evaluate(
@@ -215,12 +210,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         suggestions,
         claims: state.store.claims(Some(slug), None).await?,
         profile: state.store.partner_profile_of(slug).await?,
-        application: state
-            .store
-            .applications()
-            .await?
-            .into_iter()
-            .rfind(|a| a.org == slug),
+        application: state.store.latest_application_of(slug).await?,
         missing_price: missing_price(state, organisation.country.as_deref()).await?,
     })
 }

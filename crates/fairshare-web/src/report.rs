@@ -35,6 +35,15 @@ fn table(rows: &[(String, i64)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Days in the report window when none is asked for.
+pub const DEFAULT_DAYS: i64 = 90;
+
+/// The last `days` whole days up to yesterday (today is not complete yet).
+pub fn last_days(today: time::Date, days: i64) -> (time::Date, time::Date) {
+    let yesterday = today.previous_day().unwrap_or(today);
+    (yesterday - time::Duration::days(days.max(1) - 1), yesterday)
+}
+
 /// The report page; `standalone` inlines the stylesheet and leaves out the site's
 /// navigation, for a file that opens anywhere.
 pub fn report_html(report: &CommunityReport, standalone: bool) -> String {

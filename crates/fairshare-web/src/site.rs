@@ -52,7 +52,8 @@ const VERSION_CHECK: Duration = Duration::from_secs(1);
 const MOST_PAGES: usize = 2_000;
 
 impl PageCache {
-    /// The cached page for `key`, or renders it with `make` and keeps it.
+    /// The cached page for `key`, or renders it with `make` (given its own handle on
+    /// the state, so that handlers need not clone it) and keeps it.
     pub async fn get_or_render<F, Fut>(
         &self,
         state: &AppState,
@@ -60,7 +61,7 @@ impl PageCache {
         make: F,
     ) -> Result<Cached, LookupError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(AppState) -> Fut,
         Fut: std::future::Future<Output = Result<(String, &'static str), LookupError>>,
     {
         let today = state.today();
@@ -81,7 +82,7 @@ impl PageCache {
         if let Some(hit) = self.inner.lock().expect("page cache lock").pages.get(key) {
             return Ok(hit.clone());
         }
-        let (body, content_type) = make().await?;
+        let (body, content_type) = make(state.clone()).await?;
         let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
         let page = Cached {
             body: Bytes::from(body),
@@ -128,14 +129,14 @@ const HTML: &str = "text/html; charset=utf-8";
 
 async fn cached_html<F, Fut>(state: &AppState, uri: &Uri, headers: &HeaderMap, make: F) -> Response
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<String, LookupError>>,
 {
     let key = uri.to_string();
     match state
         .cache
-        .get_or_render(state, &key, || async {
-            make().await.map(|html| (html, HTML))
+        .get_or_render(state, &key, |state| async {
+            make(state).await.map(|html| (html, HTML))
         })
         .await
     {
@@ -216,9 +217,7 @@ struct HomePage {
 }
 
 pub async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let page_state = state.clone();
-    cached_html(&state, &uri, &headers, || async move {
-        let state = page_state;
+    cached_html(&state, &uri, &headers, |state| async move {
         let (month, partners) = state.store.latest_partners().await?;
         let mut headlines = vec![Headline {
             value: grouped(partners.len().into()),
@@ -311,9 +310,7 @@ pub async fn partners(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let page_state = state.clone();
-    cached_html(&state, &uri, &headers, || async move {
-        let state = page_state;
+    cached_html(&state, &uri, &headers, |state| async move {
         let (month, all) = state.store.latest_partners().await?;
         let shown: Vec<PartnerView> = all
             .iter()
@@ -379,14 +376,8 @@ pub async fn partner(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let page_state = state.clone();
-    cached_html(&state, &uri, &headers, || async move {
-        let state = page_state;
-        let page = state
-            .store
-            .partner_page(&slug, state.today())
-            .await?
-            .ok_or_else(|| LookupError::NotFound(format!("`{slug}` is not a community partner")))?;
+    cached_html(&state, &uri, &headers, |state| async move {
+        let page = crate::lookup::partner_page(&state, &slug).await?;
         let mut kinds: HashMap<String, i64> = HashMap::new();
         let mut teams: HashMap<String, i64> = HashMap::new();
         for month in &page.mix {
@@ -469,9 +460,7 @@ pub async fn become_a_partner(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let page_state = state.clone();
-    cached_html(&state, &uri, &headers, || async move {
-        let state = page_state;
+    cached_html(&state, &uri, &headers, |state| async move {
         let set = crate::lookup::threshold_set(&state, None).await?;
         let mut answer = None;
         if !query.country.is_empty() {
@@ -517,9 +506,7 @@ struct RecognitionPage {
 }
 
 pub async fn recognition(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    let page_state = state.clone();
-    cached_html(&state, &uri, &headers, || async move {
-        let state = page_state;
+    cached_html(&state, &uri, &headers, |state| async move {
         let r = state.store.recognition(state.today()).await?;
         render_string(&RecognitionPage {
             title: "Recognition",
@@ -544,7 +531,6 @@ pub struct Window {
 
 /// The report window from `?days=` or `?from=&to=` (default: the last 90 days to yesterday).
 pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), LookupError> {
-    let yesterday = today.previous_day().unwrap_or(today);
     match (&window.from, &window.to) {
         (Some(from), Some(to)) => {
             let (from, to) = (parse_date("from", from)?, parse_date("to", to)?);
@@ -569,9 +555,9 @@ pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), Looku
                             "`days` must be a whole number from 1 to 3660, not `{text}`"
                         ))
                     })?,
-                None => 90,
+                None => crate::report::DEFAULT_DAYS,
             };
-            Ok((yesterday - time::Duration::days(days - 1), yesterday))
+            Ok(crate::report::last_days(today, days))
         }
     }
 }
@@ -582,9 +568,7 @@ pub async fn report(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let page_state = state.clone();
-    cached_html(&state, &uri, &headers, || async move {
-        let state = page_state;
+    cached_html(&state, &uri, &headers, |state| async move {
         let (from, to) = report_window(&window, state.today())?;
         let report = state.store.community_report(from, to).await?;
         Ok(crate::report::report_html(&report, false))
@@ -602,11 +586,9 @@ pub async fn badge(
     let Some(slug) = file.strip_suffix(".svg").map(str::to_string) else {
         return error_page(LookupError::NotFound("badges end in .svg".into()));
     };
-    let page_state = state.clone();
     let page = state
         .cache
-        .get_or_render(&state, &uri.to_string(), || async move {
-            let state = page_state;
+        .get_or_render(&state, &uri.to_string(), |state| async move {
             let (month, partners) = state.store.latest_partners().await?;
             let found = partners.iter().find(|p| p.slug == slug).ok_or_else(|| {
                 LookupError::NotFound(format!("`{slug}` is not in the latest ranking"))

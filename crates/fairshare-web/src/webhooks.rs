@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::AppState;
+use crate::auth::same_secret;
 
 fn reply(status: StatusCode, message: &str) -> Response {
     (
@@ -43,17 +44,6 @@ pub fn valid_github_signature(secret: &str, body: &[u8], signature: Option<&str>
     };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
-}
-
-fn same_secret(given: &str, secret: &str) -> bool {
-    // Compare MACs of both, so the comparison takes the same time whatever differs.
-    let tag = |text: &str| {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(b"fairshare-token-compare").expect("any key length");
-        mac.update(text.as_bytes());
-        mac.finalize().into_bytes()
-    };
-    tag(given) == tag(secret)
 }
 
 pub async fn github_sponsors(

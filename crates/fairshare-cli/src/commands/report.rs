@@ -35,13 +35,14 @@ pub struct ReportArgs {
 }
 
 pub async fn run(context: &Context, args: ReportArgs) -> anyhow::Result<()> {
-    let yesterday = context.today().previous_day().unwrap_or(context.today());
     let (from, to) = match (args.from, args.to) {
         (Some(from), Some(to)) => (from, to),
-        _ => {
-            let days = i64::from(args.days.unwrap_or(90).max(1));
-            (yesterday - time::Duration::days(days - 1), yesterday)
-        }
+        _ => fairshare_web::report::last_days(
+            context.today(),
+            args.days
+                .map(i64::from)
+                .unwrap_or(fairshare_web::report::DEFAULT_DAYS),
+        ),
     };
     let store = context.store().await?;
     let report = store.community_report(from, to).await?;

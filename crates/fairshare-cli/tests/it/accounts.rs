@@ -36,6 +36,19 @@ fn json_of(response: &str) -> serde_json::Value {
     .unwrap()
 }
 
+/// `name=value` of the cookie the response sets under `name`.
+fn set_cookie(response: &str, name: &str) -> String {
+    response
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {response}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 fn status(response: &str) -> u16 {
     response[9..12].parse().unwrap()
 }
@@ -653,14 +666,7 @@ fn addresses_are_proven_and_passwords_reset_by_email() {
         "email=new%40x.org&password=a+long+enough+password",
     );
     assert_eq!(status(&signup), 303, "{signup}");
-    let cookie = signup
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = set_cookie(&signup, "fairshare_session");
     let account = request(
         address,
         "GET",
@@ -790,14 +796,7 @@ fn a_contributor_answers_for_themselves_once_their_address_is_proven() {
             email.replace('@', "%40")
         ),
     );
-    let cookie = signup
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = set_cookie(&signup, "fairshare_session");
     let with = format!("Cookie: {cookie}\r\n");
     let account = request(address, "GET", "/account", &with, "");
     let csrf = account
@@ -929,14 +928,7 @@ async fn github_sign_in_links_or_creates_the_account() {
                 location.contains("client_id=app-id") && location.contains("scope=read%3Auser")
             );
             let state = location.split("state=").nth(1).unwrap().trim().to_string();
-            let cookie = start
-                .lines()
-                .find_map(|l| l.strip_prefix("set-cookie: "))
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_string();
+            let cookie = set_cookie(&start, "fairshare_oauth_state");
             let given = if tamper {
                 "x".repeat(state.len())
             } else {
@@ -965,15 +957,7 @@ async fn github_sign_in_links_or_creates_the_account() {
     );
     let signed = sign_in("good-code", false);
     assert_eq!(status(&signed), 303, "{signed}");
-    let session = signed
-        .lines()
-        .filter_map(|l| l.strip_prefix("set-cookie: "))
-        .find(|c| c.starts_with("fairshare_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = set_cookie(&signed, "fairshare_session");
     let address = server.address.clone();
     let account = std::thread::spawn(move || {
         request(
