@@ -199,7 +199,7 @@ where
         })
         .await
     {
-        Ok(page) => crate::site::send(page, headers, 60),
+        Ok(page) => crate::site::send(page, headers, crate::site::REVALIDATE),
         Err(e) => e.into_response(),
     }
 }

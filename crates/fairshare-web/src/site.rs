@@ -105,8 +105,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Pages and API answers: browsers revalidate every time (a cheap 304 with the ETag),
+/// so a newly published ranking shows at once.
+pub const REVALIDATE: &str = "public, no-cache";
+/// Badges are embedded on other sites: an hour's delay is fine there.
+const BADGE_CACHE: &str = "public, max-age=3600";
+
 /// Sends a cached page, or 304 when the client already has it.
-pub fn send(page: Cached, headers: &HeaderMap, max_age: u32) -> Response {
+pub fn send(page: Cached, headers: &HeaderMap, cache_control: &'static str) -> Response {
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -118,7 +124,7 @@ pub fn send(page: Cached, headers: &HeaderMap, max_age: u32) -> Response {
         [
             (header::CONTENT_TYPE, page.content_type.to_string()),
             (header::ETAG, page.etag),
-            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+            (header::CACHE_CONTROL, cache_control.to_string()),
         ],
         page.body,
     )
@@ -140,7 +146,7 @@ where
         })
         .await
     {
-        Ok(page) => send(page, headers, 60),
+        Ok(page) => send(page, headers, REVALIDATE),
         Err(e) => error_page(e),
     }
 }
@@ -597,7 +603,7 @@ pub async fn badge(
         })
         .await;
     match page {
-        Ok(page) => send(page, &headers, 3600),
+        Ok(page) => send(page, &headers, BADGE_CACHE),
         Err(e) => error_page(e),
     }
 }
