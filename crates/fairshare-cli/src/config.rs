@@ -34,6 +34,24 @@ pub struct Config {
     pub github_login: GithubLoginConfig,
 }
 
+impl Config {
+    /// The programme's rules as this file sets them; managers may record newer ones in
+    /// the console, which then win (see `Context::rules`).
+    pub fn rules(&self) -> anyhow::Result<fairshare_engine::ProgrammeRules> {
+        let rules = fairshare_engine::ProgrammeRules {
+            thresholds: self.thresholds.clone(),
+            tolerance: self.sponsorship.tolerance,
+            scoring: self.scoring.rules()?,
+            eligibility: self.eligibility.clone(),
+            grace_months: self.lifecycle.grace_months,
+        };
+        rules
+            .validate()
+            .map_err(|e| anyhow::anyhow!("in the configuration: {e}"))?;
+        Ok(rules)
+    }
+}
+
 /// Sign-in with GitHub (an OAuth app's credentials); off while `client_id` is empty.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

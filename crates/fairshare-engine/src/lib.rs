@@ -16,6 +16,7 @@ pub mod identity;
 pub mod iso_date;
 pub mod money;
 pub mod month;
+pub mod programme;
 pub mod rates;
 pub mod scoring;
 pub mod threshold;
@@ -27,6 +28,7 @@ pub use country::{CountryCode, CurrencyCode, ParseCodeError};
 pub use identity::{IdentityKey, IdentityKind};
 pub use money::{Money, MoneyError};
 pub use month::Month;
+pub use programme::ProgrammeRules;
 pub use rates::{Conversion, DollarRates, RateBasis, RateError, RateTable};
 pub use threshold::{
     Basis, ComparableMapping, EuroAreaRule, PriceSubmission, Rounding, RoundingMode, Threshold,

@@ -81,6 +81,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "github login",
         include_str!("../migrations/sqlite/0013_github_login.sql"),
     ),
+    (
+        14,
+        "programme rules",
+        include_str!("../migrations/sqlite/0014_programme_rules.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -147,6 +152,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "github login",
         include_str!("../migrations/postgres/0013_github_login.sql"),
+    ),
+    (
+        14,
+        "programme rules",
+        include_str!("../migrations/postgres/0014_programme_rules.sql"),
     ),
 ];
 

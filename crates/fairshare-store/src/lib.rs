@@ -26,6 +26,7 @@ pub mod payments;
 pub mod public;
 pub mod rates;
 pub mod review;
+pub mod rules;
 pub mod scores;
 pub mod thresholds;
 mod tx;

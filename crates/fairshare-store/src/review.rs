@@ -5,9 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use fairshare_engine::eligibility::EligibilityRules;
-use fairshare_engine::scoring::ScoringRules;
-use fairshare_engine::{Month, ThresholdPolicy};
+use fairshare_engine::{Month, ProgrammeRules};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -15,16 +13,6 @@ use time::OffsetDateTime;
 use crate::scores::EvaluationCache;
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_decimal};
-
-/// Everything a review needs besides the data.
-pub struct ReviewRules<'a> {
-    pub policy: &'a ThresholdPolicy,
-    pub tolerance: Decimal,
-    pub scoring: &'a ScoringRules,
-    pub eligibility: &'a EligibilityRules,
-    /// Months a partner may stay at risk before it lapses.
-    pub grace_months: u32,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RankingEntry {
@@ -96,7 +84,7 @@ impl Store {
     pub async fn review_month(
         &self,
         month: Month,
-        rules: &ReviewRules<'_>,
+        rules: &ProgrammeRules,
         republish: Option<&str>,
         actor: &str,
     ) -> Result<ReviewOutcome> {
@@ -131,17 +119,7 @@ impl Store {
         let mut cache = EvaluationCache::for_everyone();
         if existing.is_none() {
             for (id, slug, status, since) in &orgs {
-                let evaluation = self
-                    .evaluate_cached(
-                        slug,
-                        as_of,
-                        rules.policy,
-                        rules.tolerance,
-                        rules.scoring,
-                        rules.eligibility,
-                        &mut cache,
-                    )
-                    .await?;
+                let evaluation = self.evaluate_cached(slug, as_of, rules, &mut cache).await?;
                 let reasons = evaluation
                     .financial
                     .reasons
@@ -175,12 +153,12 @@ impl Store {
             }
         }
         let previous_scores: HashMap<String, Decimal> = cache
-            .month_scores(self, month.previous(), rules.scoring)
+            .month_scores(self, month.previous(), &rules.scoring)
             .await?
             .iter()
             .map(|(org, s)| (org.clone(), s.score.score))
             .collect();
-        let scores = cache.month_scores(self, month, rules.scoring).await?;
+        let scores = cache.month_scores(self, month, &rules.scoring).await?;
         let previous = self.ranking(month.previous()).await?;
         let previous_ranks: HashMap<&str, i64> = previous
             .iter()
@@ -218,7 +196,7 @@ impl Store {
                 .then(b.3.cmp(&a.3))
                 .then(a.0.cmp(&b.0))
         });
-        let rules_json = serde_json::json!({ "scoring": rules.scoring, "eligibility": rules.eligibility, "grace_months": rules.grace_months });
+        let rules_json = serde_json::json!({ "scoring": &rules.scoring, "eligibility": &rules.eligibility, "grace_months": rules.grace_months });
         let mut tx = Tx::begin(self.db()).await?;
         let key = month.to_string();
         for (id, slug, from, to, reason) in &changes {

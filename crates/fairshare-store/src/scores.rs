@@ -278,29 +278,27 @@ impl Store {
         &self,
         org: &str,
         as_of: time::Date,
-        policy: &fairshare_engine::ThresholdPolicy,
-        tolerance: rust_decimal::Decimal,
-        scoring: &ScoringRules,
-        rules: &fairshare_engine::eligibility::EligibilityRules,
+        rules: &fairshare_engine::ProgrammeRules,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
         let mut cache = EvaluationCache::default();
-        self.evaluate_cached(org, as_of, policy, tolerance, scoring, rules, &mut cache)
-            .await
+        self.evaluate_cached(org, as_of, rules, &mut cache).await
     }
 
     /// `evaluate` reusing month scores across organisations (a monthly review evaluates
     /// every partner over the same months: score each month once).
-    #[allow(clippy::too_many_arguments)]
     pub async fn evaluate_cached(
         &self,
         org: &str,
         as_of: time::Date,
-        policy: &fairshare_engine::ThresholdPolicy,
-        tolerance: rust_decimal::Decimal,
-        scoring: &ScoringRules,
-        rules: &fairshare_engine::eligibility::EligibilityRules,
+        programme: &fairshare_engine::ProgrammeRules,
         cache: &mut EvaluationCache,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
+        let (policy, tolerance, scoring, rules) = (
+            &programme.thresholds,
+            programme.tolerance,
+            &programme.scoring,
+            &programme.eligibility,
+        );
         use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
         let org_id = self.org_id(org).await?;
         let months = evaluated_months(Month::of(as_of), rules.months);

@@ -446,17 +446,8 @@ pub async fn apply(
             .prepare_applicant(&application, actor)
             .await
             .map_err(invalid)?;
-        let rules = &state.programme;
-        let evaluation = store
-            .evaluate(
-                &slug,
-                state.today(),
-                &state.policy,
-                rules.tolerance,
-                &rules.scoring,
-                &rules.eligibility,
-            )
-            .await?;
+        let rules = state.rules().await?;
+        let evaluation = store.evaluate(&slug, state.today(), &rules).await?;
         store
             .submit_application(&application, &evaluation, actor)
             .await

@@ -261,17 +261,13 @@ pub async fn review(
             "{month} is not complete yet: a month is reviewed once it has ended"
         )));
     }
-    let rules = &state.programme;
-    let review = fairshare_store::review::ReviewRules {
-        policy: &state.policy,
-        tolerance: rules.tolerance,
-        scoring: &rules.scoring,
-        eligibility: &rules.eligibility,
-        grace_months: rules.grace_months,
+    let rules = match state.rules().await {
+        Ok(rules) => rules,
+        Err(e) => return error_page(e.into()),
     };
     match state
         .store
-        .review_month(month, &review, None, &user.user.email)
+        .review_month(month, &rules, None, &user.user.email)
         .await
     {
         Ok(_) => Redirect::to("/admin").into_response(),

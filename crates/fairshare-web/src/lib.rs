@@ -18,6 +18,7 @@ mod pages;
 mod portal;
 mod recovery;
 pub mod report;
+mod settings;
 mod site;
 mod webhooks;
 
@@ -27,7 +28,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::get;
-use fairshare_engine::ThresholdPolicy;
+use fairshare_engine::ProgrammeRules;
 use fairshare_store::Store;
 use time::Date;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -38,38 +39,17 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub policy: Arc<ThresholdPolicy>,
+    /// The rules in fairshare.toml; rules recorded in the console win (see `rules`).
+    pub configured_rules: Arc<ProgrammeRules>,
     /// Today's date (UTC). A function so tests can pin the date.
     pub today: Arc<dyn Fn() -> Date + Send + Sync>,
     pub webhooks: Arc<WebhookSecrets>,
     pub site: Arc<SiteSettings>,
-    pub programme: Arc<ProgrammeRules>,
     pub mailer: Arc<mail::Mailer>,
     /// Sign-in with GitHub, when configured.
     pub github_login: Option<Arc<github_login::GithubLogin>>,
     /// Rendered public pages, invalidated when a ranking is published.
     pub cache: Arc<site::PageCache>,
-}
-
-/// The rules the portal evaluates organisations with (from the configuration).
-#[derive(Clone)]
-pub struct ProgrammeRules {
-    pub tolerance: rust_decimal::Decimal,
-    pub scoring: fairshare_engine::scoring::ScoringRules,
-    pub eligibility: fairshare_engine::eligibility::EligibilityRules,
-    /// Months a partner may stay at risk before it lapses.
-    pub grace_months: u32,
-}
-
-impl Default for ProgrammeRules {
-    fn default() -> Self {
-        ProgrammeRules {
-            tolerance: rust_decimal::Decimal::ZERO,
-            scoring: Default::default(),
-            eligibility: Default::default(),
-            grace_months: 1,
-        }
-    }
 }
 
 /// What the public site says about the programme.
@@ -120,14 +100,13 @@ pub struct WebhookSecrets {
 }
 
 impl AppState {
-    pub fn new(store: Store, policy: ThresholdPolicy) -> Self {
+    pub fn new(store: Store, configured_rules: ProgrammeRules) -> Self {
         AppState {
             store,
-            policy: Arc::new(policy),
+            configured_rules: Arc::new(configured_rules),
             today: Arc::new(|| time::OffsetDateTime::now_utc().date()),
             webhooks: Arc::new(WebhookSecrets::default()),
             site: Arc::new(SiteSettings::default()),
-            programme: Arc::new(ProgrammeRules::default()),
             mailer: Arc::new(mail::Mailer::default()),
             github_login: None,
             cache: Arc::new(site::PageCache::default()),
@@ -136,6 +115,13 @@ impl AppState {
 
     pub fn today(&self) -> Date {
         (self.today)()
+    }
+
+    /// The programme's rules in force: the newest version recorded in the console, else
+    /// the configuration's. Read from the store each time, so every instance of the
+    /// app applies a change at once.
+    pub async fn rules(&self) -> Result<ProgrammeRules, fairshare_store::StoreError> {
+        self.store.rules_in_force(&self.configured_rules).await
     }
 }
 
@@ -210,6 +196,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/prices", get(console::prices))
         .route("/admin/prices/{id}/decide", axum::routing::post(console::decide_price))
         .route("/admin/runs", get(console::runs))
+        .route("/admin/settings", get(settings::settings).post(settings::save))
+        .route("/admin/settings/comparable", axum::routing::post(settings::comparable))
         .route("/admin/organisations", get(console::organisations))
         .route("/admin/members", get(console::members))
         .route("/admin/members/{action}", axum::routing::post(console::member_action))

@@ -60,7 +60,10 @@ pub async fn threshold_set(
         state.store.release_in_force(on).await?.ok_or_else(|| {
             LookupError::NotFound(format!("no Big Mac release was in force on {on}"))
         })?;
-    Ok(state.store.thresholds(release, &state.policy).await?)
+    Ok(state
+        .store
+        .thresholds(release, &state.rules().await?.thresholds)
+        .await?)
 }
 
 /// A partner's public page, or 404 for an organisation that is not (and was not) one.

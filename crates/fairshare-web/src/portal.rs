@@ -105,22 +105,12 @@ pub async fn portal(
 }
 
 async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError> {
-    let rules = &state.programme;
+    let rules = state.rules().await?;
     let today = state.today();
     let organisation = state.store.organisation(slug).await?;
     let organisation_name = organisation.name.clone();
     let status = organisation.status.clone();
-    let evaluation = state
-        .store
-        .evaluate(
-            slug,
-            today,
-            &state.policy,
-            rules.tolerance,
-            &rules.scoring,
-            &rules.eligibility,
-        )
-        .await?;
+    let evaluation = state.store.evaluate(slug, today, &rules).await?;
     let last = Month::of(today).previous();
     let (scored, details) = state.store.explain(slug, last, &rules.scoring).await?;
     let (current, _) = state

@@ -34,17 +34,11 @@ pub async fn apply(context: &Context, args: ApplyArgs) -> anyhow::Result<()> {
     }
     form.org = form.org.to_lowercase();
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
     store.ensure_embedded_rates().await?;
     store.prepare_applicant(&form, &context.actor).await?;
     let evaluation = store
-        .evaluate(
-            &form.org,
-            context.today(),
-            &context.config.thresholds,
-            context.config.sponsorship.tolerance,
-            &context.config.scoring.rules()?,
-            &context.config.eligibility,
-        )
+        .evaluate(&form.org, context.today(), &programme)
         .await?;
     let id = store
         .submit_application(&form, &evaluation, &context.actor)

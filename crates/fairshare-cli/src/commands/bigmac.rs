@@ -75,6 +75,7 @@ pub enum BigmacCommand {
 
 pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()> {
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
     match command {
         BigmacCommand::Import { file } => {
             let name = file.display().to_string();
@@ -86,7 +87,7 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
                 .await?;
             print_summary(&summary);
             if let Some(release) = store
-                .publish_release_in_force(context.today(), &context.config.thresholds, "fairshare")
+                .publish_release_in_force(context.today(), &programme.thresholds, "fairshare")
                 .await?
             {
                 println!("published the thresholds of the {release} release, now in force");

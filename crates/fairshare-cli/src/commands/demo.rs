@@ -8,7 +8,6 @@ use fairshare_import::record::OrgRecord;
 use fairshare_import::{ActivityRecord, PersonRef, Skips};
 use fairshare_store::applications::{ApplicationForm, Decision, StaffMember};
 use fairshare_store::public::Profile;
-use fairshare_store::review::ReviewRules;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
@@ -94,6 +93,7 @@ impl Default for DemoArgs {
 
 pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
     store.ensure_embedded_rates().await?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let last = Month::of(context.today()).previous();
@@ -223,7 +223,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
     }
 
     // Sponsorship: most organisations pay about their threshold; some fall short or stop.
-    let policy = &context.config.thresholds;
+    let policy = &programme.thresholds;
     for (o, org) in orgs.iter().enumerate() {
         let country = org.country.expect("set above");
         let style = o % 5; // 0-2 steady, 3 short, 4 stops half-way
@@ -265,7 +265,6 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
     }
 
     // Applications three months in, decided by a reviewer; then every month reviewed.
-    let scoring = context.config.scoring.rules()?;
     let apply_on = (0..3).fold(first, |m, _| m.next()).next().first_day();
     for (o, org) in orgs.iter().enumerate() {
         if o % 6 == 5 {
@@ -284,16 +283,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                 handle: format!("lead@{}", org.domains[0]),
             }],
         };
-        let evaluation = store
-            .evaluate(
-                &org.slug,
-                apply_on,
-                policy,
-                context.config.sponsorship.tolerance,
-                &scoring,
-                &context.config.eligibility,
-            )
-            .await?;
+        let evaluation = store.evaluate(&org.slug, apply_on, &programme).await?;
         let id = store
             .submit_application(&form, &evaluation, &org.slug)
             .await?;
@@ -309,17 +299,12 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                 .await?;
         }
     }
-    let rules = ReviewRules {
-        policy,
-        tolerance: context.config.sponsorship.tolerance,
-        scoring: &scoring,
-        eligibility: &context.config.eligibility,
-        grace_months: context.config.lifecycle.grace_months,
-    };
     let mut reviewed = 0;
     let mut month = Month::of(apply_on);
     while month <= last {
-        store.review_month(month, &rules, None, "reviewer").await?;
+        store
+            .review_month(month, &programme, None, "reviewer")
+            .await?;
         reviewed += 1;
         month = month.next();
     }

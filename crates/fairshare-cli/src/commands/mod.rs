@@ -44,6 +44,12 @@ impl Context {
         Ok(store)
     }
 
+    /// The programme's rules in force: the newest version recorded in the console,
+    /// else the configuration's.
+    pub async fn rules(&self, store: &Store) -> anyhow::Result<fairshare_engine::ProgrammeRules> {
+        Ok(store.rules_in_force(&self.config.rules()?).await?)
+    }
+
     /// Today in UTC, or `FAIRSHARE_TODAY` (YYYY-MM-DD) when set: for demos, tests and
     /// catching up on past months.
     pub fn today(&self) -> Date {

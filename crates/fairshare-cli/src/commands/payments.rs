@@ -263,6 +263,7 @@ pub struct ComplianceArgs {
 
 pub async fn compliance(context: &Context, args: ComplianceArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
     store.ensure_embedded_rates().await?;
     let to = args
         .to
@@ -278,8 +279,8 @@ pub async fn compliance(context: &Context, args: ComplianceArgs) -> anyhow::Resu
             &args.org,
             from,
             to,
-            &context.config.thresholds,
-            context.config.sponsorship.tolerance,
+            &programme.thresholds,
+            programme.tolerance,
             &mut Default::default(),
         )
         .await?;

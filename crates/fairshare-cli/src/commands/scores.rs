@@ -16,8 +16,9 @@ pub struct ScoresArgs {
 }
 
 pub async fn scores(context: &Context, args: ScoresArgs) -> anyhow::Result<()> {
-    let rules = context.config.scoring.rules()?;
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
+    let rules = programme.scoring.clone();
     let scores = store.month_scores(args.month, &rules).await?;
     let kinds: Vec<ActivityKind> = ActivityKind::ALL.to_vec();
     let mut columns = names(&["org", "score", "members", "activities"]);
@@ -65,8 +66,9 @@ pub struct ExplainArgs {
 }
 
 pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()> {
-    let rules = context.config.scoring.rules()?;
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
+    let rules = programme.scoring.clone();
     let (scored, details) = store.explain(&args.org, args.month, &rules).await?;
     let excluded: Vec<_> = store
         .corrections(Some(&args.org))
@@ -152,21 +154,12 @@ pub struct EvaluateArgs {
 }
 
 pub async fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
-    let rules = context.config.scoring.rules()?;
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
     store.ensure_embedded_rates().await?;
     let as_of = args.as_of.unwrap_or_else(|| context.today());
-    let eligibility = &context.config.eligibility;
-    let evaluation = store
-        .evaluate(
-            &args.org,
-            as_of,
-            &context.config.thresholds,
-            context.config.sponsorship.tolerance,
-            &rules,
-            eligibility,
-        )
-        .await?;
+    let eligibility = &programme.eligibility;
+    let evaluation = store.evaluate(&args.org, as_of, &programme).await?;
     if args.format == ExplainFormat::Json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
         return Ok(());
@@ -235,16 +228,9 @@ pub async fn review_month(context: &Context, args: ReviewArgs) -> anyhow::Result
             args.month
         );
     }
-    let scoring = context.config.scoring.rules()?;
     let store = context.store().await?;
+    let rules = context.rules(&store).await?;
     store.ensure_embedded_rates().await?;
-    let rules = fairshare_store::review::ReviewRules {
-        policy: &context.config.thresholds,
-        tolerance: context.config.sponsorship.tolerance,
-        scoring: &scoring,
-        eligibility: &context.config.eligibility,
-        grace_months: context.config.lifecycle.grace_months,
-    };
     let republish = args
         .republish
         .then(|| args.reason.clone().unwrap_or_default());

@@ -17,12 +17,12 @@ pub struct Args {
 
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let store = context.store().await?;
+    let programme = context.rules(&store).await?;
     if args.demo && store.organisations().await?.is_empty() {
         super::demo::run(context, super::demo::DemoArgs::default()).await?;
     }
-    let policy = context.config.thresholds.clone();
     if let Some(release) = store
-        .publish_release_in_force(context.today(), &policy, "fairshare")
+        .publish_release_in_force(context.today(), &programme.thresholds, "fairshare")
         .await
         .context("publishing the thresholds in force")?
     {
@@ -36,7 +36,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     eprintln!("Fairshare is serving on http://{address} (Ctrl-C to stop)");
-    let mut state = AppState::new(store.clone(), policy);
+    let mut state = AppState::new(store.clone(), context.config.rules()?);
     state.webhooks = std::sync::Arc::new(fairshare_web::WebhookSecrets {
         github_sponsors: context.config.sponsorship.github_webhook_secret.clone(),
         opencollective: context
@@ -58,12 +58,6 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         opencollective_url: site.opencollective_url.clone(),
         github_sponsors_url: site.github_sponsors_url.clone(),
         policy_html,
-    });
-    state.programme = std::sync::Arc::new(fairshare_web::ProgrammeRules {
-        tolerance: context.config.sponsorship.tolerance,
-        scoring: context.config.scoring.rules()?,
-        eligibility: context.config.eligibility.clone(),
-        grace_months: context.config.lifecycle.grace_months,
     });
     let mail = &context.config.mail;
     state.mailer = std::sync::Arc::new(fairshare_web::mail::Mailer {

@@ -69,13 +69,14 @@ struct JsonOutput<'a> {
 pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     if let Some(Action::Publish { release, reason }) = args.action {
         let store = context.store().await?;
+        let programme = context.rules(&store).await?;
         let on = release.unwrap_or_else(|| context.today());
         let release = store
             .release_in_force(on)
             .await?
             .with_context(|| format!("no Big Mac release was in force on {on}"))?;
         let set = store
-            .publish_thresholds(release, &context.config.thresholds, &context.actor, &reason)
+            .publish_thresholds(release, &programme.thresholds, &context.actor, &reason)
             .await?;
         println!(
             "published the thresholds of the {} release for {} countries",
@@ -95,18 +96,17 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         Some(path) => from_file(context, path, on)?,
         None => {
             let store = context.store().await?;
+            let programme = context.rules(&store).await?;
             if args.release.is_none() {
                 store
-                    .publish_release_in_force(on, &context.config.thresholds, "fairshare")
+                    .publish_release_in_force(on, &programme.thresholds, "fairshare")
                     .await?;
             }
             let release = store
                 .release_in_force(on)
                 .await?
                 .with_context(|| format!("no Big Mac release was in force on {on}"))?;
-            store
-                .thresholds(release, &context.config.thresholds)
-                .await?
+            store.thresholds(release, &programme.thresholds).await?
         }
     };
     let rows: Vec<&Threshold> = match country {

@@ -169,8 +169,9 @@ fn every_role_reaches_only_what_is_its_own() {
 
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
-    let matrix: [(&str, [u16; 7]); 9] = [
+    let matrix: [(&str, [u16; 7]); 10] = [
         ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
+        ("/admin/settings", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/prices", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/runs", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/organisations", [303, 200, 200, 403, 403, 403, 403]),
@@ -550,6 +551,12 @@ fn every_role_reaches_only_what_is_its_own() {
         ),
         ("/admin/prices/1/decide", 1, "decision=reject".to_string()),
         ("/admin/members/merge", 1, "into=%231&from=%233".to_string()),
+        ("/admin/settings", 0, "reason=x&weight.review=9".to_string()),
+        (
+            "/admin/settings/comparable",
+            0,
+            "action=map&country=BGD&like=IND".to_string(),
+        ),
         ("/portal/staff", 2, format!("org={a}&name=X&handle=x%40y.z")),
         (
             "/portal/price",
@@ -619,6 +626,162 @@ fn every_role_reaches_only_what_is_its_own() {
         users.contains(&format!("a@example.org,org_admin:{a}")),
         "{users}"
     );
+}
+
+/// The `name=value` pairs of a page's text inputs, URL-encoded for a form body.
+fn inputs_of(page: &str) -> Vec<(String, String)> {
+    page.split("<input ")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = tag.split('>').next()?;
+            let attribute = |name: &str| {
+                tag.split(&format!(" {name}=\""))
+                    .nth(1)
+                    .or_else(|| tag.strip_prefix(&format!("{name}=\"")))
+                    .and_then(|rest| rest.split('"').next())
+                    .map(str::to_string)
+            };
+            (!tag.contains("type=\"hidden\"")).then_some(())?;
+            Some((attribute("name")?, attribute("value").unwrap_or_default()))
+        })
+        .collect()
+}
+
+#[test]
+fn an_admin_records_new_rules_that_the_console_and_the_cli_then_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let run = |args: &[&str]| {
+        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["demo"]);
+    add_user(dir.path(), &db, "admin@example.org", "admin");
+    add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
+    let scores_before = run(&["scores", "--month", "2026-10", "--format", "csv"]);
+    let server = start(dir.path(), &db, TODAY.1);
+    let address = server.address.as_str();
+    let admin = sign_in(address, "admin@example.org");
+    let reviewer = sign_in(address, "reviewer@example.org");
+    let get = |session: &(String, String)| {
+        request(
+            address,
+            "GET",
+            "/admin/settings",
+            &format!("Cookie: {}\r\n", session.0),
+            "",
+        )
+    };
+    let post = |session: &(String, String), path: &str, body: &str| {
+        request(
+            address,
+            "POST",
+            path,
+            &format!("Cookie: {}\r\n", session.0),
+            &format!("csrf={}&{body}", session.1),
+        )
+    };
+    let read_only = get(&reviewer);
+    assert!(read_only.contains("Only an admin changes the settings"));
+    assert!(read_only.contains("from the configuration file"));
+    let page = get(&admin);
+    let form = |overrides: &[(&str, &str)]| {
+        let mut fields = inputs_of(&page);
+        for (name, value) in overrides {
+            fields.retain(|(n, _)| n != name);
+            fields.push((name.to_string(), value.to_string()));
+        }
+        fields.push(("rounding_mode".into(), "nearest".into()));
+        fields.push(("euro_area".into(), "single".into()));
+        fields.push(("impact".into(), String::new()));
+        fields
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.replace(' ', "+")))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    assert!(
+        form(&[]).contains("weight.review=2&cap.review=30"),
+        "{}",
+        form(&[])
+    );
+
+    // Reviewers read, admins change; a bad value or a missing reason is refused.
+    let change = form(&[("weight.review", "20"), ("reason", "Reviews are scarce")]);
+    assert_eq!(status(&post(&reviewer, "/admin/settings", &change)), 403);
+    let negative = post(
+        &admin,
+        "/admin/settings",
+        &form(&[("weight.review", "-1"), ("reason", "x")]),
+    );
+    assert_eq!(status(&negative), 400);
+    assert!(negative.contains("scoring.weights.review"), "{negative}");
+    let not_a_number = post(
+        &admin,
+        "/admin/settings",
+        &form(&[("cap.commit", "lots"), ("reason", "x")]),
+    );
+    assert!(not_a_number.contains("`cap.commit`: `lots` is not a whole number"));
+    let no_reason = post(&admin, "/admin/settings", &form(&[("weight.review", "20")]));
+    assert!(
+        no_reason.contains("say why the rules change"),
+        "{no_reason}"
+    );
+    assert_eq!(status(&post(&admin, "/admin/settings", &change)), 303);
+
+    let recorded = get(&admin);
+    assert!(recorded.contains("as last recorded here"));
+    assert!(
+        recorded.contains("<code>scoring.weights.review</code>: 2 → 20"),
+        "{recorded}"
+    );
+    assert!(recorded.contains("Reviews are scarce"));
+    assert!(inputs_of(&recorded).contains(&("weight.review".into(), "20".into())));
+    let console = request(
+        address,
+        "GET",
+        "/admin",
+        &format!("Cookie: {}\r\n", admin.0),
+        "",
+    );
+    assert!(console.contains("rules.change"), "audited");
+    // The command line uses the recorded rules too.
+    let scores_after = run(&["scores", "--month", "2026-10", "--format", "csv"]);
+    assert_ne!(scores_before, scores_after, "review points now weigh 20");
+
+    // Comparable countries: Bangladesh is missing from the data; price it like India.
+    let mapped = post(
+        &admin,
+        "/admin/settings/comparable",
+        "action=map&country=BGD&like=IND",
+    );
+    assert_eq!(status(&mapped), 303, "{mapped}");
+    assert!(get(&reviewer).contains("<th scope=\"row\">BGD</th><td>IND</td>"));
+    let itself = post(
+        &admin,
+        "/admin/settings/comparable",
+        "action=map&country=IND&like=USA",
+    );
+    assert_eq!(status(&itself), 400);
+    assert!(itself.contains("has its own row"));
+    assert_eq!(
+        status(&post(
+            &reviewer,
+            "/admin/settings/comparable",
+            "action=unmap&country=BGD"
+        )),
+        403
+    );
+    assert_eq!(
+        status(&post(
+            &admin,
+            "/admin/settings/comparable",
+            "action=unmap&country=BGD"
+        )),
+        303
+    );
+    assert!(get(&admin).contains("No mappings."));
 }
 
 fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {

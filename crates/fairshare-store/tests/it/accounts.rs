@@ -169,3 +169,51 @@ async fn users_sessions_and_claims_on_every_backend() {
         );
     }
 }
+
+#[tokio::test]
+async fn recorded_rules_win_over_the_configured_ones_on_every_backend() {
+    use fairshare_engine::ProgrammeRules;
+    for t in fairshare_testkit::stores().await {
+        let store = &t.store;
+        let configured = ProgrammeRules::default();
+        assert_eq!(store.rules_in_force(&configured).await.unwrap(), configured);
+        let mut stricter = configured.clone();
+        stricter.eligibility.min_monthly_score = 40.into();
+        let refused = store
+            .record_rules(&stricter, &configured, " ", "manager")
+            .await;
+        assert!(matches!(refused, Err(StoreError::Invalid(m)) if m.contains("reason")));
+        let mut broken = stricter.clone();
+        broken.eligibility.months = 0;
+        let refused = store
+            .record_rules(&broken, &configured, "why", "manager")
+            .await;
+        assert!(matches!(refused, Err(StoreError::Invalid(m)) if m.contains("eligibility.months")));
+        let id = store
+            .record_rules(&stricter, &configured, "raise the bar", "manager")
+            .await
+            .unwrap()
+            .expect("recorded");
+        assert_eq!(
+            store
+                .record_rules(&stricter, &stricter, "again", "manager")
+                .await
+                .unwrap(),
+            None,
+            "identical rules record nothing"
+        );
+        assert_eq!(store.rules_in_force(&configured).await.unwrap(), stricter);
+        let versions = store.recorded_rules(10).await.unwrap();
+        assert_eq!(versions.len(), 1, "{}", t.backend);
+        assert_eq!(
+            (versions[0].id, versions[0].reason.as_str()),
+            (id, "raise the bar")
+        );
+        let audit = store.audit_log(Some("rules:"), 5).await.unwrap();
+        assert_eq!(audit[0].action, "rules.change");
+        assert_eq!(
+            audit[0].details["changes"][0]["setting"],
+            "eligibility.min_monthly_score"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use fairshare_engine::ThresholdPolicy;
+use fairshare_engine::ProgrammeRules;
 use fairshare_web::{AppState, router};
 use http_body_util::BodyExt;
 use time::macros::date;
@@ -59,7 +59,7 @@ async fn states() -> Vec<(AppState, fairshare_testkit::TestStore)> {
             .import_bigmac("2021-07.csv", &digest, &file, "test")
             .await
             .unwrap();
-        let mut state = AppState::new(t.store.clone(), ThresholdPolicy::default());
+        let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
         state.today = Arc::new(|| date!(2026 - 11 - 22));
         out.push((state, t));
     }

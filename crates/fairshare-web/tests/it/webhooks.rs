@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use fairshare_engine::ThresholdPolicy;
+use fairshare_engine::ProgrammeRules;
 use fairshare_web::{AppState, WebhookSecrets, router};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -44,7 +44,7 @@ async fn post(
 #[tokio::test]
 async fn github_sponsors_deliveries_are_verified_and_stored_once() {
     for t in fairshare_testkit::stores().await {
-        let mut state = AppState::new(t.store.clone(), ThresholdPolicy::default());
+        let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
         state.webhooks = Arc::new(WebhookSecrets {
             github_sponsors: Some("s3cret".into()),
             opencollective: Some("tok".into()),
@@ -183,7 +183,7 @@ async fn github_sponsors_deliveries_are_verified_and_stored_once() {
 #[tokio::test]
 async fn unconfigured_webhooks_are_off() {
     let t = fairshare_testkit::sqlite().await;
-    let state = AppState::new(t.store.clone(), ThresholdPolicy::default());
+    let state = AppState::new(t.store.clone(), ProgrammeRules::default());
     assert_eq!(
         post(&state, "/webhooks/github-sponsors", &[], b"{}".to_vec()).await,
         StatusCode::SERVICE_UNAVAILABLE
