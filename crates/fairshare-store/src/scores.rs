@@ -38,10 +38,14 @@ pub struct ActivityDetail {
     pub occurred_at: OffsetDateTime,
     pub source: String,
     pub member: String,
+    pub kind: ActivityKind,
     pub channel: Option<String>,
+    pub team: Option<String>,
     pub title: Option<String>,
     pub url: Option<String>,
     pub attribution: String,
+    /// A correction excludes it from scoring.
+    pub excluded: bool,
 }
 
 /// member, kind, channel, team, count
@@ -239,13 +243,14 @@ impl Store {
             excluded,
         ) in rows
         {
+            let kind = parse_kind(&kind)?;
             if !excluded {
                 facts.push(ActivityFact {
                     id,
                     member,
-                    kind: parse_kind(&kind)?,
+                    kind,
                     channel: channel.clone(),
-                    team,
+                    team: team.clone(),
                 });
             }
             details.insert(
@@ -255,10 +260,13 @@ impl Store {
                     occurred_at,
                     source,
                     member: format!("{name} #{member}"),
+                    kind,
                     channel,
+                    team,
                     title,
                     url,
                     attribution,
+                    excluded,
                 },
             );
         }

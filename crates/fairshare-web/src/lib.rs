@@ -7,6 +7,7 @@
 pub mod account;
 mod api;
 pub mod auth;
+mod breakdown;
 mod charts;
 mod console;
 mod format;
@@ -185,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/apply", get(account::apply_form).post(account::apply))
         .route("/admin/review", axum::routing::post(console::review))
         .route("/portal", get(portal::portal))
+        .route("/portal/breakdown", get(breakdown::breakdown))
         .route("/portal/claims", axum::routing::post(portal::submit_claim))
         .route("/portal/profile", axum::routing::post(portal::save_profile))
         .route("/portal/staff", axum::routing::post(portal::invite_staff))

@@ -71,11 +71,7 @@ pub async fn portal(
     };
     // An organisation admin sees only their own organisations; reviewers any one.
     let orgs: Vec<String> = match &query.org {
-        Some(org)
-            if user.user.can_review() || user.user.organisations().contains(&org.as_str()) =>
-        {
-            vec![org.clone()]
-        }
+        Some(org) if crate::breakdown::may_see(&user, org) => vec![org.clone()],
         Some(_) => return Denied::Forbidden.into_response(),
         None => user
             .user

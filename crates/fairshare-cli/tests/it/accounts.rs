@@ -169,8 +169,10 @@ fn every_role_reaches_only_what_is_its_own() {
 
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
-    let matrix: [(&str, [u16; 7]); 10] = [
+    let breakdown_a = format!("/portal/breakdown?org={a}");
+    let matrix: [(&str, [u16; 7]); 11] = [
         ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
+        (breakdown_a.as_str(), [303, 200, 200, 200, 403, 403, 403]),
         ("/admin/settings", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/prices", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/runs", [303, 200, 200, 403, 403, 403, 403]),
@@ -362,6 +364,37 @@ fn every_role_reaches_only_what_is_its_own() {
     );
     assert_eq!(status(&added), 303, "{added}");
     assert!(run(&["corrections", "list", "--format", "csv"]).contains("duplicate"));
+    // The organisation sees the correction, and every other activity, in its breakdown.
+    let breakdown = get(&format!("{breakdown_a}&month=2026-10"), Some(&sessions[2]));
+    assert!(breakdown.contains("By team") && breakdown.contains("Every activity"));
+    assert!(
+        breakdown.contains(&format!("<li>#{activity} ")) && breakdown.contains("duplicate"),
+        "{breakdown}"
+    );
+    assert!(
+        !breakdown.contains(&format!("id=\"activity-{activity}\"")),
+        "not scored"
+    );
+    assert_eq!(
+        explained["items"].as_array().unwrap().len() - 1,
+        breakdown.matches("<tr id=\"activity-").count(),
+        "one row per scored activity"
+    );
+    assert_eq!(
+        status(&get(
+            &format!("/portal/breakdown?org={b}"),
+            Some(&sessions[2])
+        )),
+        403,
+        "not another organisation's"
+    );
+    assert_eq!(
+        status(&get(
+            &format!("{breakdown_a}&month=2026-13"),
+            Some(&sessions[2])
+        )),
+        400
+    );
     let refused = console_post(
         &sessions[1],
         "/admin/corrections/add",

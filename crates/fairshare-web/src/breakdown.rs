@@ -1,0 +1,214 @@
+//! The portal's breakdown (`/portal/breakdown?org=SLUG[&month=YYYY-MM]`): one
+//! organisation's points in a month by person, kind and team, every activity with the
+//! points it earned (or why it earned none: a cap reached, a correction), and the
+//! months before it for the trend. Its own organisation admins and reviewers only.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use fairshare_engine::Month;
+use fairshare_store::accounts::SessionUser;
+use rust_decimal::Decimal;
+
+use crate::AppState;
+use crate::account::page;
+use crate::auth::{Denied, Viewer, require};
+use crate::format::grouped;
+use crate::lookup::LookupError;
+use crate::pages::{error_page, render_string};
+use crate::site::month_name;
+
+/// Months shown in the trend, ending with the month looked at.
+const TREND_MONTHS: usize = 6;
+
+struct Line {
+    id: i64,
+    day: String,
+    person: String,
+    kind: String,
+    team: String,
+    title: String,
+    url: Option<String>,
+    points: String,
+    /// Why the activity counts for less or nothing, if it does.
+    note: String,
+    attribution: String,
+}
+
+struct Excluded {
+    id: i64,
+    kind: String,
+    reason: String,
+    by: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal_breakdown.html")]
+struct BreakdownPage {
+    title: &'static str,
+    slug: String,
+    name: String,
+    month: String,
+    month_code: String,
+    score: String,
+    trend: Vec<(String, String, String)>,
+    by_person: Vec<(String, String)>,
+    by_kind: Vec<(String, String)>,
+    by_team: Vec<(String, String)>,
+    lines: Vec<Line>,
+    excluded: Vec<Excluded>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct BreakdownQuery {
+    org: String,
+    #[serde(default)]
+    month: String,
+}
+
+/// Organisation admins see their own organisations; reviewers any.
+pub(crate) fn may_see(user: &SessionUser, org: &str) -> bool {
+    user.user.can_review() || user.user.organisations().contains(&org)
+}
+
+pub async fn breakdown(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<BreakdownQuery>,
+) -> Response {
+    let here = format!("/portal/breakdown?org={}", query.org);
+    let user = match require(viewer, &here, |u| {
+        u.user.has(fairshare_store::accounts::Role::OrgAdmin) || u.user.can_review()
+    }) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    if !may_see(&user, &query.org) {
+        return Denied::Forbidden.into_response();
+    }
+    match render(&state, &query).await {
+        Ok(p) => page(render_string(&p)),
+        Err(e) => error_page(e),
+    }
+}
+
+/// Points by a key, largest first.
+fn ranked(totals: BTreeMap<String, Decimal>) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, Decimal)> =
+        totals.into_iter().filter(|(_, p)| !p.is_zero()).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    rows.into_iter().map(|(k, p)| (k, grouped(p))).collect()
+}
+
+async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPage, LookupError> {
+    let current = Month::of(state.today());
+    let month = match query.month.trim() {
+        "" => current.previous(),
+        text => text
+            .parse::<Month>()
+            .map_err(|e| LookupError::BadRequest(format!("`month`: {e} (write YYYY-MM)")))?,
+    };
+    if month > current {
+        return Err(LookupError::BadRequest(format!(
+            "{month} has not begun yet"
+        )));
+    }
+    let organisation = state.store.organisation(&query.org).await?;
+    let rules = state.rules().await?.scoring;
+    let (scored, details) = state.store.explain(&query.org, month, &rules).await?;
+
+    let mut by_person = BTreeMap::new();
+    let mut by_team = BTreeMap::new();
+    let mut lines = Vec::with_capacity(scored.score.items.len());
+    for item in &scored.score.items {
+        let Some(detail) = details.get(&item.id) else {
+            continue;
+        };
+        *by_person
+            .entry(detail.member.clone())
+            .or_insert(Decimal::ZERO) += item.points;
+        let team = detail.team.clone().unwrap_or_else(|| "no team".into());
+        *by_team.entry(team.clone()).or_insert(Decimal::ZERO) += item.points;
+        let note = if item.capped {
+            format!(
+                "the cap of {} a month for this person was reached",
+                rules.cap(item.kind)
+            )
+        } else if item.impact != Decimal::ONE {
+            format!("× {} impact", item.impact.normalize())
+        } else {
+            String::new()
+        };
+        lines.push(Line {
+            id: item.id,
+            day: detail.occurred_at.date().to_string(),
+            person: detail.member.clone(),
+            kind: item.kind.as_str().replace('_', " "),
+            team,
+            title: detail.title.clone().unwrap_or_default(),
+            url: detail.url.clone(),
+            points: grouped(item.points),
+            note,
+            attribution: format!("{}, {}", detail.source, detail.attribution),
+        });
+    }
+    lines.sort_by(|a, b| a.day.cmp(&b.day).then(a.id.cmp(&b.id)));
+    let corrections = state.store.corrections(Some(&query.org)).await?;
+    let excluded = details
+        .values()
+        .filter(|d| d.excluded)
+        .map(|d| {
+            let correction = corrections
+                .iter()
+                .find(|c| c.activity_id == d.id && !c.removed);
+            Excluded {
+                id: d.id,
+                kind: d.kind.as_str().replace('_', " "),
+                reason: correction.map(|c| c.reason.clone()).unwrap_or_default(),
+                by: correction.map(|c| c.created_by.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+
+    let mut trend = Vec::with_capacity(TREND_MONTHS);
+    let mut shown = month;
+    for _ in 0..TREND_MONTHS {
+        let points = if shown == month {
+            scored.score.score
+        } else {
+            state
+                .store
+                .explain(&query.org, shown, &rules)
+                .await?
+                .0
+                .score
+                .score
+        };
+        trend.push((shown.to_string(), month_name(shown), grouped(points)));
+        shown = shown.previous();
+    }
+    trend.reverse();
+
+    Ok(BreakdownPage {
+        title: "Breakdown",
+        slug: query.org.clone(),
+        name: organisation.name,
+        month: month_name(month),
+        month_code: month.to_string(),
+        score: grouped(scored.score.score),
+        trend,
+        by_person: ranked(by_person),
+        by_kind: scored
+            .score
+            .by_kind
+            .iter()
+            .filter(|(_, p)| !p.is_zero())
+            .map(|(k, p)| (k.as_str().replace('_', " "), grouped(*p)))
+            .collect(),
+        by_team: ranked(by_team),
+        lines,
+        excluded,
+    })
+}
