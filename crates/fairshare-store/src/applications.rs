@@ -29,7 +29,7 @@ pub struct ApplicationForm {
     pub staff: Vec<StaffMember>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SponsorAccount {
     /// `opencollective` or `github_sponsors`.

@@ -86,6 +86,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "programme rules",
         include_str!("../migrations/sqlite/0014_programme_rules.sql"),
     ),
+    (
+        15,
+        "organisation changes",
+        include_str!("../migrations/sqlite/0015_organisation_changes.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -157,6 +162,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "programme rules",
         include_str!("../migrations/postgres/0014_programme_rules.sql"),
+    ),
+    (
+        15,
+        "organisation changes",
+        include_str!("../migrations/postgres/0015_organisation_changes.sql"),
     ),
 ];
 

@@ -275,49 +275,23 @@ impl Store {
                 }
             };
             ids.push(id);
-            let old: Vec<(String,)> = on_tx!(&mut tx, conn => {
-                sqlx::query_as("SELECT domain FROM org_domains WHERE org_id = $1")
-                    .bind(id)
-                    .fetch_all(conn)
-                    .await?
-            });
-            for (domain,) in old {
-                if !row.domains.contains(&domain) {
-                    on_tx!(&mut tx, conn => {
-                        sqlx::query("DELETE FROM org_domains WHERE domain = $1").bind(&domain).execute(conn).await?;
-                    });
-                    changed_domains.insert(domain);
-                    domain_changed.insert(id);
-                }
+            // Every organisation lets go of its dropped domains before any claims one,
+            // so two organisations can swap domains in one file.
+            if release_domains(&mut tx, id, &row.domains, &mut changed_domains).await? {
+                domain_changed.insert(id);
             }
         }
         for (row, id) in rows.iter().zip(&ids) {
             for domain in &row.domains {
-                let owner: Option<(i64, String)> = on_tx!(&mut tx, conn => {
-                    sqlx::query_as(
-                        "SELECT d.org_id, o.slug FROM org_domains d JOIN organisations o ON o.id = d.org_id \
-                         WHERE d.domain = $1",
-                    )
-                    .bind(domain)
-                    .fetch_optional(conn)
-                    .await?
-                });
-                match owner {
-                    Some((owner, _)) if owner == *id => {}
-                    Some((_, slug)) => {
+                match claim_domain(&mut tx, *id, domain).await? {
+                    DomainClaim::AlreadyOwn => {}
+                    DomainClaim::TakenBy(slug) => {
                         return Err(StoreError::Invalid(format!(
                             "{input}:{}, column `domains`: {domain} already belongs to organisation `{slug}`",
                             row.line
                         )));
                     }
-                    None => {
-                        on_tx!(&mut tx, conn => {
-                            sqlx::query("INSERT INTO org_domains (domain, org_id) VALUES ($1, $2)")
-                                .bind(domain)
-                                .bind(id)
-                                .execute(conn)
-                                .await?;
-                        });
+                    DomainClaim::Claimed => {
                         changed_domains.insert(domain.clone());
                         domain_changed.insert(*id);
                     }
@@ -886,7 +860,10 @@ pub(crate) async fn member_affiliations(tx: &mut Tx, member: i64) -> Result<Vec<
         .collect())
 }
 
-async fn members_with_email_domains(tx: &mut Tx, domains: &BTreeSet<String>) -> Result<Vec<i64>> {
+pub(crate) async fn members_with_email_domains(
+    tx: &mut Tx,
+    domains: &BTreeSet<String>,
+) -> Result<Vec<i64>> {
     let mut members = BTreeSet::new();
     for domain in domains {
         let rows: Vec<(i64,)> = on_tx!(tx, conn => {
@@ -953,4 +930,66 @@ pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
         }
     }
     Ok(changed)
+}
+
+/// What claiming an email domain for an organisation did.
+pub(crate) enum DomainClaim {
+    AlreadyOwn,
+    Claimed,
+    /// Another organisation (this slug) has it.
+    TakenBy(String),
+}
+
+/// Removes `org`'s domains that are not in `keep`, noting each in `changed`; whether
+/// any was removed.
+pub(crate) async fn release_domains(
+    tx: &mut Tx,
+    org: i64,
+    keep: &[String],
+    changed: &mut BTreeSet<String>,
+) -> Result<bool> {
+    let old: Vec<(String,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT domain FROM org_domains WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(conn)
+            .await?
+    });
+    let mut any = false;
+    for (domain,) in old {
+        if !keep.contains(&domain) {
+            on_tx!(tx, conn => {
+                sqlx::query("DELETE FROM org_domains WHERE domain = $1").bind(&domain).execute(conn).await?;
+            });
+            changed.insert(domain);
+            any = true;
+        }
+    }
+    Ok(any)
+}
+
+/// Gives `domain` to `org` unless another organisation has it.
+pub(crate) async fn claim_domain(tx: &mut Tx, org: i64, domain: &str) -> Result<DomainClaim> {
+    let owner: Option<(i64, String)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT d.org_id, o.slug FROM org_domains d JOIN organisations o ON o.id = d.org_id \
+             WHERE d.domain = $1",
+        )
+        .bind(domain)
+        .fetch_optional(conn)
+        .await?
+    });
+    Ok(match owner {
+        Some((owner, _)) if owner == org => DomainClaim::AlreadyOwn,
+        Some((_, slug)) => DomainClaim::TakenBy(slug),
+        None => {
+            on_tx!(tx, conn => {
+                sqlx::query("INSERT INTO org_domains (domain, org_id) VALUES ($1, $2)")
+                    .bind(domain)
+                    .bind(org)
+                    .execute(conn)
+                    .await?;
+            });
+            DomainClaim::Claimed
+        }
+    })
 }

@@ -22,6 +22,7 @@ pub mod corrections;
 mod db;
 pub mod directory;
 pub mod events;
+pub mod org_changes;
 pub mod payments;
 pub mod public;
 pub mod rates;

@@ -207,45 +207,18 @@ impl Store {
         account: &str,
         actor: &str,
     ) -> Result<()> {
-        let account = account.trim().trim_start_matches('@').to_lowercase();
-        if platform == "opencollective" && account == GITHUB_SPONSORS_ON_OPEN_COLLECTIVE {
-            return Err(StoreError::Invalid(format!(
-                "`{account}` on Open Collective is GitHub Sponsors' payout account, shared by every GitHub sponsor: link the sponsor's GitHub login instead"
-            )));
-        }
+        let account = normalised_account(account);
         let org = self.org_id(org_slug).await?;
         let mut tx = Tx::begin(self.db()).await?;
-        let existing: Option<(i64,)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT org_id FROM sponsor_accounts WHERE platform = $1 AND account = $2")
-                .bind(platform)
-                .bind(&account)
-                .fetch_optional(conn)
-                .await?
-        });
-        match existing {
-            Some((other,)) if other == org => return Ok(()),
-            Some(_) => {
-                return Err(StoreError::Conflict(format!(
-                    "{platform} account `{account}` belongs to another organisation"
-                )));
-            }
-            None => {}
+        if link_account_in(&mut tx, org, platform, &account).await? {
+            tx.audit(
+                actor,
+                "accounts.link",
+                &format!("org:{org_slug}"),
+                serde_json::json!({ "platform": platform, "account": account }),
+            )
+            .await?;
         }
-        on_tx!(&mut tx, conn => {
-            sqlx::query("INSERT INTO sponsor_accounts (platform, account, org_id) VALUES ($1, $2, $3)")
-                .bind(platform)
-                .bind(&account)
-                .bind(org)
-                .execute(conn)
-                .await?;
-        });
-        tx.audit(
-            actor,
-            "accounts.link",
-            &format!("org:{org_slug}"),
-            serde_json::json!({ "platform": platform, "account": account }),
-        )
-        .await?;
         tx.commit().await
     }
 
@@ -436,4 +409,49 @@ fn payment_row(row: Row) -> Result<PaymentRow> {
         coverage,
         reference,
     })
+}
+
+/// Links `account` (normalised) to `org` within `tx`; whether it was new. An account
+/// another organisation has is refused.
+pub(crate) async fn link_account_in(
+    tx: &mut Tx,
+    org: i64,
+    platform: &str,
+    account: &str,
+) -> Result<bool> {
+    if platform == "opencollective" && account == GITHUB_SPONSORS_ON_OPEN_COLLECTIVE {
+        return Err(StoreError::Invalid(format!(
+            "`{account}` on Open Collective is GitHub Sponsors' payout account, shared by every GitHub sponsor: link the sponsor's GitHub login instead"
+        )));
+    }
+    let existing: Option<(i64,)> = on_tx!(tx, conn => {
+        sqlx::query_as("SELECT org_id FROM sponsor_accounts WHERE platform = $1 AND account = $2")
+            .bind(platform)
+            .bind(account)
+            .fetch_optional(conn)
+            .await?
+    });
+    match existing {
+        Some((other,)) if other == org => return Ok(false),
+        Some(_) => {
+            return Err(StoreError::Conflict(format!(
+                "{platform} account `{account}` belongs to another organisation"
+            )));
+        }
+        None => {}
+    }
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO sponsor_accounts (platform, account, org_id) VALUES ($1, $2, $3)")
+            .bind(platform)
+            .bind(account)
+            .bind(org)
+            .execute(conn)
+            .await?;
+    });
+    Ok(true)
+}
+
+/// How sponsor accounts are stored: no `@`, lower case.
+pub(crate) fn normalised_account(account: &str) -> String {
+    account.trim().trim_start_matches('@').to_lowercase()
 }

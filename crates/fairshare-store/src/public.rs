@@ -45,6 +45,8 @@ pub struct Profile {
     pub services: Vec<String>,
     pub languages: Vec<String>,
     pub regions: Vec<String>,
+    /// An https address of the organisation's logo.
+    pub logo_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,10 +287,11 @@ impl Store {
             String,
             String,
             String,
+            Option<String>,
         );
         let row: Option<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT id, name, country, website, status, status_since, description, services, languages, regions \
+                "SELECT id, name, country, website, status, status_since, description, services, languages, regions, logo_url \
                  FROM organisations WHERE slug = $1",
             )
             .bind(slug)
@@ -306,6 +309,7 @@ impl Store {
             services,
             languages,
             regions,
+            logo_url,
         )) = row
         else {
             return Ok(None);
@@ -397,6 +401,7 @@ impl Store {
                 services: strings("services", &services)?,
                 languages: strings("languages", &languages)?,
                 regions: strings("regions", &regions)?,
+                logo_url,
             },
             partner_since,
             ranks,
@@ -407,33 +412,42 @@ impl Store {
 
     /// What an organisation shows of itself.
     pub async fn partner_profile_of(&self, slug: &str) -> Result<Profile> {
-        let row: Option<(String, String, String, String)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT description, services, languages, regions FROM organisations WHERE slug = $1")
+        let row: Option<(String, String, String, String, Option<String>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT description, services, languages, regions, logo_url FROM organisations WHERE slug = $1")
                 .bind(slug)
                 .fetch_optional(pool)
                 .await?
         });
-        let (description, services, languages, regions) =
+        let (description, services, languages, regions, logo_url) =
             row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
         Ok(Profile {
             description,
             services: strings("services", &services)?,
             languages: strings("languages", &languages)?,
             regions: strings("regions", &regions)?,
+            logo_url,
         })
     }
 
     /// Sets what an organisation shows of itself; audited.
     pub async fn set_profile(&self, slug: &str, profile: &Profile, actor: &str) -> Result<()> {
+        if let Some(logo) = &profile.logo_url
+            && !logo.starts_with("https://")
+        {
+            return Err(StoreError::Invalid(
+                "`logo_url` must be an https:// address of an image".into(),
+            ));
+        }
         let id = self.org_id(slug).await?;
         let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
         let mut tx = Tx::begin(self.db()).await?;
         on_tx!(&mut tx, conn => {
-            sqlx::query("UPDATE organisations SET description = $1, services = $2, languages = $3, regions = $4 WHERE id = $5")
+            sqlx::query("UPDATE organisations SET description = $1, services = $2, languages = $3, regions = $4, logo_url = $5 WHERE id = $6")
                 .bind(&profile.description)
                 .bind(json(&profile.services))
                 .bind(json(&profile.languages))
                 .bind(json(&profile.regions))
+                .bind(&profile.logo_url)
                 .bind(id)
                 .execute(conn)
                 .await?;

@@ -10,6 +10,7 @@ pub mod auth;
 mod breakdown;
 mod charts;
 mod console;
+mod details_review;
 mod format;
 pub mod github_login;
 mod lookup;
@@ -191,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/profile", axum::routing::post(portal::save_profile))
         .route("/portal/staff", axum::routing::post(portal::invite_staff))
         .route("/portal/price", axum::routing::post(portal::submit_price))
+        .route("/portal/details", axum::routing::post(portal::request_details))
         .route("/admin", get(console::admin))
         .route("/admin/claims", get(console::claims_queue))
         .route("/admin/corrections", get(console::corrections))
@@ -198,6 +200,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/prices", get(console::prices))
         .route("/admin/prices/{id}/decide", axum::routing::post(console::decide_price))
         .route("/admin/runs", get(console::runs))
+        .route("/admin/changes", get(details_review::changes))
+        .route("/admin/changes/{id}/decide", axum::routing::post(details_review::decide))
         .route("/admin/settings", get(settings::settings).post(settings::save))
         .route("/admin/settings/comparable", axum::routing::post(settings::comparable))
         .route("/admin/organisations", get(console::organisations))
@@ -222,7 +226,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+                "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; form-action 'self'",
             ),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -40,6 +40,13 @@ struct Standing {
     application: Option<fairshare_store::applications::Application>,
     /// The HQ country has no threshold in the release in force: a price is needed.
     missing_price: Option<String>,
+    country: String,
+    website: String,
+    domains: Vec<String>,
+    /// `platform:account`, each on a line.
+    sponsor_accounts: Vec<String>,
+    /// Requested changes to the details above, newest first.
+    changes: Vec<fairshare_store::org_changes::ChangeRequest>,
 }
 
 #[derive(Template)]
@@ -198,7 +205,23 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         profile: state.store.partner_profile_of(slug).await?,
         application: state.store.latest_application_of(slug).await?,
         missing_price: missing_price(state, organisation.country.as_deref()).await?,
+        sponsor_accounts: sponsor_accounts(state, organisation.id).await?,
+        changes: state.store.details_changes(Some(slug)).await?,
+        country: organisation.country.clone().unwrap_or_default(),
+        website: organisation.website.clone().unwrap_or_default(),
+        domains: organisation.domains.clone(),
     })
+}
+
+/// Linked sponsor accounts as `platform:account`.
+async fn sponsor_accounts(state: &AppState, org: i64) -> Result<Vec<String>, LookupError> {
+    let mut accounts = Vec::new();
+    for platform in ["opencollective", "github_sponsors"] {
+        for account in state.store.sponsor_accounts_of(org, platform).await? {
+            accounts.push(format!("{platform}:{account}"));
+        }
+    }
+    Ok(accounts)
 }
 
 /// The country code when it has no threshold in the release in force.
@@ -288,6 +311,8 @@ pub struct ProfileSubmission {
     languages: String,
     #[serde(default)]
     regions: String,
+    #[serde(default)]
+    logo_url: String,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -314,6 +339,7 @@ pub async fn save_profile(
         services: list(&form.services),
         languages: list(&form.languages),
         regions: list(&form.regions),
+        logo_url: Some(form.logo_url.trim().to_string()).filter(|l| !l.is_empty()),
     };
     match state
         .store
@@ -321,7 +347,78 @@ pub async fn save_profile(
         .await
     {
         Ok(()) => Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response(),
+        Err(StoreError::Invalid(m)) => error_page(LookupError::BadRequest(m)),
         Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailsSubmission {
+    #[serde(default)]
+    csrf: String,
+    org: String,
+    country: String,
+    #[serde(default)]
+    website: String,
+    /// Comma-separated.
+    #[serde(default)]
+    domains: String,
+    /// `platform:account`, one per line.
+    #[serde(default)]
+    sponsor_accounts: String,
+}
+
+/// An organisation admin asks for new HQ country, website, domains or sponsor
+/// accounts; a reviewer decides, because they move money and credit.
+pub async fn request_details(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<DetailsSubmission>,
+) -> Response {
+    let org = form.org.clone();
+    let user = match org_admin_form(viewer, &org, &form.csrf) {
+        Ok(user) => user,
+        Err(denied) => return denied.into_response(),
+    };
+    let result: Result<i64, LookupError> = async {
+        let country = fairshare_engine::CountryCode::parse_lenient(form.country.trim())
+            .map_err(|e| LookupError::BadRequest(format!("`country`: {e}")))?;
+        let mut accounts = Vec::new();
+        for (number, line) in form.sponsor_accounts.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (platform, account) = line.split_once(':').ok_or_else(|| {
+                LookupError::BadRequest(format!(
+                    "`sponsor_accounts` line {}: write `opencollective:SLUG` or `github_sponsors:LOGIN`",
+                    number + 1
+                ))
+            })?;
+            accounts.push(fairshare_store::applications::SponsorAccount {
+                platform: platform.trim().to_string(),
+                account: account.trim().to_string(),
+            });
+        }
+        let change = fairshare_store::org_changes::DetailsChange {
+            country,
+            website: Some(form.website.trim().to_string()).filter(|w| !w.is_empty()),
+            domains: list(&form.domains),
+            sponsor_accounts: accounts,
+        };
+        state
+            .store
+            .request_details_change(&org, change, &user.user.email)
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(m) => LookupError::BadRequest(m),
+                other => other.into(),
+            })
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/portal?org={org}#details-{org}")).into_response(),
+        Err(e) => error_page(e),
     }
 }
 

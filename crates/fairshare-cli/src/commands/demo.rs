@@ -204,6 +204,8 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                 LANGUAGES[o % LANGUAGES.len()].to_string(),
             ],
             regions: vec![REGIONS[o % REGIONS.len()].to_string()],
+            // The demo is offline: no logo addresses that would point at the network.
+            logo_url: None,
         };
         store
             .set_profile(&org.slug, &profile, &context.actor)

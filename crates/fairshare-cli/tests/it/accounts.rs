@@ -170,8 +170,9 @@ fn every_role_reaches_only_what_is_its_own() {
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
     let breakdown_a = format!("/portal/breakdown?org={a}");
-    let matrix: [(&str, [u16; 7]); 11] = [
+    let matrix: [(&str, [u16; 7]); 12] = [
         ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
+        ("/admin/changes", [303, 200, 200, 403, 403, 403, 403]),
         (breakdown_a.as_str(), [303, 200, 200, 200, 403, 403, 403]),
         ("/admin/settings", [303, 200, 200, 403, 403, 403, 403]),
         ("/admin/prices", [303, 200, 200, 403, 403, 403, 403]),
@@ -586,6 +587,12 @@ fn every_role_reaches_only_what_is_its_own() {
         ("/admin/members/merge", 1, "into=%231&from=%233".to_string()),
         ("/admin/settings", 0, "reason=x&weight.review=9".to_string()),
         (
+            "/portal/details",
+            2,
+            format!("org={a}&country=DEU&domains=new.example.org"),
+        ),
+        ("/admin/changes/1/decide", 1, "decision=reject".to_string()),
+        (
             "/admin/settings/comparable",
             0,
             "action=map&country=BGD&like=IND".to_string(),
@@ -658,6 +665,171 @@ fn every_role_reaches_only_what_is_its_own() {
     assert!(
         users.contains(&format!("a@example.org,org_admin:{a}")),
         "{users}"
+    );
+}
+
+#[test]
+fn an_organisation_changes_what_moves_money_and_credit_only_through_a_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let run = |args: &[&str]| {
+        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["demo"]);
+    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
+    let slugs: Vec<&str> = ranking
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    let (a, b) = (slugs[0], slugs[1]);
+    add_user(dir.path(), &db, "a@example.org", &format!("org_admin:{a}"));
+    add_user(dir.path(), &db, "b@example.org", &format!("org_admin:{b}"));
+    add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
+    add_user(
+        dir.path(),
+        &db,
+        "dual@example.org",
+        &format!("reviewer org_admin:{a}"),
+    );
+    let server = start(dir.path(), &db, TODAY.1);
+    let address = server.address.as_str();
+    let [admin_a, admin_b, reviewer, dual] =
+        ["a", "b", "reviewer", "dual"].map(|w| sign_in(address, &format!("{w}@example.org")));
+    let get = |session: &(String, String), path: &str| {
+        request(
+            address,
+            "GET",
+            path,
+            &format!("Cookie: {}\r\n", session.0),
+            "",
+        )
+    };
+    let post = |session: &(String, String), path: &str, body: &str| {
+        request(
+            address,
+            "POST",
+            path,
+            &format!("Cookie: {}\r\n", session.0),
+            &format!("csrf={}&{body}", session.1),
+        )
+    };
+    let portal = get(&admin_a, "/portal");
+    let domains = portal
+        .split("<dt>Email domains</dt><dd>")
+        .nth(1)
+        .and_then(|r| r.split("</dd>").next())
+        .expect("the domains are shown")
+        .to_string();
+    assert!(domains.contains('.'), "{domains}");
+
+    // Requests are checked, and only an organisation's admins make them.
+    let ask = |session: &(String, String), body: &str| post(session, "/portal/details", body);
+    let free_mail = ask(&admin_a, &format!("org={a}&country=IND&domains=gmail.com"));
+    assert_eq!(status(&free_mail), 400);
+    assert!(free_mail.contains("public email provider"));
+    let platform = ask(
+        &admin_a,
+        &format!("org={a}&country=IND&sponsor_accounts=paypal%3Aacme"),
+    );
+    assert!(
+        platform.contains("opencollective or github_sponsors"),
+        "{platform}"
+    );
+    assert_eq!(
+        status(&ask(
+            &admin_b,
+            &format!("org={a}&country=IND&domains=b.example.org")
+        )),
+        403,
+        "b asks for a"
+    );
+    let body = format!(
+        "org={a}&country=IND&website=https%3A%2F%2Fnew.example.org&domains={}%2C+new-{a}.example.org&sponsor_accounts=opencollective%3A{a}-collective",
+        domains.replace(", ", "%2C+")
+    );
+    assert_eq!(status(&ask(&admin_a, &body)), 303);
+    let pending = get(&admin_a, "/portal");
+    assert!(pending.contains("Requested changes") && pending.contains(">pending<"));
+    assert!(
+        !pending.contains("<dt>HQ country</dt><dd>IND</dd>"),
+        "not applied yet"
+    );
+
+    // The console: reviewers only; never the requester; applied whole.
+    assert_eq!(status(&get(&admin_a, "/admin/changes")), 403);
+    let queue = get(&reviewer, "/admin/changes");
+    let id = queue
+        .split("/admin/changes/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a pending change")
+        .to_string();
+    assert!(queue.contains(&format!("opencollective:{a}-collective")));
+    let decide = |session: &(String, String), decision: &str| {
+        post(
+            session,
+            &format!("/admin/changes/{id}/decide"),
+            &format!("decision={decision}&comment=checked"),
+        )
+    };
+    assert_eq!(status(&decide(&admin_a, "approve")), 403);
+    assert_eq!(status(&decide(&reviewer, "approve")), 303);
+    assert_eq!(status(&decide(&reviewer, "reject")), 400, "decided once");
+    let applied = get(&admin_a, "/portal");
+    assert!(
+        applied.contains("<dt>HQ country</dt><dd>IND</dd>"),
+        "{applied}"
+    );
+    assert!(applied.contains(&format!("opencollective:{a}-collective")));
+    assert!(applied.contains(&format!("new-{a}.example.org")));
+    assert!(run(&["audit", "--format", "csv"]).contains("organisations.change_approve"));
+
+    // Whoever asked cannot approve, even as a reviewer.
+    assert_eq!(
+        status(&ask(
+            &dual,
+            &format!(
+                "org={a}&country=DEU&domains={}",
+                domains.replace(", ", "%2C")
+            )
+        )),
+        303
+    );
+    let own = get(&dual, "/admin/changes");
+    let own_id = own
+        .split("/admin/changes/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let refused = post(
+        &dual,
+        &format!("/admin/changes/{own_id}/decide"),
+        "decision=approve",
+    );
+    assert!(
+        refused.contains("someone other than the requester"),
+        "{refused}"
+    );
+
+    // The logo is part of the public profile: https only, shown on the partner page.
+    let logo = |url: &str| {
+        post(
+            &admin_a,
+            "/portal/profile",
+            &format!("org={a}&description=Us&logo_url={url}"),
+        )
+    };
+    assert_eq!(status(&logo("http%3A%2F%2Fexample.org%2Flogo.png")), 400);
+    assert_eq!(status(&logo("https%3A%2F%2Fexample.org%2Flogo.png")), 303);
+    std::thread::sleep(Duration::from_millis(1100)); // the page cache looks again after 1 s
+    let page = request(address, "GET", &format!("/partners/{a}"), "", "");
+    assert!(
+        page.contains("<img class=\"partner-logo\" src=\"https://example.org/logo.png\""),
+        "{page}"
     );
 }
 

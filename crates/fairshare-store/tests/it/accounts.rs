@@ -217,3 +217,83 @@ async fn recorded_rules_win_over_the_configured_ones_on_every_backend() {
         );
     }
 }
+
+#[tokio::test]
+async fn detail_changes_wait_for_someone_else_and_apply_whole_on_every_backend() {
+    use fairshare_store::applications::SponsorAccount;
+    use fairshare_store::org_changes::DetailsChange;
+    for t in fairshare_testkit::stores().await {
+        let store = &t.store;
+        store
+            .import_orgs("orgs", "d", &[org("acme"), org("beta")], "tester")
+            .await
+            .unwrap();
+        let change = |domains: &[&str], account: &str| DetailsChange {
+            country: CountryCode::parse("IND").unwrap(),
+            website: Some("https://acme.example".into()),
+            domains: domains.iter().map(|d| d.to_string()).collect(),
+            sponsor_accounts: vec![SponsorAccount {
+                platform: "opencollective".into(),
+                account: account.into(),
+            }],
+        };
+        let refused = store
+            .request_details_change("acme", change(&["gmail.com"], "acme"), "ana")
+            .await;
+        assert!(matches!(refused, Err(StoreError::Invalid(m)) if m.contains("public email")));
+        // Claiming beta's domain is accepted as a request but cannot be applied: the
+        // whole change is refused, the account link included.
+        let id = store
+            .request_details_change("acme", change(&["beta.example"], "@Acme-OC"), "ana")
+            .await
+            .unwrap();
+        let own = store.decide_details_change(id, true, "", "ana").await;
+        assert!(matches!(own, Err(StoreError::Invalid(_))), "{}", t.backend);
+        let clash = store.decide_details_change(id, true, "", "rita").await;
+        assert!(matches!(clash, Err(StoreError::Conflict(m)) if m.contains("beta")));
+        let acme = store.organisation("acme").await.unwrap();
+        assert_eq!(acme.country.as_deref(), Some("DEU"), "nothing applied");
+        assert!(
+            store
+                .sponsor_accounts_of(acme.id, "opencollective")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A newer request replaces the pending one; approving it applies it whole.
+        let id = store
+            .request_details_change(
+                "acme",
+                change(&["acme.example", "acme.test"], "@Acme-OC"),
+                "ana",
+            )
+            .await
+            .unwrap();
+        let changes = store.details_changes(Some("acme")).await.unwrap();
+        assert_eq!(
+            changes
+                .iter()
+                .map(|c| c.status.as_str())
+                .collect::<Vec<_>>(),
+            ["pending", "rejected"]
+        );
+        store
+            .decide_details_change(id, true, "ok", "rita")
+            .await
+            .unwrap();
+        let acme = store.organisation("acme").await.unwrap();
+        assert_eq!(acme.country.as_deref(), Some("IND"));
+        assert_eq!(acme.domains, ["acme.example", "acme.test"]);
+        assert_eq!(
+            store
+                .sponsor_accounts_of(acme.id, "opencollective")
+                .await
+                .unwrap(),
+            ["acme-oc"]
+        );
+        assert!(
+            store.details_changes(None).await.unwrap().is_empty(),
+            "none pending"
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! Changes an organisation asks for to what decides its money and its credit: HQ
+//! country (its threshold), website, email domains (whose work is credited to it) and
+//! sponsor accounts (whose payments count for it). Each waits for a reviewer other
+//! than the requester; an approval applies the whole change in one transaction —
+//! domains replaced with every affected member's activity re-attributed, new sponsor
+//! accounts linked — or nothing.
+
+use std::collections::BTreeSet;
+
+use fairshare_engine::CountryCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::applications::SponsorAccount;
+use crate::directory::{DomainClaim, claim_domain, reattribute, release_domains};
+use crate::payments::{link_account_in, normalised_account};
+use crate::tx::{Tx, on_tx};
+use crate::{Result, Store, StoreError, on_pool};
+
+/// What the organisation asks for: the country, website and domains it should have,
+/// and sponsor accounts to link (existing links stay).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetailsChange {
+    pub country: CountryCode,
+    pub website: Option<String>,
+    pub domains: Vec<String>,
+    pub sponsor_accounts: Vec<SponsorAccount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeRequest {
+    pub id: i64,
+    pub org: String,
+    pub change: DetailsChange,
+    pub status: String,
+    pub requested_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    pub comment: Option<String>,
+}
+
+const PLATFORMS: [&str; 2] = ["opencollective", "github_sponsors"];
+
+impl DetailsChange {
+    /// Normalises domains and accounts and refuses what could never be right.
+    fn checked(mut self) -> Result<DetailsChange> {
+        let mut domains = BTreeSet::new();
+        for domain in &self.domains {
+            let domain = domain.trim().trim_start_matches('@').to_lowercase();
+            if domain.is_empty() {
+                continue;
+            }
+            if !domain.contains('.')
+                || !domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            {
+                return Err(StoreError::Invalid(format!(
+                    "`domains`: `{domain}` is not an email domain (like example.com)"
+                )));
+            }
+            if fairshare_engine::attribution::never_maps(&domain) {
+                return Err(StoreError::Invalid(format!(
+                    "`domains`: {domain} is a public email provider; its users are not your staff"
+                )));
+            }
+            domains.insert(domain);
+        }
+        self.domains = domains.into_iter().collect();
+        for account in &mut self.sponsor_accounts {
+            if !PLATFORMS.contains(&account.platform.as_str()) {
+                return Err(StoreError::Invalid(format!(
+                    "`sponsor_accounts`: the platform must be opencollective or github_sponsors, not `{}`",
+                    account.platform
+                )));
+            }
+            account.account = normalised_account(&account.account);
+            if account.account.is_empty() {
+                return Err(StoreError::Invalid(
+                    "`sponsor_accounts`: an account name is missing".into(),
+                ));
+            }
+        }
+        if let Some(site) = &self.website
+            && !(site.starts_with("https://") || site.starts_with("http://"))
+        {
+            return Err(StoreError::Invalid(
+                "`website` must be a link (https://…)".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+    Option<String>,
+    Option<String>,
+);
+
+const SELECT: &str = "SELECT c.id, o.slug, c.details, c.status, c.requested_by, c.requested_at, \
+     c.decided_by, c.comment FROM organisation_changes c JOIN organisations o ON o.id = c.org_id";
+
+fn request(row: Row) -> Result<ChangeRequest> {
+    let (id, org, details, status, requested_by, requested_at, decided_by, comment) = row;
+    let change = serde_json::from_str(&details).map_err(|e| {
+        StoreError::Corrupt(format!("organisation change #{id} cannot be read: {e}"))
+    })?;
+    Ok(ChangeRequest {
+        id,
+        org,
+        change,
+        status,
+        requested_by,
+        requested_at,
+        decided_by,
+        comment,
+    })
+}
+
+impl Store {
+    /// Records a change for a reviewer to decide; audited. One pending change per
+    /// organisation: a new request replaces the pending one.
+    pub async fn request_details_change(
+        &self,
+        org: &str,
+        change: DetailsChange,
+        actor: &str,
+    ) -> Result<i64> {
+        let change = change.checked()?;
+        let org_id = self.org_id(org).await?;
+        let details = serde_json::to_string(&change)
+            .map_err(|e| StoreError::Invalid(format!("change: {e}")))?;
+        let mut tx = Tx::begin(self.db()).await?;
+        on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "UPDATE organisation_changes SET status = 'rejected', decided_by = $1, decided_at = $2, \
+                 comment = 'replaced by a newer request' WHERE org_id = $3 AND status = 'pending'",
+            )
+            .bind(actor)
+            .bind(crate::now())
+            .bind(org_id)
+            .execute(conn)
+            .await?;
+        });
+        let (id,): (i64,) = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "INSERT INTO organisation_changes (org_id, details, status, requested_by, requested_at) \
+                 VALUES ($1, $2, 'pending', $3, $4) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(&details)
+            .bind(actor)
+            .bind(crate::now())
+            .fetch_one(conn)
+            .await?
+        });
+        tx.audit(
+            actor,
+            "organisations.change_request",
+            &format!("org:{org}"),
+            serde_json::json!({ "request": id, "change": change }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// One organisation's requests, or every pending one; newest first.
+    pub async fn details_changes(&self, org: Option<&str>) -> Result<Vec<ChangeRequest>> {
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE ($1 = '' AND c.status = 'pending') OR o.slug = $1 ORDER BY c.id DESC"
+            )))
+            .bind(org.unwrap_or(""))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(request).collect()
+    }
+
+    /// Approves (applying it whole) or rejects a pending change. Nobody decides their
+    /// own request.
+    pub async fn decide_details_change(
+        &self,
+        id: i64,
+        approve: bool,
+        comment: &str,
+        actor: &str,
+    ) -> Result<()> {
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        let request = rows
+            .into_iter()
+            .next()
+            .map(request)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no organisation change #{id}")))?;
+        if request.status != "pending" {
+            return Err(StoreError::Conflict(format!(
+                "change #{id} was {} already",
+                request.status
+            )));
+        }
+        if request.requested_by == actor {
+            return Err(StoreError::Invalid(
+                "someone other than the requester decides a change".into(),
+            ));
+        }
+        let org_id = self.org_id(&request.org).await?;
+        let change = &request.change;
+        let mut tx = Tx::begin(self.db()).await?;
+        let mut reattributed = 0;
+        if approve {
+            on_tx!(&mut tx, conn => {
+                sqlx::query("UPDATE organisations SET country = $1, website = $2 WHERE id = $3")
+                    .bind(change.country.as_str())
+                    .bind(&change.website)
+                    .bind(org_id)
+                    .execute(conn)
+                    .await?;
+            });
+            let mut changed = BTreeSet::new();
+            release_domains(&mut tx, org_id, &change.domains, &mut changed).await?;
+            for domain in &change.domains {
+                match claim_domain(&mut tx, org_id, domain).await? {
+                    DomainClaim::AlreadyOwn => {}
+                    DomainClaim::Claimed => {
+                        changed.insert(domain.clone());
+                    }
+                    DomainClaim::TakenBy(slug) => {
+                        return Err(StoreError::Conflict(format!(
+                            "{domain} belongs to organisation `{slug}`: settle that first"
+                        )));
+                    }
+                }
+            }
+            let members = crate::directory::members_with_email_domains(&mut tx, &changed).await?;
+            reattributed = reattribute(&mut tx, &members).await?;
+            for account in &change.sponsor_accounts {
+                link_account_in(&mut tx, org_id, &account.platform, &account.account).await?;
+            }
+        }
+        on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "UPDATE organisation_changes SET status = $1, decided_by = $2, decided_at = $3, comment = $4 \
+                 WHERE id = $5",
+            )
+            .bind(if approve { "approved" } else { "rejected" })
+            .bind(actor)
+            .bind(crate::now())
+            .bind(Some(comment.trim()).filter(|c| !c.is_empty()))
+            .bind(id)
+            .execute(conn)
+            .await?;
+        });
+        tx.audit(
+            actor,
+            if approve {
+                "organisations.change_approve"
+            } else {
+                "organisations.change_reject"
+            },
+            &format!("org:{}", request.org),
+            serde_json::json!({ "request": id, "reattributed": reattributed, "comment": comment.trim() }),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
