@@ -82,6 +82,15 @@ pub struct MailConfig {
     /// Directory where messages are written as .eml files for a relay to send; unset:
     /// no mail is sent (a warning is logged).
     pub outbox: Option<PathBuf>,
+    /// An SMTP server to send through instead of an outbox.
+    pub smtp_host: Option<String>,
+    /// Default: 587 with STARTTLS, 465 with TLS, 25 with none.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls`, or `none` for a relay on this machine.
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    /// Better set through `FAIRSHARE_MAIL__SMTP_PASSWORD`.
+    pub smtp_password: Option<String>,
     pub from: String,
     /// The site's public address, used in links (default: the bind address).
     pub base_url: Option<String>,
@@ -91,8 +100,33 @@ impl Default for MailConfig {
     fn default() -> Self {
         MailConfig {
             outbox: None,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
             from: "Fairshare <no-reply@localhost>".into(),
             base_url: None,
+        }
+    }
+}
+
+impl MailConfig {
+    /// Where mail goes: SMTP, an outbox, or nowhere.
+    pub fn transport(&self) -> anyhow::Result<fairshare_web::mail::Transport> {
+        use fairshare_web::mail::{SmtpSettings, Transport};
+        match (&self.smtp_host, &self.outbox) {
+            (Some(_), Some(_)) => bail!("mail: set either smtp_host or outbox, not both"),
+            (Some(host), None) => Transport::smtp(&SmtpSettings {
+                host: host.clone(),
+                port: self.smtp_port,
+                security: self.smtp_security.clone(),
+                username: self.smtp_username.clone(),
+                password: self.smtp_password.clone(),
+            })
+            .map_err(|e| anyhow::anyhow!(e)),
+            (None, Some(dir)) => Ok(Transport::Outbox(dir.clone())),
+            (None, None) => Ok(Transport::Off),
         }
     }
 }

@@ -53,12 +53,11 @@ pub(crate) async fn send_token(
             ),
         ),
     };
-    let mailer = state.mailer.clone();
     let to = email.trim().to_lowercase();
-    tokio::task::spawn_blocking(move || mailer.send(&to, subject, &body))
-        .await
-        .map_err(|e| LookupError::Internal(e.to_string()))?
-        .map_err(|e| LookupError::Internal(format!("mail outbox: {e}")))
+    state.mailer.send(&to, subject, &body).await.map_err(|e| {
+        tracing::error!(%to, error = %e, "a message could not be sent");
+        LookupError::Internal(format!("the message could not be sent ({e})"))
+    })
 }
 
 #[derive(Template)]

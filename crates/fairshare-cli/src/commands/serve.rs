@@ -61,7 +61,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     });
     let mail = &context.config.mail;
     state.mailer = std::sync::Arc::new(fairshare_web::mail::Mailer {
-        outbox: mail.outbox.clone(),
+        transport: mail.transport()?,
         from: mail.from.clone(),
         base_url: mail
             .base_url

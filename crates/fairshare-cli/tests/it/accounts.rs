@@ -1006,6 +1006,144 @@ fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {
         .collect()
 }
 
+/// A local SMTP server standing in for the mail provider: it speaks enough of RFC
+/// 5321 (with AUTH PLAIN) for a client to deliver, and hands each message's
+/// envelope and data over the channel.
+fn smtp_sink() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut reply = |text: &str| stream.write_all(format!("{text}\r\n").as_bytes());
+                reply("220 sink.test ESMTP").unwrap();
+                let mut transcript = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let command = line.trim_end().to_string();
+                    line.clear();
+                    let verb = command.split(' ').next().unwrap_or("").to_uppercase();
+                    transcript.push_str(&command);
+                    transcript.push('\n');
+                    let answer = match verb.as_str() {
+                        "EHLO" => "250-sink.test\r\n250 AUTH PLAIN",
+                        "AUTH" => "235 2.7.0 accepted",
+                        "MAIL" | "RCPT" | "RSET" | "NOOP" => "250 2.0.0 ok",
+                        "DATA" => {
+                            reply("354 go on").unwrap();
+                            let mut data = String::new();
+                            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                                if line == ".\r\n" {
+                                    line.clear();
+                                    break;
+                                }
+                                data.push_str(&line);
+                                line.clear();
+                            }
+                            transcript.push_str(&data);
+                            sender.send(std::mem::take(&mut transcript)).unwrap();
+                            "250 2.0.0 queued"
+                        }
+                        "QUIT" => {
+                            let _ = reply("221 2.0.0 bye");
+                            return;
+                        }
+                        _ => "502 5.5.2 not implemented",
+                    };
+                    if reply(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[test]
+fn mail_goes_through_an_smtp_server_when_one_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("smtp.db").display());
+    add_user(dir.path(), &db, "ana@x.org", "member");
+    let (port, received) = smtp_sink();
+    let port = port.to_string();
+    let server = start_with(
+        dir.path(),
+        &db,
+        TODAY.1,
+        &[
+            ("FAIRSHARE_MAIL__SMTP_HOST", "127.0.0.1"),
+            ("FAIRSHARE_MAIL__SMTP_PORT", &port),
+            ("FAIRSHARE_MAIL__SMTP_SECURITY", "none"),
+            ("FAIRSHARE_MAIL__SMTP_USERNAME", "fairshare"),
+            ("FAIRSHARE_MAIL__SMTP_PASSWORD", "relay secret"),
+            (
+                "FAIRSHARE_MAIL__FROM",
+                "Partners <partners@project.example>",
+            ),
+            (
+                "FAIRSHARE_MAIL__BASE_URL",
+                "https://partners.project.example",
+            ),
+        ],
+    );
+    let address = server.address.as_str();
+    let asked = request(address, "POST", "/forgot", "", "email=ana%40x.org");
+    assert_eq!(status(&asked), 200, "{asked}");
+    let message = received
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server delivered a message");
+    assert!(
+        message.contains("MAIL FROM:<partners@project.example>"),
+        "{message}"
+    );
+    assert!(message.contains("RCPT TO:<ana@x.org>"), "{message}");
+    assert!(message.contains("AUTH PLAIN"), "credentials are used");
+    assert!(message.contains("Subject: Reset your password"));
+    assert!(
+        message.contains("Content-Transfer-Encoding: 7bit"),
+        "{message}"
+    );
+    let link = message
+        .split_whitespace()
+        .find(|w| w.starts_with("https://partners.project.example/reset?token="))
+        .expect("a whole reset link");
+    let path = link.trim_start_matches("https://partners.project.example");
+    let done = request(
+        address,
+        "POST",
+        "/reset",
+        "",
+        &format!(
+            "token={}&password=another+long+password",
+            path.trim_start_matches("/reset?token=")
+        ),
+    );
+    assert_eq!(status(&done), 200, "the emailed link works: {done}");
+
+    // Both transports at once is a configuration error, named before serving.
+    let both = fairshare(
+        dir.path(),
+        Some(&db),
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[
+            ("FAIRSHARE_MAIL__SMTP_HOST", "127.0.0.1"),
+            ("FAIRSHARE_MAIL__OUTBOX", "outbox"),
+        ],
+    );
+    assert!(!both.status.success());
+    assert!(
+        stderr(&both).contains("either smtp_host or outbox"),
+        "{}",
+        stderr(&both)
+    );
+}
+
 #[test]
 fn addresses_are_proven_and_passwords_reset_by_email() {
     let dir = tempfile::tempdir().unwrap();
