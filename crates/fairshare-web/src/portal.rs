@@ -19,8 +19,27 @@ use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 use crate::site::month_name;
 
+/// One month of both criteria: what was paid against the threshold, and the score
+/// and active staff against the minimums.
+struct CriteriaMonth {
+    month: String,
+    /// The month is not over: figures so far.
+    in_progress: bool,
+    paid: String,
+    required: String,
+    compliant: bool,
+    score: String,
+    members: usize,
+    worked: bool,
+}
+
 /// One organisation's standing, as its admins see it.
 struct Standing {
+    months: Vec<CriteriaMonth>,
+    /// Consecutive compliant months up to last month.
+    streak: u32,
+    min_score: String,
+    min_members: u32,
     slug: String,
     name: String,
     status: String,
@@ -120,6 +139,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         .store
         .explain(slug, Month::of(today), &rules.scoring)
         .await?;
+    let months = criteria_months(state, slug, &rules, &evaluation, &current.score).await?;
     let (_, ranking) = state.store.latest_partners().await?;
     let mine = ranking.iter().find(|p| p.slug == slug);
     let third = ranking.get(2).map(|p| p.score);
@@ -139,34 +159,21 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
     }
     let mut by_person: Vec<(String, rust_decimal::Decimal)> = by_person.into_iter().collect();
     by_person.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    // What would move it up: the most valuable kinds it did little or nothing of.
-    let mut open: Vec<(ActivityKind, rust_decimal::Decimal)> = ActivityKind::ALL
-        .iter()
-        .map(|k| (*k, rules.scoring.weight(*k)))
-        .filter(|(k, w)| {
-            !w.is_zero()
-                && scored
-                    .score
-                    .by_kind
-                    .get(k)
-                    .is_none_or(|p| *p < *w * rust_decimal::Decimal::from(3))
-        })
-        .collect();
-    open.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let suggestions = open
-        .iter()
-        .take(4)
-        .map(|(kind, weight)| {
-            format!(
-                "{}: {} points each, up to {} per person a month — {} points last month",
-                kind.as_str().replace('_', " "),
-                grouped(*weight),
-                rules.scoring.cap(*kind),
-                grouped(scored.score.by_kind.get(kind).copied().unwrap_or_default())
-            )
-        })
-        .collect();
+    let suggestions = how_to_move_up(
+        &rules,
+        &scored.score,
+        &current.score,
+        gap_to_top3.as_deref(),
+    );
     Ok(Standing {
+        months,
+        streak: evaluation
+            .financial
+            .months
+            .last()
+            .map_or(0, |m| m.streak),
+        min_score: grouped(rules.eligibility.min_monthly_score),
+        min_members: rules.eligibility.min_members,
         slug: slug.to_string(),
         name: organisation_name,
         status: status.replace('_', " "),
@@ -211,6 +218,142 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         website: organisation.website.clone().unwrap_or_default(),
         domains: organisation.domains.clone(),
     })
+}
+
+/// What would move the organisation up, most valuable first: the minimum still
+/// missing this month, then the kinds where its people have the most headroom under
+/// the caps (points each active person could still earn, by last month's counts).
+fn how_to_move_up(
+    rules: &fairshare_engine::ProgrammeRules,
+    last: &fairshare_engine::scoring::Score,
+    so_far: &fairshare_engine::scoring::Score,
+    gap_to_top3: Option<&str>,
+) -> Vec<String> {
+    use rust_decimal::Decimal;
+    let mut tips = Vec::new();
+    let missing = rules.eligibility.min_monthly_score - so_far.score;
+    if missing > Decimal::ZERO {
+        tips.push(format!(
+            "{} more points this month reach the minimum of {}.",
+            grouped(missing),
+            grouped(rules.eligibility.min_monthly_score)
+        ));
+    }
+    if let Some(gap) = gap_to_top3 {
+        tips.push(format!("{gap} more points than last month would have put you in the top 3."));
+    }
+    let mut counted: std::collections::HashMap<(i64, ActivityKind), u32> = Default::default();
+    let mut people = std::collections::BTreeSet::new();
+    for item in &last.items {
+        people.insert(item.member);
+        *counted.entry((item.member, item.kind)).or_default() += 1;
+    }
+    let people_count = people.len().max(1);
+    let mut headroom: Vec<(Decimal, ActivityKind)> = ActivityKind::ALL
+        .iter()
+        .filter(|kind| !rules.scoring.weight(**kind).is_zero() && rules.scoring.cap(**kind) > 0)
+        .map(|&kind| {
+            let cap = rules.scoring.cap(kind);
+            let room: u32 = if people.is_empty() {
+                cap
+            } else {
+                people
+                    .iter()
+                    .map(|member| cap.saturating_sub(counted.get(&(*member, kind)).copied().unwrap_or(0)))
+                    .sum()
+            };
+            (rules.scoring.weight(kind) * Decimal::from(room), kind)
+        })
+        .filter(|(points, _)| !points.is_zero())
+        .collect();
+    headroom.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (points, kind) in headroom.into_iter().take(4) {
+        let room = if people.is_empty() {
+            format!("{} points for each person who takes it up", grouped(points))
+        } else {
+            format!(
+                "room for {} more points across your {} active {}",
+                grouped(points),
+                people_count,
+                if people_count == 1 { "person" } else { "people" }
+            )
+        };
+        tips.push(format!(
+            "{}: {} points each, up to {} a person a month — {room}.",
+            kind.as_str().replace('_', " "),
+            grouped(rules.scoring.weight(kind)),
+            rules.scoring.cap(kind),
+        ));
+    }
+    // Where work weighs more: repositories, channels or teams with an impact factor.
+    for (name, factor) in rules.scoring.impact.iter().filter(|(_, f)| **f > Decimal::ONE) {
+        tips.push(format!("Work in {name} counts × {}.", factor.normalize()));
+    }
+    tips
+}
+
+/// The evaluated months of both criteria, then this month so far (its payments
+/// against its threshold, when one applies).
+async fn criteria_months(
+    state: &AppState,
+    slug: &str,
+    rules: &fairshare_engine::ProgrammeRules,
+    evaluation: &fairshare_engine::eligibility::Evaluation,
+    so_far: &fairshare_engine::scoring::Score,
+) -> Result<Vec<CriteriaMonth>, LookupError> {
+    let eligibility = &rules.eligibility;
+    let worked = |score: rust_decimal::Decimal, members: usize| {
+        score >= eligibility.min_monthly_score && members >= eligibility.min_members as usize
+    };
+    let mut months: Vec<CriteriaMonth> = evaluation
+        .practical
+        .months
+        .iter()
+        .map(|work| {
+            let money = evaluation
+                .financial
+                .months
+                .iter()
+                .find(|m| m.month == work.month);
+            CriteriaMonth {
+                month: month_name(work.month),
+                in_progress: false,
+                paid: money.map_or("—".into(), |m| m.paid.to_string()),
+                required: money.map_or("—".into(), |m| m.required.rounded().to_string()),
+                compliant: money.is_some_and(|m| m.compliant),
+                score: grouped(work.score),
+                members: work.members,
+                worked: work.passed,
+            }
+        })
+        .collect();
+    let this_month = Month::of(state.today());
+    let money = state
+        .store
+        .org_compliance(
+            slug,
+            this_month,
+            this_month,
+            &rules.thresholds,
+            rules.tolerance,
+            &mut Default::default(),
+        )
+        .await
+        .ok()
+        .and_then(|mut m| m.pop());
+    months.push(CriteriaMonth {
+        month: month_name(this_month),
+        in_progress: true,
+        paid: money.as_ref().map_or("—".into(), |m| m.paid.to_string()),
+        required: money
+            .as_ref()
+            .map_or("—".into(), |m| m.required.rounded().to_string()),
+        compliant: money.is_some_and(|m| m.compliant),
+        score: grouped(so_far.score),
+        members: so_far.members,
+        worked: worked(so_far.score, so_far.members),
+    });
+    Ok(months)
 }
 
 /// Linked sponsor accounts as `platform:account`.

@@ -197,6 +197,8 @@ fn every_role_reaches_only_what_is_its_own() {
     assert!(name(a));
     assert!(own.contains(&format!("id=\"org-{a}\"")) && !own.contains(&format!("id=\"org-{b}\"")));
     assert!(own.contains("How to move up") && own.contains("points to the top 3"));
+    assert!(own.contains("Both criteria, month by month") && own.contains("(so far)"));
+    assert!(own.contains("room for"), "headroom under the caps");
 
     // Deciding needs a reviewer and the session's token.
     let decide = format!("/admin/applications/{pending}/decide");
