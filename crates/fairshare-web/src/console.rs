@@ -423,6 +423,59 @@ pub async fn decide_price(
     }
 }
 
+/// Entries shown on the audit log page.
+const AUDIT_PAGE: i64 = 200;
+
+#[derive(Template)]
+#[template(path = "console_audit.html")]
+struct AuditPage {
+    title: &'static str,
+    subject: String,
+    /// Each entry with its details as text and its subject URL-encoded.
+    entries: Vec<(fairshare_store::AuditEntry, String, String)>,
+    limit: i64,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    subject: String,
+}
+
+/// The audit log, newest first, optionally of subjects starting with a prefix
+/// (`org:acme`, `rules:`, `member:12`).
+pub async fn audit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<AuditQuery>,
+) -> Response {
+    if let Err(denied) = reviewer(viewer, "/admin/audit") {
+        return denied.into_response();
+    }
+    let subject = query.subject.trim().to_string();
+    let prefix = Some(subject.as_str()).filter(|s| !s.is_empty());
+    match state.store.audit_log(prefix, AUDIT_PAGE).await {
+        Ok(entries) => page(render_string(&AuditPage {
+            title: "Audit log",
+            entries: entries
+                .into_iter()
+                .map(|e| {
+                    let details = if e.details.is_null() {
+                        String::new()
+                    } else {
+                        e.details.to_string()
+                    };
+                    let link = crate::auth::encode(&e.subject);
+                    (e, details, link)
+                })
+                .collect(),
+            subject,
+            limit: AUDIT_PAGE,
+        })),
+        Err(e) => error_page(e.into()),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console_runs.html")]
 struct RunsPage {
@@ -544,9 +597,19 @@ pub struct MemberAction {
     change: String,
     #[serde(default)]
     reason: String,
+    /// For `affiliate`: the member (`#id`), the organisation and the dates.
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    valid_from: String,
+    #[serde(default)]
+    valid_until: String,
 }
 
-/// `merge` (from → into), `split` (an identity out into a new member) or `undo`.
+/// `merge` (from → into), `split` (an identity out into a new member), `undo`, or
+/// `affiliate` (a manager's dated affiliation; the member's work is re-credited).
 pub async fn member_action(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -587,6 +650,49 @@ pub async fn member_action(
                 })?;
                 store.undo_member_change(change, actor).await?;
                 String::new()
+            }
+            "affiliate" => {
+                let member = store.find_member(&form.member).await?;
+                let detail = store.member(member).await?;
+                let key = detail
+                    .identities
+                    .first()
+                    .and_then(|i| fairshare_engine::IdentityKey::parse(i).ok())
+                    .ok_or_else(|| StoreError::Invalid(format!("#{member} has no identity")))?;
+                let date = |name: &str, text: &str| -> Result<Option<time::Date>, StoreError> {
+                    match text.trim() {
+                        "" => Ok(None),
+                        text => fairshare_engine::iso_date::parse(text)
+                            .map(Some)
+                            .ok_or_else(|| {
+                                StoreError::Invalid(format!(
+                                    "`{name}`: `{text}` is not a date (YYYY-MM-DD)"
+                                ))
+                            }),
+                    }
+                };
+                let record = fairshare_import::record::AffiliationRecord {
+                    line: 1,
+                    person: fairshare_import::PersonRef {
+                        key,
+                        name: None,
+                        linked: Vec::new(),
+                    },
+                    org: fairshare_import::record::OrgName::Slug(form.org.trim().to_string()),
+                    from: date("valid_from", &form.valid_from)?,
+                    until: date("valid_until", &form.valid_until)?,
+                };
+                store
+                    .import_affiliations(
+                        &format!("console: {reason}"),
+                        &crate::auth::random_token(),
+                        &[record],
+                        "manager",
+                        false,
+                        actor,
+                    )
+                    .await?;
+                format!("#{member}")
             }
             other => return Err(StoreError::NotFound(format!("no action `{other}`"))),
         })

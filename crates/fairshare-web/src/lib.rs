@@ -200,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/prices", get(console::prices))
         .route("/admin/prices/{id}/decide", axum::routing::post(console::decide_price))
         .route("/admin/runs", get(console::runs))
+        .route("/admin/audit", get(console::audit))
         .route("/admin/changes", get(details_review::changes))
         .route("/admin/changes/{id}/decide", axum::routing::post(details_review::decide))
         .route("/admin/settings", get(settings::settings).post(settings::save))

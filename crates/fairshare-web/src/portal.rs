@@ -167,11 +167,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
     );
     Ok(Standing {
         months,
-        streak: evaluation
-            .financial
-            .months
-            .last()
-            .map_or(0, |m| m.streak),
+        streak: evaluation.financial.months.last().map_or(0, |m| m.streak),
         min_score: grouped(rules.eligibility.min_monthly_score),
         min_members: rules.eligibility.min_members,
         slug: slug.to_string(),
@@ -240,7 +236,9 @@ fn how_to_move_up(
         ));
     }
     if let Some(gap) = gap_to_top3 {
-        tips.push(format!("{gap} more points than last month would have put you in the top 3."));
+        tips.push(format!(
+            "{gap} more points than last month would have put you in the top 3."
+        ));
     }
     let mut counted: std::collections::HashMap<(i64, ActivityKind), u32> = Default::default();
     let mut people = std::collections::BTreeSet::new();
@@ -259,7 +257,9 @@ fn how_to_move_up(
             } else {
                 people
                     .iter()
-                    .map(|member| cap.saturating_sub(counted.get(&(*member, kind)).copied().unwrap_or(0)))
+                    .map(|member| {
+                        cap.saturating_sub(counted.get(&(*member, kind)).copied().unwrap_or(0))
+                    })
                     .sum()
             };
             (rules.scoring.weight(kind) * Decimal::from(room), kind)
@@ -275,7 +275,11 @@ fn how_to_move_up(
                 "room for {} more points across your {} active {}",
                 grouped(points),
                 people_count,
-                if people_count == 1 { "person" } else { "people" }
+                if people_count == 1 {
+                    "person"
+                } else {
+                    "people"
+                }
             )
         };
         tips.push(format!(
@@ -286,7 +290,12 @@ fn how_to_move_up(
         ));
     }
     // Where work weighs more: repositories, channels or teams with an impact factor.
-    for (name, factor) in rules.scoring.impact.iter().filter(|(_, f)| **f > Decimal::ONE) {
+    for (name, factor) in rules
+        .scoring
+        .impact
+        .iter()
+        .filter(|(_, f)| **f > Decimal::ONE)
+    {
         tips.push(format!("Work in {name} counts × {}.", factor.normalize()));
     }
     tips

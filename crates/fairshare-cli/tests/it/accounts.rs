@@ -170,8 +170,12 @@ fn every_role_reaches_only_what_is_its_own() {
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
     let breakdown_a = format!("/portal/breakdown?org={a}");
-    let matrix: [(&str, [u16; 7]); 12] = [
+    let matrix: [(&str, [u16; 7]); 13] = [
         ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
+        (
+            "/admin/audit?subject=org%3A",
+            [303, 200, 200, 403, 403, 403, 403],
+        ),
         ("/admin/changes", [303, 200, 200, 403, 403, 403, 403]),
         (breakdown_a.as_str(), [303, 200, 200, 200, 403, 403, 403]),
         ("/admin/settings", [303, 200, 200, 403, 403, 403, 403]),
@@ -509,6 +513,33 @@ fn every_role_reaches_only_what_is_its_own() {
         )),
         403,
         "organisation admins do not merge people"
+    );
+    // A manager's dated affiliation, shown with the member and re-crediting their work.
+    let affiliate = |org: &str| {
+        console_post(
+            &sessions[1],
+            "/admin/members/affiliate",
+            &format!("member=%233&org={org}&valid_from=2026-01-01&reason=contract"),
+        )
+    };
+    assert_eq!(status(&affiliate("no-such-org")), 400);
+    assert_eq!(status(&affiliate(b)), 303);
+    let audit = get("/admin/audit?subject=member%3A", Some(&sessions[0]));
+    assert!(
+        audit.contains(">member:") && !audit.contains(">org:"),
+        "filtered: {audit}"
+    );
+    let third = get("/admin/members?q=%233", Some(&sessions[1]));
+    assert!(
+        third.contains(&format!("<th scope=\"row\">{b}</th><td>2026-01-01</td>"))
+            && third.contains("manager"),
+        "{third}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&run(&["members", "show", "#3", "--format", "json"])).unwrap();
+    assert!(
+        shown["activities_by_org"].to_string().contains(b),
+        "re-credited to {b}: {shown}"
     );
 
     // Staff invitations from the portal, answered by each person in their own account.
