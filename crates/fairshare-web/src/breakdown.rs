@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require};
-use crate::format::grouped;
+use crate::format::points_text;
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 use crate::site::month_name;
@@ -99,7 +99,7 @@ fn ranked(totals: BTreeMap<String, Decimal>) -> Vec<(String, String)> {
     let mut rows: Vec<(String, Decimal)> =
         totals.into_iter().filter(|(_, p)| !p.is_zero()).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    rows.into_iter().map(|(k, p)| (k, grouped(p))).collect()
+    rows.into_iter().map(|(k, p)| (k, points_text(p))).collect()
 }
 
 async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPage, LookupError> {
@@ -149,7 +149,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
             team,
             title: detail.title.clone().unwrap_or_default(),
             url: detail.url.clone(),
-            points: grouped(item.points),
+            points: points_text(item.points),
             note,
             attribution: format!("{}, {}", detail.source, detail.attribution),
         });
@@ -186,7 +186,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
                 .score
                 .score
         };
-        trend.push((shown.to_string(), month_name(shown), grouped(points)));
+        trend.push((shown.to_string(), month_name(shown), points_text(points)));
         shown = shown.previous();
     }
     trend.reverse();
@@ -197,7 +197,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
         name: organisation.name,
         month: month_name(month),
         month_code: month.to_string(),
-        score: grouped(scored.score.score),
+        score: points_text(scored.score.score),
         trend,
         by_person: ranked(by_person),
         by_kind: scored
@@ -205,7 +205,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
             .by_kind
             .iter()
             .filter(|(_, p)| !p.is_zero())
-            .map(|(k, p)| (k.as_str().replace('_', " "), grouped(*p)))
+            .map(|(k, p)| (k.as_str().replace('_', " "), points_text(*p)))
             .collect(),
         by_team: ranked(by_team),
         lines,

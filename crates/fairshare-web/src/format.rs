@@ -4,6 +4,11 @@ use rust_decimal::Decimal;
 
 pub use fairshare_engine::money::grouped;
 
+/// Points, grouped and without trailing zeros (a sum of 0.5s reads 2, not 2.0).
+pub fn points_text(amount: Decimal) -> String {
+    grouped(amount.normalize())
+}
+
 /// Two decimals, grouped: money in USD or EUR.
 pub fn cents(amount: Decimal) -> String {
     let mut rounded = amount.round_dp(2);
@@ -23,5 +28,7 @@ mod tests {
         assert_eq!(grouped(d("-1234.5")), "-1,234.5");
         assert_eq!(cents(d("45.7")), "45.70");
         assert_eq!(cents(d("1234")), "1,234.00");
+        assert_eq!(points_text(d("2.0")), "2");
+        assert_eq!(points_text(d("1234.50")), "1,234.5");
     }
 }

@@ -14,7 +14,7 @@ use fairshare_store::accounts::{Role, SessionUser};
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, check_csrf, require};
-use crate::format::grouped;
+use crate::format::points_text;
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 use crate::site::month_name;
@@ -149,7 +149,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         (None, Some(third)) => Some(third - scored.score.score),
         _ => None,
     }
-    .map(|gap| grouped(gap.max(rust_decimal::Decimal::ZERO)));
+    .map(|gap| points_text(gap.max(rust_decimal::Decimal::ZERO)));
     let mut by_person: std::collections::BTreeMap<String, rust_decimal::Decimal> =
         Default::default();
     for item in &scored.score.items {
@@ -168,7 +168,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
     Ok(Standing {
         months,
         streak: evaluation.financial.months.last().map_or(0, |m| m.streak),
-        min_score: grouped(rules.eligibility.min_monthly_score),
+        min_score: points_text(rules.eligibility.min_monthly_score),
         min_members: rules.eligibility.min_members,
         slug: slug.to_string(),
         name: organisation_name,
@@ -187,21 +187,21 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
             ),
         ],
         month: month_name(last),
-        score: grouped(scored.score.score),
+        score: points_text(scored.score.score),
         rank: mine.map(|p| p.rank),
         previous_rank: mine.and_then(|p| p.previous_rank),
         gap_to_top3,
-        this_month: grouped(current.score.score),
+        this_month: points_text(current.score.score),
         by_kind: scored
             .score
             .by_kind
             .iter()
             .filter(|(_, p)| !p.is_zero())
-            .map(|(k, p)| (k.as_str().replace('_', " "), grouped(*p)))
+            .map(|(k, p)| (k.as_str().replace('_', " "), points_text(*p)))
             .collect(),
         by_person: by_person
             .into_iter()
-            .map(|(name, points)| (name, grouped(points)))
+            .map(|(name, points)| (name, points_text(points)))
             .collect(),
         suggestions,
         claims: state.store.claims(Some(slug), None).await?,
@@ -231,8 +231,8 @@ fn how_to_move_up(
     if missing > Decimal::ZERO {
         tips.push(format!(
             "{} more points this month reach the minimum of {}.",
-            grouped(missing),
-            grouped(rules.eligibility.min_monthly_score)
+            points_text(missing),
+            points_text(rules.eligibility.min_monthly_score)
         ));
     }
     if let Some(gap) = gap_to_top3 {
@@ -269,11 +269,14 @@ fn how_to_move_up(
     headroom.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (points, kind) in headroom.into_iter().take(4) {
         let room = if people.is_empty() {
-            format!("{} points for each person who takes it up", grouped(points))
+            format!(
+                "{} points for each person who takes it up",
+                points_text(points)
+            )
         } else {
             format!(
                 "room for {} more points across your {} active {}",
-                grouped(points),
+                points_text(points),
                 people_count,
                 if people_count == 1 {
                     "person"
@@ -285,7 +288,7 @@ fn how_to_move_up(
         tips.push(format!(
             "{}: {} points each, up to {} a person a month — {room}.",
             kind.as_str().replace('_', " "),
-            grouped(rules.scoring.weight(kind)),
+            points_text(rules.scoring.weight(kind)),
             rules.scoring.cap(kind),
         ));
     }
@@ -330,7 +333,7 @@ async fn criteria_months(
                 paid: money.map_or("—".into(), |m| m.paid.to_string()),
                 required: money.map_or("—".into(), |m| m.required.rounded().to_string()),
                 compliant: money.is_some_and(|m| m.compliant),
-                score: grouped(work.score),
+                score: points_text(work.score),
                 members: work.members,
                 worked: work.passed,
             }
@@ -358,7 +361,7 @@ async fn criteria_months(
             .as_ref()
             .map_or("—".into(), |m| m.required.rounded().to_string()),
         compliant: money.is_some_and(|m| m.compliant),
-        score: grouped(so_far.score),
+        score: points_text(so_far.score),
         members: so_far.members,
         worked: worked(so_far.score, so_far.members),
     });

@@ -382,3 +382,96 @@ fn an_organisation_joins_and_reaches_the_home_page() {
         "{ranking}"
     );
 }
+
+#[test]
+fn managers_and_organisations_manage_in_the_browser() {
+    if !crate::browser_tests_can_run(true) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("manage.db").display());
+    let run = |args: &[&str]| {
+        let out = fairshare(
+            dir.path(),
+            Some(&db),
+            args,
+            &[("FAIRSHARE_TODAY", "2026-11-22")],
+        );
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["demo", "--seed", "9"]);
+    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
+    let slug = ranking
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').nth(1))
+        .unwrap()
+        .to_string();
+    add_user(dir.path(), &db, "admin@example.org", "admin");
+    add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
+    add_user(
+        dir.path(),
+        &db,
+        "boss@example.org",
+        &format!("org_admin:{slug}"),
+    );
+    let shots = std::env::var_os("SCREENSHOTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
+    let server = start(dir.path(), &db, "2026-11-22");
+    let base = format!("http://{}", server.address);
+    let browser = Browser::open(shots);
+
+    // An admin makes reviews weigh more, saying why.
+    browser.sign_in(&base, "admin@example.org");
+    browser.go(&format!("{base}/admin/settings"));
+    browser.fill("input[name='weight.review']", "3");
+    browser.fill("#reason", "Reviews are the bottleneck");
+    browser.click("form[action='/admin/settings'] button[type=submit]");
+    let settings = browser.wait_for("Reviews are the bottleneck");
+    assert!(
+        settings.contains("<code>scoring.weights.review</code>: 2 → 3"),
+        "{settings}"
+    );
+    browser.shot("07-settings");
+    browser.sign_out(&base);
+
+    // The organisation reads its breakdown and asks for another email domain.
+    browser.sign_in(&base, "boss@example.org");
+    browser.go(&format!("{base}/portal/breakdown?org={slug}"));
+    let breakdown = browser.source();
+    assert!(breakdown.contains("Every activity") && breakdown.contains("By team"));
+    assert!(
+        breakdown.contains("<tr id=\"activity-"),
+        "activities listed"
+    );
+    browser.shot("08-breakdown");
+    browser.go(&format!("{base}/portal"));
+    browser.fill(
+        &format!("#ddomains-{slug}"),
+        &format!("{slug}.example, labs.{slug}.example"),
+    );
+    browser.click("form[action='/portal/details'] button");
+    let asked = browser.wait_for("Requested changes");
+    assert!(asked.contains(">pending<"), "{asked}");
+    browser.sign_out(&base);
+
+    // A reviewer approves it; the organisation sees it applied.
+    browser.sign_in(&base, "reviewer@example.org");
+    browser.go(&format!("{base}/admin/changes"));
+    assert!(browser.source().contains(&format!("labs.{slug}.example")));
+    browser.shot("09-changes");
+    browser.fill("input[name=comment]", "Domain checked");
+    browser.click("form[action^='/admin/changes/'] button");
+    assert!(browser.wait_for("None waiting.").contains("None waiting."));
+    browser.sign_out(&base);
+    browser.sign_in(&base, "boss@example.org");
+    browser.go(&format!("{base}/portal"));
+    let portal = browser.source();
+    assert!(
+        portal.contains(&format!("<dd>labs.{slug}.example, {slug}.example</dd>")),
+        "{portal}"
+    );
+    assert!(portal.contains(">approved"), "{portal}");
+}
