@@ -82,13 +82,15 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
     }
 }
 
+/// A reviewer's decision on something waiting (an application, a claim, a price, an
+/// organisation's change): the kind of decision, a comment, the session's token.
 #[derive(serde::Deserialize)]
 pub struct DecisionForm {
     #[serde(default)]
-    csrf: String,
-    decision: String,
+    pub(crate) csrf: String,
+    pub(crate) decision: String,
     #[serde(default)]
-    comment: String,
+    pub(crate) comment: String,
 }
 
 pub async fn decide(
@@ -182,20 +184,11 @@ pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> Resp
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct ClaimDecision {
-    #[serde(default)]
-    csrf: String,
-    decision: String,
-    #[serde(default)]
-    comment: String,
-}
-
 pub async fn decide_claim(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Form(form): Form<ClaimDecision>,
+    Form(form): Form<DecisionForm>,
 ) -> Response {
     let user = match require(viewer, "/admin/claims", verifier) {
         Ok(user) => user,
@@ -390,20 +383,11 @@ pub async fn prices(State(state): State<AppState>, viewer: Viewer) -> Response {
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct PriceDecision {
-    #[serde(default)]
-    csrf: String,
-    decision: String,
-    #[serde(default)]
-    comment: String,
-}
-
 pub async fn decide_price(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Form(form): Form<PriceDecision>,
+    Form(form): Form<DecisionForm>,
 ) -> Response {
     let user = match reviewer(viewer, "/admin/prices") {
         Ok(user) => user,

@@ -62,20 +62,11 @@ pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> Response 
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct ChangeDecision {
-    #[serde(default)]
-    csrf: String,
-    decision: String,
-    #[serde(default)]
-    comment: String,
-}
-
 pub async fn decide(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Form(form): Form<ChangeDecision>,
+    Form(form): Form<crate::console::DecisionForm>,
 ) -> Response {
     let user = match require(viewer, HERE, |u| u.user.can_review()) {
         Ok(user) => user,
