@@ -95,11 +95,21 @@ pub async fn breakdown(
 }
 
 /// Points by a key, largest first.
-fn ranked(totals: BTreeMap<String, Decimal>) -> Vec<(String, String)> {
+pub(crate) fn ranked(totals: BTreeMap<String, Decimal>) -> Vec<(String, String)> {
     let mut rows: Vec<(String, Decimal)> =
         totals.into_iter().filter(|(_, p)| !p.is_zero()).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     rows.into_iter().map(|(k, p)| (k, points_text(p))).collect()
+}
+
+/// Points by kind, in the kinds' order, leaving out kinds without points.
+pub(crate) fn by_kind(score: &fairshare_engine::scoring::Score) -> Vec<(String, String)> {
+    score
+        .by_kind
+        .iter()
+        .filter(|(_, p)| !p.is_zero())
+        .map(|(k, p)| (k.as_str().replace('_', " "), points_text(*p)))
+        .collect()
 }
 
 async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPage, LookupError> {
@@ -200,13 +210,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
         score: points_text(scored.score.score),
         trend,
         by_person: ranked(by_person),
-        by_kind: scored
-            .score
-            .by_kind
-            .iter()
-            .filter(|(_, p)| !p.is_zero())
-            .map(|(k, p)| (k.as_str().replace('_', " "), points_text(*p)))
-            .collect(),
+        by_kind: by_kind(&scored.score),
         by_team: ranked(by_team),
         lines,
         excluded,

@@ -157,8 +157,6 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
             *by_person.entry(detail.member.clone()).or_default() += item.points;
         }
     }
-    let mut by_person: Vec<(String, rust_decimal::Decimal)> = by_person.into_iter().collect();
-    by_person.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let suggestions = how_to_move_up(
         &rules,
         &scored.score,
@@ -192,17 +190,8 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         previous_rank: mine.and_then(|p| p.previous_rank),
         gap_to_top3,
         this_month: points_text(current.score.score),
-        by_kind: scored
-            .score
-            .by_kind
-            .iter()
-            .filter(|(_, p)| !p.is_zero())
-            .map(|(k, p)| (k.as_str().replace('_', " "), points_text(*p)))
-            .collect(),
-        by_person: by_person
-            .into_iter()
-            .map(|(name, points)| (name, points_text(points)))
-            .collect(),
+        by_kind: crate::breakdown::by_kind(&scored.score),
+        by_person: crate::breakdown::ranked(by_person),
         suggestions,
         claims: state.store.claims(Some(slug), None).await?,
         profile: state.store.partner_profile_of(slug).await?,
