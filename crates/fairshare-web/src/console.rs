@@ -225,9 +225,13 @@ pub struct ReviewForm {
     #[serde(default)]
     csrf: String,
     month: String,
+    /// Given, a reviewed month's ranking is published again (audited with it).
+    #[serde(default)]
+    republish_reason: String,
 }
 
 /// A reviewer runs the monthly review: statuses move and the ranking is published.
+/// Reviewing a month again changes nothing, unless a reason to republish is given.
 pub async fn review(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -260,11 +264,16 @@ pub async fn review(
     };
     match state
         .store
-        .review_month(month, &rules, None, &user.user.email)
+        .review_month(
+            month,
+            &rules,
+            Some(form.republish_reason.trim()).filter(|r| !r.is_empty()),
+            &user.user.email,
+        )
         .await
     {
         Ok(_) => Redirect::to("/admin").into_response(),
-        Err(e) => error_page(e.into()),
+        Err(e) => refused(e),
     }
 }
 

@@ -170,7 +170,10 @@ fn every_role_reaches_only_what_is_its_own() {
     // route → expected status for anonymous, then each of `who`.
     let portal_a = format!("/portal?org={a}");
     let breakdown_a = format!("/portal/breakdown?org={a}");
-    let matrix: [(&str, [u16; 7]); 13] = [
+    let matrix: [(&str, [u16; 7]); 16] = [
+        ("/me", [303, 200, 200, 200, 200, 200, 200]),
+        ("/apply", [303, 200, 200, 200, 200, 200, 200]),
+        ("/admin/claims", [303, 200, 200, 403, 403, 200, 403]),
         ("/admin/corrections", [303, 200, 200, 403, 403, 403, 403]),
         (
             "/admin/audit?subject=org%3A",
@@ -692,6 +695,129 @@ fn every_role_reaches_only_what_is_its_own() {
     assert_eq!(
         profile["profile"]["services"],
         serde_json::json!(["Hosting", "Training"])
+    );
+
+    // Every state-changing route × every role, with a valid token: the roles it is
+    // not for get 403; the ones it is for get past authorization to the request's own
+    // problem (each body is invalid or names nothing, so nothing changes here).
+    let (reviewers, admin_only, own_a, verifiers, everyone): (
+        &[usize],
+        &[usize],
+        &[usize],
+        &[usize],
+        &[usize],
+    ) = (&[0, 1], &[0], &[2], &[0, 1, 4], &[0, 1, 2, 3, 4, 5]);
+    let post_matrix: Vec<(&str, String, &[usize])> = vec![
+        (
+            "/portal/claims",
+            format!(
+                "org={a}&person=x%40y.z&person_name=X&kind=bogus&day=2026-11-01&team=t&evidence=https%3A%2F%2Fx&description=d"
+            ),
+            own_a,
+        ),
+        (
+            "/portal/profile",
+            format!("org={a}&logo_url=http%3A%2F%2Fplain.example"),
+            own_a,
+        ),
+        (
+            "/portal/staff",
+            format!("org={a}&name=X&handle=no+such+form"),
+            own_a,
+        ),
+        (
+            "/portal/price",
+            format!("org={a}&price=abc&currency=EUR&rate=1&evidence=https%3A%2F%2Fx"),
+            own_a,
+        ),
+        ("/portal/details", format!("org={a}&country=XXXX"), own_a),
+        ("/admin/review", "month=bad".into(), reviewers),
+        (
+            "/admin/applications/999999/decide",
+            "decision=defer&comment=x".into(),
+            reviewers,
+        ),
+        (
+            "/admin/claims/999999/decide",
+            "decision=reject&comment=x".into(),
+            verifiers,
+        ),
+        (
+            "/admin/corrections/add",
+            "activity=999999999&reason=x".into(),
+            reviewers,
+        ),
+        (
+            "/admin/prices/999999/decide",
+            "decision=reject".into(),
+            reviewers,
+        ),
+        (
+            "/admin/members/merge",
+            "into=%23999999&from=%23999998".into(),
+            reviewers,
+        ),
+        (
+            "/admin/members/affiliate",
+            "member=%23999999&org=x&reason=x".into(),
+            reviewers,
+        ),
+        (
+            "/admin/changes/999999/decide",
+            "decision=reject".into(),
+            reviewers,
+        ),
+        ("/admin/settings", "reason=x".into(), admin_only),
+        (
+            "/admin/settings/comparable",
+            "action=bogus&country=BGD".into(),
+            admin_only,
+        ),
+        (
+            "/apply",
+            "org=not+a+slug!&name=A&country=DEU&contact=a%40b.c&description=d".into(),
+            everyone,
+        ),
+    ];
+    // The member signed out above: sign in again.
+    let mut signed_in = sessions.clone();
+    signed_in[5] = sign_in(address, "member@example.org");
+    for (path, body, allowed) in &post_matrix {
+        for (i, session) in signed_in.iter().enumerate() {
+            let answer = status(&console_post(session, path, body));
+            if allowed.contains(&i) {
+                assert!(
+                    answer == 400 || answer == 404,
+                    "{} {path}: {answer}, expected the request's own 400/404",
+                    who[i]
+                );
+            } else {
+                assert_eq!(answer, 403, "{} {path}", who[i]);
+            }
+        }
+        let anonymous = request(address, "POST", path, "", body);
+        assert_eq!(
+            status(&anonymous),
+            303,
+            "anonymous {path} is sent to sign in"
+        );
+        assert!(anonymous.contains("location: /login"), "{anonymous}");
+    }
+
+    // A reviewed month is published again only with a reason, which the audit keeps.
+    let again = console_post(&sessions[1], "/admin/review", "month=2026-10");
+    assert_eq!(status(&again), 303, "reviewing twice changes nothing");
+    assert!(!run(&["audit", "--format", "csv"]).contains("ranking.republish"));
+    let republished = console_post(
+        &sessions[1],
+        "/admin/review",
+        "month=2026-10&republish_reason=a+correction+landed+late",
+    );
+    assert_eq!(status(&republished), 303, "{republished}");
+    let audit = run(&["audit", "--format", "csv"]);
+    assert!(
+        audit.contains("ranking.republish") && audit.contains("a correction landed late"),
+        "{audit}"
     );
 
     let users = run(&["users", "list", "--format", "csv"]);
