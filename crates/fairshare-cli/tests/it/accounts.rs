@@ -700,13 +700,12 @@ fn every_role_reaches_only_what_is_its_own() {
     // Every state-changing route × every role, with a valid token: the roles it is
     // not for get 403; the ones it is for get past authorization to the request's own
     // problem (each body is invalid or names nothing, so nothing changes here).
-    let (reviewers, admin_only, own_a, verifiers, everyone): (
-        &[usize],
-        &[usize],
-        &[usize],
-        &[usize],
-        &[usize],
-    ) = (&[0, 1], &[0], &[2], &[0, 1, 4], &[0, 1, 2, 3, 4, 5]);
+    // Indexes into `who`.
+    let reviewers: &[usize] = &[0, 1];
+    let admin_only: &[usize] = &[0];
+    let own_a: &[usize] = &[2];
+    let verifiers: &[usize] = &[0, 1, 4];
+    let everyone: &[usize] = &[0, 1, 2, 3, 4, 5];
     let post_matrix: Vec<(&str, String, &[usize])> = vec![
         (
             "/portal/claims",
