@@ -97,6 +97,9 @@ enum Command {
     Rates(commands::rates::RatesCommand),
     /// Read the audit log.
     Audit(commands::admin::AuditArgs),
+    /// The programme's rules in force: show, history, record a new version.
+    #[command(subcommand)]
+    Rules(commands::rules::RulesCommand),
 }
 
 fn main() -> ExitCode {
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
             Command::Profile(args) => commands::applications::profile(&context, args).await,
             Command::Report(args) => commands::report::run(&context, args).await,
             Command::Users(command) => commands::users::run(&context, command).await,
+            Command::Rules(command) => commands::rules::run(&context, command).await,
             Command::Demo(args) => commands::demo::run(&context, args).await,
             Command::Applications(command) => commands::applications::run(&context, command).await,
             Command::Explain(args) => commands::scores::explain(&context, args).await,

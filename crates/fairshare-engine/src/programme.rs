@@ -101,21 +101,22 @@ pub struct Change {
 }
 
 impl ProgrammeRules {
-    /// The settings that differ from `before`, in setting order: what an audit entry
-    /// and the console's history show.
-    pub fn changes_since(&self, before: &ProgrammeRules) -> Vec<Change> {
-        let mut old = std::collections::BTreeMap::new();
-        let mut new = std::collections::BTreeMap::new();
-        flatten(
-            "",
-            &serde_json::to_value(before).unwrap_or_default(),
-            &mut old,
-        );
+    /// Every setting by its path (`scoring.weights.review`), as text, in path order.
+    pub fn settings(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
         flatten(
             "",
             &serde_json::to_value(self).unwrap_or_default(),
-            &mut new,
+            &mut out,
         );
+        out
+    }
+
+    /// The settings that differ from `before`, in setting order: what an audit entry
+    /// and the console's history show.
+    pub fn changes_since(&self, before: &ProgrammeRules) -> Vec<Change> {
+        let old = before.settings();
+        let new = self.settings();
         let settings: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
         settings
             .into_iter()

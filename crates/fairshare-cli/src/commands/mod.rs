@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod payments;
 pub mod rates;
 pub mod report;
+pub mod rules;
 pub mod scores;
 pub mod serve;
 pub mod thresholds;

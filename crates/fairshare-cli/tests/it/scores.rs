@@ -673,3 +673,83 @@ async fn monthly_review_moves_statuses_and_freezes_rankings() {
         );
     }
 }
+
+#[test]
+fn rules_are_shown_recorded_from_a_file_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("rules.db").display());
+    let shown = crate::ok(dir.path(), Some(&db), &["rules", "show", "--format", "csv"]);
+    assert!(
+        shown.contains("scoring.weights.review,2,configuration"),
+        "{shown}"
+    );
+    let json = crate::ok(
+        dir.path(),
+        Some(&db),
+        &["rules", "show", "--format", "json"],
+    );
+    let mut rules: serde_json::Value = serde_json::from_str(&json).unwrap();
+    rules["eligibility"]["min_monthly_score"] = "30".into();
+    std::fs::write(dir.path().join("rules.json"), rules.to_string()).unwrap();
+    let recorded = crate::ok(
+        dir.path(),
+        Some(&db),
+        &[
+            "rules",
+            "record",
+            "--file",
+            "rules.json",
+            "--reason",
+            "a higher bar",
+        ],
+    );
+    assert!(
+        recorded.contains("eligibility.min_monthly_score: 20 → 30"),
+        "{recorded}"
+    );
+    let again = crate::ok(
+        dir.path(),
+        Some(&db),
+        &[
+            "rules",
+            "record",
+            "--file",
+            "rules.json",
+            "--reason",
+            "again",
+        ],
+    );
+    assert!(again.contains("nothing recorded"), "{again}");
+    let shown = crate::ok(dir.path(), Some(&db), &["rules", "show", "--format", "csv"]);
+    assert!(
+        shown.contains("eligibility.min_monthly_score,30,recorded #1"),
+        "{shown}"
+    );
+    let history = crate::ok(
+        dir.path(),
+        Some(&db),
+        &["rules", "history", "--format", "csv"],
+    );
+    assert!(history.contains("a higher bar") && history.contains("20 → 30"));
+    // A setting out of range is refused, naming it; nothing is recorded.
+    rules["eligibility"]["months"] = 0.into();
+    std::fs::write(dir.path().join("bad.json"), rules.to_string()).unwrap();
+    let refused = crate::fairshare(
+        dir.path(),
+        Some(&db),
+        &["rules", "record", "--file", "bad.json", "--reason", "x"],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        crate::stderr(&refused).contains("eligibility.months"),
+        "{}",
+        crate::stderr(&refused)
+    );
+    let history = crate::ok(
+        dir.path(),
+        Some(&db),
+        &["rules", "history", "--format", "csv"],
+    );
+    assert_eq!(history.lines().count(), 2, "one version: {history}");
+}
