@@ -14,6 +14,16 @@ use crate::scores::EvaluationCache;
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_decimal};
 
+/// A partner's status moved by a monthly review, with why.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusNotice {
+    pub org: String,
+    pub month: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RankingEntry {
     pub rank: i64,
@@ -78,6 +88,32 @@ impl Store {
             rules: serde_json::from_str(&rules).unwrap_or_default(),
             entries,
         }))
+    }
+
+    /// Status changes made by monthly reviews, newest first: one organisation's (the
+    /// notices it sees), or every organisation's.
+    pub async fn status_notices(&self, org: Option<&str>, limit: i64) -> Result<Vec<StatusNotice>> {
+        let rows: Vec<(String, String, String, String, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT o.slug, c.month, c.from_status, c.to_status, c.reason FROM status_changes c \
+                 JOIN organisations o ON o.id = c.org_id WHERE ($1 = '' OR o.slug = $1) \
+                 ORDER BY c.id DESC LIMIT $2",
+            )
+            .bind(org.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(org, month, from, to, reason)| StatusNotice {
+                org,
+                month,
+                from,
+                to,
+                reason,
+            })
+            .collect())
     }
 
     /// Reviews `month` (complete): statuses, notices, and the ranking snapshot.

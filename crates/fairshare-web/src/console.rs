@@ -36,6 +36,8 @@ struct AdminPage {
     applications: Vec<PendingApplication>,
     audit: Vec<(String, String, String, String)>,
     last_month: String,
+    /// Partners at risk: slug, name, since, the review's reason.
+    at_risk: Vec<(String, String, String, String)>,
 }
 
 pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -66,7 +68,24 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
             .into_iter()
             .map(|e| (e.at.to_string(), e.actor, e.action, e.subject))
             .collect();
+        let notices = state.store.status_notices(None, 500).await?;
+        let at_risk = state
+            .store
+            .organisation_statuses()
+            .await?
+            .into_iter()
+            .filter(|(_, _, _, status, _)| status == "at_risk")
+            .map(|(slug, name, _, _, since)| {
+                let reason = notices
+                    .iter()
+                    .find(|n| n.org == slug && n.to == "at_risk")
+                    .map(|n| n.reason.clone())
+                    .unwrap_or_default();
+                (slug, name, since.unwrap_or_default(), reason)
+            })
+            .collect();
         Ok(AdminPage {
+            at_risk,
             title: "Console",
             email: user.user.email.clone(),
             csrf: user.csrf.clone(),

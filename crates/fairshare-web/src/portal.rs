@@ -66,6 +66,8 @@ struct Standing {
     sponsor_accounts: Vec<String>,
     /// Requested changes to the details above, newest first.
     changes: Vec<fairshare_store::org_changes::ChangeRequest>,
+    /// What monthly reviews changed in its status, and why; newest first.
+    notices: Vec<fairshare_store::review::StatusNotice>,
 }
 
 #[derive(Template)]
@@ -199,6 +201,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         missing_price: missing_price(state, organisation.country.as_deref()).await?,
         sponsor_accounts: sponsor_accounts(state, organisation.id).await?,
         changes: state.store.details_changes(Some(slug)).await?,
+        notices: state.store.status_notices(Some(slug), 12).await?,
         country: organisation.country.clone().unwrap_or_default(),
         website: organisation.website.clone().unwrap_or_default(),
         domains: organisation.domains.clone(),

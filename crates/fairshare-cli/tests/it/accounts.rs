@@ -1045,6 +1045,43 @@ fn an_admin_records_new_rules_that_the_console_and_the_cli_then_apply() {
             &format!("csrf={}&{body}", session.1),
         )
     };
+    // Reviews' status notices: the console lists partners at risk; a lapsed
+    // organisation's standing shows what moved it and why.
+    let console = request(
+        address,
+        "GET",
+        "/admin",
+        &format!("Cookie: {}\r\n", reviewer.0),
+        "",
+    );
+    assert!(console.contains("Partners at risk"));
+    let organisations = request(
+        address,
+        "GET",
+        "/admin/organisations",
+        &format!("Cookie: {}\r\n", reviewer.0),
+        "",
+    );
+    let lapsed = organisations
+        .split("<tr>")
+        .find(|row| row.contains("<td>lapsed</td>"))
+        .and_then(|row| row.split("<span class=\"meta\">(").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .expect("the demo has a lapsed organisation")
+        .to_string();
+    let standing = request(
+        address,
+        "GET",
+        &format!("/portal?org={lapsed}"),
+        &format!("Cookie: {}\r\n", reviewer.0),
+        "",
+    );
+    assert!(
+        standing.contains("Status notices") && standing.contains("at risk → lapsed"),
+        "{standing}"
+    );
+    assert!(standing.contains("still failing after"));
+
     let read_only = get(&reviewer);
     assert!(read_only.contains("Only an admin changes the settings"));
     assert!(read_only.contains("from the configuration file"));
