@@ -301,6 +301,26 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    // Non-code work claimed by two organisations, waiting for the marketing team's
+    // lead (or a reviewer) in the console.
+    for org in orgs.iter().take(2) {
+        let domain = &org.domains[0];
+        store
+            .submit_claim(
+                &org.slug,
+                &fairshare_store::claims::ClaimForm {
+                    person: format!("lead@{domain}"),
+                    person_name: "Lead".into(),
+                    kind: ActivityKind::TalkGiven,
+                    day: last.first_day(),
+                    team: "marketing".into(),
+                    evidence: format!("https://{domain}/talks/{last}"),
+                    description: format!("Talk about the project at a {} meetup", org.name),
+                },
+                &org.slug,
+            )
+            .await?;
+    }
     let mut reviewed = 0;
     let mut month = Month::of(apply_on);
     while month <= last {

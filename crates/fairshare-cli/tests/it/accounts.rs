@@ -1055,6 +1055,17 @@ fn an_admin_records_new_rules_that_the_console_and_the_cli_then_apply() {
         "",
     );
     assert!(console.contains("Partners at risk"));
+    let claims = request(
+        address,
+        "GET",
+        "/admin/claims",
+        &format!("Cookie: {}\r\n", reviewer.0),
+        "",
+    );
+    assert!(
+        claims.contains("Talk about the project at a"),
+        "the demo leaves claims to verify: {claims}"
+    );
     let organisations = request(
         address,
         "GET",
