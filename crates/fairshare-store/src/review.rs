@@ -90,16 +90,16 @@ impl Store {
         }))
     }
 
-    /// Status changes made by monthly reviews, newest first: one organisation's (the
-    /// notices it sees), or every organisation's.
-    pub async fn status_notices(&self, org: Option<&str>, limit: i64) -> Result<Vec<StatusNotice>> {
+    /// The status changes monthly reviews made to one organisation (the notices it
+    /// sees), newest first.
+    pub async fn status_notices(&self, org: &str, limit: i64) -> Result<Vec<StatusNotice>> {
         let rows: Vec<(String, String, String, String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT o.slug, c.month, c.from_status, c.to_status, c.reason FROM status_changes c \
-                 JOIN organisations o ON o.id = c.org_id WHERE ($1 = '' OR o.slug = $1) \
+                 JOIN organisations o ON o.id = c.org_id WHERE o.slug = $1 \
                  ORDER BY c.id DESC LIMIT $2",
             )
-            .bind(org.unwrap_or(""))
+            .bind(org)
             .bind(limit)
             .fetch_all(pool)
             .await?

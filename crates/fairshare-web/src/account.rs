@@ -13,8 +13,8 @@ use time::Duration;
 
 use crate::AppState;
 use crate::auth::{
-    Denied, SESSION_DAYS, Viewer, check_csrf, hash_password, random_token, require, same_origin,
-    session_cookie, token_hash, verify_password,
+    Denied, Viewer, hash_password, random_token, require, require_form, same_origin,
+    session_cookie, start_session, verify_password,
 };
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
@@ -127,24 +127,8 @@ pub async fn login(
                 "The email or the password is wrong.",
             ));
         };
-        let token = random_token();
-        state
-            .store
-            .open_session(
-                user,
-                &token_hash(&token),
-                &random_token(),
-                Duration::days(SESSION_DAYS),
-            )
-            .await?;
-        Ok((
-            [(
-                header::SET_COOKIE,
-                session_cookie(&token, &headers, SESSION_DAYS * 86_400),
-            )],
-            Redirect::to(&next),
-        )
-            .into_response())
+        let cookie = start_session(&state, user, &headers).await?;
+        Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
     }
     .await;
     result.unwrap_or_else(|e| error_page(e.into()))
@@ -167,11 +151,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let hash = viewer.1.clone();
-    let user = match require(viewer, "/", |_| true) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
+    if let Err(denied) = require_form(viewer, "/", |_| true, &form.csrf) {
         return denied.into_response();
     }
     if let Some(hash) = hash
@@ -306,27 +286,11 @@ pub async fn signup(
     {
         return error_page(e);
     }
-    let token = random_token();
-    if let Err(e) = state
-        .store
-        .open_session(
-            user,
-            &token_hash(&token),
-            &random_token(),
-            Duration::days(SESSION_DAYS),
-        )
-        .await
-    {
-        return error_page(e.into());
-    }
-    (
-        [(
-            header::SET_COOKIE,
-            session_cookie(&token, &headers, SESSION_DAYS * 86_400),
-        )],
-        Redirect::to("/account"),
-    )
-        .into_response()
+    let cookie = match start_session(&state, user, &headers).await {
+        Ok(cookie) => cookie,
+        Err(e) => return error_page(e.into()),
+    };
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
 }
 
 #[derive(Template)]
@@ -386,13 +350,10 @@ pub async fn apply(
     viewer: Viewer,
     Form(form): Form<ApplicationSubmission>,
 ) -> Response {
-    let user = match require(viewer, "/apply", |_| true) {
+    let user = match require_form(viewer, "/apply", |_| true, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let result: Result<String, LookupError> = async {
         let slug = form.org.trim().to_lowercase();
         let country = crate::lookup::parse_country("country", &form.country)?;

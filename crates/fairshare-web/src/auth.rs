@@ -75,6 +75,26 @@ pub fn session_cookie(token: &str, headers: &HeaderMap, max_age_seconds: i64) ->
     )
 }
 
+/// Opens a session for `user` (a new token, a new anti-forgery token) and returns the
+/// `Set-Cookie` value that carries it: every way of signing in ends here.
+pub async fn start_session(
+    state: &AppState,
+    user: i64,
+    headers: &HeaderMap,
+) -> Result<String, fairshare_store::StoreError> {
+    let token = random_token();
+    state
+        .store
+        .open_session(
+            user,
+            &token_hash(&token),
+            &random_token(),
+            time::Duration::days(SESSION_DAYS),
+        )
+        .await?;
+    Ok(session_cookie(&token, headers, SESSION_DAYS * 86_400))
+}
+
 /// The signed-in user, if any.
 pub struct Viewer(pub Option<SessionUser>, pub Option<String>);
 
@@ -128,6 +148,19 @@ pub fn require(
         Some(user) if allowed(&user) => Ok(user),
         Some(_) => Err(Denied::Forbidden),
     }
+}
+
+/// A state-changing request: a signed-in user `allowed` here, whose form carries the
+/// session's anti-forgery token.
+pub fn require_form(
+    viewer: Viewer,
+    here: &str,
+    allowed: impl Fn(&SessionUser) -> bool,
+    csrf: &str,
+) -> Result<SessionUser, Denied> {
+    let user = require(viewer, here, allowed)?;
+    check_csrf(&user, csrf)?;
+    Ok(user)
 }
 
 /// A state-changing form must carry the session's token.

@@ -14,7 +14,7 @@ use fairshare_store::applications::Decision;
 
 use crate::AppState;
 use crate::account::page;
-use crate::auth::{Denied, Viewer, check_csrf, require};
+use crate::auth::{Denied, Viewer, require, require_form};
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 
@@ -68,22 +68,21 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
             .into_iter()
             .map(|e| (e.at.to_string(), e.actor, e.action, e.subject))
             .collect();
-        let notices = state.store.status_notices(None, 500).await?;
-        let at_risk = state
-            .store
-            .organisation_statuses()
-            .await?
-            .into_iter()
-            .filter(|(_, _, _, status, _)| status == "at_risk")
-            .map(|(slug, name, _, _, since)| {
-                let reason = notices
-                    .iter()
-                    .find(|n| n.org == slug && n.to == "at_risk")
-                    .map(|n| n.reason.clone())
-                    .unwrap_or_default();
-                (slug, name, since.unwrap_or_default(), reason)
-            })
-            .collect();
+        // An at-risk partner's newest notice is the review that put it at risk.
+        let mut at_risk = Vec::new();
+        for (slug, name, _, status, since) in state.store.organisation_statuses().await? {
+            if status != "at_risk" {
+                continue;
+            }
+            let reason = state
+                .store
+                .status_notices(&slug, 1)
+                .await?
+                .pop()
+                .map(|n| n.reason)
+                .unwrap_or_default();
+            at_risk.push((slug, name, since.unwrap_or_default(), reason));
+        }
         Ok(AdminPage {
             at_risk,
             title: "Console",
@@ -112,19 +111,30 @@ pub struct DecisionForm {
     pub(crate) comment: String,
 }
 
+impl DecisionForm {
+    /// `approve` or `reject`; anything else names the field.
+    pub(crate) fn approves(&self) -> Result<bool, LookupError> {
+        match self.decision.as_str() {
+            "approve" => Ok(true),
+            "reject" => Ok(false),
+            other => Err(LookupError::BadRequest(format!(
+                "`decision` must be approve or reject, not `{other}`"
+            ))),
+        }
+    }
+}
+
 pub async fn decide(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let user: SessionUser = match require(viewer, "/admin", |u| u.user.can_review()) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
+    let user: SessionUser =
+        match require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf) {
+            Ok(user) => user,
+            Err(denied) => return denied.into_response(),
+        };
     let decision = match form.decision.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
@@ -209,21 +219,13 @@ pub async fn decide_claim(
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let user = match require(viewer, "/admin/claims", verifier) {
+    let user = match require_form(viewer, "/admin/claims", verifier, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        other => {
-            return error_page(LookupError::BadRequest(format!(
-                "`decision` must be approve or reject, not `{other}`"
-            )));
-        }
+    let approve = match form.approves() {
+        Ok(approve) => approve,
+        Err(e) => return error_page(e),
     };
     let teams = verified_teams(&user);
     let result = state
@@ -256,13 +258,10 @@ pub async fn review(
     viewer: Viewer,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    let user = match require(viewer, "/admin", |u| u.user.can_review()) {
+    let user = match require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let month: Month = match form.month.parse() {
         Ok(m) => m,
         Err(_) => {
@@ -351,13 +350,15 @@ pub async fn correct(
     Path(action): Path<String>,
     Form(form): Form<CorrectionForm>,
 ) -> Response {
-    let user = match reviewer(viewer, "/admin/corrections") {
+    let user = match require_form(
+        viewer,
+        "/admin/corrections",
+        |u| u.user.can_review(),
+        &form.csrf,
+    ) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let number = |name: &str, text: &str| {
         text.trim()
             .trim_start_matches('#')
@@ -417,13 +418,10 @@ pub async fn decide_price(
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let user = match reviewer(viewer, "/admin/prices") {
+    let user = match require_form(viewer, "/admin/prices", |u| u.user.can_review(), &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
     match state
         .store
@@ -628,13 +626,15 @@ pub async fn member_action(
     Path(action): Path<String>,
     Form(form): Form<MemberAction>,
 ) -> Response {
-    let user = match reviewer(viewer, "/admin/members") {
+    let user = match require_form(
+        viewer,
+        "/admin/members",
+        |u| u.user.can_review(),
+        &form.csrf,
+    ) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let actor = user.user.email.as_str();
     let reason = if form.reason.trim().is_empty() {
         "decided in the console"

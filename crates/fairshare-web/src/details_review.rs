@@ -12,7 +12,7 @@ use fairshare_store::org_changes::ChangeRequest;
 
 use crate::AppState;
 use crate::account::page;
-use crate::auth::{Viewer, check_csrf, require};
+use crate::auth::{Viewer, require, require_form};
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 
@@ -68,21 +68,13 @@ pub async fn decide(
     Path(id): Path<i64>,
     Form(form): Form<crate::console::DecisionForm>,
 ) -> Response {
-    let user = match require(viewer, HERE, |u| u.user.can_review()) {
+    let user = match require_form(viewer, HERE, |u| u.user.can_review(), &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        other => {
-            return error_page(LookupError::BadRequest(format!(
-                "`decision` must be approve or reject, not `{other}`"
-            )));
-        }
+    let approve = match form.approves() {
+        Ok(approve) => approve,
+        Err(e) => return error_page(e),
     };
     match state
         .store

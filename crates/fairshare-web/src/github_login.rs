@@ -8,12 +8,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use fairshare_import::http::ApiClient;
 use serde::Deserialize;
-use time::Duration;
 
 use crate::AppState;
-use crate::auth::{
-    SESSION_DAYS, cookie, encode, random_token, same_secret, session_cookie, token_hash,
-};
+use crate::auth::{cookie, encode, random_token, same_secret, start_session};
 use crate::lookup::LookupError;
 use crate::pages::error_page;
 
@@ -151,25 +148,13 @@ pub async fn callback(
         Ok(user) => user,
         Err(e) => return error_page(e),
     };
-    let token = random_token();
-    if let Err(e) = state
-        .store
-        .open_session(
-            user,
-            &token_hash(&token),
-            &random_token(),
-            Duration::days(SESSION_DAYS),
-        )
-        .await
-    {
-        return error_page(e.into());
-    }
+    let session = match start_session(&state, user, &headers).await {
+        Ok(cookie) => cookie,
+        Err(e) => return error_page(e.into()),
+    };
     let mut response = Redirect::to("/account").into_response();
     let cookies = response.headers_mut();
-    for cookie in [
-        session_cookie(&token, &headers, SESSION_DAYS * 86_400),
-        state_cookie("", 0),
-    ] {
+    for cookie in [session, state_cookie("", 0)] {
         if let Ok(value) = cookie.parse() {
             cookies.append(header::SET_COOKIE, value);
         }

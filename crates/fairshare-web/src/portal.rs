@@ -13,7 +13,7 @@ use fairshare_store::accounts::{Role, SessionUser};
 
 use crate::AppState;
 use crate::account::page;
-use crate::auth::{Denied, Viewer, check_csrf, require};
+use crate::auth::{Denied, Viewer, require, require_form};
 use crate::format::points_text;
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
@@ -201,7 +201,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         missing_price: missing_price(state, organisation.country.as_deref()).await?,
         sponsor_accounts: sponsor_accounts(state, organisation.id).await?,
         changes: state.store.details_changes(Some(slug)).await?,
-        notices: state.store.status_notices(Some(slug), 12).await?,
+        notices: state.store.status_notices(slug, 12).await?,
         country: organisation.country.clone().unwrap_or_default(),
         website: organisation.website.clone().unwrap_or_default(),
         domains: organisation.domains.clone(),
@@ -238,7 +238,6 @@ fn how_to_move_up(
         people.insert(item.member);
         *counted.entry((item.member, item.kind)).or_default() += 1;
     }
-    let people_count = people.len().max(1);
     let mut headroom: Vec<(Decimal, ActivityKind)> = ActivityKind::ALL
         .iter()
         .filter(|kind| !rules.scoring.weight(**kind).is_zero() && rules.scoring.cap(**kind) > 0)
@@ -269,8 +268,8 @@ fn how_to_move_up(
             format!(
                 "room for {} more points across your {} active {}",
                 points_text(points),
-                people_count,
-                if people_count == 1 {
+                people.len(),
+                if people.len() == 1 {
                     "person"
                 } else {
                     "people"
@@ -400,9 +399,12 @@ pub struct ClaimSubmission {
 
 /// An administrator of `org` posting a form with the session's token.
 fn org_admin_form(viewer: Viewer, org: &str, csrf: &str) -> Result<SessionUser, Denied> {
-    let user = require(viewer, "/portal", |u| u.user.organisations().contains(&org))?;
-    check_csrf(&user, csrf)?;
-    Ok(user)
+    require_form(
+        viewer,
+        "/portal",
+        |u| u.user.organisations().contains(&org),
+        csrf,
+    )
 }
 
 /// An organisation admin claims non-code work by one of its people.

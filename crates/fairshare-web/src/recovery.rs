@@ -13,7 +13,7 @@ use time::Duration;
 
 use crate::AppState;
 use crate::account::{CsrfForm, MOST_FAILURES, THROTTLE_WINDOW, hash_for_new_user, page};
-use crate::auth::{Denied, Viewer, check_csrf, random_token, require, same_origin, token_hash};
+use crate::auth::{Denied, Viewer, random_token, require_form, same_origin, token_hash};
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 
@@ -117,13 +117,10 @@ pub async fn resend_verification(
     viewer: Viewer,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let user = match require(viewer, "/account", |_| true) {
+    let user = match require_form(viewer, "/account", |_| true, &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     match send_token(&state, &user.user.email, TokenPurpose::Verify).await {
         Ok(()) => notice(
             StatusCode::OK,

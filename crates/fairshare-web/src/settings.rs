@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 
 use crate::AppState;
 use crate::account::page;
-use crate::auth::{Viewer, check_csrf, require};
+use crate::auth::{Viewer, require, require_form};
 use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 
@@ -207,13 +207,15 @@ pub async fn save(
     viewer: Viewer,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let user = match require(viewer, HERE, |u| u.user.has(Role::Admin)) {
+    let user = match require_form(
+        viewer,
+        HERE,
+        |u| u.user.has(Role::Admin),
+        form.get("csrf").map_or("", |s| s.as_str()),
+    ) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, form.get("csrf").map_or("", |s| s.as_str())) {
-        return denied.into_response();
-    }
     let current = match state.rules().await {
         Ok(rules) => rules,
         Err(e) => return error_page(e.into()),
@@ -250,13 +252,10 @@ pub async fn comparable(
     viewer: Viewer,
     Form(form): Form<MappingForm>,
 ) -> Response {
-    let user = match require(viewer, HERE, |u| u.user.has(Role::Admin)) {
+    let user = match require_form(viewer, HERE, |u| u.user.has(Role::Admin), &form.csrf) {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
     let code = |name: &str, text: &str| {
         CountryCode::parse(text.trim())
             .map_err(|e| LookupError::BadRequest(format!("`{name}`: {e}")))

@@ -53,6 +53,35 @@ fn status(response: &str) -> u16 {
     response[9..12].parse().unwrap()
 }
 
+/// `fairshare ARGS` on `db` in `dir` on the tests' day: its standard output, or the
+/// test fails with its error.
+fn run_on(dir: &std::path::Path, db: &str, args: &[&str]) -> String {
+    let out = fairshare(dir, Some(db), args, &[TODAY]);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A demo programme in `dir`; its database URL.
+fn demo(dir: &std::path::Path) -> String {
+    let db = format!("sqlite://{}", dir.join("demo.db").display());
+    run_on(dir, &db, &["demo"]);
+    db
+}
+
+/// The two organisations ranked first in October 2026.
+fn top_two(dir: &std::path::Path, db: &str) -> (String, String) {
+    let ranking = run_on(
+        dir,
+        db,
+        &["ranking", "--month", "2026-10", "--format", "csv"],
+    );
+    let mut slugs = ranking
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_string());
+    (slugs.next().unwrap(), slugs.next().unwrap())
+}
+
 /// Adds a user with the test password; `role` may list several, space-separated.
 pub fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
@@ -124,20 +153,10 @@ fn sign_in(address: &str, email: &str) -> (String, String) {
 #[test]
 fn every_role_reaches_only_what_is_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let run = |args: &[&str]| {
-        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
-    run(&["demo"]);
-    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
-    let slugs: Vec<&str> = ranking
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap())
-        .collect();
-    let (a, b) = (slugs[0], slugs[1]);
+    let db = demo(dir.path());
+    let run = |args: &[&str]| run_on(dir.path(), &db, args);
+    let (a, b) = top_two(dir.path(), &db);
+    let (a, b) = (a.as_str(), b.as_str());
     let pending = run(&["applications", "list", "--format", "csv"])
         .lines()
         .find(|l| l.contains(",pending,"))
@@ -829,20 +848,10 @@ fn every_role_reaches_only_what_is_its_own() {
 #[test]
 fn an_organisation_changes_what_moves_money_and_credit_only_through_a_reviewer() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let run = |args: &[&str]| {
-        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
-    run(&["demo"]);
-    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
-    let slugs: Vec<&str> = ranking
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap())
-        .collect();
-    let (a, b) = (slugs[0], slugs[1]);
+    let db = demo(dir.path());
+    let run = |args: &[&str]| run_on(dir.path(), &db, args);
+    let (a, b) = top_two(dir.path(), &db);
+    let (a, b) = (a.as_str(), b.as_str());
     add_user(dir.path(), &db, "a@example.org", &format!("org_admin:{a}"));
     add_user(dir.path(), &db, "b@example.org", &format!("org_admin:{b}"));
     add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
@@ -1013,13 +1022,8 @@ fn inputs_of(page: &str) -> Vec<(String, String)> {
 #[test]
 fn an_admin_records_new_rules_that_the_console_and_the_cli_then_apply() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let run = |args: &[&str]| {
-        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
-    run(&["demo"]);
+    let db = demo(dir.path());
+    let run = |args: &[&str]| run_on(dir.path(), &db, args);
     add_user(dir.path(), &db, "admin@example.org", "admin");
     add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
     let scores_before = run(&["scores", "--month", "2026-10", "--format", "csv"]);
@@ -1474,13 +1478,8 @@ fn addresses_are_proven_and_passwords_reset_by_email() {
 #[test]
 fn a_contributor_answers_for_themselves_once_their_address_is_proven() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("me.db").display());
-    let run = |args: &[&str]| {
-        let out = fairshare(dir.path(), Some(&db), args, &[TODAY]);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
-    run(&["demo"]);
+    let db = demo(dir.path());
+    let run = |args: &[&str]| run_on(dir.path(), &db, args);
     let (application, org) = run(&["applications", "list", "--format", "csv"])
         .lines()
         .find(|l| l.contains(",pending,"))
