@@ -248,19 +248,11 @@ pub struct ContributionsConfig {
 }
 
 impl ContributionsConfig {
-    /// Fills in each record's team from `teams` by its channel, where it has none.
-    pub fn assign_teams(&self, records: &mut [fairshare_import::ActivityRecord]) {
-        if self.teams.is_empty() {
-            return;
-        }
-        for record in records.iter_mut().filter(|r| r.team.is_none()) {
-            if let Some(channel) = &record.channel {
-                record.team = self
-                    .teams
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(channel))
-                    .map(|(_, team)| team.clone());
-            }
+    /// What every contribution import applies: bot patterns and teams by channel.
+    pub fn settings(&self) -> fairshare_ingest::Settings {
+        fairshare_ingest::Settings {
+            bot_patterns: self.bot_patterns.clone(),
+            teams: self.teams.clone(),
         }
     }
 }

@@ -15,3 +15,38 @@ pub fn counter(unit: &'static str) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
+
+/// Import progress as a counter on the terminal (see [`counter`]), one at a time.
+#[derive(Default)]
+pub struct Terminal(std::sync::Mutex<Option<ProgressBar>>);
+
+impl Terminal {
+    fn with(&self, f: impl FnOnce(&ProgressBar)) {
+        if let Ok(bar) = self.0.lock()
+            && let Some(bar) = bar.as_ref()
+        {
+            f(bar);
+        }
+    }
+}
+
+impl fairshare_ingest::Progress for Terminal {
+    fn start(&self, unit: &'static str) {
+        if let Ok(mut bar) = self.0.lock() {
+            *bar = Some(counter(unit));
+        }
+    }
+    fn set(&self, position: u64) {
+        self.with(|bar| bar.set_position(position));
+    }
+    fn add(&self, delta: u64) {
+        self.with(|bar| bar.inc(delta));
+    }
+    fn finish(&self) {
+        if let Ok(mut bar) = self.0.lock()
+            && let Some(bar) = bar.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! crate plain values and persist or show what it returns.
 
 pub mod activity;
+pub mod advice;
 pub mod attribution;
 pub mod bigmac;
 pub mod compliance;
@@ -14,10 +15,13 @@ pub mod decimal_text;
 pub mod eligibility;
 pub mod identity;
 pub mod iso_date;
+pub mod lifecycle;
 pub mod money;
 pub mod month;
 pub mod programme;
+pub mod ranking;
 pub mod rates;
+pub mod requests;
 pub mod scoring;
 pub mod threshold;
 
@@ -26,10 +30,12 @@ pub use attribution::{Affiliation, AttributionInput, DomainIndex, OrgId, Reason,
 pub use bigmac::{BigMacPrice, Release};
 pub use country::{CountryCode, CurrencyCode, ParseCodeError};
 pub use identity::{IdentityKey, IdentityKind};
+pub use lifecycle::PartnerStatus;
 pub use money::{Money, MoneyError};
 pub use month::Month;
 pub use programme::ProgrammeRules;
 pub use rates::{Conversion, DollarRates, RateBasis, RateError, RateTable};
+pub use requests::{Refusal, RequestKind, RequestState, Verdict};
 pub use threshold::{
     Basis, ComparableMapping, EuroAreaRule, PriceSubmission, Rounding, RoundingMode, Threshold,
     ThresholdError, ThresholdPolicy, compute_thresholds,

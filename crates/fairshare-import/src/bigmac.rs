@@ -29,21 +29,7 @@ const REQUIRED: [&str; 6] = [
     "date",
 ];
 
-/// A parsed source file.
-#[derive(Debug, Clone)]
-pub struct BigMacFile {
-    /// Oldest first.
-    pub releases: Vec<Release>,
-    /// Rows the source publishes without a price (`0`), with line and reason: reported,
-    /// never stored.
-    pub skipped: Vec<SkippedRow>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedRow {
-    pub line: u64,
-    pub reason: String,
-}
+pub use fairshare_records::{BigMacFile, SkippedRow};
 
 /// Parses a whole source file. `file` names the input in error messages.
 pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {

@@ -8,7 +8,6 @@ use std::str::FromStr;
 
 use fairshare_engine::CurrencyCode;
 use rust_decimal::Decimal;
-use time::Date;
 
 use crate::error::ImportError;
 use crate::tabular::{csv_error, parse_date};
@@ -17,14 +16,7 @@ use crate::tabular::{csv_error, parse_date};
 pub const EMBEDDED_NAME: &str = "embedded:eurofxref-hist.csv";
 pub const EMBEDDED_CSV: &str = include_str!("../../../data/ecb/ecb-eurofxref-hist.csv");
 
-/// One published rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub day: Date,
-    pub currency: CurrencyCode,
-    /// Units of `currency` per 1 EUR.
-    pub per_eur: Decimal,
-}
+pub use fairshare_records::Rate;
 
 /// Every rate of the file; the first bad value stops it with its line and column.
 pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {

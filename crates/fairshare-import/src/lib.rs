@@ -19,6 +19,7 @@ pub mod record;
 pub mod slack;
 pub mod sponsorship;
 pub mod tabular;
+pub mod webhooks;
 
 pub use error::{ImportError, Location};
 pub use record::{ActivityRecord, ChangeSize, OnBehalfOf, PaymentRecord, PersonRef, Skips};

@@ -14,9 +14,7 @@ use crate::error::ImportError;
 use crate::record::{PaymentRecord, Skips};
 use crate::tabular::CsvInput;
 
-/// The Open Collective account through which GitHub Sponsors payouts can arrive: the
-/// same money may then appear in both platforms' exports.
-pub const GITHUB_SPONSORS_ON_OPEN_COLLECTIVE: &str = "github-sponsors";
+pub use fairshare_records::GITHUB_SPONSORS_ON_OPEN_COLLECTIVE;
 
 const OC_COLUMNS: [&str; 9] = [
     "datetime",

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use fairshare_engine::{
     Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, attribute,
 };
-use fairshare_import::{ActivityRecord, OnBehalfOf, PersonRef, Skips};
+use fairshare_records::{ActivityRecord, OnBehalfOf, PersonRef, Skips};
 use serde::Serialize;
 use time::OffsetDateTime;
 

@@ -2,15 +2,18 @@
 //! automatic evaluation attached when submitted, the staff each of whom confirms, and
 //! the reviewer's decision. Every step is audited.
 
+pub use fairshare_engine::Verdict;
 use fairshare_engine::eligibility::Evaluation;
-use fairshare_engine::{CountryCode, IdentityKey};
-use fairshare_import::PersonRef;
+use fairshare_engine::lifecycle::after_application;
+use fairshare_engine::requests::{Request, approvable, decide};
+use fairshare_engine::{CountryCode, IdentityKey, PartnerStatus, RequestKind, RequestState};
+use fairshare_records::PersonRef;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::directory::resolve_person;
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool};
+use crate::{Result, Store, StoreError, on_pool, parse_column};
 
 /// What an organisation submits (`fairshare apply --file application.toml`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,18 +48,11 @@ pub struct StaffMember {
     pub handle: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-    Defer,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Application {
     pub id: i64,
     pub org: String,
-    pub status: String,
+    pub status: RequestState,
     pub eligible: bool,
     pub submitted_by: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -69,18 +65,20 @@ pub struct Application {
     pub staff: Vec<(String, String, String)>,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
+/// An `applications` row with its organisation's slug.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    org: String,
+    status: String,
+    eligible: String,
+    submitted_by: String,
+    submitted_at: OffsetDateTime,
+    decided_by: Option<String>,
+    comment: Option<String>,
+    details: String,
+    evaluation: String,
+}
 
 impl Store {
     /// Creates or updates the applying organisation and links its sponsor account, so
@@ -102,7 +100,9 @@ impl Store {
             sqlx::query_as("SELECT id, status FROM organisations WHERE slug = $1").bind(&form.org).fetch_optional(conn).await?
         });
         match existing {
-            Some((_, status)) if status == "partner" || status == "at_risk" => {
+            Some((_, status))
+                if parse_column::<PartnerStatus>("organisations.status", &status)?.is_partner() =>
+            {
                 return Err(StoreError::Conflict(format!(
                     "`{}` is already a partner",
                     form.org
@@ -232,7 +232,7 @@ impl Store {
     async fn applications_where(&self, id: i64, org: &str) -> Result<Vec<Application>> {
         let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT a.id, o.slug, a.status, a.eligible, a.submitted_by, a.submitted_at, a.decided_by, a.comment, a.details, a.evaluation \
+                "SELECT a.id, o.slug AS org, a.status, a.eligible, a.submitted_by, a.submitted_at, a.decided_by, a.comment, a.details, a.evaluation \
                  FROM applications a JOIN organisations o ON o.id = a.org_id \
                  WHERE ($1 = 0 OR a.id = $1) AND ($2 = '' OR o.slug = $2) ORDER BY a.id",
             )
@@ -242,7 +242,7 @@ impl Store {
             .await?
         });
         let mut out = Vec::with_capacity(rows.len());
-        for (
+        for Row {
             id,
             org,
             status,
@@ -253,7 +253,7 @@ impl Store {
             comment,
             details,
             evaluation,
-        ) in rows
+        } in rows
         {
             let staff: Vec<(String, String, String)> = on_pool!(self.db(), pool => {
                 sqlx::query_as("SELECT identity, name, status FROM application_staff WHERE application_id = $1 ORDER BY id")
@@ -264,7 +264,7 @@ impl Store {
             out.push(Application {
                 id,
                 org,
-                status,
+                status: parse_column("applications.status", &status)?,
                 eligible: eligible == "true",
                 submitted_by,
                 submitted_at,
@@ -291,7 +291,7 @@ impl Store {
     pub async fn decide_application(
         &self,
         id: i64,
-        decision: Decision,
+        decision: Verdict,
         comment: &str,
         actor: &str,
     ) -> Result<()> {
@@ -301,31 +301,27 @@ impl Store {
             ));
         }
         let application = self.application(id).await?;
-        if application.status != "pending" && application.status != "deferred" {
-            return Err(StoreError::Conflict(format!(
-                "application #{id} was already {}",
-                application.status
-            )));
-        }
-        if decision == Decision::Approve && !application.eligible {
-            return Err(StoreError::Conflict(format!(
-                "application #{id} cannot be approved: its evaluation says not eligible (defer it, or reject it)"
-            )));
-        }
-        if application.submitted_by == actor && decision == Decision::Approve {
-            return Err(StoreError::Conflict(format!(
-                "application #{id} was submitted by {actor}; someone else must approve it"
-            )));
-        }
-        let (status, org_status) = match decision {
-            Decision::Approve => ("approved", "partner"),
-            Decision::Reject => ("rejected", "none"),
-            Decision::Defer => ("deferred", "applicant"),
+        let request = Request {
+            kind: RequestKind::Application,
+            id,
+            state: application.status,
+            submitted_by: &application.submitted_by,
         };
+        let status = decide(&request, actor, decision)?;
+        approvable(
+            &request,
+            decision,
+            if application.eligible {
+                Ok(())
+            } else {
+                Err("its evaluation says not eligible (defer it, or reject it)")
+            },
+        )?;
+        let org_status = after_application(decision);
         let mut tx = Tx::begin(self.db()).await?;
         on_tx!(&mut tx, conn => {
             sqlx::query("UPDATE applications SET status = $1, decided_by = $2, decided_at = $3, comment = $4 WHERE id = $5")
-                .bind(status)
+                .bind(status.as_str())
                 .bind(actor)
                 .bind(crate::now())
                 .bind(comment)
@@ -333,7 +329,7 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
             sqlx::query("UPDATE organisations SET status = $1 WHERE slug = $2")
-                .bind(org_status)
+                .bind(org_status.as_str())
                 .bind(&application.org)
                 .execute(&mut *conn)
                 .await?;

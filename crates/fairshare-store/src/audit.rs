@@ -19,7 +19,7 @@ pub struct AuditEntry {
 
 impl Store {
     /// Whether a file with this digest was imported before from `source`.
-    pub(crate) async fn digest_imported(&self, source: &str, digest: &str) -> Result<bool> {
+    pub async fn digest_imported(&self, source: &str, digest: &str) -> Result<bool> {
         let earlier: Option<(i64,)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id FROM import_runs WHERE source = $1 AND digest = $2 LIMIT 1")
                 .bind(source)

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use fairshare_engine::{BigMacPrice, CountryCode, CurrencyCode, Release};
-use fairshare_import::bigmac::{BigMacFile, EMBEDDED_CSV, EMBEDDED_NAME};
+use fairshare_records::BigMacFile;
 use serde::Serialize;
 use time::Date;
 
@@ -185,19 +185,6 @@ impl Store {
             "big mac data imported"
         );
         Ok(summary)
-    }
-
-    /// Imports the data set embedded in this binary unless this exact file was
-    /// imported before. Returns what was done, if anything.
-    pub async fn ensure_embedded_bigmac(&self) -> Result<Option<BigMacImportSummary>> {
-        let digest = fairshare_import::content_digest(EMBEDDED_CSV.as_bytes());
-        if self.digest_imported("bigmac", &digest).await? {
-            return Ok(None);
-        }
-        let file = fairshare_import::bigmac::embedded();
-        self.import_bigmac(EMBEDDED_NAME, &digest, &file, "fairshare")
-            .await
-            .map(Some)
     }
 
     /// Every stored release date, oldest first.

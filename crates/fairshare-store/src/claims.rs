@@ -3,13 +3,14 @@
 //! reviewer verifies it (never whoever claimed it). An approved claim becomes an
 //! activity through the ordinary ingest, so it is attributed and scored like the rest.
 
-use fairshare_engine::{ActivityKind, IdentityKey};
-use fairshare_import::{ActivityRecord, PersonRef, Skips};
+use fairshare_engine::requests::{Request, decide, in_scope};
+use fairshare_engine::{ActivityKind, IdentityKey, RequestKind, RequestState, Verdict};
+use fairshare_records::{ActivityRecord, PersonRef, Skips};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool};
+use crate::{Result, Store, StoreError, on_pool, parse_column};
 
 /// What an organisation claims.
 #[derive(Debug, Clone)]
@@ -30,12 +31,12 @@ pub struct Claim {
     pub org: String,
     pub person: String,
     pub person_name: String,
-    pub kind: String,
+    pub kind: ActivityKind,
     pub day: Date,
     pub team: String,
     pub evidence: String,
     pub description: String,
-    pub status: String,
+    pub status: RequestState,
     pub claimed_by: String,
     pub decided_by: Option<String>,
     pub comment: Option<String>,
@@ -55,57 +56,44 @@ pub const CLAIMABLE: [ActivityKind; 10] = [
     ActivityKind::OtherTask,
 ];
 
-type ClaimRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Date,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// A `claims` row with its organisation's slug.
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    org: String,
+    person: String,
+    person_name: String,
+    kind: String,
+    day: Date,
+    team: String,
+    evidence: String,
+    description: String,
+    status: String,
+    claimed_by: String,
+    decided_by: Option<String>,
+    comment: Option<String>,
+}
 
-const SELECT: &str = "SELECT c.id, o.slug, c.person, c.person_name, c.kind, c.day, c.team, c.evidence, \
+const SELECT: &str = "SELECT c.id, o.slug AS org, c.person, c.person_name, c.kind, c.day, c.team, c.evidence, \
      c.description, c.status, c.claimed_by, c.decided_by, c.comment \
      FROM claims c JOIN organisations o ON o.id = c.org_id";
 
-fn claim(row: ClaimRow) -> Claim {
-    let (
-        id,
-        org,
-        person,
-        person_name,
-        kind,
-        day,
-        team,
-        evidence,
-        description,
-        status,
-        claimed_by,
-        decided_by,
-        comment,
-    ) = row;
-    Claim {
-        id,
-        org,
-        person,
-        person_name,
-        kind,
-        day,
-        team,
-        evidence,
-        description,
-        status,
-        claimed_by,
-        decided_by,
-        comment,
-    }
+fn claim(row: ClaimRow) -> Result<Claim> {
+    Ok(Claim {
+        kind: parse_column("claims.kind", &row.kind)?,
+        status: parse_column("claims.status", &row.status)?,
+        id: row.id,
+        org: row.org,
+        person: row.person,
+        person_name: row.person_name,
+        day: row.day,
+        team: row.team,
+        evidence: row.evidence,
+        description: row.description,
+        claimed_by: row.claimed_by,
+        decided_by: row.decided_by,
+        comment: row.comment,
+    })
 }
 
 impl Store {
@@ -179,11 +167,10 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(claim)
-            .filter(|c| pending_in.is_none_or(|teams| teams.is_empty() || teams.contains(&c.team)))
-            .collect())
+        let mut claims = rows.into_iter().map(claim).collect::<Result<Vec<_>>>()?;
+        claims
+            .retain(|c| pending_in.is_none_or(|teams| teams.is_empty() || teams.contains(&c.team)));
+        Ok(claims)
     }
 
     /// Approves or rejects a pending claim. `may_verify` says whether the actor may
@@ -192,7 +179,7 @@ impl Store {
     pub async fn decide_claim(
         &self,
         id: i64,
-        approve: bool,
+        verdict: Verdict,
         comment: &str,
         actor: &str,
         may_verify: impl Fn(&str) -> bool,
@@ -207,34 +194,30 @@ impl Store {
             .into_iter()
             .next()
             .map(claim)
+            .transpose()?
             .ok_or_else(|| StoreError::NotFound(format!("no claim #{id}")))?;
-        if found.status != "pending" {
-            return Err(StoreError::Conflict(format!(
-                "claim #{id} is already {}",
-                found.status
-            )));
-        }
-        if found.claimed_by == actor {
-            return Err(StoreError::Conflict(format!(
-                "claim #{id} was made by {actor}; someone else must verify it"
-            )));
-        }
-        if !may_verify(&found.team) {
-            return Err(StoreError::Conflict(format!(
-                "claim #{id} belongs to the team {}, which you do not lead",
-                found.team
-            )));
-        }
-        if approve {
+        let request = Request {
+            kind: RequestKind::Claim,
+            id,
+            state: found.status,
+            submitted_by: &found.claimed_by,
+        };
+        let status = decide(&request, actor, verdict)?;
+        let outside = format!(
+            "it belongs to the team {}, which you do not lead",
+            found.team
+        );
+        in_scope(
+            &request,
+            if may_verify(&found.team) {
+                Ok(())
+            } else {
+                Err(&outside)
+            },
+        )?;
+        if status == RequestState::Approved {
             let key = IdentityKey::parse(&found.person)
                 .map_err(|e| StoreError::Corrupt(format!("claim #{id}: {e}")))?;
-            let kind: ActivityKind =
-                found
-                    .kind
-                    .parse()
-                    .map_err(|e: fairshare_engine::activity::UnknownKind| {
-                        StoreError::Corrupt(e.to_string())
-                    })?;
             let at: OffsetDateTime = found
                 .day
                 .with_hms(12, 0, 0)
@@ -242,15 +225,14 @@ impl Store {
                 .assume_utc();
             let mut record = ActivityRecord::new(
                 format!("claim:{id}"),
-                kind,
+                found.kind,
                 PersonRef::new(key, Some(&found.person_name)),
                 at,
             );
             record.team = Some(found.team.clone());
             record.url = Some(found.evidence.clone());
             record.title = Some(found.description.clone());
-            record.on_behalf_of =
-                Some(fairshare_import::record::OnBehalfOf::Org(found.org.clone()));
+            record.on_behalf_of = Some(fairshare_records::OnBehalfOf::Org(found.org.clone()));
             let mut session = self
                 .begin_ingest(
                     "claim",
@@ -266,7 +248,7 @@ impl Store {
         let mut tx = Tx::begin(self.db()).await?;
         on_tx!(&mut tx, conn => {
             sqlx::query("UPDATE claims SET status = $1, decided_by = $2, decided_at = $3, comment = $4 WHERE id = $5 AND status = 'pending'")
-                .bind(if approve { "approved" } else { "rejected" })
+                .bind(status.as_str())
                 .bind(actor)
                 .bind(crate::now())
                 .bind(comment)
@@ -276,7 +258,7 @@ impl Store {
         });
         tx.audit(
             actor,
-            if approve {
+            if status == RequestState::Approved {
                 "claims.approve"
             } else {
                 "claims.reject"

@@ -91,6 +91,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "organisation changes",
         include_str!("../migrations/sqlite/0015_organisation_changes.sql"),
     ),
+    (
+        16,
+        "sponsorship event fields",
+        include_str!("../migrations/sqlite/0016_sponsorship_event_fields.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -167,6 +172,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "organisation changes",
         include_str!("../migrations/postgres/0015_organisation_changes.sql"),
+    ),
+    (
+        16,
+        "sponsorship event fields",
+        include_str!("../migrations/postgres/0016_sponsorship_event_fields.sql"),
     ),
 ];
 

@@ -5,15 +5,16 @@
 use std::collections::{BTreeSet, HashMap};
 
 use fairshare_engine::{
-    Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, Reason, attribute,
+    Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, PartnerStatus, Reason,
+    attribute,
 };
-use fairshare_import::PersonRef;
-use fairshare_import::record::{AffiliationRecord, OrgName, OrgRecord};
+use fairshare_records::PersonRef;
+use fairshare_records::{AffiliationRecord, OrgName, OrgRecord};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool};
+use crate::{Result, Store, StoreError, on_pool, parse_column};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Organisation {
@@ -23,8 +24,19 @@ pub struct Organisation {
     pub country: Option<String>,
     pub website: Option<String>,
     pub domains: Vec<String>,
-    /// In the programme: `none`, `applicant`, `partner`, `at_risk` or `lapsed`.
-    pub status: String,
+    /// Where it is in the programme.
+    pub status: PartnerStatus,
+}
+
+/// An organisation's place in the programme, for the console's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganisationStatus {
+    pub slug: String,
+    pub name: String,
+    pub country: Option<String>,
+    pub status: PartnerStatus,
+    /// The month its status began (set by monthly reviews).
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -87,7 +99,29 @@ pub struct MemberChange {
     pub undone: bool,
 }
 
-type OrgRow = (i64, String, String, Option<String>, Option<String>, String);
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: i64,
+    slug: String,
+    name: String,
+    country: Option<String>,
+    website: Option<String>,
+    status: String,
+}
+
+impl OrgRow {
+    fn into_organisation(self, domains: Vec<String>) -> Result<Organisation> {
+        Ok(Organisation {
+            status: parse_column("organisations.status", &self.status)?,
+            id: self.id,
+            slug: self.slug,
+            name: self.name,
+            country: self.country,
+            website: self.website,
+            domains,
+        })
+    }
+}
 type AffiliationRow = (i64, String, Option<Date>, Option<Date>, String);
 type ChangeRow = (
     i64,
@@ -124,30 +158,32 @@ impl Store {
         for (domain, org) in domains {
             domains_of.entry(org).or_default().push(domain);
         }
-        Ok(orgs
-            .into_iter()
-            .map(|(id, slug, name, country, website, status)| Organisation {
-                status,
-                domains: domains_of.remove(&id).unwrap_or_default(),
-                id,
-                slug,
-                name,
-                country,
-                website,
+        orgs.into_iter()
+            .map(|row| {
+                let domains = domains_of.remove(&row.id).unwrap_or_default();
+                row.into_organisation(domains)
             })
-            .collect())
+            .collect()
     }
 
-    /// Every organisation with its programme status, for the console:
-    /// `(slug, name, country, status, status since)`.
-    pub async fn organisation_statuses(
-        &self,
-    ) -> Result<Vec<(String, String, Option<String>, String, Option<String>)>> {
-        Ok(on_pool!(self.db(), pool => {
+    /// Every organisation with its programme status, for the console.
+    pub async fn organisation_statuses(&self) -> Result<Vec<OrganisationStatus>> {
+        let rows: Vec<(String, String, Option<String>, String, Option<String>)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT slug, name, country, status, status_since FROM organisations ORDER BY status, slug")
                 .fetch_all(pool)
                 .await?
-        }))
+        });
+        rows.into_iter()
+            .map(|(slug, name, country, status, since)| {
+                Ok(OrganisationStatus {
+                    status: parse_column("organisations.status", &status)?,
+                    slug,
+                    name,
+                    country,
+                    since,
+                })
+            })
+            .collect()
     }
 
     /// People who may be one person: members (not bots) with the same display name,
@@ -189,23 +225,14 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        let (id, slug, name, country, website, status) =
-            row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
         let domains: Vec<(String,)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT domain FROM org_domains WHERE org_id = $1 ORDER BY domain")
-                .bind(id)
+                .bind(row.id)
                 .fetch_all(pool)
                 .await?
         });
-        Ok(Organisation {
-            id,
-            slug,
-            name,
-            country,
-            website,
-            domains: domains.into_iter().map(|(d,)| d).collect(),
-            status,
-        })
+        row.into_organisation(domains.into_iter().map(|(d,)| d).collect())
     }
 
     /// Creates or updates organisations by slug, in one transaction. Each row's domains
@@ -416,6 +443,65 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(summary)
+    }
+
+    /// A manager's dated affiliation of an existing member with `org` (`from`/`until`
+    /// inclusive, either open), with the member's work re-credited; audited with the
+    /// reason. Returns how many activities were re-attributed.
+    pub async fn affiliate_member(
+        &self,
+        member: i64,
+        org: &str,
+        from: Option<Date>,
+        until: Option<Date>,
+        reason: &str,
+        actor: &str,
+    ) -> Result<u64> {
+        if let (Some(from), Some(until)) = (from, until)
+            && until <= from
+        {
+            return Err(StoreError::Invalid(format!(
+                "the range {from} to {until} is empty"
+            )));
+        }
+        let org_id = self
+            .org_id(org.trim())
+            .await
+            .map_err(|_| StoreError::Invalid(format!("unknown organisation `{}`", org.trim())))?;
+        let mut tx = Tx::begin(self.db()).await?;
+        let inserted = on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "INSERT INTO affiliations (member_id, org_id, valid_from, valid_until, source, created_by, created_at) \
+                 SELECT $1, $2, $3, $4, 'manager', $5, $6 WHERE NOT EXISTS ( \
+                   SELECT 1 FROM affiliations WHERE member_id = $1 AND org_id = $2 \
+                   AND valid_from IS NOT DISTINCT FROM $3 AND valid_until IS NOT DISTINCT FROM $4)",
+            )
+            .bind(member)
+            .bind(org_id)
+            .bind(from)
+            .bind(until)
+            .bind(actor)
+            .bind(crate::now())
+            .execute(conn)
+            .await?
+            .rows_affected()
+        });
+        let reattributed = reattribute(&mut tx, &[member]).await?;
+        if inserted > 0 {
+            tx.audit(
+                actor,
+                "members.affiliate",
+                &format!("member:{member}"),
+                serde_json::json!({
+                    "org": org.trim(), "from": from.map(|d| d.to_string()),
+                    "until": until.map(|d| d.to_string()), "reason": reason,
+                    "reattributed": reattributed,
+                }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(reattributed)
     }
 
     /// The member an identity belongs to, or a member by id (`#12` or `12`).

@@ -1,29 +1,15 @@
 //! Sponsorship events received by webhook: each delivery stored once, as received,
 //! with the fields the programme reads (action, sponsor account, tier).
 
-use serde::Serialize;
-use time::OffsetDateTime;
+use fairshare_records::github_sponsors::{activity_of, charges};
+use time::{Date, OffsetDateTime};
 
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, on_pool};
 
-/// What a webhook said, normalised by the web layer.
-#[derive(Debug, Clone, Serialize)]
-pub struct SponsorshipEvent {
-    pub platform: String,
-    /// The platform's delivery id: a redelivery is recognised and stored once.
-    pub delivery_id: String,
-    /// `created`, `tier_changed`, `cancelled`, `pending_cancellation`, `pending_tier_change`, …
-    pub action: String,
-    pub account: Option<String>,
-    /// The tier's monthly amount as a decimal string, e.g. `"45.00"`.
-    pub tier_amount: Option<String>,
-    pub currency: Option<String>,
-    pub is_yearly: Option<bool>,
-    pub payload: String,
-}
+pub use fairshare_records::SponsorshipEvent;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct StoredEvent {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -32,18 +18,22 @@ pub struct StoredEvent {
     pub event: SponsorshipEvent,
 }
 
-type EventRow = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    OffsetDateTime,
-    String,
-);
+/// A `sponsorship_events` row.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    platform: String,
+    delivery_id: String,
+    action: String,
+    account: Option<String>,
+    tier_amount: Option<String>,
+    currency: Option<String>,
+    is_yearly: Option<String>,
+    one_time: Option<String>,
+    started_on: Option<Date>,
+    received_at: OffsetDateTime,
+    payload: String,
+}
 
 impl Store {
     /// Stores an event unless this delivery was stored before; returns whether it was new.
@@ -51,8 +41,8 @@ impl Store {
         let mut tx = Tx::begin(self.db()).await?;
         let inserted = on_tx!(&mut tx, conn => {
             sqlx::query(
-                "INSERT INTO sponsorship_events (platform, delivery_id, action, account, tier_amount, currency, is_yearly, received_at, payload) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (platform, delivery_id) DO NOTHING",
+                "INSERT INTO sponsorship_events (platform, delivery_id, action, account, tier_amount, currency, is_yearly, one_time, started_on, received_at, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (platform, delivery_id) DO NOTHING",
             )
             .bind(&event.platform)
             .bind(&event.delivery_id)
@@ -61,6 +51,8 @@ impl Store {
             .bind(&event.tier_amount)
             .bind(&event.currency)
             .bind(event.is_yearly.map(|y| y.to_string()))
+            .bind(event.one_time.map(|y| y.to_string()))
+            .bind(event.started_on)
             .bind(crate::now())
             .bind(&event.payload)
             .execute(conn)
@@ -85,7 +77,7 @@ impl Store {
         let (platform, account) = of.unwrap_or(("", ""));
         let rows: Vec<EventRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT id, platform, delivery_id, action, account, tier_amount, currency, is_yearly, received_at, payload \
+                "SELECT id, platform, delivery_id, action, account, tier_amount, currency, is_yearly, one_time, started_on, received_at, payload \
                  FROM sponsorship_events WHERE ($1 = '' OR (platform = $1 AND account = $2)) ORDER BY id",
             )
             .bind(platform)
@@ -95,33 +87,22 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(
-                |(
-                    id,
-                    platform,
-                    delivery_id,
-                    action,
-                    account,
-                    tier_amount,
-                    currency,
-                    is_yearly,
-                    received_at,
-                    payload,
-                )| StoredEvent {
-                    id,
-                    received_at,
-                    event: SponsorshipEvent {
-                        platform,
-                        delivery_id,
-                        action,
-                        account,
-                        tier_amount,
-                        currency,
-                        is_yearly: is_yearly.map(|y| y == "true"),
-                        payload,
-                    },
+            .map(|row| StoredEvent {
+                id: row.id,
+                received_at: row.received_at,
+                event: SponsorshipEvent {
+                    platform: row.platform,
+                    delivery_id: row.delivery_id,
+                    action: row.action,
+                    account: row.account,
+                    tier_amount: row.tier_amount,
+                    currency: row.currency,
+                    is_yearly: row.is_yearly.map(|y| y == "true"),
+                    one_time: row.one_time.map(|y| y == "true"),
+                    started_on: row.started_on,
+                    payload: row.payload,
                 },
-            )
+            })
             .collect())
     }
 }
@@ -131,45 +112,13 @@ impl Store {
     /// imply (as the GraphQL importer does, with the same ids, so the two never
     /// double) and stores the new ones. Returns how many were new.
     pub async fn charges_from_webhooks(&self, sponsor: &str, today: time::Date) -> Result<u64> {
-        use fairshare_import::github_sponsors::{Activity, charges};
         let events = self
             .events_where(Some(("github_sponsors", sponsor)))
             .await?;
-        let mut activities = Vec::new();
-        for stored in &events {
-            let payload: serde_json::Value =
-                serde_json::from_str(&stored.event.payload).unwrap_or_default();
-            let sponsorship = &payload["sponsorship"];
-            let tier = &sponsorship["tier"];
-            let cents = tier["monthly_price_in_cents"].as_i64();
-            let one_time = tier["is_one_time"].as_bool().unwrap_or(false);
-            let (action, at) = match stored.event.action.as_str() {
-                "created" => {
-                    let at = sponsorship["created_at"]
-                        .as_str()
-                        .and_then(|t| {
-                            time::OffsetDateTime::parse(
-                                t,
-                                &time::format_description::well_known::Rfc3339,
-                            )
-                            .ok()
-                        })
-                        .map(|t| t.to_offset(time::UtcOffset::UTC).date())
-                        .unwrap_or(stored.received_at.date());
-                    ("NEW_SPONSORSHIP", at)
-                }
-                "tier_changed" => ("TIER_CHANGE", stored.received_at.date()),
-                "cancelled" => ("CANCELLED_SPONSORSHIP", stored.received_at.date()),
-                _ => continue, // pending changes and edits imply no charge
-            };
-            activities.push(Activity {
-                id: stored.event.delivery_id.clone(),
-                action: action.to_string(),
-                at,
-                sponsor: sponsor.to_string(),
-                tier: cents.map(|c| (c, one_time)),
-            });
-        }
+        let activities: Vec<_> = events
+            .iter()
+            .filter_map(|stored| activity_of(&stored.event, sponsor, stored.received_at.date()))
+            .collect();
         let (records, _) = charges(&activities, today);
         if records.is_empty() || self.payments_known("github_sponsors_api", &records).await? {
             return Ok(0); // nothing new: no run, no audit entry

@@ -35,9 +35,7 @@ mod tx;
 pub use audit::AuditEntry;
 pub use bigmac::{BigMacImportSummary, FrozenRow};
 pub use db::{Backend, Db};
-pub use thresholds::{
-    MappingRecord, NewSubmission, Publication, SubmissionRecord, SubmissionStatus, ThresholdSet,
-};
+pub use thresholds::{MappingRecord, NewSubmission, Publication, SubmissionRecord, ThresholdSet};
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
 #[macro_export]
@@ -64,6 +62,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The engine refused a decision on a reviewed request.
+    #[error(transparent)]
+    Refused(#[from] fairshare_engine::Refusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -115,6 +116,17 @@ impl Store {
 pub(crate) fn parse_decimal(column: &str, text: &str) -> Result<rust_decimal::Decimal> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("{column} `{text}` is not a decimal")))
+}
+
+/// Reads a stored state or kind column (`status`, `kind`…) into the engine's type: the
+/// one place status text becomes a value, so nothing else compares status strings.
+pub(crate) fn parse_column<T>(column: &str, text: &str) -> Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e: T::Err| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 pub(crate) fn now() -> time::OffsetDateTime {

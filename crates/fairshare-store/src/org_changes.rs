@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use fairshare_engine::CountryCode;
+use fairshare_engine::requests::{Request, decide};
+use fairshare_engine::{CountryCode, RequestKind, RequestState, Verdict};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -15,7 +16,7 @@ use crate::applications::SponsorAccount;
 use crate::directory::{DomainClaim, claim_domain, reattribute, release_domains};
 use crate::payments::{link_account_in, normalised_account};
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool};
+use crate::{Result, Store, StoreError, on_pool, parse_column};
 
 /// What the organisation asks for: the country, website and domains it should have,
 /// and sponsor accounts to link (existing links stay).
@@ -32,7 +33,7 @@ pub struct ChangeRequest {
     pub id: i64,
     pub org: String,
     pub change: DetailsChange,
-    pub status: String,
+    pub status: RequestState,
     pub requested_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
@@ -93,34 +94,38 @@ impl DetailsChange {
     }
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    Option<String>,
-    Option<String>,
-);
+/// An `organisation_changes` row with its organisation's slug.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    org: String,
+    details: String,
+    status: String,
+    requested_by: String,
+    requested_at: OffsetDateTime,
+    decided_by: Option<String>,
+    comment: Option<String>,
+}
 
-const SELECT: &str = "SELECT c.id, o.slug, c.details, c.status, c.requested_by, c.requested_at, \
+const SELECT: &str = "SELECT c.id, o.slug AS org, c.details, c.status, c.requested_by, c.requested_at, \
      c.decided_by, c.comment FROM organisation_changes c JOIN organisations o ON o.id = c.org_id";
 
 fn request(row: Row) -> Result<ChangeRequest> {
-    let (id, org, details, status, requested_by, requested_at, decided_by, comment) = row;
-    let change = serde_json::from_str(&details).map_err(|e| {
-        StoreError::Corrupt(format!("organisation change #{id} cannot be read: {e}"))
+    let change = serde_json::from_str(&row.details).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "organisation change #{} cannot be read: {e}",
+            row.id
+        ))
     })?;
     Ok(ChangeRequest {
-        id,
-        org,
+        status: parse_column("organisation_changes.status", &row.status)?,
+        id: row.id,
+        org: row.org,
         change,
-        status,
-        requested_by,
-        requested_at,
-        decided_by,
-        comment,
+        requested_by: row.requested_by,
+        requested_at: row.requested_at,
+        decided_by: row.decided_by,
+        comment: row.comment,
     })
 }
 
@@ -190,7 +195,7 @@ impl Store {
     pub async fn decide_details_change(
         &self,
         id: i64,
-        approve: bool,
+        verdict: Verdict,
         comment: &str,
         actor: &str,
     ) -> Result<()> {
@@ -206,17 +211,17 @@ impl Store {
             .map(request)
             .transpose()?
             .ok_or_else(|| StoreError::NotFound(format!("no organisation change #{id}")))?;
-        if request.status != "pending" {
-            return Err(StoreError::Conflict(format!(
-                "change #{id} was {} already",
-                request.status
-            )));
-        }
-        if request.requested_by == actor {
-            return Err(StoreError::Invalid(
-                "someone other than the requester decides a change".into(),
-            ));
-        }
+        let status = decide(
+            &Request {
+                kind: RequestKind::OrganisationChange,
+                id,
+                state: request.status,
+                submitted_by: &request.requested_by,
+            },
+            actor,
+            verdict,
+        )?;
+        let approve = status == RequestState::Approved;
         let org_id = self.org_id(&request.org).await?;
         let change = &request.change;
         let mut tx = Tx::begin(self.db()).await?;
@@ -256,7 +261,7 @@ impl Store {
                 "UPDATE organisation_changes SET status = $1, decided_by = $2, decided_at = $3, comment = $4 \
                  WHERE id = $5",
             )
-            .bind(if approve { "approved" } else { "rejected" })
+            .bind(status.as_str())
             .bind(actor)
             .bind(crate::now())
             .bind(Some(comment.trim()).filter(|c| !c.is_empty()))

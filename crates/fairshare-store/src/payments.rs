@@ -5,8 +5,8 @@
 
 use fairshare_engine::compliance::{Coverage, Payment};
 use fairshare_engine::{CurrencyCode, Money};
-use fairshare_import::PaymentRecord;
-use fairshare_import::sponsorship::GITHUB_SPONSORS_ON_OPEN_COLLECTIVE;
+use fairshare_records::GITHUB_SPONSORS_ON_OPEN_COLLECTIVE;
+use fairshare_records::PaymentRecord;
 use serde::Serialize;
 use time::{Date, Duration};
 

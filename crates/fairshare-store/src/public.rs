@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use fairshare_engine::Month;
+use fairshare_engine::{Month, PartnerStatus};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+use crate::{Result, Store, StoreError, on_pool, parse_column, parse_decimal};
 
 /// A partner as the directory shows it, from a published ranking.
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +71,7 @@ pub struct PartnerPage {
     pub name: String,
     pub country: Option<String>,
     pub website: Option<String>,
-    pub status: String,
+    pub status: PartnerStatus,
     pub profile: Profile,
     /// When its application was approved (or, without one, the month it became a partner).
     pub partner_since: Option<String>,
@@ -276,19 +276,20 @@ impl Store {
 
     /// An organisation's public page; None unless it is, or was, a ranked partner.
     pub async fn partner_page(&self, slug: &str, today: Date) -> Result<Option<PartnerPage>> {
-        type Row = (
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-            Option<String>,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            name: String,
+            country: Option<String>,
+            website: Option<String>,
+            status: String,
+            status_since: Option<String>,
+            description: String,
+            services: String,
+            languages: String,
+            regions: String,
+            logo_url: Option<String>,
+        }
         let row: Option<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, name, country, website, status, status_since, description, services, languages, regions, logo_url \
@@ -298,29 +299,30 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        let Some((
+        let Some(Row {
             id,
             name,
             country,
             website,
             status,
-            since,
+            status_since: since,
             description,
             services,
             languages,
             regions,
             logo_url,
-        )) = row
+        }) = row
         else {
             return Ok(None);
         };
+        let status: PartnerStatus = parse_column("organisations.status", &status)?;
         let ranks: Vec<(String, i64, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT month, rank, score FROM ranking_entries WHERE org = $1 ORDER BY month")
                 .bind(slug)
                 .fetch_all(pool)
                 .await?
         });
-        if ranks.is_empty() && !matches!(status.as_str(), "partner" | "at_risk") {
+        if ranks.is_empty() && !status.is_partner() {
             return Ok(None);
         }
         let ranks = ranks

@@ -2,12 +2,12 @@
 //! computation needs.
 
 use fairshare_engine::{CurrencyCode, RateTable};
-use fairshare_import::ecb::{EMBEDDED_CSV, EMBEDDED_NAME, Rate};
+use fairshare_records::Rate;
 use serde::Serialize;
 use time::{Date, Duration};
 
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+use crate::{Result, Store, on_pool, parse_decimal};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RatesImportSummary {
@@ -60,20 +60,6 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(summary)
-    }
-
-    /// Stores the ECB history embedded in this binary unless this exact file was
-    /// imported before.
-    pub async fn ensure_embedded_rates(&self) -> Result<Option<RatesImportSummary>> {
-        let digest = fairshare_import::content_digest(EMBEDDED_CSV.as_bytes());
-        if self.digest_imported("ecb", &digest).await? {
-            return Ok(None);
-        }
-        let rates = fairshare_import::ecb::parse(EMBEDDED_NAME, EMBEDDED_CSV.as_bytes())
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.import_rates(EMBEDDED_NAME, &digest, &rates, "fairshare")
-            .await
-            .map(Some)
     }
 
     /// A Big Mac release's `dollar_ex` (units per USD): the fallback for currencies the

@@ -5,22 +5,39 @@
 
 use std::collections::{HashMap, HashSet};
 
-use fairshare_engine::{Month, ProgrammeRules};
+use fairshare_engine::lifecycle::{MonthJudgement, Transition, next_status};
+use fairshare_engine::ranking::{self, Ranked, Standing};
+use fairshare_engine::{Month, PartnerStatus, ProgrammeRules};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::scores::EvaluationCache;
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+use crate::{Result, Store, StoreError, on_pool, parse_column, parse_decimal};
+
+/// A partner as a monthly review reads it.
+struct ReviewedPartner {
+    id: i64,
+    slug: String,
+    status: PartnerStatus,
+    /// The month its status began.
+    since: Option<Month>,
+}
+
+/// What a review decided for one partner.
+struct StatusChange<'a> {
+    partner: &'a ReviewedPartner,
+    transition: Transition,
+}
 
 /// A partner's status moved by a monthly review, with why.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusNotice {
     pub org: String,
     pub month: String,
-    pub from: String,
-    pub to: String,
+    pub from: PartnerStatus,
+    pub to: PartnerStatus,
     pub reason: String,
 }
 
@@ -104,16 +121,17 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(org, month, from, to, reason)| StatusNotice {
-                org,
-                month,
-                from,
-                to,
-                reason,
+        rows.into_iter()
+            .map(|(org, month, from, to, reason)| {
+                Ok(StatusNotice {
+                    org,
+                    month,
+                    from: parse_column("status_changes.from_status", &from)?,
+                    to: parse_column("status_changes.to_status", &to)?,
+                    reason,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Reviews `month` (complete): statuses, notices, and the ranking snapshot.
@@ -145,17 +163,29 @@ impl Store {
             _ => {}
         }
         let as_of = month.next().first_day();
-        let mut changes: Vec<(i64, String, String, String, String)> = Vec::new();
-        let orgs: Vec<(i64, String, String, Option<String>)> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT id, slug, status, status_since FROM organisations WHERE status IN ('partner', 'at_risk') ORDER BY slug")
+        let orgs: Vec<ReviewedPartner> = on_pool!(self.db(), pool => {
+            sqlx::query_as::<_, (i64, String, String, Option<String>)>("SELECT id, slug, status, status_since FROM organisations WHERE status IN ('partner', 'at_risk') ORDER BY slug")
                 .fetch_all(pool)
                 .await?
-        });
+        })
+        .into_iter()
+        .map(|(id, slug, status, since)| {
+            Ok(ReviewedPartner {
+                id,
+                status: parse_column("organisations.status", &status)?,
+                since: since.as_deref().and_then(|s| s.parse().ok()),
+                slug,
+            })
+        })
+        .collect::<Result<_>>()?;
+        let mut changes: Vec<StatusChange> = Vec::new();
         // Every partner is judged on the same months: score each month once.
         let mut cache = EvaluationCache::for_everyone();
         if existing.is_none() {
-            for (id, slug, status, since) in &orgs {
-                let evaluation = self.evaluate_cached(slug, as_of, rules, &mut cache).await?;
+            for partner in &orgs {
+                let evaluation = self
+                    .evaluate_cached(&partner.slug, as_of, rules, &mut cache)
+                    .await?;
                 let reasons = evaluation
                     .financial
                     .reasons
@@ -164,27 +194,18 @@ impl Store {
                     .cloned()
                     .collect::<Vec<_>>()
                     .join("; ");
-                let next = match (status.as_str(), evaluation.eligible) {
-                    ("at_risk", true) => Some(("partner", "both criteria pass again".to_string())),
-                    ("partner", false) => Some(("at_risk", reasons)),
-                    ("at_risk", false) => {
-                        let since: Option<Month> = since.as_deref().and_then(|s| s.parse().ok());
-                        let months_at_risk =
-                            since.map(|s| s.through(month).count() as u32).unwrap_or(1);
-                        (months_at_risk > rules.grace_months).then(|| {
-                            (
-                                "lapsed",
-                                format!(
-                                    "still failing after {} months of grace: {reasons}",
-                                    rules.grace_months
-                                ),
-                            )
-                        })
-                    }
-                    _ => None,
+                let judgement = MonthJudgement {
+                    month,
+                    eligible: evaluation.eligible,
+                    reasons: &reasons,
                 };
-                if let Some((to, reason)) = next {
-                    changes.push((*id, slug.clone(), status.clone(), to.to_string(), reason));
+                if let Some(transition) =
+                    next_status(partner.status, partner.since, judgement, rules.grace_months)
+                {
+                    changes.push(StatusChange {
+                        partner,
+                        transition,
+                    });
                 }
             }
         }
@@ -204,49 +225,49 @@ impl Store {
 
         let lapsed: HashSet<&str> = changes
             .iter()
-            .filter(|c| c.3 == "lapsed")
-            .map(|c| c.1.as_str())
+            .filter(|c| c.transition.to == PartnerStatus::Lapsed)
+            .map(|c| c.partner.slug.as_str())
             .collect();
-        let mut active: Vec<(String, Decimal, usize, Decimal, String)> = orgs
+        let standings: Vec<Standing<String>> = orgs
             .iter()
-            .filter(|(_, slug, _, _)| !lapsed.contains(&slug.as_str()))
-            .map(|(_, slug, _, _)| {
-                let s = scores.get(slug);
-                let breakdown = s
-                    .map(|s| serde_json::to_string(&s.score.by_kind).unwrap_or_default())
-                    .unwrap_or_else(|| "{}".into());
-                let earlier = previous_scores.get(slug).copied().unwrap_or_default();
-                (
-                    slug.clone(),
-                    s.map(|s| s.score.score).unwrap_or_default(),
-                    s.map(|s| s.score.members).unwrap_or(0),
-                    earlier,
-                    breakdown,
-                )
+            .filter(|partner| !lapsed.contains(partner.slug.as_str()))
+            .map(|partner| {
+                let s = scores.get(&partner.slug);
+                Standing {
+                    org: partner.slug.clone(),
+                    score: s.map(|s| s.score.score).unwrap_or_default(),
+                    members: s.map(|s| s.score.members).unwrap_or(0),
+                    previous_score: previous_scores
+                        .get(&partner.slug)
+                        .copied()
+                        .unwrap_or_default(),
+                    extra: s
+                        .map(|s| serde_json::to_string(&s.score.by_kind).unwrap_or_default())
+                        .unwrap_or_else(|| "{}".into()),
+                }
             })
             .collect();
-        // Ties: more distinct contributors, then the earlier month's score, then name.
-        active.sort_by(|a, b| {
-            b.1.cmp(&a.1)
-                .then(b.2.cmp(&a.2))
-                .then(b.3.cmp(&a.3))
-                .then(a.0.cmp(&b.0))
-        });
+        let ranked = ranking::rank(standings);
         let rules_json = serde_json::json!({ "scoring": &rules.scoring, "eligibility": &rules.eligibility, "grace_months": rules.grace_months });
         let mut tx = Tx::begin(self.db()).await?;
         let key = month.to_string();
-        for (id, slug, from, to, reason) in &changes {
+        for change in &changes {
+            let (partner, to, reason) = (
+                change.partner,
+                change.transition.to.as_str(),
+                &change.transition.reason,
+            );
             on_tx!(&mut tx, conn => {
                 sqlx::query("UPDATE organisations SET status = $1, status_since = $2 WHERE id = $3")
                     .bind(to)
                     .bind(&key)
-                    .bind(id)
+                    .bind(partner.id)
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query("INSERT INTO status_changes (org_id, month, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id)
+                    .bind(partner.id)
                     .bind(&key)
-                    .bind(from)
+                    .bind(partner.status.as_str())
                     .bind(to)
                     .bind(reason)
                     .bind(crate::now())
@@ -256,8 +277,8 @@ impl Store {
             tx.audit(
                 actor,
                 "partners.status",
-                &format!("org:{slug}"),
-                serde_json::json!({ "month": key, "from": from, "to": to, "reason": reason }),
+                &format!("org:{}", partner.slug),
+                serde_json::json!({ "month": key, "from": partner.status.as_str(), "to": to, "reason": reason }),
             )
             .await?;
         }
@@ -273,17 +294,17 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         });
-        for (i, (slug, score, members, _, breakdown)) in active.iter().enumerate() {
-            let previous_rank = previous_ranks.get(slug.as_str()).copied();
+        for Ranked { rank, standing } in &ranked {
+            let previous_rank = previous_ranks.get(standing.org.as_str()).copied();
             on_tx!(&mut tx, conn => {
                 sqlx::query("INSERT INTO ranking_entries (month, rank, org, score, members, previous_rank, breakdown) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&key)
-                    .bind(i as i64 + 1)
-                    .bind(slug)
-                    .bind(score.normalize().to_string())
-                    .bind(*members as i64)
+                    .bind(*rank as i64)
+                    .bind(&standing.org)
+                    .bind(standing.score.normalize().to_string())
+                    .bind(standing.members as i64)
                     .bind(previous_rank)
-                    .bind(breakdown)
+                    .bind(&standing.extra)
                     .execute(conn)
                     .await?;
             });
@@ -297,16 +318,21 @@ impl Store {
             actor,
             action,
             &format!("ranking:{key}"),
-            serde_json::json!({ "entries": active.len(), "reason": republish }),
+            serde_json::json!({ "entries": ranked.len(), "reason": republish }),
         )
         .await?;
         tx.commit().await?;
         Ok(ReviewOutcome {
             changes: changes
                 .iter()
-                .map(|(_, slug, from, to, reason)| format!("{slug}: {from} → {to} ({reason})"))
+                .map(|c| {
+                    format!(
+                        "{}: {} → {} ({})",
+                        c.partner.slug, c.partner.status, c.transition.to, c.transition.reason
+                    )
+                })
                 .collect(),
-            ranked: active.len(),
+            ranked: ranked.len(),
             already_reviewed: false,
         })
     }

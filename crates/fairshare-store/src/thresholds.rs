@@ -3,16 +3,17 @@
 //! and approved price submissions.
 
 use fairshare_engine::bigmac::release_in_force;
+use fairshare_engine::requests::{Request, decide};
 use fairshare_engine::{
-    Basis, ComparableMapping, CountryCode, CurrencyCode, PriceSubmission, Threshold,
-    ThresholdPolicy, compute_thresholds,
+    Basis, ComparableMapping, CountryCode, CurrencyCode, PriceSubmission, RequestKind,
+    RequestState, Threshold, ThresholdPolicy, Verdict, compute_thresholds,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 use crate::tx::{Tx, on_tx};
-use crate::{Result, Store, StoreError, on_pool, parse_decimal};
+use crate::{Result, Store, StoreError, on_pool, parse_column, parse_decimal};
 
 /// Who published a release's thresholds, when, and under which rules.
 #[derive(Debug, Clone, Serialize)]
@@ -54,24 +55,6 @@ pub struct MappingRecord {
     pub recorded_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SubmissionStatus {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl SubmissionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubmissionStatus::Pending => "pending",
-            SubmissionStatus::Approved => "approved",
-            SubmissionStatus::Rejected => "rejected",
-        }
-    }
-}
-
 /// A Big Mac price submitted for a country missing from the data.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubmissionRecord {
@@ -86,7 +69,7 @@ pub struct SubmissionRecord {
     pub evidence: String,
     #[serde(with = "fairshare_engine::iso_date")]
     pub release: Date,
-    pub status: SubmissionStatus,
+    pub status: RequestState,
     pub submitted_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub submitted_at: OffsetDateTime,
@@ -119,21 +102,23 @@ type ThresholdRow = (
     String,
 );
 
-type SubmissionRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Date,
-    String,
-    String,
-    OffsetDateTime,
-    Option<String>,
-    Option<OffsetDateTime>,
-    Option<String>,
-);
+/// A `price_submissions` row.
+#[derive(sqlx::FromRow)]
+struct SubmissionRow {
+    id: i64,
+    iso_a3: String,
+    currency_code: String,
+    local_price: String,
+    dollar_ex: String,
+    evidence: String,
+    release_date: Date,
+    status: String,
+    submitted_by: String,
+    submitted_at: OffsetDateTime,
+    decided_by: Option<String>,
+    decided_at: Option<OffsetDateTime>,
+    comment: Option<String>,
+}
 
 const SUBMISSION_COLUMNS: &str = "id, iso_a3, currency_code, local_price, dollar_ex, evidence, \
      release_date, status, submitted_by, submitted_at, decided_by, decided_at, comment";
@@ -217,7 +202,7 @@ impl Store {
             .submissions()
             .await?
             .into_iter()
-            .filter(|s| s.status == SubmissionStatus::Approved)
+            .filter(|s| s.status == RequestState::Approved)
             .map(|s| PriceSubmission {
                 id: s.id,
                 country: s.country,
@@ -503,27 +488,21 @@ impl Store {
     pub async fn decide_submission(
         &self,
         id: i64,
-        approve: bool,
+        verdict: Verdict,
         actor: &str,
         comment: Option<&str>,
     ) -> Result<SubmissionRecord> {
         let current = self.submission(id).await?;
-        if current.status != SubmissionStatus::Pending {
-            return Err(StoreError::Conflict(format!(
-                "price submission #{id} is already {}",
-                current.status.as_str()
-            )));
-        }
-        if current.submitted_by == actor {
-            return Err(StoreError::Conflict(format!(
-                "price submission #{id} was submitted by {actor}; someone else must decide it"
-            )));
-        }
-        let status = if approve {
-            SubmissionStatus::Approved
-        } else {
-            SubmissionStatus::Rejected
-        };
+        let status = decide(
+            &Request {
+                kind: RequestKind::PriceSubmission,
+                id,
+                state: current.status,
+                submitted_by: &current.submitted_by,
+            },
+            actor,
+            verdict,
+        )?;
         let mut tx = Tx::begin(self.db()).await?;
         on_tx!(&mut tx, conn => {
             let changed = sqlx::query(
@@ -544,7 +523,7 @@ impl Store {
         });
         tx.audit(
             actor,
-            if approve {
+            if status == RequestState::Approved {
                 "bigmac.approve"
             } else {
                 "bigmac.reject"
@@ -589,40 +568,21 @@ fn threshold_from_row(row: &ThresholdRow) -> Result<Threshold> {
 }
 
 fn submission_from_row(row: SubmissionRow) -> Result<SubmissionRecord> {
-    let (
-        id,
-        iso,
-        currency,
-        price,
-        rate,
-        evidence,
-        release,
-        status,
-        submitted_by,
-        submitted_at,
-        decided_by,
-        decided_at,
-        comment,
-    ) = row;
     Ok(SubmissionRecord {
-        id,
-        country: stored_country(&iso)?,
-        currency: CurrencyCode::parse(&currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        local_price: parse_decimal("local_price", &price)?,
-        dollar_ex: parse_decimal("dollar_ex", &rate)?,
-        evidence,
-        release,
-        status: match status.as_str() {
-            "pending" => SubmissionStatus::Pending,
-            "approved" => SubmissionStatus::Approved,
-            "rejected" => SubmissionStatus::Rejected,
-            other => return Err(StoreError::Corrupt(format!("submission status `{other}`"))),
-        },
-        submitted_by,
-        submitted_at,
-        decided_by,
-        decided_at,
-        comment,
+        id: row.id,
+        country: stored_country(&row.iso_a3)?,
+        currency: CurrencyCode::parse(&row.currency_code)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        local_price: parse_decimal("local_price", &row.local_price)?,
+        dollar_ex: parse_decimal("dollar_ex", &row.dollar_ex)?,
+        evidence: row.evidence,
+        release: row.release_date,
+        status: parse_column("price_submissions.status", &row.status)?,
+        submitted_by: row.submitted_by,
+        submitted_at: row.submitted_at,
+        decided_by: row.decided_by,
+        decided_at: row.decided_at,
+        comment: row.comment,
     })
 }
 

@@ -16,14 +16,14 @@ use crate::auth::{
     Denied, Viewer, hash_password, random_token, require, require_form, same_origin,
     session_cookie, start_session, verify_password,
 };
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 
 /// Failed sign-ins allowed per address in `THROTTLE_WINDOW` before refusing for a while.
 pub(crate) const MOST_FAILURES: i64 = 5;
 pub(crate) const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 
-pub(crate) fn page(result: Result<String, LookupError>) -> Response {
+pub(crate) fn page(result: Result<String, AppError>) -> Response {
     match result {
         Ok(html) => (
             [(header::CACHE_CONTROL, "private, no-store")],
@@ -262,7 +262,7 @@ pub async fn signup(
     let hash = match tokio::task::spawn_blocking(move || hash_for_new_user(&password)).await {
         Ok(Ok(hash)) => hash,
         Ok(Err(message)) => return refuse(message),
-        Err(_) => return error_page(LookupError::Internal("hashing failed".into())),
+        Err(_) => return error_page(AppError::Internal("hashing failed".into())),
     };
     let grants = [fairshare_store::accounts::Grant {
         role: Role::Member,
@@ -354,12 +354,12 @@ pub async fn apply(
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    let result: Result<String, LookupError> = async {
+    let result: Result<String, AppError> = async {
         let slug = form.org.trim().to_lowercase();
         let country = crate::lookup::parse_country("country", &form.country)?;
         let holders = state.store.holders(Role::OrgAdmin, &slug).await?;
         if holders > 0 && !user.user.organisations().contains(&slug.as_str()) {
-            return Err(LookupError::Forbidden(format!(
+            return Err(AppError::Forbidden(format!(
                 "`{slug}` already has an administrator: ask them to add you"
             )));
         }
@@ -372,16 +372,14 @@ pub async fn apply(
                     .rsplit_once('<')
                     .map(|(n, h)| (n.trim(), h.trim_end_matches('>').trim()))
                     .ok_or_else(|| {
-                        LookupError::BadRequest(format!(
-                            "staff: write `Name <email>`, not `{line}`"
-                        ))
+                        AppError::BadRequest(format!("staff: write `Name <email>`, not `{line}`"))
                     })?;
                 Ok(fairshare_store::applications::StaffMember {
                     name: name.to_string(),
                     handle: handle.to_string(),
                 })
             })
-            .collect::<Result<Vec<_>, LookupError>>()?;
+            .collect::<Result<Vec<_>, AppError>>()?;
         let application = fairshare_store::applications::ApplicationForm {
             org: slug.clone(),
             name: form.name.trim().to_string(),
@@ -400,7 +398,7 @@ pub async fn apply(
         let actor = user.user.email.as_str();
         let store = &state.store;
         let invalid = |e: StoreError| match e {
-            StoreError::Invalid(m) | StoreError::Conflict(m) => LookupError::BadRequest(m),
+            StoreError::Invalid(m) | StoreError::Conflict(m) => AppError::BadRequest(m),
             other => other.into(),
         };
         store

@@ -14,15 +14,26 @@ use serde_json::json;
 use time::Date;
 
 use crate::AppState;
-use crate::lookup::{LookupError, parse_country, threshold_set};
+use crate::lookup::{AppError, parse_country, threshold_set};
 
-impl IntoResponse for LookupError {
+/// An [`AppError`] answered as the API's JSON error body, with the same status.
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            LookupError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            LookupError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            LookupError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
-            LookupError::Internal(detail) => {
+        let (status, message) = match self.0 {
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, m),
+            AppError::SignIn(_) => (StatusCode::UNAUTHORIZED, "sign in first".to_string()),
+            AppError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,7 +115,7 @@ impl<'a> From<&'a ThresholdSet> for ReleaseJson<'a> {
 pub async fn thresholds(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, LookupError> {
+) -> Result<Response, ApiError> {
     reject_unknown(&params, &["release"])?;
     let set = threshold_set(&state, params.get("release").map(String::as_str)).await?;
     let rows: Vec<ThresholdJson> = set.rows.iter().map(ThresholdJson::from).collect();
@@ -115,12 +126,12 @@ pub async fn threshold(
     State(state): State<AppState>,
     Path(iso_a3): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, LookupError> {
+) -> Result<Response, ApiError> {
     reject_unknown(&params, &["release"])?;
     let country = parse_country("iso_a3", &iso_a3)?;
     let set = threshold_set(&state, params.get("release").map(String::as_str)).await?;
     let row = set.country(country).ok_or_else(|| {
-        LookupError::NotFound(format!(
+        AppError::NotFound(format!(
             "{country} has no threshold in the {} release: it is not in the Big Mac data and has \
              no comparable country or approved price yet",
             set.release
@@ -132,9 +143,9 @@ pub async fn threshold(
     )
 }
 
-fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), LookupError> {
+fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), AppError> {
     match params.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(key) => Err(LookupError::BadRequest(format!(
+        Some(key) => Err(AppError::BadRequest(format!(
             "unknown parameter `{key}` (expected: {})",
             known.join(", ")
         ))),
@@ -149,7 +160,7 @@ pub struct Page {
 }
 
 /// `?page=` (from 1) and `?per_page=` (1–500, default 100).
-fn paginate<T: Serialize>(items: Vec<T>, page: &Page) -> Result<serde_json::Value, LookupError> {
+fn paginate<T: Serialize>(items: Vec<T>, page: &Page) -> Result<serde_json::Value, AppError> {
     let number = |name: &str, text: &Option<String>, default: usize, most: usize| match text {
         None => Ok(default),
         Some(t) => t
@@ -157,7 +168,7 @@ fn paginate<T: Serialize>(items: Vec<T>, page: &Page) -> Result<serde_json::Valu
             .ok()
             .filter(|n| (1..=most).contains(n))
             .ok_or_else(|| {
-                LookupError::BadRequest(format!(
+                AppError::BadRequest(format!(
                     "`{name}` must be a whole number from 1 to {most}, not `{t}`"
                 ))
             }),
@@ -173,9 +184,9 @@ fn paginate<T: Serialize>(items: Vec<T>, page: &Page) -> Result<serde_json::Valu
     Ok(json!({ "page": page_number, "per_page": per_page, "total": total, "items": shown }))
 }
 
-fn parse_month(text: &str) -> Result<fairshare_engine::Month, LookupError> {
+fn parse_month(text: &str) -> Result<fairshare_engine::Month, AppError> {
     text.parse()
-        .map_err(|_| LookupError::BadRequest(format!("`month` must be YYYY-MM, not `{text}`")))
+        .map_err(|_| AppError::BadRequest(format!("`month` must be YYYY-MM, not `{text}`")))
 }
 
 /// A JSON body served through the page cache, with an ETag.
@@ -187,7 +198,7 @@ async fn cached_json<F, Fut>(
 ) -> Response
 where
     F: FnOnce(AppState) -> Fut,
-    Fut: std::future::Future<Output = Result<serde_json::Value, LookupError>>,
+    Fut: std::future::Future<Output = Result<serde_json::Value, AppError>>,
 {
     let key = format!("api {uri}");
     match state
@@ -200,7 +211,7 @@ where
         .await
     {
         Ok(page) => crate::site::send(page, headers, crate::site::REVALIDATE),
-        Err(e) => e.into_response(),
+        Err(e) => ApiError(e).into_response(),
     }
 }
 
@@ -265,9 +276,10 @@ pub async fn ranking(
 ) -> Response {
     cached_json(&state, &uri, &headers, |st| async move {
         let month = parse_month(&month)?;
-        let ranking = st.store.ranking(month).await?.ok_or_else(|| {
-            LookupError::NotFound(format!("no ranking was published for {month}"))
-        })?;
+        let ranking =
+            st.store.ranking(month).await?.ok_or_else(|| {
+                AppError::NotFound(format!("no ranking was published for {month}"))
+            })?;
         let mut body = paginate(ranking.entries.clone(), &page)?;
         body["month"] = json!(month.to_string());
         body["published_at"] = json!(

@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use fairshare_store::accounts::SessionUser;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -126,14 +126,7 @@ pub enum Denied {
 
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {
-        match self {
-            Denied::SignIn(next) => {
-                Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
-            }
-            Denied::Forbidden => crate::pages::error_page(crate::lookup::LookupError::Forbidden(
-                "Your account may not see this page.".into(),
-            )),
-        }
+        crate::error::AppError::from(self).into_response()
     }
 }
 

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require};
 use crate::format::points_text;
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 use crate::site::month_name;
 
@@ -112,18 +112,16 @@ pub(crate) fn by_kind(score: &fairshare_engine::scoring::Score) -> Vec<(String, 
         .collect()
 }
 
-async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPage, LookupError> {
+async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPage, AppError> {
     let current = Month::of(state.today());
     let month = match query.month.trim() {
         "" => current.previous(),
         text => text
             .parse::<Month>()
-            .map_err(|e| LookupError::BadRequest(format!("`month`: {e} (write YYYY-MM)")))?,
+            .map_err(|e| AppError::BadRequest(format!("`month`: {e} (write YYYY-MM)")))?,
     };
     if month > current {
-        return Err(LookupError::BadRequest(format!(
-            "{month} has not begun yet"
-        )));
+        return Err(AppError::BadRequest(format!("{month} has not begun yet")));
     }
     let organisation = state.store.organisation(&query.org).await?;
     let rules = state.rules().await?.scoring;

@@ -7,15 +7,14 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use fairshare_engine::Month;
+use fairshare_engine::{Month, PartnerStatus, Verdict};
 use fairshare_store::StoreError;
 use fairshare_store::accounts::{Role, SessionUser};
-use fairshare_store::applications::Decision;
 
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 
 struct PendingApplication {
@@ -51,14 +50,14 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
             .applications()
             .await?
             .into_iter()
-            .filter(|a| a.status == "pending" || a.status == "deferred")
+            .filter(|a| a.status.is_open())
             .map(|a| PendingApplication {
                 id: a.id,
                 name: a.form.name.clone(),
                 org: a.org,
                 submitted_at: a.submitted_at.date().to_string(),
                 eligible: a.eligible,
-                status: a.status,
+                status: a.status.to_string(),
             })
             .collect();
         let audit = state
@@ -70,10 +69,11 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
             .collect();
         // An at-risk partner's newest notice is the review that put it at risk.
         let mut at_risk = Vec::new();
-        for (slug, name, _, status, since) in state.store.organisation_statuses().await? {
-            if status != "at_risk" {
+        for organisation in state.store.organisation_statuses().await? {
+            if organisation.status != PartnerStatus::AtRisk {
                 continue;
             }
+            let (slug, name, since) = (organisation.slug, organisation.name, organisation.since);
             let reason = state
                 .store
                 .status_notices(&slug, 1)
@@ -112,13 +112,16 @@ pub struct DecisionForm {
 }
 
 impl DecisionForm {
-    /// `approve` or `reject`; anything else names the field.
-    pub(crate) fn approves(&self) -> Result<bool, LookupError> {
+    /// `approve`, `reject` or (where `may_defer`) `defer`; anything else names the
+    /// field.
+    pub(crate) fn verdict(&self, may_defer: bool) -> Result<Verdict, AppError> {
         match self.decision.as_str() {
-            "approve" => Ok(true),
-            "reject" => Ok(false),
-            other => Err(LookupError::BadRequest(format!(
-                "`decision` must be approve or reject, not `{other}`"
+            "approve" => Ok(Verdict::Approve),
+            "reject" => Ok(Verdict::Reject),
+            "defer" if may_defer => Ok(Verdict::Defer),
+            other => Err(AppError::BadRequest(format!(
+                "`decision` must be approve{} or reject, not `{other}`",
+                if may_defer { ", defer" } else { "" }
             ))),
         }
     }
@@ -135,18 +138,12 @@ pub async fn decide(
             Ok(user) => user,
             Err(denied) => return denied.into_response(),
         };
-    let decision = match form.decision.as_str() {
-        "approve" => Decision::Approve,
-        "reject" => Decision::Reject,
-        "defer" => Decision::Defer,
-        other => {
-            return error_page(LookupError::BadRequest(format!(
-                "`decision` must be approve, reject or defer, not `{other}`"
-            )));
-        }
+    let decision = match form.verdict(true) {
+        Ok(verdict) => verdict,
+        Err(e) => return error_page(e),
     };
     if form.comment.trim().is_empty() {
-        return error_page(LookupError::BadRequest("a decision needs a comment".into()));
+        return error_page(AppError::BadRequest("a decision needs a comment".into()));
     }
     match state
         .store
@@ -154,9 +151,6 @@ pub async fn decide(
         .await
     {
         Ok(()) => Redirect::to("/admin").into_response(),
-        Err(StoreError::Conflict(message) | StoreError::Invalid(message)) => {
-            error_page(LookupError::BadRequest(message))
-        }
         Err(e) => error_page(e.into()),
     }
 }
@@ -223,20 +217,19 @@ pub async fn decide_claim(
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    let approve = match form.approves() {
-        Ok(approve) => approve,
+    let verdict = match form.verdict(false) {
+        Ok(verdict) => verdict,
         Err(e) => return error_page(e),
     };
     let teams = verified_teams(&user);
     let result = state
         .store
-        .decide_claim(id, approve, form.comment.trim(), &user.user.email, |team| {
+        .decide_claim(id, verdict, form.comment.trim(), &user.user.email, |team| {
             teams.as_ref().is_none_or(|t| t.iter().any(|x| x == team))
         })
         .await;
     match result {
         Ok(()) => Redirect::to("/admin/claims").into_response(),
-        Err(StoreError::Conflict(m)) => error_page(LookupError::Forbidden(m)),
         Err(e) => error_page(e.into()),
     }
 }
@@ -265,14 +258,14 @@ pub async fn review(
     let month: Month = match form.month.parse() {
         Ok(m) => m,
         Err(_) => {
-            return error_page(LookupError::BadRequest(format!(
+            return error_page(AppError::BadRequest(format!(
                 "`month` must be YYYY-MM, not `{}`",
                 form.month
             )));
         }
     };
     if month >= Month::of(state.today()) {
-        return error_page(LookupError::BadRequest(format!(
+        return error_page(AppError::BadRequest(format!(
             "{month} is not complete yet: a month is reviewed once it has ended"
         )));
     }
@@ -300,13 +293,9 @@ fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
 }
 
 /// A store refusal the reviewer can act on is a 400 with its message.
+/// A store refusal as the page for its status (see [`crate::error`]).
 fn refused(error: StoreError) -> Response {
-    match error {
-        StoreError::Invalid(m) | StoreError::Conflict(m) | StoreError::NotFound(m) => {
-            error_page(LookupError::BadRequest(m))
-        }
-        other => error_page(other.into()),
-    }
+    error_page(error.into())
 }
 
 #[derive(Template)]
@@ -363,9 +352,7 @@ pub async fn correct(
         text.trim()
             .trim_start_matches('#')
             .parse::<i64>()
-            .map_err(|_| {
-                LookupError::BadRequest(format!("`{name}` must be a number, not `{text}`"))
-            })
+            .map_err(|_| AppError::BadRequest(format!("`{name}` must be a number, not `{text}`")))
     };
     let actor = user.user.email.as_str();
     let result = match action.as_str() {
@@ -381,7 +368,7 @@ pub async fn correct(
             Ok(id) => state.store.remove_correction(id, &form.reason, actor).await,
             Err(e) => return error_page(e),
         },
-        other => return error_page(LookupError::NotFound(format!("no action `{other}`"))),
+        other => return error_page(AppError::NotFound(format!("no action `{other}`"))),
     };
     match result {
         Ok(()) => Redirect::to("/admin/corrections").into_response(),
@@ -422,10 +409,14 @@ pub async fn decide_price(
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
+    let verdict = match form.verdict(false) {
+        Ok(verdict) => verdict,
+        Err(e) => return error_page(e),
+    };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
     match state
         .store
-        .decide_submission(id, form.decision == "approve", &user.user.email, comment)
+        .decide_submission(id, verdict, &user.user.email, comment)
         .await
     {
         Ok(_) => Redirect::to("/admin/prices").into_response(),
@@ -522,13 +513,13 @@ pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> Res
             title: "Organisations",
             organisations: rows
                 .into_iter()
-                .map(|(slug, name, country, status, since)| {
+                .map(|o| {
                     (
-                        slug,
-                        name,
-                        crate::site::country_name(country.as_deref()),
-                        status.replace('_', " "),
-                        since.unwrap_or_default(),
+                        o.slug,
+                        o.name,
+                        crate::site::country_name(o.country.as_deref()),
+                        o.status.label().to_string(),
+                        o.since.unwrap_or_default(),
                     )
                 })
                 .collect(),
@@ -665,12 +656,6 @@ pub async fn member_action(
             }
             "affiliate" => {
                 let member = store.find_member(&form.member).await?;
-                let detail = store.member(member).await?;
-                let key = detail
-                    .identities
-                    .first()
-                    .and_then(|i| fairshare_engine::IdentityKey::parse(i).ok())
-                    .ok_or_else(|| StoreError::Invalid(format!("#{member} has no identity")))?;
                 let date = |name: &str, text: &str| -> Result<Option<time::Date>, StoreError> {
                     match text.trim() {
                         "" => Ok(None),
@@ -683,24 +668,13 @@ pub async fn member_action(
                             }),
                     }
                 };
-                let record = fairshare_import::record::AffiliationRecord {
-                    line: 1,
-                    person: fairshare_import::PersonRef {
-                        key,
-                        name: None,
-                        linked: Vec::new(),
-                    },
-                    org: fairshare_import::record::OrgName::Slug(form.org.trim().to_string()),
-                    from: date("valid_from", &form.valid_from)?,
-                    until: date("valid_until", &form.valid_until)?,
-                };
                 store
-                    .import_affiliations(
-                        &format!("console: {reason}"),
-                        &crate::auth::random_token(),
-                        &[record],
-                        "manager",
-                        false,
+                    .affiliate_member(
+                        member,
+                        &form.org,
+                        date("valid_from", &form.valid_from)?,
+                        date("valid_until", &form.valid_until)?,
+                        reason,
                         actor,
                     )
                     .await?;

@@ -13,7 +13,6 @@ use fairshare_store::org_changes::ChangeRequest;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Viewer, require, require_form};
-use crate::lookup::LookupError;
 use crate::pages::{error_page, render_string};
 
 const HERE: &str = "/admin/changes";
@@ -72,19 +71,16 @@ pub async fn decide(
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    let approve = match form.approves() {
-        Ok(approve) => approve,
+    let verdict = match form.verdict(false) {
+        Ok(verdict) => verdict,
         Err(e) => return error_page(e),
     };
     match state
         .store
-        .decide_details_change(id, approve, &form.comment, &user.user.email)
+        .decide_details_change(id, verdict, &form.comment, &user.user.email)
         .await
     {
         Ok(()) => Redirect::to(HERE).into_response(),
-        Err(StoreError::Invalid(m) | StoreError::Conflict(m) | StoreError::NotFound(m)) => {
-            error_page(LookupError::BadRequest(m))
-        }
         Err(e) => error_page(e.into()),
     }
 }

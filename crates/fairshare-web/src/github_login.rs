@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{cookie, encode, random_token, same_secret, start_session};
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::error_page;
 
 /// Where GitHub's OAuth endpoints are (configurable so tests use a local mock).
@@ -30,11 +30,11 @@ fn state_cookie(value: &str, max_age: i64) -> String {
     format!("{STATE_COOKIE}={value}; Path=/login/github; HttpOnly; SameSite=Lax; Max-Age={max_age}")
 }
 
-fn configured(state: &AppState) -> Result<&GithubLogin, LookupError> {
+fn configured(state: &AppState) -> Result<&GithubLogin, AppError> {
     state
         .github_login
         .as_deref()
-        .ok_or_else(|| LookupError::NotFound("sign-in with GitHub is not configured here".into()))
+        .ok_or_else(|| AppError::NotFound("sign-in with GitHub is not configured here".into()))
 }
 
 /// `/login/github`: off to GitHub, with a fresh `state`.
@@ -93,14 +93,14 @@ pub async fn callback(
     let matches = cookie(&headers, STATE_COOKIE)
         .is_some_and(|expected| !expected.is_empty() && same_secret(&callback.state, &expected));
     if !matches || callback.code.is_empty() {
-        return error_page(LookupError::Forbidden(
+        return error_page(AppError::Forbidden(
             "this sign-in did not start here, or it took too long: try again".into(),
         ));
     }
-    let result: Result<i64, LookupError> = async {
+    let result: Result<i64, AppError> = async {
         let github = configured(&state)?;
         let failed =
-            |e: fairshare_import::ImportError| LookupError::BadRequest(format!("GitHub: {e}"));
+            |e: fairshare_import::ImportError| AppError::BadRequest(format!("GitHub: {e}"));
         let mut accept = axum::http::HeaderMap::new();
         accept.insert(header::ACCEPT, "application/json".parse().expect("header"));
         let oauth =
@@ -117,7 +117,7 @@ pub async fn callback(
             .await
             .map_err(failed)?;
         let token = answer.access_token.ok_or_else(|| {
-            LookupError::BadRequest(format!(
+            AppError::BadRequest(format!(
                 "GitHub refused the sign-in: {}",
                 answer
                     .error_description
@@ -131,7 +131,7 @@ pub async fn callback(
             .into_iter()
             .find(|e| e.primary && e.verified)
             .ok_or_else(|| {
-                LookupError::BadRequest("your GitHub account has no verified primary email".into())
+                AppError::BadRequest("your GitHub account has no verified primary email".into())
             })?
             .email;
         state
@@ -139,7 +139,7 @@ pub async fn callback(
             .github_account(&user.id.to_string(), &email)
             .await
             .map_err(|e| match e {
-                fairshare_store::StoreError::Conflict(m) => LookupError::BadRequest(m),
+                fairshare_store::StoreError::Conflict(m) => AppError::BadRequest(m),
                 other => other.into(),
             })
     }

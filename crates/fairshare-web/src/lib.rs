@@ -11,6 +11,7 @@ mod breakdown;
 mod charts;
 mod console;
 mod details_review;
+pub mod error;
 mod format;
 pub mod github_login;
 mod lookup;

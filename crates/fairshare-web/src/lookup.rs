@@ -2,47 +2,28 @@
 //! parameter was wrong. Shared by the pages and the API.
 
 use fairshare_engine::{CountryCode, ParseCodeError};
-use fairshare_store::{StoreError, ThresholdSet};
+use fairshare_store::ThresholdSet;
 use time::Date;
 
 use crate::AppState;
 
-#[derive(Debug)]
-pub enum LookupError {
-    /// A malformed parameter: 400.
-    BadRequest(String),
-    /// Well-formed, but nothing there: 404.
-    NotFound(String),
-    /// Signed in, but not allowed: 403.
-    Forbidden(String),
-    /// Our fault: 500. The detail is logged, not shown.
-    Internal(String),
-}
+pub use crate::error::AppError;
 
-impl From<StoreError> for LookupError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound(message) => LookupError::NotFound(message),
-            other => LookupError::Internal(other.to_string()),
-        }
-    }
-}
-
-pub fn parse_date(name: &str, text: &str) -> Result<Date, LookupError> {
+pub fn parse_date(name: &str, text: &str) -> Result<Date, AppError> {
     fairshare_engine::iso_date::parse(text).ok_or_else(|| {
-        LookupError::BadRequest(format!(
+        AppError::BadRequest(format!(
             "`{name}` must be a date as YYYY-MM-DD, not `{text}`"
         ))
     })
 }
 
-pub fn parse_country(name: &str, text: &str) -> Result<CountryCode, LookupError> {
+pub fn parse_country(name: &str, text: &str) -> Result<CountryCode, AppError> {
     CountryCode::parse(text).map_err(|e| match e {
-        ParseCodeError::Shape(_) => LookupError::BadRequest(format!(
+        ParseCodeError::Shape(_) => AppError::BadRequest(format!(
             "`{name}` must be an ISO 3166-1 alpha-3 country code such as IND, not `{text}`"
         )),
         ParseCodeError::UnknownCountry(_) | ParseCodeError::UnknownCurrency(_) => {
-            LookupError::NotFound(format!("unknown country `{text}`"))
+            AppError::NotFound(format!("unknown country `{text}`"))
         }
     })
 }
@@ -51,14 +32,14 @@ pub fn parse_country(name: &str, text: &str) -> Result<CountryCode, LookupError>
 pub async fn threshold_set(
     state: &AppState,
     release: Option<&str>,
-) -> Result<ThresholdSet, LookupError> {
+) -> Result<ThresholdSet, AppError> {
     let on = match release.filter(|r| !r.is_empty()) {
         Some(text) => parse_date("release", text)?,
         None => state.today(),
     };
     let release =
         state.store.release_in_force(on).await?.ok_or_else(|| {
-            LookupError::NotFound(format!("no Big Mac release was in force on {on}"))
+            AppError::NotFound(format!("no Big Mac release was in force on {on}"))
         })?;
     Ok(state
         .store
@@ -70,10 +51,10 @@ pub async fn threshold_set(
 pub async fn partner_page(
     state: &AppState,
     slug: &str,
-) -> Result<fairshare_store::public::PartnerPage, LookupError> {
+) -> Result<fairshare_store::public::PartnerPage, AppError> {
     state
         .store
         .partner_page(slug, state.today())
         .await?
-        .ok_or_else(|| LookupError::NotFound(format!("`{slug}` is not a community partner")))
+        .ok_or_else(|| AppError::NotFound(format!("`{slug}` is not a community partner")))
 }

@@ -15,7 +15,7 @@ use fairshare_store::directory::MemberDetail;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, check_csrf, require};
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 
 #[derive(Template)]
@@ -36,7 +36,7 @@ fn confirmed(viewer: Viewer) -> Result<(SessionUser, IdentityKey), Box<Response>
         return Err(Box::new(Denied::Forbidden.into_response()));
     }
     let key = IdentityKey::from_email(&user.user.email)
-        .map_err(|e| Box::new(error_page(LookupError::BadRequest(e.to_string()))))?;
+        .map_err(|e| Box::new(error_page(AppError::BadRequest(e.to_string()))))?;
     Ok((user, key))
 }
 
@@ -45,10 +45,10 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> Response {
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    let result: Result<MePage, LookupError> = async {
+    let result: Result<MePage, AppError> = async {
         let (member, pending) = if user.user.verified {
             let key = IdentityKey::from_email(&user.user.email)
-                .map_err(|e| LookupError::BadRequest(e.to_string()))?;
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
             let member = match state.store.find_member(&user.user.email).await {
                 Ok(id) => Some(state.store.member(id).await?),
                 Err(StoreError::NotFound(_)) => None,
@@ -137,7 +137,7 @@ pub async fn answer_staff(
     {
         Ok(()) => Redirect::to("/me").into_response(),
         Err(StoreError::NotFound(m) | StoreError::Invalid(m) | StoreError::Conflict(m)) => {
-            error_page(LookupError::BadRequest(m))
+            error_page(AppError::BadRequest(m))
         }
         Err(e) => error_page(e.into()),
     }

@@ -11,7 +11,7 @@ use fairshare_engine::{Basis, CountryCode, RoundingMode, Threshold};
 
 use crate::AppState;
 use crate::format::{cents, grouped};
-use crate::lookup::{LookupError, parse_country, threshold_set};
+use crate::lookup::{AppError, parse_country, threshold_set};
 
 pub(crate) const STYLESHEET: &str = include_str!("../assets/style.css");
 
@@ -43,12 +43,14 @@ pub async fn not_found() -> Response {
     )
 }
 
-pub(crate) fn error_page(error: LookupError) -> Response {
+pub(crate) fn error_page(error: AppError) -> Response {
     let (status, title, message) = match error {
-        LookupError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Check the address", m),
-        LookupError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
-        LookupError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
-        LookupError::Internal(detail) => {
+        AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Check the address", m),
+        AppError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),
+        AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
+        AppError::Conflict(m) => (StatusCode::CONFLICT, "Not possible now", m),
+        AppError::SignIn(next) => return AppError::SignIn(next).into_response(),
+        AppError::Internal(detail) => {
             tracing::error!(%detail, "page failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,9 +69,9 @@ pub(crate) fn error_page(error: LookupError) -> Response {
 }
 
 /// A page as a string, for the cache; a template error is ours (500).
-pub(crate) fn render_string(page: &impl Template) -> Result<String, LookupError> {
+pub(crate) fn render_string(page: &impl Template) -> Result<String, AppError> {
     page.render()
-        .map_err(|e| LookupError::Internal(format!("template: {e}")))
+        .map_err(|e| AppError::Internal(format!("template: {e}")))
 }
 
 fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -144,7 +146,7 @@ pub async fn thresholds(
 async fn thresholds_page(
     state: &AppState,
     params: &HashMap<String, String>,
-) -> Result<ThresholdsPage, LookupError> {
+) -> Result<ThresholdsPage, AppError> {
     let chosen = match params.get("country").filter(|c| !c.is_empty()) {
         Some(text) => Some(parse_country("country", text)?),
         None => None,

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
 use crate::format::points_text;
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 use crate::site::month_name;
 
@@ -128,7 +128,7 @@ pub async fn portal(
     }))
 }
 
-async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError> {
+async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
     let rules = state.rules().await?;
     let today = state.today();
     let organisation = state.store.organisation(slug).await?;
@@ -172,7 +172,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, LookupError>
         min_members: rules.eligibility.min_members,
         slug: slug.to_string(),
         name: organisation_name,
-        status: status.replace('_', " "),
+        status: status.label().to_string(),
         eligible: evaluation.eligible,
         criteria: vec![
             (
@@ -303,7 +303,7 @@ async fn criteria_months(
     rules: &fairshare_engine::ProgrammeRules,
     evaluation: &fairshare_engine::eligibility::Evaluation,
     so_far: &fairshare_engine::scoring::Score,
-) -> Result<Vec<CriteriaMonth>, LookupError> {
+) -> Result<Vec<CriteriaMonth>, AppError> {
     let eligibility = &rules.eligibility;
     let worked = |score: rust_decimal::Decimal, members: usize| {
         score >= eligibility.min_monthly_score && members >= eligibility.min_members as usize
@@ -360,7 +360,7 @@ async fn criteria_months(
 }
 
 /// Linked sponsor accounts as `platform:account`.
-async fn sponsor_accounts(state: &AppState, org: i64) -> Result<Vec<String>, LookupError> {
+async fn sponsor_accounts(state: &AppState, org: i64) -> Result<Vec<String>, AppError> {
     let mut accounts = Vec::new();
     for platform in ["opencollective", "github_sponsors"] {
         for account in state.store.sponsor_accounts_of(org, platform).await? {
@@ -374,7 +374,7 @@ async fn sponsor_accounts(state: &AppState, org: i64) -> Result<Vec<String>, Loo
 async fn missing_price(
     state: &AppState,
     country: Option<&str>,
-) -> Result<Option<String>, LookupError> {
+) -> Result<Option<String>, AppError> {
     let Some(code) = country.and_then(|c| fairshare_engine::CountryCode::parse_lenient(c).ok())
     else {
         return Ok(None);
@@ -420,7 +420,7 @@ pub async fn submit_claim(
     };
     let kind = match form.kind.parse::<ActivityKind>() {
         Ok(kind) => kind,
-        Err(e) => return error_page(LookupError::BadRequest(format!("kind: {e}"))),
+        Err(e) => return error_page(AppError::BadRequest(format!("kind: {e}"))),
     };
     let day = match crate::lookup::parse_date("day", &form.day) {
         Ok(day) => day,
@@ -441,7 +441,7 @@ pub async fn submit_claim(
         .await
     {
         Ok(_) => Redirect::to(&format!("/portal?org={org}#claims-{org}")).into_response(),
-        Err(StoreError::Invalid(m)) => error_page(LookupError::BadRequest(m)),
+        Err(StoreError::Invalid(m)) => error_page(AppError::BadRequest(m)),
         Err(e) => error_page(e.into()),
     }
 }
@@ -496,7 +496,7 @@ pub async fn save_profile(
         .await
     {
         Ok(()) => Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response(),
-        Err(StoreError::Invalid(m)) => error_page(LookupError::BadRequest(m)),
+        Err(StoreError::Invalid(m)) => error_page(AppError::BadRequest(m)),
         Err(e) => error_page(e.into()),
     }
 }
@@ -529,9 +529,9 @@ pub async fn request_details(
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    let result: Result<i64, LookupError> = async {
+    let result: Result<i64, AppError> = async {
         let country = fairshare_engine::CountryCode::parse_lenient(form.country.trim())
-            .map_err(|e| LookupError::BadRequest(format!("`country`: {e}")))?;
+            .map_err(|e| AppError::BadRequest(format!("`country`: {e}")))?;
         let mut accounts = Vec::new();
         for (number, line) in form.sponsor_accounts.lines().enumerate() {
             let line = line.trim();
@@ -539,7 +539,7 @@ pub async fn request_details(
                 continue;
             }
             let (platform, account) = line.split_once(':').ok_or_else(|| {
-                LookupError::BadRequest(format!(
+                AppError::BadRequest(format!(
                     "`sponsor_accounts` line {}: write `opencollective:SLUG` or `github_sponsors:LOGIN`",
                     number + 1
                 ))
@@ -560,7 +560,7 @@ pub async fn request_details(
             .request_details_change(&org, change, &user.user.email)
             .await
             .map_err(|e| match e {
-                StoreError::Invalid(m) => LookupError::BadRequest(m),
+                StoreError::Invalid(m) => AppError::BadRequest(m),
                 other => other.into(),
             })
     }
@@ -602,7 +602,7 @@ pub async fn invite_staff(
     {
         Ok(()) => Redirect::to(&format!("/portal?org={org}#staff-{org}")).into_response(),
         Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
-            error_page(LookupError::BadRequest(m))
+            error_page(AppError::BadRequest(m))
         }
         Err(e) => error_page(e.into()),
     }
@@ -631,20 +631,18 @@ pub async fn submit_price(
         Ok(user) => user,
         Err(denied) => return denied.into_response(),
     };
-    let result: Result<(), LookupError> = async {
+    let result: Result<(), AppError> = async {
         let organisation = state.store.organisation(&org).await?;
         let country = missing_price(&state, organisation.country.as_deref())
             .await?
-            .ok_or_else(|| {
-                LookupError::BadRequest("your country already has a threshold".into())
-            })?;
+            .ok_or_else(|| AppError::BadRequest("your country already has a threshold".into()))?;
         let decimal = |name: &str, text: &str| {
             text.trim()
                 .parse::<rust_decimal::Decimal>()
                 .ok()
                 .filter(|d| d.is_sign_positive() && !d.is_zero())
                 .ok_or_else(|| {
-                    LookupError::BadRequest(format!(
+                    AppError::BadRequest(format!(
                         "`{name}` must be a positive number, not `{text}`"
                     ))
                 })
@@ -653,12 +651,12 @@ pub async fn submit_price(
             .store
             .release_in_force(state.today())
             .await?
-            .ok_or_else(|| LookupError::NotFound("no Big Mac release is in force".into()))?;
+            .ok_or_else(|| AppError::NotFound("no Big Mac release is in force".into()))?;
         let submission = fairshare_store::NewSubmission {
             country: fairshare_engine::CountryCode::parse_lenient(&country)
-                .map_err(|e| LookupError::BadRequest(e.to_string()))?,
+                .map_err(|e| AppError::BadRequest(e.to_string()))?,
             currency: fairshare_engine::CurrencyCode::parse(form.currency.trim())
-                .map_err(|e| LookupError::BadRequest(format!("currency: {e}")))?,
+                .map_err(|e| AppError::BadRequest(format!("currency: {e}")))?,
             local_price: decimal("price", &form.price)?,
             dollar_ex: decimal("rate", &form.rate)?,
             evidence: form.evidence.trim().to_string(),
@@ -669,7 +667,7 @@ pub async fn submit_price(
             .submit_price(submission, &user.user.email)
             .await
             .map_err(|e| match e {
-                StoreError::Invalid(m) | StoreError::Conflict(m) => LookupError::BadRequest(m),
+                StoreError::Invalid(m) | StoreError::Conflict(m) => AppError::BadRequest(m),
                 other => other.into(),
             })?;
         Ok(())

@@ -14,7 +14,7 @@ use time::Duration;
 use crate::AppState;
 use crate::account::{CsrfForm, MOST_FAILURES, THROTTLE_WINDOW, hash_for_new_user, page};
 use crate::auth::{Denied, Viewer, random_token, require_form, same_origin, token_hash};
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 
 /// Emails a single-use link: confirm the address (valid 2 days) or reset the password
@@ -23,7 +23,7 @@ pub(crate) async fn send_token(
     state: &AppState,
     email: &str,
     purpose: TokenPurpose,
-) -> Result<(), LookupError> {
+) -> Result<(), AppError> {
     let token = random_token();
     let lifetime = match purpose {
         TokenPurpose::Verify => Duration::days(2),
@@ -56,7 +56,7 @@ pub(crate) async fn send_token(
     let to = email.trim().to_lowercase();
     state.mailer.send(&to, subject, &body).await.map_err(|e| {
         tracing::error!(%to, error = %e, "a message could not be sent");
-        LookupError::Internal(format!("the message could not be sent ({e})"))
+        AppError::Internal(format!("the message could not be sent ({e})"))
     })
 }
 
@@ -224,7 +224,7 @@ pub async fn reset(
             *response.status_mut() = StatusCode::BAD_REQUEST;
             return response;
         }
-        Err(_) => return error_page(LookupError::Internal("hashing failed".into())),
+        Err(_) => return error_page(AppError::Internal("hashing failed".into())),
     };
     match state
         .store

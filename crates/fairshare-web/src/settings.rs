@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Viewer, require, require_form};
-use crate::lookup::LookupError;
+use crate::lookup::AppError;
 use crate::pages::{error_page, render_string};
 
 const HERE: &str = "/admin/settings";
@@ -222,7 +222,7 @@ pub async fn save(
     };
     let rules = match rules_from_form(current.clone(), &form) {
         Ok(rules) => rules,
-        Err(problem) => return error_page(LookupError::BadRequest(problem)),
+        Err(problem) => return error_page(AppError::BadRequest(problem)),
     };
     let reason = form.get("reason").map_or("", |s| s.as_str());
     match state
@@ -231,7 +231,7 @@ pub async fn save(
         .await
     {
         Ok(_) => Redirect::to(HERE).into_response(),
-        Err(StoreError::Invalid(problem)) => error_page(LookupError::BadRequest(problem)),
+        Err(StoreError::Invalid(problem)) => error_page(AppError::BadRequest(problem)),
         Err(e) => error_page(e.into()),
     }
 }
@@ -257,8 +257,7 @@ pub async fn comparable(
         Err(denied) => return denied.into_response(),
     };
     let code = |name: &str, text: &str| {
-        CountryCode::parse(text.trim())
-            .map_err(|e| LookupError::BadRequest(format!("`{name}`: {e}")))
+        CountryCode::parse(text.trim()).map_err(|e| AppError::BadRequest(format!("`{name}`: {e}")))
     };
     let country = match code("country", &form.country) {
         Ok(country) => country,
@@ -275,7 +274,7 @@ pub async fn comparable(
         },
         "unmap" => state.store.unmap_country(country, &user.user.email).await,
         other => {
-            return error_page(LookupError::BadRequest(format!(
+            return error_page(AppError::BadRequest(format!(
                 "`action` must be map or unmap, not `{other}`"
             )));
         }
@@ -283,7 +282,7 @@ pub async fn comparable(
     match done {
         Ok(()) => Redirect::to(HERE).into_response(),
         Err(StoreError::Invalid(m) | StoreError::NotFound(m)) => {
-            error_page(LookupError::BadRequest(m))
+            error_page(AppError::BadRequest(m))
         }
         Err(e) => error_page(e.into()),
     }

@@ -22,7 +22,7 @@ use time::Date;
 use crate::AppState;
 use crate::charts;
 use crate::format::grouped;
-use crate::lookup::{LookupError, parse_country, parse_date};
+use crate::lookup::{AppError, parse_country, parse_date};
 use crate::pages::{error_page, render_string};
 
 /// Rendered public pages by address, valid for one public data version and one day.
@@ -59,10 +59,10 @@ impl PageCache {
         state: &AppState,
         key: &str,
         make: F,
-    ) -> Result<Cached, LookupError>
+    ) -> Result<Cached, AppError>
     where
         F: FnOnce(AppState) -> Fut,
-        Fut: std::future::Future<Output = Result<(String, &'static str), LookupError>>,
+        Fut: std::future::Future<Output = Result<(String, &'static str), AppError>>,
     {
         let today = state.today();
         let stale = {
@@ -136,7 +136,7 @@ const HTML: &str = "text/html; charset=utf-8";
 async fn cached_html<F, Fut>(state: &AppState, uri: &Uri, headers: &HeaderMap, make: F) -> Response
 where
     F: FnOnce(AppState) -> Fut,
-    Fut: std::future::Future<Output = Result<String, LookupError>>,
+    Fut: std::future::Future<Output = Result<String, AppError>>,
 {
     let key = uri.to_string();
     match state
@@ -415,11 +415,7 @@ pub async fn partner(
         render_string(&PartnerTemplate {
             title: page.name.clone(),
             country: country_name(page.country.as_deref()),
-            status: match page.status.as_str() {
-                "partner" => "Community Partner",
-                "at_risk" => "Community Partner (under review this month)",
-                _ => "Former partner",
-            },
+            status: page.status.public_title().unwrap_or("Former partner"),
             rank_chart: charts::line("Monthly score", &ranks),
             ranks: page
                 .ranks
@@ -536,18 +532,18 @@ pub struct Window {
 }
 
 /// The report window from `?days=` or `?from=&to=` (default: the last 90 days to yesterday).
-pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), LookupError> {
+pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), AppError> {
     match (&window.from, &window.to) {
         (Some(from), Some(to)) => {
             let (from, to) = (parse_date("from", from)?, parse_date("to", to)?);
             if to < from {
-                return Err(LookupError::BadRequest(format!(
+                return Err(AppError::BadRequest(format!(
                     "`to` ({to}) is before `from` ({from})"
                 )));
             }
             Ok((from, to))
         }
-        (Some(_), None) | (None, Some(_)) => Err(LookupError::BadRequest(
+        (Some(_), None) | (None, Some(_)) => Err(AppError::BadRequest(
             "give both `from` and `to`, or `days`".into(),
         )),
         (None, None) => {
@@ -557,7 +553,7 @@ pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), Looku
                     .ok()
                     .filter(|d| (1..=3660).contains(d))
                     .ok_or_else(|| {
-                        LookupError::BadRequest(format!(
+                        AppError::BadRequest(format!(
                             "`days` must be a whole number from 1 to 3660, not `{text}`"
                         ))
                     })?,
@@ -590,14 +586,14 @@ pub async fn badge(
     headers: HeaderMap,
 ) -> Response {
     let Some(slug) = file.strip_suffix(".svg").map(str::to_string) else {
-        return error_page(LookupError::NotFound("badges end in .svg".into()));
+        return error_page(AppError::NotFound("badges end in .svg".into()));
     };
     let page = state
         .cache
         .get_or_render(&state, &uri.to_string(), |state| async move {
             let (month, partners) = state.store.latest_partners().await?;
             let found = partners.iter().find(|p| p.slug == slug).ok_or_else(|| {
-                LookupError::NotFound(format!("`{slug}` is not in the latest ranking"))
+                AppError::NotFound(format!("`{slug}` is not in the latest ranking"))
             })?;
             Ok((badge_svg(found, month), "image/svg+xml"))
         })

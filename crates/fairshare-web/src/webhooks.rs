@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fairshare_store::events::SponsorshipEvent;
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Sha256;
 
 use crate::AppState;
@@ -77,26 +77,9 @@ pub async fn github_sponsors(
     let Some(delivery) = header(&headers, "x-github-delivery") else {
         return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
     };
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return reply(StatusCode::BAD_REQUEST, "the body is not JSON");
-    };
-    let Some(action) = payload["action"].as_str() else {
-        return reply(StatusCode::BAD_REQUEST, "`action` is missing");
-    };
-    let sponsorship = &payload["sponsorship"];
-    let tier = &sponsorship["tier"];
-    let cents = tier["monthly_price_in_cents"].as_i64();
-    let event = SponsorshipEvent {
-        platform: "github_sponsors".into(),
-        delivery_id: delivery.to_string(),
-        action: action.to_string(),
-        account: sponsorship["sponsor"]["login"]
-            .as_str()
-            .map(str::to_lowercase),
-        tier_amount: cents.map(|c| rust_decimal::Decimal::new(c, 2).to_string()),
-        currency: cents.map(|_| "USD".to_string()),
-        is_yearly: None,
-        payload: String::from_utf8_lossy(&body).into_owned(),
+    let event = match fairshare_import::webhooks::github_sponsors(delivery, &body) {
+        Ok(event) => event,
+        Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
     };
     store(&state, &event).await
 }
@@ -116,33 +99,9 @@ pub async fn opencollective(
         tracing::warn!("Open Collective webhook refused: bad or missing token");
         return reply(StatusCode::UNAUTHORIZED, "bad or missing token");
     }
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return reply(StatusCode::BAD_REQUEST, "the body is not JSON");
-    };
-    let (Some(kind), Some(id)) = (
-        payload["type"].as_str(),
-        payload["id"]
-            .as_i64()
-            .map(|i| i.to_string())
-            .or_else(|| payload["id"].as_str().map(str::to_string)),
-    ) else {
-        return reply(StatusCode::BAD_REQUEST, "`type` and `id` are required");
-    };
-    let data = &payload["data"];
-    let order = &data["order"];
-    let amount = order["totalAmount"].as_i64();
-    let event = SponsorshipEvent {
-        platform: "opencollective".into(),
-        delivery_id: id,
-        action: kind.to_string(),
-        account: data["fromCollective"]["slug"]
-            .as_str()
-            .or_else(|| data["member"]["memberCollective"]["slug"].as_str())
-            .map(str::to_lowercase),
-        tier_amount: amount.map(|c| rust_decimal::Decimal::new(c, 2).to_string()),
-        currency: order["currency"].as_str().map(str::to_string),
-        is_yearly: order["interval"].as_str().map(|i| i == "year"),
-        payload: String::from_utf8_lossy(&body).into_owned(),
+    let event = match fairshare_import::webhooks::opencollective(&body) {
+        Ok(event) => event,
+        Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
     };
     store(&state, &event).await
 }

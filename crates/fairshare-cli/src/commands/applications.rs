@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use fairshare_engine::IdentityKey;
-use fairshare_store::applications::{ApplicationForm, Decision};
+use fairshare_store::applications::{ApplicationForm, Verdict as Decision};
 
 use super::Context;
 use crate::output::{Format, Listing, names};
@@ -35,7 +35,7 @@ pub async fn apply(context: &Context, args: ApplyArgs) -> anyhow::Result<()> {
     form.org = form.org.to_lowercase();
     let store = context.store().await?;
     let programme = context.rules(&store).await?;
-    store.ensure_embedded_rates().await?;
+    fairshare_ingest::ensure_embedded_rates(&store).await?;
     store.prepare_applicant(&form, &context.actor).await?;
     let evaluation = store
         .evaluate(&form.org, context.today(), &programme)
@@ -122,7 +122,7 @@ pub async fn run(context: &Context, command: ApplicationsCommand) -> anyhow::Res
                         vec![
                             a.id.to_string(),
                             a.org.clone(),
-                            a.status.clone(),
+                            a.status.to_string(),
                             a.eligible.to_string(),
                             a.submitted_by.clone(),
                             a.submitted_at.to_string(),

@@ -201,7 +201,12 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
         }
         BigmacCommand::Approve { id, comment } => {
             let s = store
-                .decide_submission(id, true, &context.actor, comment.as_deref())
+                .decide_submission(
+                    id,
+                    fairshare_engine::Verdict::Approve,
+                    &context.actor,
+                    comment.as_deref(),
+                )
                 .await?;
             println!(
                 "price submission #{} for {} approved by {}",
@@ -213,7 +218,12 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
                 bail!("say why the submission is rejected (--comment)");
             }
             let s = store
-                .decide_submission(id, false, &context.actor, Some(&comment))
+                .decide_submission(
+                    id,
+                    fairshare_engine::Verdict::Reject,
+                    &context.actor,
+                    Some(&comment),
+                )
                 .await?;
             println!(
                 "price submission #{} for {} rejected by {}",

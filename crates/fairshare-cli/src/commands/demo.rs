@@ -6,7 +6,7 @@ use fairshare_engine::compliance::Coverage;
 use fairshare_engine::{ActivityKind, CountryCode, IdentityKey, Money, Month};
 use fairshare_import::record::OrgRecord;
 use fairshare_import::{ActivityRecord, PersonRef, Skips};
-use fairshare_store::applications::{ApplicationForm, Decision, StaffMember};
+use fairshare_store::applications::{ApplicationForm, StaffMember, Verdict as Decision};
 use fairshare_store::public::Profile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -94,7 +94,7 @@ impl Default for DemoArgs {
 pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
     let programme = context.rules(&store).await?;
-    store.ensure_embedded_rates().await?;
+    fairshare_ingest::ensure_embedded_rates(&store).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let last = Month::of(context.today()).previous();
     let first = (1..args.months.max(4)).fold(last, |m, _| m.previous());

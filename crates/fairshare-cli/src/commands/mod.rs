@@ -38,8 +38,7 @@ impl Context {
             .with_context(|| {
                 format!("opening the database {}", redact(&self.config.database_url))
             })?;
-        store
-            .ensure_embedded_bigmac()
+        fairshare_ingest::ensure_embedded_bigmac(&store)
             .await
             .context("storing the embedded Big Mac data")?;
         Ok(store)

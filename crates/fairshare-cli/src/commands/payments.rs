@@ -264,7 +264,7 @@ pub struct ComplianceArgs {
 pub async fn compliance(context: &Context, args: ComplianceArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
     let programme = context.rules(&store).await?;
-    store.ensure_embedded_rates().await?;
+    fairshare_ingest::ensure_embedded_rates(&store).await?;
     let to = args
         .to
         .unwrap_or_else(|| Month::of(context.today()).previous());

@@ -26,7 +26,7 @@ pub enum RatesCommand {
 
 pub async fn run(context: &Context, command: RatesCommand) -> anyhow::Result<()> {
     let store = context.store().await?;
-    store.ensure_embedded_rates().await?;
+    fairshare_ingest::ensure_embedded_rates(&store).await?;
     match command {
         RatesCommand::Import { file } => {
             let name = file.display().to_string();

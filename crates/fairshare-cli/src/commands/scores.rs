@@ -156,7 +156,7 @@ pub struct EvaluateArgs {
 pub async fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
     let programme = context.rules(&store).await?;
-    store.ensure_embedded_rates().await?;
+    fairshare_ingest::ensure_embedded_rates(&store).await?;
     let as_of = args.as_of.unwrap_or_else(|| context.today());
     let eligibility = &programme.eligibility;
     let evaluation = store.evaluate(&args.org, as_of, &programme).await?;
@@ -230,7 +230,7 @@ pub async fn review_month(context: &Context, args: ReviewArgs) -> anyhow::Result
     }
     let store = context.store().await?;
     let rules = context.rules(&store).await?;
-    store.ensure_embedded_rates().await?;
+    fairshare_ingest::ensure_embedded_rates(&store).await?;
     let republish = args
         .republish
         .then(|| args.reason.clone().unwrap_or_default());

@@ -369,7 +369,7 @@ fn every_role_reaches_only_what_is_its_own() {
         after.contains("talk_given"),
         "the approved claim scores: {after}"
     );
-    assert_eq!(status(&verify(&sessions[4])), 403, "decided once");
+    assert_eq!(status(&verify(&sessions[4])), 409, "decided once");
 
     // Console: an exclusion from scoring, and a price decided by someone else.
     let explain = run(&[
@@ -429,7 +429,7 @@ fn every_role_reaches_only_what_is_its_own() {
         "/admin/corrections/add",
         "activity=999999999&reason=x",
     );
-    assert_eq!(status(&refused), 400, "an unknown activity is named");
+    assert_eq!(status(&refused), 404, "an unknown activity is not found");
     assert_eq!(
         status(&console_post(
             &sessions[3],
@@ -476,7 +476,7 @@ fn every_role_reaches_only_what_is_its_own() {
     };
     assert_eq!(
         status(&decide_price(&sessions[1])),
-        400,
+        403,
         "not one's own submission"
     );
     assert_eq!(
@@ -944,7 +944,7 @@ fn an_organisation_changes_what_moves_money_and_credit_only_through_a_reviewer()
     };
     assert_eq!(status(&decide(&admin_a, "approve")), 403);
     assert_eq!(status(&decide(&reviewer, "approve")), 303);
-    assert_eq!(status(&decide(&reviewer, "reject")), 400, "decided once");
+    assert_eq!(status(&decide(&reviewer, "reject")), 409, "decided once");
     let applied = get(&admin_a, "/portal");
     assert!(
         applied.contains("<dt>HQ country</dt><dd>IND</dd>"),
@@ -977,10 +977,8 @@ fn an_organisation_changes_what_moves_money_and_credit_only_through_a_reviewer()
         &format!("/admin/changes/{own_id}/decide"),
         "decision=approve",
     );
-    assert!(
-        refused.contains("someone other than the requester"),
-        "{refused}"
-    );
+    assert_eq!(status(&refused), 403, "{refused}");
+    assert!(refused.contains("someone else must decide it"), "{refused}");
 
     // The logo is part of the public profile: https only, shown on the partner page.
     let logo = |url: &str| {

@@ -1,5 +1,6 @@
 use fairshare_engine::{ActivityKind, CountryCode};
-use fairshare_import::record::OrgRecord;
+use fairshare_engine::{Refusal, RequestState, Verdict};
+use fairshare_records::OrgRecord;
 use fairshare_store::StoreError;
 use fairshare_store::accounts::{Grant, Role};
 use fairshare_store::claims::ClaimForm;
@@ -132,19 +133,23 @@ async fn users_sessions_and_claims_on_every_backend() {
         );
         assert!(
             matches!(
-                store.decide_claim(cid, true, "", "ana", |_| true).await,
-                Err(StoreError::Conflict(_))
+                store
+                    .decide_claim(cid, Verdict::Approve, "", "ana", |_| true)
+                    .await,
+                Err(StoreError::Refused(Refusal::OwnRequest { .. }))
             ),
             "not one's own claim"
         );
-        assert!(
+        assert!(matches!(
             store
-                .decide_claim(cid, true, "", "lead", |team| team == "legal")
-                .await
-                .is_err()
-        );
+                .decide_claim(cid, Verdict::Approve, "", "lead", |team| team == "legal")
+                .await,
+            Err(StoreError::Refused(Refusal::OutOfScope { .. }))
+        ));
         store
-            .decide_claim(cid, true, "seen", "lead", |team| team == "events")
+            .decide_claim(cid, Verdict::Approve, "seen", "lead", |team| {
+                team == "events"
+            })
             .await
             .unwrap();
         let rules = fairshare_engine::scoring::ScoringRules::default();
@@ -165,7 +170,7 @@ async fn users_sessions_and_claims_on_every_backend() {
         assert!(details.values().any(|d| d.source == "claim"));
         assert_eq!(
             store.claims(Some("acme"), None).await.unwrap()[0].status,
-            "approved"
+            RequestState::Approved
         );
     }
 }
@@ -247,9 +252,17 @@ async fn detail_changes_wait_for_someone_else_and_apply_whole_on_every_backend()
             .request_details_change("acme", change(&["beta.example"], "@Acme-OC"), "ana")
             .await
             .unwrap();
-        let own = store.decide_details_change(id, true, "", "ana").await;
-        assert!(matches!(own, Err(StoreError::Invalid(_))), "{}", t.backend);
-        let clash = store.decide_details_change(id, true, "", "rita").await;
+        let own = store
+            .decide_details_change(id, Verdict::Approve, "", "ana")
+            .await;
+        assert!(
+            matches!(own, Err(StoreError::Refused(Refusal::OwnRequest { .. }))),
+            "{}",
+            t.backend
+        );
+        let clash = store
+            .decide_details_change(id, Verdict::Approve, "", "rita")
+            .await;
         assert!(matches!(clash, Err(StoreError::Conflict(m)) if m.contains("beta")));
         let acme = store.organisation("acme").await.unwrap();
         assert_eq!(acme.country.as_deref(), Some("DEU"), "nothing applied");
@@ -278,7 +291,7 @@ async fn detail_changes_wait_for_someone_else_and_apply_whole_on_every_backend()
             ["pending", "rejected"]
         );
         store
-            .decide_details_change(id, true, "ok", "rita")
+            .decide_details_change(id, Verdict::Approve, "ok", "rita")
             .await
             .unwrap();
         let acme = store.organisation("acme").await.unwrap();

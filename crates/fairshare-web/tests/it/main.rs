@@ -47,7 +47,9 @@ async fn get(state: &AppState, uri: &str) -> Reply {
 async fn states() -> Vec<(AppState, fairshare_testkit::TestStore)> {
     let mut out = Vec::new();
     for t in fairshare_testkit::stores().await {
-        t.store.ensure_embedded_bigmac().await.unwrap();
+        fairshare_ingest::ensure_embedded_bigmac(&t.store)
+            .await
+            .unwrap();
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../data/big-mac/big-mac-source-data-2021-07.csv"

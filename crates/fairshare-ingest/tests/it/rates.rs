@@ -8,9 +8,17 @@ fn cur(c: &str) -> CurrencyCode {
 #[tokio::test]
 async fn ecb_rates_import_once_and_convert() {
     for t in fairshare_testkit::stores().await {
-        let first = t.store.ensure_embedded_rates().await.unwrap().unwrap();
+        let first = fairshare_ingest::ensure_embedded_rates(&t.store)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(first.new > 200_000, "{}: {first:?}", t.backend);
-        assert!(t.store.ensure_embedded_rates().await.unwrap().is_none());
+        assert!(
+            fairshare_ingest::ensure_embedded_rates(&t.store)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         let revised = fairshare_import::ecb::parse(
             "fix.csv",

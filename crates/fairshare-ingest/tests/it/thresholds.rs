@@ -1,5 +1,6 @@
 use fairshare_engine::{Basis, CountryCode, CurrencyCode, EuroAreaRule, ThresholdPolicy};
-use fairshare_store::{NewSubmission, StoreError, SubmissionStatus};
+use fairshare_engine::{RequestState, Verdict};
+use fairshare_store::{NewSubmission, StoreError};
 use rust_decimal::{Decimal, RoundingStrategy};
 use time::macros::date;
 
@@ -16,7 +17,9 @@ fn code(s: &str) -> CountryCode {
 #[tokio::test]
 async fn worked_example_of_the_july_2021_file() {
     for t in fairshare_testkit::stores().await {
-        t.store.ensure_embedded_bigmac().await.unwrap();
+        fairshare_ingest::ensure_embedded_bigmac(&t.store)
+            .await
+            .unwrap();
         let (july, digest) = read_bigmac("big-mac-source-data-2021-07.csv");
         t.store
             .import_bigmac("2021-07.csv", &digest, &july, "tester")
@@ -44,7 +47,9 @@ async fn worked_example_of_the_july_2021_file() {
 #[tokio::test]
 async fn every_country_of_every_release_follows_the_formula() {
     let t = fairshare_testkit::sqlite().await;
-    t.store.ensure_embedded_bigmac().await.unwrap();
+    fairshare_ingest::ensure_embedded_bigmac(&t.store)
+        .await
+        .unwrap();
     for policy in [
         ThresholdPolicy::default(),
         ThresholdPolicy {
@@ -88,7 +93,9 @@ async fn every_country_of_every_release_follows_the_formula() {
 #[tokio::test]
 async fn publication_is_frozen_and_refused_twice() {
     for t in fairshare_testkit::stores().await {
-        t.store.ensure_embedded_bigmac().await.unwrap();
+        fairshare_ingest::ensure_embedded_bigmac(&t.store)
+            .await
+            .unwrap();
         let release = date!(2026 - 01 - 01);
         let published = t
             .store
@@ -134,7 +141,9 @@ async fn publication_is_frozen_and_refused_twice() {
 #[tokio::test]
 async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
     for t in fairshare_testkit::stores().await {
-        t.store.ensure_embedded_bigmac().await.unwrap();
+        fairshare_ingest::ensure_embedded_bigmac(&t.store)
+            .await
+            .unwrap();
         let release = date!(2026 - 01 - 01);
         let policy = ThresholdPolicy::default();
 
@@ -165,7 +174,7 @@ async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
             )
             .await
             .unwrap();
-        assert_eq!(submission.status, SubmissionStatus::Pending);
+        assert_eq!(submission.status, RequestState::Pending);
         let before = t.store.thresholds(release, &policy).await.unwrap();
         assert!(
             before.country(code("NPL")).is_none(),
@@ -177,17 +186,17 @@ async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
 
         let own = t
             .store
-            .decide_submission(submission.id, true, "applicant", None)
+            .decide_submission(submission.id, Verdict::Approve, "applicant", None)
             .await;
         assert!(
-            matches!(own, Err(StoreError::Conflict(_))),
+            matches!(own, Err(StoreError::Refused(ref r)) if r.is_forbidden()),
             "no self-approval"
         );
         let approved = t
             .store
             .decide_submission(
                 submission.id,
-                true,
+                Verdict::Approve,
                 "manager",
                 Some("menu photo checks out"),
             )
@@ -217,9 +226,14 @@ async fn missing_countries_are_mapped_or_priced_with_four_eyes() {
         assert!((npl.threshold_local - exact).abs() <= dec("0.5"));
         let twice = t
             .store
-            .decide_submission(submission.id, false, "manager", None)
+            .decide_submission(submission.id, Verdict::Reject, "manager", None)
             .await;
-        assert!(matches!(twice, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            twice,
+            Err(StoreError::Refused(
+                fairshare_engine::Refusal::AlreadyDecided { .. }
+            ))
+        ));
 
         let actions: Vec<String> = t
             .store

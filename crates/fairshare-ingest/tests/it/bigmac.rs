@@ -7,11 +7,19 @@ use crate::read_bigmac;
 #[tokio::test]
 async fn embedded_import_is_idempotent() {
     for t in fairshare_testkit::stores().await {
-        let first = t.store.ensure_embedded_bigmac().await.unwrap().unwrap();
+        let first = fairshare_ingest::ensure_embedded_bigmac(&t.store)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first.releases_new, 43, "{}", t.backend);
         assert_eq!(first.rows_new, first.rows_read);
         assert_eq!(first.skipped.len(), 1, "Venezuela 2018 has no price");
-        assert!(t.store.ensure_embedded_bigmac().await.unwrap().is_none());
+        assert!(
+            fairshare_ingest::ensure_embedded_bigmac(&t.store)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         let (file, digest) = read_bigmac("big-mac-source-data-v2.csv");
         let again = t
@@ -93,7 +101,9 @@ async fn newer_file_restates_unpublished_releases_only() {
 #[tokio::test]
 async fn every_run_is_audited() {
     for t in fairshare_testkit::stores().await {
-        t.store.ensure_embedded_bigmac().await.unwrap();
+        fairshare_ingest::ensure_embedded_bigmac(&t.store)
+            .await
+            .unwrap();
         let log = t.store.audit_log(Some("bigmac:"), 10).await.unwrap();
         assert_eq!(log.len(), 1, "{}", t.backend);
         assert_eq!(log[0].action, "bigmac.import");
