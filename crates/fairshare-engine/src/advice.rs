@@ -27,7 +27,9 @@ pub struct Headroom {
 /// The numbers behind "how to move up".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MoveUp {
-    /// Points this month still needs to reach the minimum monthly score.
+    /// The minimum monthly score.
+    pub minimum: Decimal,
+    /// Points this month still needs to reach it.
     pub missing_minimum: Option<Decimal>,
     /// Points more than last month's score that would have reached the third place.
     pub gap_to_top3: Option<Decimal>,
@@ -107,6 +109,7 @@ pub fn move_up(
     headroom.sort_by(|a, b| b.points.cmp(&a.points).then(a.kind.cmp(&b.kind)));
     headroom.truncate(KINDS_SUGGESTED);
     MoveUp {
+        minimum,
         missing_minimum: (missing > Decimal::ZERO).then_some(missing),
         gap_to_top3,
         active_people: people.len(),

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use fairshare_engine::advice::{MoveUp, Placing, gap_to_top_three, move_up};
 use fairshare_engine::{ActivityKind, Month};
 use fairshare_store::StoreError;
 use fairshare_store::accounts::{Role, SessionUser};
@@ -144,14 +145,14 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
     let months = criteria_months(state, slug, &rules, &evaluation, &current.score).await?;
     let (_, ranking) = state.store.latest_partners().await?;
     let mine = ranking.iter().find(|p| p.slug == slug);
-    let third = ranking.get(2).map(|p| p.score);
-    // Points still missing to reach the current #3 (none when already at or above it).
-    let gap_to_top3 = match (mine, third) {
-        (Some(me), Some(third)) if me.rank > 3 => Some(third - me.score),
-        (None, Some(third)) => Some(third - scored.score.score),
-        _ => None,
-    }
-    .map(|gap| points_text(gap.max(rust_decimal::Decimal::ZERO)));
+    let gap_to_top3 = gap_to_top_three(
+        mine.map(|p| Placing {
+            rank: usize::try_from(p.rank).unwrap_or(usize::MAX),
+            score: p.score,
+        }),
+        scored.score.score,
+        ranking.get(2).map(|p| p.score),
+    );
     let mut by_person: std::collections::BTreeMap<String, rust_decimal::Decimal> =
         Default::default();
     for item in &scored.score.items {
@@ -159,12 +160,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
             *by_person.entry(detail.member.clone()).or_default() += item.points;
         }
     }
-    let suggestions = how_to_move_up(
-        &rules,
-        &scored.score,
-        &current.score,
-        gap_to_top3.as_deref(),
-    );
+    let suggestions = how_to_move_up(&move_up(&rules, &scored.score, &current.score, gap_to_top3));
     Ok(Standing {
         months,
         streak: evaluation.financial.months.last().map_or(0, |m| m.streak),
@@ -190,7 +186,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
         score: points_text(scored.score.score),
         rank: mine.map(|p| p.rank),
         previous_rank: mine.and_then(|p| p.previous_rank),
-        gap_to_top3,
+        gap_to_top3: gap_to_top3.map(points_text),
         this_month: points_text(current.score.score),
         by_kind: crate::breakdown::by_kind(&scored.score),
         by_person: crate::breakdown::ranked(by_person),
@@ -208,88 +204,46 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
     })
 }
 
-/// What would move the organisation up, most valuable first: the minimum still
-/// missing this month, then the kinds where its people have the most headroom under
-/// the caps (points each active person could still earn, by last month's counts).
-fn how_to_move_up(
-    rules: &fairshare_engine::ProgrammeRules,
-    last: &fairshare_engine::scoring::Score,
-    so_far: &fairshare_engine::scoring::Score,
-    gap_to_top3: Option<&str>,
-) -> Vec<String> {
-    use rust_decimal::Decimal;
+/// The engine's numbers behind "how to move up", in words, most valuable first: the
+/// minimum still missing this month, the gap to the top three, the kinds with the most
+/// headroom under their caps, then where work weighs more.
+fn how_to_move_up(advice: &MoveUp) -> Vec<String> {
     let mut tips = Vec::new();
-    let missing = rules.eligibility.min_monthly_score - so_far.score;
-    if missing > Decimal::ZERO {
+    if let Some(missing) = advice.missing_minimum {
         tips.push(format!(
             "{} more points this month reach the minimum of {}.",
             points_text(missing),
-            points_text(rules.eligibility.min_monthly_score)
+            points_text(advice.minimum)
         ));
     }
-    if let Some(gap) = gap_to_top3 {
+    if let Some(gap) = advice.gap_to_top3 {
         tips.push(format!(
-            "{gap} more points than last month would have put you in the top 3."
+            "{} more points than last month would have put you in the top 3.",
+            points_text(gap)
         ));
     }
-    let mut counted: std::collections::HashMap<(i64, ActivityKind), u32> = Default::default();
-    let mut people = std::collections::BTreeSet::new();
-    for item in &last.items {
-        people.insert(item.member);
-        *counted.entry((item.member, item.kind)).or_default() += 1;
-    }
-    let mut headroom: Vec<(Decimal, ActivityKind)> = ActivityKind::ALL
-        .iter()
-        .filter(|kind| !rules.scoring.weight(**kind).is_zero() && rules.scoring.cap(**kind) > 0)
-        .map(|&kind| {
-            let cap = rules.scoring.cap(kind);
-            let room: u32 = if people.is_empty() {
-                cap
-            } else {
-                people
-                    .iter()
-                    .map(|member| {
-                        cap.saturating_sub(counted.get(&(*member, kind)).copied().unwrap_or(0))
-                    })
-                    .sum()
-            };
-            (rules.scoring.weight(kind) * Decimal::from(room), kind)
-        })
-        .filter(|(points, _)| !points.is_zero())
-        .collect();
-    headroom.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (points, kind) in headroom.into_iter().take(4) {
-        let room = if people.is_empty() {
+    let people = advice.active_people;
+    for h in &advice.headroom {
+        let room = if people == 0 {
             format!(
                 "{} points for each person who takes it up",
-                points_text(points)
+                points_text(h.points)
             )
         } else {
             format!(
-                "room for {} more points across your {} active {}",
-                points_text(points),
-                people.len(),
-                if people.len() == 1 {
-                    "person"
-                } else {
-                    "people"
-                }
+                "room for {} more points across your {people} active {}",
+                points_text(h.points),
+                if people == 1 { "person" } else { "people" }
             )
         };
         tips.push(format!(
             "{}: {} points each, up to {} a person a month — {room}.",
-            kind.as_str().replace('_', " "),
-            points_text(rules.scoring.weight(kind)),
-            rules.scoring.cap(kind),
+            h.kind.as_str().replace('_', " "),
+            points_text(h.weight),
+            h.cap,
         ));
     }
-    // Where work weighs more: repositories, channels or teams with an impact factor.
-    for (name, factor) in rules
-        .scoring
-        .impact
-        .iter()
-        .filter(|(_, f)| **f > Decimal::ONE)
-    {
+    for (name, factor) in &advice.impact {
         tips.push(format!("Work in {name} counts × {}.", factor.normalize()));
     }
     tips
