@@ -1,7 +1,10 @@
 //! The pure domain of Fairshare.
 //!
-//! Everything here is deterministic computation over values handed in by the caller:
-//! no I/O, no clock, no SQL, no HTTP. Storage (`fairshare-store`), importers
+//! Every rule of the programme lives here, as types and pure functions: fair amounts,
+//! scoring, eligibility, the partner lifecycle (`lifecycle`), the ranking (`ranking`),
+//! who may decide a reviewed request (`requests`) and what would move an organisation
+//! up (`advice`). Everything is deterministic computation over values handed in by the
+//! caller: no I/O, no clock, no SQL, no HTTP. Storage (`fairshare-store`), importers
 //! (`fairshare-import`) and the interfaces (`fairshare-web`, `fairshare-cli`) feed this
 //! crate plain values and persist or show what it returns.
 

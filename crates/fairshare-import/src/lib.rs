@@ -1,6 +1,7 @@
-//! Importers: each module reads one external source (a file format or an API) and
-//! returns normalised engine records. Importers never touch the database; the store
-//! writes what they return in one transaction.
+//! Importers: each module reads one external source (a file format, an API or a
+//! webhook body) and returns the records of `fairshare-records`. Importers never touch
+//! the database; `fairshare-ingest` hands what they return to the store, which writes
+//! it in one transaction.
 
 pub mod activities_csv;
 pub mod bigmac;

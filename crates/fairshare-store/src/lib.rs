@@ -4,9 +4,13 @@
 //! set-up) or PostgreSQL (production, several app instances). Both backends share one
 //! schema with a migration folder each (`migrations/sqlite`, `migrations/postgres`) and
 //! the same SQL text wherever the dialects agree; [`on_pool!`] runs one body against
-//! whichever pool is open. One module per aggregate: `bigmac` (releases and prices),
-//! `thresholds` (published thresholds, comparable countries, price submissions),
-//! `audit` (the audit log and import runs).
+//! whichever pool is open. One module per aggregate (see ARCHITECTURE.md's codemap).
+//!
+//! The store loads, asks the engine, writes: every programme decision (thresholds,
+//! scores, eligibility, the next partner status, the ranking order, who may decide a
+//! request) is made by `fairshare-engine`; status columns are parsed into the engine's
+//! enums here, once ([`parse_column`]). It takes the importers' records from
+//! `fairshare-records` and never depends on the importers.
 //!
 //! Conventions: amounts are stored as exact decimal text, dates as `DATE`
 //! (ISO text on SQLite), timestamps in UTC. A published result is never updated.
