@@ -184,16 +184,18 @@ mod tests {
         .map(|t| (t.to, t.reason))
     }
 
+    /// (status, since, eligible, grace months) → the next status, or `None` to stay.
+    type Row = (
+        PartnerStatus,
+        Option<&'static str>,
+        bool,
+        u32,
+        Option<PartnerStatus>,
+    );
+
     #[test]
     fn every_transition_follows_the_table() {
-        // (status, since, eligible, grace) → next status, or staying put.
-        let table: &[(
-            PartnerStatus,
-            Option<&str>,
-            bool,
-            u32,
-            Option<PartnerStatus>,
-        )] = &[
+        let table: &[Row] = &[
             (Partner, Some("2025-01"), true, 1, None),
             (Partner, Some("2025-01"), false, 1, Some(AtRisk)),
             (Partner, None, false, 0, Some(AtRisk)),

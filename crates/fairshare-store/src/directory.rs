@@ -168,19 +168,27 @@ impl Store {
 
     /// Every organisation with its programme status, for the console.
     pub async fn organisation_statuses(&self) -> Result<Vec<OrganisationStatus>> {
-        let rows: Vec<(String, String, Option<String>, String, Option<String>)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            slug: String,
+            name: String,
+            country: Option<String>,
+            status: String,
+            status_since: Option<String>,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT slug, name, country, status, status_since FROM organisations ORDER BY status, slug")
                 .fetch_all(pool)
                 .await?
         });
         rows.into_iter()
-            .map(|(slug, name, country, status, since)| {
+            .map(|row| {
                 Ok(OrganisationStatus {
-                    status: parse_column("organisations.status", &status)?,
-                    slug,
-                    name,
-                    country,
-                    since,
+                    status: parse_column("organisations.status", &row.status)?,
+                    slug: row.slug,
+                    name: row.name,
+                    country: row.country,
+                    since: row.status_since,
                 })
             })
             .collect()

@@ -81,9 +81,9 @@ pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
-) -> Response {
+) -> crate::error::Result {
     if !same_origin(&headers) {
-        return Denied::Forbidden.into_response();
+        return Ok(Denied::Forbidden.into_response());
     }
     let next = local(&form.next);
     let refuse = |status: StatusCode, message: &str| {
@@ -131,7 +131,7 @@ pub async fn login(
         Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
     }
     .await;
-    result.unwrap_or_else(|e| error_page(e.into()))
+    Ok(result.unwrap_or_else(|e| error_page(e.into())))
 }
 
 /// A hash of a random password nobody knows.
@@ -149,21 +149,19 @@ pub async fn logout(
     viewer: Viewer,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
-) -> Response {
+) -> crate::error::Result {
     let hash = viewer.1.clone();
-    if let Err(denied) = require_form(viewer, "/", |_| true, &form.csrf) {
-        return denied.into_response();
-    }
+    require_form(viewer, "/", |_| true, &form.csrf)?;
     if let Some(hash) = hash
         && let Err(e) = state.store.close_session(&hash).await
     {
-        return error_page(e.into());
+        return Err(e.into());
     }
-    (
+    Ok((
         [(header::SET_COOKIE, session_cookie("", &headers, 0))],
         Redirect::to("/"),
     )
-        .into_response()
+        .into_response())
 }
 
 /// `fairshare users add` hashes here, so that the CLI and the web agree on the scheme.
@@ -188,12 +186,9 @@ struct AccountPage {
 }
 
 /// `/account`: who is signed in, with which roles, where to go, and signing out.
-pub async fn account(viewer: Viewer) -> Response {
-    let user = match require(viewer, "/account", |_| true) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    page(render_string(&AccountPage {
+pub async fn account(viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, "/account", |_| true)?;
+    Ok(page(render_string(&AccountPage {
         title: "Your account",
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),
@@ -214,7 +209,7 @@ pub async fn account(viewer: Viewer) -> Response {
         console: user.user.can_review(),
         verifier: crate::console::verifier(&user),
         verified: user.user.verified,
-    }))
+    })))
 }
 
 #[derive(Template)]
@@ -302,25 +297,22 @@ struct ApplyPage {
     countries: Vec<(String, String)>,
 }
 
-pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match require(viewer, "/apply", |_| true) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, "/apply", |_| true)?;
     let countries = match crate::lookup::threshold_set(&state, None).await {
         Ok(set) => set
             .rows
             .iter()
             .map(|t| (t.iso_a3.to_string(), t.name.clone()))
             .collect(),
-        Err(e) => return error_page(e),
+        Err(e) => return Err(e),
     };
-    page(render_string(&ApplyPage {
+    Ok(page(render_string(&ApplyPage {
         title: "Apply to become a partner",
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),
         countries,
-    }))
+    })))
 }
 
 #[derive(serde::Deserialize)]
@@ -349,11 +341,8 @@ pub async fn apply(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ApplicationSubmission>,
-) -> Response {
-    let user = match require_form(viewer, "/apply", |_| true, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+) -> crate::error::Result {
+    let user = require_form(viewer, "/apply", |_| true, &form.csrf)?;
     let result: Result<String, AppError> = async {
         let slug = form.org.trim().to_lowercase();
         let country = crate::lookup::parse_country("country", &form.country)?;
@@ -425,7 +414,7 @@ pub async fn apply(
     }
     .await;
     match result {
-        Ok(slug) => Redirect::to(&format!("/portal?org={slug}")).into_response(),
-        Err(e) => error_page(e),
+        Ok(slug) => Ok(Redirect::to(&format!("/portal?org={slug}")).into_response()),
+        Err(e) => Err(e),
     }
 }

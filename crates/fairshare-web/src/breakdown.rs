@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use fairshare_engine::Month;
 use fairshare_store::accounts::SessionUser;
 use rust_decimal::Decimal;
@@ -17,7 +17,7 @@ use crate::account::page;
 use crate::auth::{Denied, Viewer, require};
 use crate::format::points_text;
 use crate::lookup::AppError;
-use crate::pages::{error_page, render_string};
+use crate::pages::render_string;
 use crate::site::month_name;
 
 /// Months shown in the trend, ending with the month looked at.
@@ -77,20 +77,17 @@ pub async fn breakdown(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(query): Query<BreakdownQuery>,
-) -> Response {
+) -> crate::error::Result {
     let here = format!("/portal/breakdown?org={}", query.org);
-    let user = match require(viewer, &here, |u| {
+    let user = require(viewer, &here, |u| {
         u.user.has(fairshare_store::accounts::Role::OrgAdmin) || u.user.can_review()
-    }) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    })?;
     if !may_see(&user, &query.org) {
-        return Denied::Forbidden.into_response();
+        return Ok(Denied::Forbidden.into_response());
     }
     match render(&state, &query).await {
-        Ok(p) => page(render_string(&p)),
-        Err(e) => error_page(e),
+        Ok(p) => Ok(page(render_string(&p))),
+        Err(e) => Err(e),
     }
 }
 

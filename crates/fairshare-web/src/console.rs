@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use fairshare_engine::{Month, PartnerStatus, Verdict};
 use fairshare_store::StoreError;
 use fairshare_store::accounts::{Role, SessionUser};
@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
 use crate::lookup::AppError;
-use crate::pages::{error_page, render_string};
+use crate::pages::render_string;
 
 struct PendingApplication {
     id: i64,
@@ -39,11 +39,8 @@ struct AdminPage {
     at_risk: Vec<(String, String, String, String)>,
 }
 
-pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match require(viewer, "/admin", |u| u.user.can_review()) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, "/admin", |u| u.user.can_review())?;
     let result: Result<AdminPage, StoreError> = async {
         let applications = state
             .store
@@ -94,10 +91,8 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => page(render_string(&p)),
-        Err(e) => error_page(e.into()),
-    }
+    let p = result?;
+    Ok(page(render_string(&p)))
 }
 
 /// A reviewer's decision on something waiting (an application, a claim, a price, an
@@ -132,27 +127,17 @@ pub async fn decide(
     viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
-) -> Response {
-    let user: SessionUser =
-        match require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf) {
-            Ok(user) => user,
-            Err(denied) => return denied.into_response(),
-        };
-    let decision = match form.verdict(true) {
-        Ok(verdict) => verdict,
-        Err(e) => return error_page(e),
-    };
+) -> crate::error::Result {
+    let user: SessionUser = require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf)?;
+    let decision = form.verdict(true)?;
     if form.comment.trim().is_empty() {
-        return error_page(AppError::BadRequest("a decision needs a comment".into()));
+        return Err(AppError::BadRequest("a decision needs a comment".into()));
     }
-    match state
+    state
         .store
         .decide_application(id, decision, form.comment.trim(), &user.user.email)
-        .await
-    {
-        Ok(()) => Redirect::to("/admin").into_response(),
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to("/admin").into_response())
 }
 
 #[derive(Template)]
@@ -186,25 +171,20 @@ fn verified_teams(user: &SessionUser) -> Option<Vec<String>> {
 }
 
 /// The verification queue: team leads see their teams' claims, reviewers all.
-pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match require(viewer, "/admin/claims", verifier) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, "/admin/claims", verifier)?;
     let teams = verified_teams(&user);
     let all = teams.clone().unwrap_or_default();
-    match state.store.claims(None, Some(&all)).await {
-        Ok(claims) => page(render_string(&ClaimsPage {
-            title: "Claims to verify",
-            email: user.user.email.clone(),
-            csrf: user.csrf.clone(),
-            claims,
-            teams: teams
-                .map(|t| t.join(", "))
-                .unwrap_or_else(|| "every team".into()),
-        })),
-        Err(e) => error_page(e.into()),
-    }
+    let claims = state.store.claims(None, Some(&all)).await?;
+    Ok(page(render_string(&ClaimsPage {
+        title: "Claims to verify",
+        email: user.user.email.clone(),
+        csrf: user.csrf.clone(),
+        claims,
+        teams: teams
+            .map(|t| t.join(", "))
+            .unwrap_or_else(|| "every team".into()),
+    })))
 }
 
 pub async fn decide_claim(
@@ -212,15 +192,9 @@ pub async fn decide_claim(
     viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
-) -> Response {
-    let user = match require_form(viewer, "/admin/claims", verifier, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    let verdict = match form.verdict(false) {
-        Ok(verdict) => verdict,
-        Err(e) => return error_page(e),
-    };
+) -> crate::error::Result {
+    let user = require_form(viewer, "/admin/claims", verifier, &form.csrf)?;
+    let verdict = form.verdict(false)?;
     let teams = verified_teams(&user);
     let result = state
         .store
@@ -229,8 +203,8 @@ pub async fn decide_claim(
         })
         .await;
     match result {
-        Ok(()) => Redirect::to("/admin/claims").into_response(),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(Redirect::to("/admin/claims").into_response()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -250,30 +224,27 @@ pub async fn review(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ReviewForm>,
-) -> Response {
-    let user = match require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+) -> crate::error::Result {
+    let user = require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf)?;
     let month: Month = match form.month.parse() {
         Ok(m) => m,
         Err(_) => {
-            return error_page(AppError::BadRequest(format!(
+            return Err(AppError::BadRequest(format!(
                 "`month` must be YYYY-MM, not `{}`",
                 form.month
             )));
         }
     };
     if month >= Month::of(state.today()) {
-        return error_page(AppError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "{month} is not complete yet: a month is reviewed once it has ended"
         )));
     }
     let rules = match state.rules().await {
         Ok(rules) => rules,
-        Err(e) => return error_page(e.into()),
+        Err(e) => return Err(e.into()),
     };
-    match state
+    state
         .store
         .review_month(
             month,
@@ -281,11 +252,8 @@ pub async fn review(
             Some(form.republish_reason.trim()).filter(|r| !r.is_empty()),
             &user.user.email,
         )
-        .await
-    {
-        Ok(_) => Redirect::to("/admin").into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(Redirect::to("/admin").into_response())
 }
 
 fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
@@ -293,10 +261,6 @@ fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
 }
 
 /// A store refusal the reviewer can act on is a 400 with its message.
-/// A store refusal as the page for its status (see [`crate::error`]).
-fn refused(error: StoreError) -> Response {
-    error_page(error.into())
-}
 
 #[derive(Template)]
 #[template(path = "console_corrections.html")]
@@ -306,19 +270,14 @@ struct CorrectionsPage {
     corrections: Vec<fairshare_store::corrections::Correction>,
 }
 
-pub async fn corrections(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match reviewer(viewer, "/admin/corrections") {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    match state.store.corrections(None).await {
-        Ok(corrections) => page(render_string(&CorrectionsPage {
-            title: "Corrections",
-            csrf: user.csrf.clone(),
-            corrections,
-        })),
-        Err(e) => error_page(e.into()),
-    }
+pub async fn corrections(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = reviewer(viewer, "/admin/corrections")?;
+    let corrections = state.store.corrections(None).await?;
+    Ok(page(render_string(&CorrectionsPage {
+        title: "Corrections",
+        csrf: user.csrf.clone(),
+        corrections,
+    })))
 }
 
 #[derive(serde::Deserialize)]
@@ -338,16 +297,13 @@ pub async fn correct(
     viewer: Viewer,
     Path(action): Path<String>,
     Form(form): Form<CorrectionForm>,
-) -> Response {
-    let user = match require_form(
+) -> crate::error::Result {
+    let user = require_form(
         viewer,
         "/admin/corrections",
         |u| u.user.can_review(),
         &form.csrf,
-    ) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    )?;
     let number = |name: &str, text: &str| {
         text.trim()
             .trim_start_matches('#')
@@ -362,17 +318,17 @@ pub async fn correct(
                 .add_correction(id, &form.reason, actor)
                 .await
                 .map(|_| ()),
-            Err(e) => return error_page(e),
+            Err(e) => return Err(e),
         },
         "remove" => match number("correction", &form.correction) {
             Ok(id) => state.store.remove_correction(id, &form.reason, actor).await,
-            Err(e) => return error_page(e),
+            Err(e) => return Err(e),
         },
-        other => return error_page(AppError::NotFound(format!("no action `{other}`"))),
+        other => return Err(AppError::NotFound(format!("no action `{other}`"))),
     };
     match result {
-        Ok(()) => Redirect::to("/admin/corrections").into_response(),
-        Err(e) => refused(e),
+        Ok(()) => Ok(Redirect::to("/admin/corrections").into_response()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -384,19 +340,14 @@ struct PricesPage {
     submissions: Vec<fairshare_store::SubmissionRecord>,
 }
 
-pub async fn prices(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match reviewer(viewer, "/admin/prices") {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    match state.store.submissions().await {
-        Ok(submissions) => page(render_string(&PricesPage {
-            title: "Price submissions",
-            csrf: user.csrf.clone(),
-            submissions,
-        })),
-        Err(e) => error_page(e.into()),
-    }
+pub async fn prices(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = reviewer(viewer, "/admin/prices")?;
+    let submissions = state.store.submissions().await?;
+    Ok(page(render_string(&PricesPage {
+        title: "Price submissions",
+        csrf: user.csrf.clone(),
+        submissions,
+    })))
 }
 
 pub async fn decide_price(
@@ -404,24 +355,15 @@ pub async fn decide_price(
     viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
-) -> Response {
-    let user = match require_form(viewer, "/admin/prices", |u| u.user.can_review(), &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    let verdict = match form.verdict(false) {
-        Ok(verdict) => verdict,
-        Err(e) => return error_page(e),
-    };
+) -> crate::error::Result {
+    let user = require_form(viewer, "/admin/prices", |u| u.user.can_review(), &form.csrf)?;
+    let verdict = form.verdict(false)?;
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
-    match state
+    state
         .store
         .decide_submission(id, verdict, &user.user.email, comment)
-        .await
-    {
-        Ok(_) => Redirect::to("/admin/prices").into_response(),
-        Err(e) => refused(e),
-    }
+        .await?;
+    Ok(Redirect::to("/admin/prices").into_response())
 }
 
 /// Entries shown on the audit log page.
@@ -449,32 +391,28 @@ pub async fn audit(
     State(state): State<AppState>,
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<AuditQuery>,
-) -> Response {
-    if let Err(denied) = reviewer(viewer, "/admin/audit") {
-        return denied.into_response();
-    }
+) -> crate::error::Result {
+    reviewer(viewer, "/admin/audit")?;
     let subject = query.subject.trim().to_string();
     let prefix = Some(subject.as_str()).filter(|s| !s.is_empty());
-    match state.store.audit_log(prefix, AUDIT_PAGE).await {
-        Ok(entries) => page(render_string(&AuditPage {
-            title: "Audit log",
-            entries: entries
-                .into_iter()
-                .map(|e| {
-                    let details = if e.details.is_null() {
-                        String::new()
-                    } else {
-                        e.details.to_string()
-                    };
-                    let link = crate::auth::encode(&e.subject);
-                    (e, details, link)
-                })
-                .collect(),
-            subject,
-            limit: AUDIT_PAGE,
-        })),
-        Err(e) => error_page(e.into()),
-    }
+    let entries = state.store.audit_log(prefix, AUDIT_PAGE).await?;
+    Ok(page(render_string(&AuditPage {
+        title: "Audit log",
+        entries: entries
+            .into_iter()
+            .map(|e| {
+                let details = if e.details.is_null() {
+                    String::new()
+                } else {
+                    e.details.to_string()
+                };
+                let link = crate::auth::encode(&e.subject);
+                (e, details, link)
+            })
+            .collect(),
+        subject,
+        limit: AUDIT_PAGE,
+    })))
 }
 
 #[derive(Template)]
@@ -484,17 +422,13 @@ struct RunsPage {
     runs: Vec<fairshare_store::audit::ImportRun>,
 }
 
-pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> Response {
-    if let Err(denied) = reviewer(viewer, "/admin/runs") {
-        return denied.into_response();
-    }
-    match state.store.import_runs(100).await {
-        Ok(runs) => page(render_string(&RunsPage {
-            title: "Import runs",
-            runs,
-        })),
-        Err(e) => error_page(e.into()),
-    }
+pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    reviewer(viewer, "/admin/runs")?;
+    let runs = state.store.import_runs(100).await?;
+    Ok(page(render_string(&RunsPage {
+        title: "Import runs",
+        runs,
+    })))
 }
 
 #[derive(Template)]
@@ -504,28 +438,24 @@ struct OrganisationsPage {
     organisations: Vec<(String, String, String, String, String)>,
 }
 
-pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> Response {
-    if let Err(denied) = reviewer(viewer, "/admin/organisations") {
-        return denied.into_response();
-    }
-    match state.store.organisation_statuses().await {
-        Ok(rows) => page(render_string(&OrganisationsPage {
-            title: "Organisations",
-            organisations: rows
-                .into_iter()
-                .map(|o| {
-                    (
-                        o.slug,
-                        o.name,
-                        crate::site::country_name(o.country.as_deref()),
-                        o.status.label().to_string(),
-                        o.since.unwrap_or_default(),
-                    )
-                })
-                .collect(),
-        })),
-        Err(e) => error_page(e.into()),
-    }
+pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    reviewer(viewer, "/admin/organisations")?;
+    let rows = state.store.organisation_statuses().await?;
+    Ok(page(render_string(&OrganisationsPage {
+        title: "Organisations",
+        organisations: rows
+            .into_iter()
+            .map(|o| {
+                (
+                    o.slug,
+                    o.name,
+                    crate::site::country_name(o.country.as_deref()),
+                    o.status.label().to_string(),
+                    o.since.unwrap_or_default(),
+                )
+            })
+            .collect(),
+    })))
 }
 
 #[derive(Template)]
@@ -550,11 +480,8 @@ pub async fn members(
     State(state): State<AppState>,
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<MemberQuery>,
-) -> Response {
-    let user = match reviewer(viewer, "/admin/members") {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+) -> crate::error::Result {
+    let user = reviewer(viewer, "/admin/members")?;
     let result: Result<MembersPage, StoreError> = async {
         let member = if query.q.trim().is_empty() {
             None
@@ -578,10 +505,8 @@ pub async fn members(
         })
     }
     .await;
-    match result {
-        Ok(p) => page(render_string(&p)),
-        Err(e) => error_page(e.into()),
-    }
+    let p = result?;
+    Ok(page(render_string(&p)))
 }
 
 #[derive(serde::Deserialize)]
@@ -616,16 +541,13 @@ pub async fn member_action(
     viewer: Viewer,
     Path(action): Path<String>,
     Form(form): Form<MemberAction>,
-) -> Response {
-    let user = match require_form(
+) -> crate::error::Result {
+    let user = require_form(
         viewer,
         "/admin/members",
         |u| u.user.can_review(),
         &form.csrf,
-    ) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    )?;
     let actor = user.user.email.as_str();
     let reason = if form.reason.trim().is_empty() {
         "decided in the console"
@@ -684,9 +606,6 @@ pub async fn member_action(
         })
     }
     .await;
-    match result {
-        Ok(shown) => Redirect::to(&format!("/admin/members?q={}", crate::auth::encode(&shown)))
-            .into_response(),
-        Err(e) => refused(e),
-    }
+    let shown = result?;
+    Ok(Redirect::to(&format!("/admin/members?q={}", crate::auth::encode(&shown))).into_response())
 }

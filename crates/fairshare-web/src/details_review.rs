@@ -6,14 +6,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use fairshare_store::StoreError;
 use fairshare_store::org_changes::ChangeRequest;
 
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Viewer, require, require_form};
-use crate::pages::{error_page, render_string};
+use crate::pages::render_string;
 
 const HERE: &str = "/admin/changes";
 
@@ -32,11 +32,8 @@ struct ChangesPage {
     pending: Vec<Pending>,
 }
 
-pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match require(viewer, HERE, |u| u.user.can_review()) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, HERE, |u| u.user.can_review())?;
     let result: Result<ChangesPage, StoreError> = async {
         let mut pending = Vec::new();
         for request in state.store.details_changes(None).await? {
@@ -55,10 +52,8 @@ pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> Response 
         })
     }
     .await;
-    match result {
-        Ok(p) => page(render_string(&p)),
-        Err(e) => error_page(e.into()),
-    }
+    let p = result?;
+    Ok(page(render_string(&p)))
 }
 
 pub async fn decide(
@@ -66,21 +61,12 @@ pub async fn decide(
     viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<crate::console::DecisionForm>,
-) -> Response {
-    let user = match require_form(viewer, HERE, |u| u.user.can_review(), &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
-    let verdict = match form.verdict(false) {
-        Ok(verdict) => verdict,
-        Err(e) => return error_page(e),
-    };
-    match state
+) -> crate::error::Result {
+    let user = require_form(viewer, HERE, |u| u.user.can_review(), &form.csrf)?;
+    let verdict = form.verdict(false)?;
+    state
         .store
         .decide_details_change(id, verdict, &form.comment, &user.user.email)
-        .await
-    {
-        Ok(()) => Redirect::to(HERE).into_response(),
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to(HERE).into_response())
 }

@@ -40,11 +40,8 @@ fn confirmed(viewer: Viewer) -> Result<(SessionUser, IdentityKey), Box<Response>
     Ok((user, key))
 }
 
-pub async fn me(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match require(viewer, "/me", |_| true) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+pub async fn me(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, "/me", |_| true)?;
     let result: Result<MePage, AppError> = async {
         let (member, pending) = if user.user.verified {
             let key = IdentityKey::from_email(&user.user.email)
@@ -68,10 +65,7 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => page(render_string(&p)),
-        Err(e) => error_page(e),
-    }
+    Ok(page(render_string(&result?)))
 }
 
 #[derive(serde::Deserialize)]
@@ -85,14 +79,12 @@ pub async fn set_listing(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ListingForm>,
-) -> Response {
+) -> crate::error::Result {
     let (user, _) = match confirmed(viewer) {
         Ok(found) => found,
-        Err(response) => return *response,
+        Err(response) => return Ok(*response),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
+    check_csrf(&user, &form.csrf)?;
     let result = async {
         let member = state.store.find_member(&user.user.email).await?;
         state
@@ -101,10 +93,8 @@ pub async fn set_listing(
             .await
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to("/me").into_response(),
-        Err(e) => error_page(e.into()),
-    }
+    result?;
+    Ok(Redirect::to("/me").into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -121,24 +111,16 @@ pub async fn answer_staff(
     viewer: Viewer,
     Path(application): Path<i64>,
     Form(form): Form<StaffAnswer>,
-) -> Response {
+) -> crate::error::Result {
     let (user, key) = match confirmed(viewer) {
         Ok(found) => found,
-        Err(response) => return *response,
+        Err(response) => return Ok(*response),
     };
-    if let Err(denied) = check_csrf(&user, &form.csrf) {
-        return denied.into_response();
-    }
+    check_csrf(&user, &form.csrf)?;
     let confirm = form.decision == "confirm";
-    match state
+    state
         .store
         .confirm_staff(application, &key, confirm, &user.user.email)
-        .await
-    {
-        Ok(()) => Redirect::to("/me").into_response(),
-        Err(StoreError::NotFound(m) | StoreError::Invalid(m) | StoreError::Conflict(m)) => {
-            error_page(AppError::BadRequest(m))
-        }
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to("/me").into_response())
 }

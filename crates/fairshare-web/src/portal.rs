@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use fairshare_engine::advice::{MoveUp, Placing, gap_to_top_three, move_up};
 use fairshare_engine::{ActivityKind, Month};
 use fairshare_store::StoreError;
@@ -17,7 +17,7 @@ use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
 use crate::format::points_text;
 use crate::lookup::AppError;
-use crate::pages::{error_page, render_string};
+use crate::pages::render_string;
 use crate::site::month_name;
 
 /// One month of both criteria: what was paid against the threshold, and the score
@@ -91,17 +91,14 @@ pub async fn portal(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(query): Query<OrgQuery>,
-) -> Response {
-    let user = match require(viewer, "/portal", |u| {
+) -> crate::error::Result {
+    let user = require(viewer, "/portal", |u| {
         u.user.has(Role::OrgAdmin) || u.user.can_review()
-    }) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    })?;
     // An organisation admin sees only their own organisations; reviewers any one.
     let orgs: Vec<String> = match &query.org {
         Some(org) if crate::breakdown::may_see(&user, org) => vec![org.clone()],
-        Some(_) => return Denied::Forbidden.into_response(),
+        Some(_) => return Ok(Denied::Forbidden.into_response()),
         None => user
             .user
             .organisations()
@@ -113,10 +110,10 @@ pub async fn portal(
     for org in &orgs {
         match standing(&state, org).await {
             Ok(s) => standings.push(s),
-            Err(e) => return error_page(e),
+            Err(e) => return Err(e),
         }
     }
-    page(render_string(&PortalPage {
+    Ok(page(render_string(&PortalPage {
         title: "Partner portal",
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),
@@ -126,7 +123,7 @@ pub async fn portal(
             .map(|k| k.as_str())
             .collect(),
         today: state.today().to_string(),
-    }))
+    })))
 }
 
 async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
@@ -134,7 +131,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
     let today = state.today();
     let organisation = state.store.organisation(slug).await?;
     let organisation_name = organisation.name.clone();
-    let status = organisation.status.clone();
+    let status = organisation.status;
     let evaluation = state.store.evaluate(slug, today, &rules).await?;
     let last = Month::of(today).previous();
     let (scored, details) = state.store.explain(slug, last, &rules.scoring).await?;
@@ -366,20 +363,14 @@ pub async fn submit_claim(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ClaimSubmission>,
-) -> Response {
+) -> crate::error::Result {
     let org = form.org.clone();
-    let user = match org_admin_form(viewer, &org, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    let user = org_admin_form(viewer, &org, &form.csrf)?;
     let kind = match form.kind.parse::<ActivityKind>() {
         Ok(kind) => kind,
-        Err(e) => return error_page(AppError::BadRequest(format!("kind: {e}"))),
+        Err(e) => return Err(AppError::BadRequest(format!("kind: {e}"))),
     };
-    let day = match crate::lookup::parse_date("day", &form.day) {
-        Ok(day) => day,
-        Err(e) => return error_page(e),
-    };
+    let day = crate::lookup::parse_date("day", &form.day)?;
     let claim = fairshare_store::claims::ClaimForm {
         person: form.person,
         person_name: form.person_name,
@@ -389,15 +380,11 @@ pub async fn submit_claim(
         evidence: form.evidence,
         description: form.description,
     };
-    match state
+    state
         .store
         .submit_claim(&org, &claim, &user.user.email)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/portal?org={org}#claims-{org}")).into_response(),
-        Err(StoreError::Invalid(m)) => error_page(AppError::BadRequest(m)),
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to(&format!("/portal?org={org}#claims-{org}")).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -431,12 +418,9 @@ pub async fn save_profile(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ProfileSubmission>,
-) -> Response {
+) -> crate::error::Result {
     let org = form.org.clone();
-    let user = match org_admin_form(viewer, &org, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    let user = org_admin_form(viewer, &org, &form.csrf)?;
     let profile = fairshare_store::public::Profile {
         description: form.description.trim().to_string(),
         services: list(&form.services),
@@ -444,15 +428,11 @@ pub async fn save_profile(
         regions: list(&form.regions),
         logo_url: Some(form.logo_url.trim().to_string()).filter(|l| !l.is_empty()),
     };
-    match state
+    state
         .store
         .set_profile(&org, &profile, &user.user.email)
-        .await
-    {
-        Ok(()) => Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response(),
-        Err(StoreError::Invalid(m)) => error_page(AppError::BadRequest(m)),
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -477,12 +457,9 @@ pub async fn request_details(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<DetailsSubmission>,
-) -> Response {
+) -> crate::error::Result {
     let org = form.org.clone();
-    let user = match org_admin_form(viewer, &org, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    let user = org_admin_form(viewer, &org, &form.csrf)?;
     let result: Result<i64, AppError> = async {
         let country = fairshare_engine::CountryCode::parse_lenient(form.country.trim())
             .map_err(|e| AppError::BadRequest(format!("`country`: {e}")))?;
@@ -520,8 +497,8 @@ pub async fn request_details(
     }
     .await;
     match result {
-        Ok(_) => Redirect::to(&format!("/portal?org={org}#details-{org}")).into_response(),
-        Err(e) => error_page(e),
+        Ok(_) => Ok(Redirect::to(&format!("/portal?org={org}#details-{org}")).into_response()),
+        Err(e) => Err(e),
     }
 }
 
@@ -539,27 +516,18 @@ pub async fn invite_staff(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<StaffInvitation>,
-) -> Response {
+) -> crate::error::Result {
     let org = form.org.clone();
-    let user = match org_admin_form(viewer, &org, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    let user = org_admin_form(viewer, &org, &form.csrf)?;
     let member = fairshare_store::applications::StaffMember {
         name: form.name,
         handle: form.handle.trim().to_string(),
     };
-    match state
+    state
         .store
         .invite_staff(&org, &member, &user.user.email)
-        .await
-    {
-        Ok(()) => Redirect::to(&format!("/portal?org={org}#staff-{org}")).into_response(),
-        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
-            error_page(AppError::BadRequest(m))
-        }
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to(&format!("/portal?org={org}#staff-{org}")).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -579,12 +547,9 @@ pub async fn submit_price(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<PriceSubmission>,
-) -> Response {
+) -> crate::error::Result {
     let org = form.org.clone();
-    let user = match org_admin_form(viewer, &org, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    let user = org_admin_form(viewer, &org, &form.csrf)?;
     let result: Result<(), AppError> = async {
         let organisation = state.store.organisation(&org).await?;
         let country = missing_price(&state, organisation.country.as_deref())
@@ -628,7 +593,7 @@ pub async fn submit_price(
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&format!("/portal?org={org}")).into_response(),
-        Err(e) => error_page(e),
+        Ok(()) => Ok(Redirect::to(&format!("/portal?org={org}")).into_response()),
+        Err(e) => Err(e),
     }
 }

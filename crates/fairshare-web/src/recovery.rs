@@ -116,19 +116,16 @@ pub async fn resend_verification(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    let user = match require_form(viewer, "/account", |_| true, &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+) -> crate::error::Result {
+    let user = require_form(viewer, "/account", |_| true, &form.csrf)?;
     match send_token(&state, &user.user.email, TokenPurpose::Verify).await {
-        Ok(()) => notice(
+        Ok(()) => Ok(notice(
             StatusCode::OK,
             "Link sent",
             format!("We sent a new link to {}.", user.user.email),
             Some(("/account", "Your account")),
-        ),
-        Err(e) => error_page(e),
+        )),
+        Err(e) => Err(e),
     }
 }
 

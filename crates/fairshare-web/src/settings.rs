@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use fairshare_engine::programme::Change;
 use fairshare_engine::{ActivityKind, CountryCode, EuroAreaRule, ProgrammeRules, RoundingMode};
 use fairshare_store::StoreError;
@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Viewer, require, require_form};
 use crate::lookup::AppError;
-use crate::pages::{error_page, render_string};
+use crate::pages::render_string;
 
 const HERE: &str = "/admin/settings";
 
@@ -57,11 +57,8 @@ struct SettingsPage {
     mappings: Vec<fairshare_store::MappingRecord>,
 }
 
-pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let user = match require(viewer, HERE, |u| u.user.can_review()) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let user = require(viewer, HERE, |u| u.user.can_review())?;
     let result: Result<SettingsPage, StoreError> = async {
         let recorded = state.store.recorded_rules(50).await?;
         let rules = recorded
@@ -120,10 +117,8 @@ pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> Response
         })
     }
     .await;
-    match result {
-        Ok(p) => page(render_string(&p)),
-        Err(e) => error_page(e.into()),
-    }
+    let p = result?;
+    Ok(page(render_string(&p)))
 }
 
 /// The settings form, field by field; a bad value names its field.
@@ -206,34 +201,27 @@ pub async fn save(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let user = match require_form(
+) -> crate::error::Result {
+    let user = require_form(
         viewer,
         HERE,
         |u| u.user.has(Role::Admin),
         form.get("csrf").map_or("", |s| s.as_str()),
-    ) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+    )?;
     let current = match state.rules().await {
         Ok(rules) => rules,
-        Err(e) => return error_page(e.into()),
+        Err(e) => return Err(e.into()),
     };
     let rules = match rules_from_form(current.clone(), &form) {
         Ok(rules) => rules,
-        Err(problem) => return error_page(AppError::BadRequest(problem)),
+        Err(problem) => return Err(AppError::BadRequest(problem)),
     };
     let reason = form.get("reason").map_or("", |s| s.as_str());
-    match state
+    state
         .store
         .record_rules(&rules, &current, reason, &user.user.email)
-        .await
-    {
-        Ok(_) => Redirect::to(HERE).into_response(),
-        Err(StoreError::Invalid(problem)) => error_page(AppError::BadRequest(problem)),
-        Err(e) => error_page(e.into()),
-    }
+        .await?;
+    Ok(Redirect::to(HERE).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -251,18 +239,12 @@ pub async fn comparable(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<MappingForm>,
-) -> Response {
-    let user = match require_form(viewer, HERE, |u| u.user.has(Role::Admin), &form.csrf) {
-        Ok(user) => user,
-        Err(denied) => return denied.into_response(),
-    };
+) -> crate::error::Result {
+    let user = require_form(viewer, HERE, |u| u.user.has(Role::Admin), &form.csrf)?;
     let code = |name: &str, text: &str| {
         CountryCode::parse(text.trim()).map_err(|e| AppError::BadRequest(format!("`{name}`: {e}")))
     };
-    let country = match code("country", &form.country) {
-        Ok(country) => country,
-        Err(e) => return error_page(e),
-    };
+    let country = code("country", &form.country)?;
     let done = match form.action.as_str() {
         "map" => match code("like", &form.like) {
             Ok(like) => state
@@ -270,21 +252,18 @@ pub async fn comparable(
                 .map_country(country, like, &user.user.email)
                 .await
                 .map(|_| ()),
-            Err(e) => return error_page(e),
+            Err(e) => return Err(e),
         },
         "unmap" => state.store.unmap_country(country, &user.user.email).await,
         other => {
-            return error_page(AppError::BadRequest(format!(
+            return Err(AppError::BadRequest(format!(
                 "`action` must be map or unmap, not `{other}`"
             )));
         }
     };
     match done {
-        Ok(()) => Redirect::to(HERE).into_response(),
-        Err(StoreError::Invalid(m) | StoreError::NotFound(m)) => {
-            error_page(AppError::BadRequest(m))
-        }
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(Redirect::to(HERE).into_response()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -574,7 +574,7 @@ fn every_role_reaches_only_what_is_its_own() {
     };
     assert_eq!(status(&invite(&sessions[3])), 403, "b invites for a");
     assert_eq!(status(&invite(&sessions[2])), 303);
-    assert_eq!(status(&invite(&sessions[2])), 400, "already invited");
+    assert_eq!(status(&invite(&sessions[2])), 409, "already invited");
     assert!(get("/portal", Some(&sessions[2])).contains("email:newbie@x.org"));
 
     // An organisation from a country the Big Mac data lacks submits a price.
@@ -1539,7 +1539,11 @@ fn a_contributor_answers_for_themselves_once_their_address_is_proven() {
         )
     };
     assert_eq!(status(&answer("confirm")), 303);
-    assert_eq!(status(&answer("confirm")), 400, "answered once");
+    assert_eq!(
+        status(&answer("confirm")),
+        404,
+        "nothing awaits a second answer"
+    );
     let shown = run(&["applications", "show", &application]);
     assert!(shown.contains("confirmed"), "{shown}");
     let me = request(address, "GET", "/me", &with, "");
