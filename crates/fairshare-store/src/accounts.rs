@@ -222,18 +222,24 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        type Row = (i64, String, Option<OffsetDateTime>, Option<OffsetDateTime>);
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            email: String,
+            disabled_at: Option<OffsetDateTime>,
+            email_verified_at: Option<OffsetDateTime>,
+        }
         let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id, email, disabled_at, email_verified_at FROM users ORDER BY email").fetch_all(pool).await?
         });
         let mut users = Vec::with_capacity(rows.len());
-        for (id, email, disabled, verified) in rows {
+        for row in rows {
             users.push(User {
-                grants: self.grants(id).await?,
-                id,
-                email,
-                disabled: disabled.is_some(),
-                verified: verified.is_some(),
+                grants: self.grants(row.id).await?,
+                id: row.id,
+                email: row.email,
+                disabled: row.disabled_at.is_some(),
+                verified: row.email_verified_at.is_some(),
             });
         }
         Ok(users)
@@ -314,7 +320,14 @@ impl Store {
 
     /// The user of an unexpired session of an active account.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<SessionUser>> {
-        let row: Option<(i64, String, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            email: String,
+            csrf: String,
+            email_verified_at: Option<OffsetDateTime>,
+        }
+        let row: Option<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT u.id, u.email, s.csrf, u.email_verified_at FROM sessions s JOIN users u ON u.id = s.user_id \
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
@@ -324,7 +337,13 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        let Some((id, email, csrf, verified)) = row else {
+        let Some(Row {
+            id,
+            email,
+            csrf,
+            email_verified_at: verified,
+        }) = row
+        else {
             return Ok(None);
         };
         Ok(Some(SessionUser {

@@ -326,7 +326,13 @@ impl IngestSession {
             self.bots.insert(member, bot);
             self.affiliations.entry(member).or_default();
         }
-        for (member, org, from, until) in affiliations {
+        for AffiliationRow {
+            member_id: member,
+            org_id: org,
+            valid_from: from,
+            valid_until: until,
+        } in affiliations
+        {
             self.affiliations
                 .entry(member)
                 .or_default()
@@ -667,7 +673,14 @@ impl Store {
     }
 }
 
-type AffiliationRow = (i64, i64, Option<time::Date>, Option<time::Date>);
+/// A member's dated affiliation, as attribution reads it.
+#[derive(sqlx::FromRow)]
+struct AffiliationRow {
+    member_id: i64,
+    org_id: i64,
+    valid_from: Option<time::Date>,
+    valid_until: Option<time::Date>,
+}
 
 /// Reserves `n` fresh ids of `table` inside the caller's write transaction, so rows
 /// can be inserted in bulk and referenced at once.

@@ -37,7 +37,16 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
         let pattern = format!("{}%", subject_prefix.unwrap_or(""));
-        let rows: Vec<(i64, OffsetDateTime, String, String, String, String)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            at: OffsetDateTime,
+            actor: String,
+            action: String,
+            subject: String,
+            details: String,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, at, actor, action, subject, details FROM audit_log \
                  WHERE subject LIKE $1 ORDER BY id DESC LIMIT $2",
@@ -49,20 +58,20 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, at, actor, action, subject, details)| AuditEntry {
-                id,
-                at,
-                actor,
-                action,
-                subject,
-                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+            .map(|row| AuditEntry {
+                details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+                id: row.id,
+                at: row.at,
+                actor: row.actor,
+                action: row.action,
+                subject: row.subject,
             })
             .collect())
     }
 }
 
 /// One import, as the console lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ImportRun {
     pub id: i64,
     pub source: String,
@@ -77,26 +86,13 @@ pub struct ImportRun {
 impl Store {
     /// The latest import runs, newest first.
     pub async fn import_runs(&self, limit: i64) -> Result<Vec<ImportRun>> {
-        let rows: Vec<(i64, String, String, String, OffsetDateTime, String)> = on_pool!(self.db(), pool => {
+        Ok(on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT id, source, input_name, actor, started_at, summary FROM import_runs ORDER BY id DESC LIMIT $1",
+                "SELECT id, source, input_name AS input, actor, started_at, summary FROM import_runs ORDER BY id DESC LIMIT $1",
             )
             .bind(limit)
             .fetch_all(pool)
             .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, source, input, actor, started_at, summary)| ImportRun {
-                    id,
-                    source,
-                    input,
-                    actor,
-                    started_at,
-                    summary,
-                },
-            )
-            .collect())
+        }))
     }
 }

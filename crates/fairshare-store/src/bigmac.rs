@@ -41,7 +41,15 @@ pub struct BigMacImportSummary {
 
 const INSERT_CHUNK: usize = 200;
 
-type PriceRow = (String, String, String, String, String);
+/// A `bigmac_prices` row as stored (amounts as decimal text).
+#[derive(sqlx::FromRow)]
+struct PriceRow {
+    iso_a3: String,
+    name: String,
+    currency_code: String,
+    local_price: String,
+    dollar_ex: String,
+}
 
 impl Store {
     /// Stores every release of `file` in one transaction. Rows equal to what is stored
@@ -101,7 +109,7 @@ impl Store {
                     .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
-                    .map(|row| (row.0.clone(), row))
+                    .map(|row| (row.iso_a3.clone(), row))
                     .collect()
                 } else {
                     sqlx::query("INSERT INTO bigmac_releases (release_date, first_run_id) VALUES ($1, $2)")
@@ -219,13 +227,14 @@ impl Store {
 }
 
 fn price_from_row(row: &PriceRow) -> Result<BigMacPrice> {
-    let (iso, name, currency, local_price, dollar_ex) = row;
     Ok(BigMacPrice {
-        iso_a3: CountryCode::parse_lenient(iso).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        name: name.clone(),
-        currency: CurrencyCode::parse(currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        local_price: parse_decimal("local_price", local_price)?,
-        dollar_ex: parse_decimal("dollar_ex", dollar_ex)?,
+        iso_a3: CountryCode::parse_lenient(&row.iso_a3)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        name: row.name.clone(),
+        currency: CurrencyCode::parse(&row.currency_code)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        local_price: parse_decimal("local_price", &row.local_price)?,
+        dollar_ex: parse_decimal("dollar_ex", &row.dollar_ex)?,
     })
 }
 

@@ -22,16 +22,18 @@ pub struct Correction {
     pub removed: bool,
 }
 
-type Row = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    Option<OffsetDateTime>,
-);
+/// A `corrections` row with its activity's kind and organisation.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    activity_id: i64,
+    org: String,
+    kind: String,
+    reason: String,
+    created_by: String,
+    created_at: OffsetDateTime,
+    removed_at: Option<OffsetDateTime>,
+}
 
 impl Store {
     pub async fn add_correction(&self, activity: i64, reason: &str, actor: &str) -> Result<i64> {
@@ -109,7 +111,7 @@ impl Store {
     pub async fn corrections(&self, org: Option<&str>) -> Result<Vec<Correction>> {
         let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT c.id, c.activity_id, COALESCE(o.slug, 'unaffiliated'), a.kind, c.reason, c.created_by, c.created_at, c.removed_at \
+                "SELECT c.id, c.activity_id, COALESCE(o.slug, 'unaffiliated') AS org, a.kind, c.reason, c.created_by, c.created_at, c.removed_at \
                  FROM corrections c JOIN activities a ON a.id = c.activity_id LEFT JOIN organisations o ON o.id = a.org_id \
                  WHERE ($1 = '' OR COALESCE(o.slug, 'unaffiliated') = $1) ORDER BY c.id DESC",
             )
@@ -119,20 +121,16 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(
-                |(id, activity_id, org, kind, reason, created_by, created_at, removed_at)| {
-                    Correction {
-                        id,
-                        activity_id,
-                        org,
-                        kind,
-                        reason,
-                        created_by,
-                        created_at,
-                        removed: removed_at.is_some(),
-                    }
-                },
-            )
+            .map(|row| Correction {
+                id: row.id,
+                activity_id: row.activity_id,
+                org: row.org,
+                kind: row.kind,
+                reason: row.reason,
+                created_by: row.created_by,
+                created_at: row.created_at,
+                removed: row.removed_at.is_some(),
+            })
             .collect())
     }
 }

@@ -74,7 +74,7 @@ pub struct MemberDetail {
     pub activities_by_org: Vec<(String, i64)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AffiliationDetail {
     pub id: i64,
     pub org: String,
@@ -122,18 +122,20 @@ impl OrgRow {
         })
     }
 }
-type AffiliationRow = (i64, String, Option<Date>, Option<Date>, String);
-type ChangeRow = (
-    i64,
-    OffsetDateTime,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    Option<OffsetDateTime>,
-);
+
+/// A `member_changes` row (a merge or split), its moved ids as JSON.
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: i64,
+    at: OffsetDateTime,
+    actor: String,
+    action: String,
+    from_member_id: i64,
+    to_member_id: i64,
+    identity_ids: String,
+    reason: String,
+    undone_at: Option<OffsetDateTime>,
+}
 
 /// What a merge or split moved, kept so it can be undone.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -264,7 +266,14 @@ impl Store {
         let mut unchanged_rows = Vec::with_capacity(rows.len());
         let mut domain_changed: BTreeSet<i64> = BTreeSet::new();
         for row in rows {
-            let existing: Option<(i64, String, Option<String>, Option<String>)> = on_tx!(&mut tx, conn => {
+            #[derive(sqlx::FromRow)]
+            struct Existing {
+                id: i64,
+                name: String,
+                country: Option<String>,
+                website: Option<String>,
+            }
+            let existing: Option<Existing> = on_tx!(&mut tx, conn => {
                 sqlx::query_as("SELECT id, name, country, website FROM organisations WHERE slug = $1")
                     .bind(&row.slug)
                     .fetch_optional(conn)
@@ -272,7 +281,12 @@ impl Store {
             });
             let country = row.country.map(|c| c.to_string());
             let id = match existing {
-                Some((id, name, old_country, website)) => {
+                Some(Existing {
+                    id,
+                    name,
+                    country: old_country,
+                    website,
+                }) => {
                     if (name.as_str(), &old_country, &website)
                         == (row.name.as_str(), &country, &row.website)
                     {
@@ -533,23 +547,34 @@ impl Store {
     }
 
     pub async fn member(&self, id: i64) -> Result<MemberDetail> {
-        let head: Option<(i64, String, bool, bool)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Head {
+            id: i64,
+            display_name: String,
+            is_bot: bool,
+            listed: bool,
+        }
+        let head: Option<Head> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT id, display_name, is_bot, listed FROM members WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
         });
-        let (id, display_name, is_bot, listed) =
-            head.ok_or_else(|| StoreError::NotFound(format!("no member #{id}")))?;
+        let Head {
+            id,
+            display_name,
+            is_bot,
+            listed,
+        } = head.ok_or_else(|| StoreError::NotFound(format!("no member #{id}")))?;
         let identities: Vec<(String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT kind, value FROM identities WHERE member_id = $1 ORDER BY kind, value")
                 .bind(id)
                 .fetch_all(pool)
                 .await?
         });
-        let affiliations: Vec<AffiliationRow> = on_pool!(self.db(), pool => {
+        let affiliations: Vec<AffiliationDetail> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT a.id, o.slug, a.valid_from, a.valid_until, a.source FROM affiliations a \
+                "SELECT a.id, o.slug AS org, a.valid_from AS \"from\", a.valid_until AS until, a.source FROM affiliations a \
                  JOIN organisations o ON o.id = a.org_id WHERE a.member_id = $1 ORDER BY a.valid_from, a.id",
             )
             .bind(id)
@@ -574,16 +599,7 @@ impl Store {
                 .into_iter()
                 .map(|(k, v)| format!("{k}:{v}"))
                 .collect(),
-            affiliations: affiliations
-                .into_iter()
-                .map(|(id, org, from, until, source)| AffiliationDetail {
-                    id,
-                    org,
-                    from,
-                    until,
-                    source,
-                })
-                .collect(),
+            affiliations,
             activities_by_org: by_org,
         })
     }
@@ -660,14 +676,25 @@ impl Store {
     /// Reverses a merge or split: what moved moves back.
     pub async fn undo_member_change(&self, change: i64, actor: &str) -> Result<()> {
         let mut tx = Tx::begin(self.db()).await?;
-        let row: Option<(i64, i64, String, Option<OffsetDateTime>)> = on_tx!(&mut tx, conn => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            from_member_id: i64,
+            to_member_id: i64,
+            identity_ids: String,
+            undone_at: Option<OffsetDateTime>,
+        }
+        let row: Option<Row> = on_tx!(&mut tx, conn => {
             sqlx::query_as("SELECT from_member_id, to_member_id, identity_ids, undone_at FROM member_changes WHERE id = $1")
                 .bind(change)
                 .fetch_optional(conn)
                 .await?
         });
-        let (from, to, moved, undone) =
-            row.ok_or_else(|| StoreError::NotFound(format!("no member change #{change}")))?;
+        let Row {
+            from_member_id: from,
+            to_member_id: to,
+            identity_ids: moved,
+            undone_at: undone,
+        } = row.ok_or_else(|| StoreError::NotFound(format!("no member change #{change}")))?;
         if undone.is_some() {
             return Err(StoreError::Conflict(format!(
                 "member change #{change} was already undone"
@@ -707,23 +734,19 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(
-                |(id, at, actor, action, from_member, to_member, moved, reason, undone)| {
-                    MemberChange {
-                        id,
-                        at,
-                        actor,
-                        action,
-                        from_member,
-                        to_member,
-                        identities: serde_json::from_str::<Moved>(&moved)
-                            .map(|m| m.identities)
-                            .unwrap_or_default(),
-                        reason,
-                        undone: undone.is_some(),
-                    }
-                },
-            )
+            .map(|row| MemberChange {
+                identities: serde_json::from_str::<Moved>(&row.identity_ids)
+                    .map(|m| m.identities)
+                    .unwrap_or_default(),
+                id: row.id,
+                at: row.at,
+                actor: row.actor,
+                action: row.action,
+                from_member: row.from_member_id,
+                to_member: row.to_member_id,
+                reason: row.reason,
+                undone: row.undone_at.is_some(),
+            })
             .collect())
     }
 }
@@ -974,15 +997,18 @@ pub(crate) async fn members_with_email_domains(
     Ok(members.into_iter().collect())
 }
 
-type AttributionRow = (
-    i64,
-    OffsetDateTime,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    String,
-);
+/// An activity with what its attribution depends on: when, the explicit organisation,
+/// the identity it was made with; and what it is now.
+#[derive(sqlx::FromRow)]
+struct AttributionRow {
+    id: i64,
+    occurred_at: OffsetDateTime,
+    explicit_org_id: Option<i64>,
+    org_id: Option<i64>,
+    attribution: String,
+    kind: String,
+    value: String,
+}
 
 /// Recomputes the attribution of every activity of `members`; returns how many
 /// activities changed organisation or reason.
@@ -1000,7 +1026,16 @@ pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
             .fetch_all(conn)
             .await?
         });
-        for (id, at, explicit, org, reason, kind, value) in rows {
+        for AttributionRow {
+            id,
+            occurred_at: at,
+            explicit_org_id: explicit,
+            org_id: org,
+            attribution: reason,
+            kind,
+            value,
+        } in rows
+        {
             let (new_org, new_reason) = attribute(
                 AttributionInput {
                     day: at.date(),

@@ -37,7 +37,7 @@ pub struct PaymentRow {
 }
 
 /// A sponsor account that pays but belongs to no organisation yet.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct UnlinkedAccount {
     pub platform: String,
     pub account: String,
@@ -54,20 +54,22 @@ pub struct DuplicatePair {
     pub github_sponsors: PaymentRow,
 }
 
-type Row = (
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Date,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+/// A `payments` row with the organisation it counts for.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    source: String,
+    platform: Option<String>,
+    account: Option<String>,
+    org: Option<String>,
+    paid_on: Date,
+    amount: String,
+    currency: String,
+    coverage: String,
+    reference: Option<String>,
+}
 
-const SELECT: &str = "SELECT p.id, p.source, p.platform, p.account, o.slug, p.paid_on, p.amount, p.currency, p.coverage, p.reference \
+const SELECT: &str = "SELECT p.id, p.source, p.platform, p.account, o.slug AS org, p.paid_on, p.amount, p.currency, p.coverage, p.reference \
      FROM payments p LEFT JOIN sponsor_accounts s ON s.platform = p.platform AND s.account = p.account \
      LEFT JOIN organisations o ON o.id = COALESCE(p.org_id, s.org_id)";
 
@@ -223,9 +225,9 @@ impl Store {
     }
 
     pub async fn unlinked_accounts(&self) -> Result<Vec<UnlinkedAccount>> {
-        let rows: Vec<(String, String, i64, Date)> = on_pool!(self.db(), pool => {
+        Ok(on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT p.platform, p.account, COUNT(*), MAX(p.paid_on) FROM payments p \
+                "SELECT p.platform, p.account, COUNT(*) AS payments, MAX(p.paid_on) AS last_payment FROM payments p \
                  LEFT JOIN sponsor_accounts s ON s.platform = p.platform AND s.account = p.account \
                  WHERE p.org_id IS NULL AND s.org_id IS NULL AND p.removed_at IS NULL AND p.account IS NOT NULL \
                  AND NOT (p.platform = 'opencollective' AND p.account = $1) \
@@ -234,18 +236,7 @@ impl Store {
             .bind(GITHUB_SPONSORS_ON_OPEN_COLLECTIVE)
             .fetch_all(pool)
             .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(platform, account, payments, last_payment)| UnlinkedAccount {
-                    platform,
-                    account,
-                    payments,
-                    last_payment,
-                },
-            )
-            .collect())
+        }))
     }
 
     /// Payments counted for an organisation, dated in `[from, until)`, not removed.
@@ -395,19 +386,18 @@ fn coverage_text(coverage: Coverage) -> &'static str {
 }
 
 fn payment_row(row: Row) -> Result<PaymentRow> {
-    let (id, source, platform, account, org, date, amount, currency, coverage, reference) = row;
     let currency =
-        CurrencyCode::parse(&currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        CurrencyCode::parse(&row.currency).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(PaymentRow {
-        id,
-        source,
-        platform,
-        account,
-        org,
-        date,
-        money: Money::new(parse_decimal("amount", &amount)?, currency),
-        coverage,
-        reference,
+        money: Money::new(parse_decimal("amount", &row.amount)?, currency),
+        id: row.id,
+        source: row.source,
+        platform: row.platform,
+        account: row.account,
+        org: row.org,
+        date: row.paid_on,
+        coverage: row.coverage,
+        reference: row.reference,
     })
 }
 

@@ -95,7 +95,7 @@ pub struct TopContributor {
     pub activities: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TopOrganisation {
     pub slug: String,
     pub name: String,
@@ -154,19 +154,21 @@ pub struct Recognition {
     pub sponsors: Vec<String>,
 }
 
-type PartnerRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    String,
-    String,
-    String,
-);
+/// A ranking entry with its organisation's public details.
+#[derive(sqlx::FromRow)]
+struct PartnerRow {
+    rank: i64,
+    org: String,
+    name: String,
+    country: Option<String>,
+    website: Option<String>,
+    score: String,
+    members: i64,
+    previous_rank: Option<i64>,
+    services: String,
+    languages: String,
+    regions: String,
+}
 
 fn strings(field: &str, json: &str) -> Result<Vec<String>> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{field}: {e}")))
@@ -242,35 +244,21 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(
-                |(
-                    rank,
-                    slug,
-                    name,
-                    country,
-                    website,
-                    score,
-                    members,
-                    previous_rank,
-                    services,
-                    languages,
-                    regions,
-                )| {
-                    Ok(PublicPartner {
-                        rank,
-                        score: parse_decimal("score", &score)?,
-                        services: strings("services", &services)?,
-                        languages: strings("languages", &languages)?,
-                        regions: strings("regions", &regions)?,
-                        slug,
-                        name,
-                        country,
-                        website,
-                        members,
-                        previous_rank,
-                    })
-                },
-            )
+            .map(|row| {
+                Ok(PublicPartner {
+                    score: parse_decimal("score", &row.score)?,
+                    services: strings("services", &row.services)?,
+                    languages: strings("languages", &row.languages)?,
+                    regions: strings("regions", &row.regions)?,
+                    rank: row.rank,
+                    slug: row.org,
+                    name: row.name,
+                    country: row.country,
+                    website: row.website,
+                    members: row.members,
+                    previous_rank: row.previous_rank,
+                })
+            })
             .collect()
     }
 
@@ -414,20 +402,27 @@ impl Store {
 
     /// What an organisation shows of itself.
     pub async fn partner_profile_of(&self, slug: &str) -> Result<Profile> {
-        let row: Option<(String, String, String, String, Option<String>)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            description: String,
+            services: String,
+            languages: String,
+            regions: String,
+            logo_url: Option<String>,
+        }
+        let row: Option<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT description, services, languages, regions, logo_url FROM organisations WHERE slug = $1")
                 .bind(slug)
                 .fetch_optional(pool)
                 .await?
         });
-        let (description, services, languages, regions, logo_url) =
-            row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
         Ok(Profile {
-            description,
-            services: strings("services", &services)?,
-            languages: strings("languages", &languages)?,
-            regions: strings("regions", &regions)?,
-            logo_url,
+            services: strings("services", &row.services)?,
+            languages: strings("languages", &row.languages)?,
+            regions: strings("regions", &row.regions)?,
+            description: row.description,
+            logo_url: row.logo_url,
         })
     }
 
@@ -576,9 +571,16 @@ impl Store {
         let by_team = self
             .counts_by("COALESCE(a.team, 'no team')", start, end)
             .await?;
-        let top: Vec<(String, bool, Option<String>, i64)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct ContributorRow {
+            display_name: String,
+            listed: bool,
+            organisation: Option<String>,
+            activities: i64,
+        }
+        let top: Vec<ContributorRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT m.display_name, m.listed, o.name, t.n FROM \
+                "SELECT m.display_name, m.listed, o.name AS organisation, t.n AS activities FROM \
                  (SELECT a.member_id, MAX(a.org_id) AS org_id, COUNT(*) AS n FROM activities a \
                   WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
                   AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
@@ -591,9 +593,9 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let organisations: Vec<(String, String, i64, i64)> = on_pool!(self.db(), pool => {
+        let organisations: Vec<TopOrganisation> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT o.slug, o.name, t.n, t.people FROM \
+                "SELECT o.slug, o.name, t.n AS activities, t.people AS contributors FROM \
                  (SELECT a.org_id, COUNT(*) AS n, COUNT(DISTINCT a.member_id) AS people FROM activities a \
                   WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND a.org_id IS NOT NULL \
                   AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
@@ -630,21 +632,13 @@ impl Store {
             by_team,
             top_contributors: top
                 .into_iter()
-                .map(|(name, listed, organisation, activities)| TopContributor {
-                    name: listed.then_some(name),
-                    organisation,
-                    activities,
+                .map(|row| TopContributor {
+                    name: row.listed.then_some(row.display_name),
+                    organisation: row.organisation,
+                    activities: row.activities,
                 })
                 .collect(),
-            top_organisations: organisations
-                .into_iter()
-                .map(|(slug, name, activities, contributors)| TopOrganisation {
-                    slug,
-                    name,
-                    activities,
-                    contributors,
-                })
-                .collect(),
+            top_organisations: organisations,
             trend,
         })
     }

@@ -80,7 +80,15 @@ impl Store {
         let Some((published_at, published_by, rules)) = head else {
             return Ok(None);
         };
-        let rows: Vec<(i64, String, String, i64, Option<i64>)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            rank: i64,
+            org: String,
+            score: String,
+            members: i64,
+            previous_rank: Option<i64>,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT rank, org, score, members, previous_rank FROM ranking_entries WHERE month = $1 ORDER BY rank")
                 .bind(month.to_string())
                 .fetch_all(pool)
@@ -88,13 +96,13 @@ impl Store {
         });
         let entries = rows
             .into_iter()
-            .map(|(rank, org, score, members, previous_rank)| {
+            .map(|row| {
                 Ok(RankingEntry {
-                    rank,
-                    org,
-                    score: parse_decimal("score", &score)?,
-                    members,
-                    previous_rank,
+                    score: parse_decimal("score", &row.score)?,
+                    rank: row.rank,
+                    org: row.org,
+                    members: row.members,
+                    previous_rank: row.previous_rank,
                 })
             })
             .collect::<Result<_>>()?;
@@ -110,9 +118,17 @@ impl Store {
     /// The status changes monthly reviews made to one organisation (the notices it
     /// sees), newest first.
     pub async fn status_notices(&self, org: &str, limit: i64) -> Result<Vec<StatusNotice>> {
-        let rows: Vec<(String, String, String, String, String)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            org: String,
+            month: String,
+            from_status: String,
+            to_status: String,
+            reason: String,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT o.slug, c.month, c.from_status, c.to_status, c.reason FROM status_changes c \
+                "SELECT o.slug AS org, c.month, c.from_status, c.to_status, c.reason FROM status_changes c \
                  JOIN organisations o ON o.id = c.org_id WHERE o.slug = $1 \
                  ORDER BY c.id DESC LIMIT $2",
             )
@@ -122,13 +138,13 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(|(org, month, from, to, reason)| {
+            .map(|row| {
                 Ok(StatusNotice {
-                    org,
-                    month,
-                    from: parse_column("status_changes.from_status", &from)?,
-                    to: parse_column("status_changes.to_status", &to)?,
-                    reason,
+                    from: parse_column("status_changes.from_status", &row.from_status)?,
+                    to: parse_column("status_changes.to_status", &row.to_status)?,
+                    org: row.org,
+                    month: row.month,
+                    reason: row.reason,
                 })
             })
             .collect()
@@ -163,21 +179,29 @@ impl Store {
             _ => {}
         }
         let as_of = month.next().first_day();
-        let orgs: Vec<ReviewedPartner> = on_pool!(self.db(), pool => {
-            sqlx::query_as::<_, (i64, String, String, Option<String>)>("SELECT id, slug, status, status_since FROM organisations WHERE status IN ('partner', 'at_risk') ORDER BY slug")
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            slug: String,
+            status: String,
+            status_since: Option<String>,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT id, slug, status, status_since FROM organisations WHERE status IN ('partner', 'at_risk') ORDER BY slug")
                 .fetch_all(pool)
                 .await?
-        })
-        .into_iter()
-        .map(|(id, slug, status, since)| {
-            Ok(ReviewedPartner {
-                id,
-                status: parse_column("organisations.status", &status)?,
-                since: since.as_deref().and_then(|s| s.parse().ok()),
-                slug,
+        });
+        let orgs: Vec<ReviewedPartner> = rows
+            .into_iter()
+            .map(|row| {
+                Ok(ReviewedPartner {
+                    id: row.id,
+                    status: parse_column("organisations.status", &row.status)?,
+                    since: row.status_since.as_deref().and_then(|s| s.parse().ok()),
+                    slug: row.slug,
+                })
             })
-        })
-        .collect::<Result<_>>()?;
+            .collect::<Result<_>>()?;
         let mut changes: Vec<StatusChange> = Vec::new();
         // Every partner is judged on the same months: score each month once.
         let mut cache = EvaluationCache::for_everyone();

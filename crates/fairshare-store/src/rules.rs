@@ -71,7 +71,15 @@ impl Store {
 
     /// Recorded versions, newest first.
     pub async fn recorded_rules(&self, limit: i64) -> Result<Vec<RecordedRules>> {
-        let rows: Vec<(i64, String, String, String, OffsetDateTime)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            rules: String,
+            reason: String,
+            recorded_by: String,
+            recorded_at: OffsetDateTime,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, rules, reason, recorded_by, recorded_at FROM programme_rules \
                  ORDER BY id DESC LIMIT $1",
@@ -81,16 +89,19 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(|(id, text, reason, recorded_by, recorded_at)| {
-                let rules = serde_json::from_str(&text).map_err(|e| {
-                    StoreError::Invalid(format!("programme_rules row {id} cannot be read: {e}"))
+            .map(|row| {
+                let rules = serde_json::from_str(&row.rules).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "programme_rules row {} cannot be read: {e}",
+                        row.id
+                    ))
                 })?;
                 Ok(RecordedRules {
-                    id,
+                    id: row.id,
                     rules,
-                    reason,
-                    recorded_by,
-                    recorded_at,
+                    reason: row.reason,
+                    recorded_by: row.recorded_by,
+                    recorded_at: row.recorded_at,
                 })
             })
             .collect()

@@ -48,24 +48,28 @@ pub struct ActivityDetail {
     pub excluded: bool,
 }
 
-/// member, kind, channel, team, count
+/// One count as the database's JSON array carries it, positionally (member, kind,
+/// channel, team, count): a month holds hundreds of thousands, and arrays keep the JSON
+/// half the size of objects (see ARCHITECTURE.md, *Scores from counts*).
 type CountRow = (i64, String, Option<String>, Option<String>, u64);
-/// id, member, kind, channel, team, occurred_at, source, member name, title, url,
-/// attribution, excluded by a correction
-type OrgActivityRow = (
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    OffsetDateTime,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    bool,
-);
+
+/// One activity of an organisation's month with what `explain` shows of it.
+#[derive(sqlx::FromRow)]
+struct OrgActivityRow {
+    id: i64,
+    member_id: i64,
+    kind: String,
+    channel: Option<String>,
+    team: Option<String>,
+    occurred_at: OffsetDateTime,
+    source: String,
+    display_name: String,
+    title: Option<String>,
+    url: Option<String>,
+    attribution: String,
+    /// A correction excludes it from scoring.
+    excluded: bool,
+}
 
 fn parse_kind(kind: &str) -> Result<ActivityKind> {
     kind.parse()
@@ -216,7 +220,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT a.id, a.member_id, a.kind, a.channel, a.team, a.occurred_at, a.source, m.display_name, \
                  a.title, a.url, a.attribution, \
-                 EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL) \
+                 EXISTS (SELECT 1 FROM corrections c WHERE c.activity_id = a.id AND c.removed_at IS NULL) AS excluded \
                  FROM activities a JOIN members m ON m.id = a.member_id \
                  WHERE a.org_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3 AND NOT m.is_bot",
             )
@@ -228,20 +232,20 @@ impl Store {
         });
         let mut facts = Vec::with_capacity(rows.len());
         let mut details = BTreeMap::new();
-        for (
+        for OrgActivityRow {
             id,
-            member,
+            member_id: member,
             kind,
             channel,
             team,
             occurred_at,
             source,
-            name,
+            display_name: name,
             title,
             url,
             attribution,
             excluded,
-        ) in rows
+        } in rows
         {
             let kind = parse_kind(&kind)?;
             if !excluded {

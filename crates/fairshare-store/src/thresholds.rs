@@ -90,17 +90,19 @@ pub struct NewSubmission {
     pub release: Date,
 }
 
-type ThresholdRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-);
+/// A published `thresholds` row (amounts as decimal text, the basis as JSON).
+#[derive(sqlx::FromRow)]
+struct ThresholdRow {
+    iso_a3: String,
+    name: String,
+    currency_code: String,
+    local_price: String,
+    threshold_local: String,
+    threshold_local_exact: String,
+    threshold_usd: String,
+    threshold_eur: Option<String>,
+    basis: String,
+}
 
 /// A `price_submissions` row.
 #[derive(sqlx::FromRow)]
@@ -130,7 +132,15 @@ impl Store {
     }
 
     pub async fn publication(&self, release: Date) -> Result<Option<Publication>> {
-        let row: Option<(Date, OffsetDateTime, String, String, String)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            release_date: Date,
+            published_at: OffsetDateTime,
+            published_by: String,
+            reason: String,
+            policy: String,
+        }
+        let row: Option<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT release_date, published_at, published_by, reason, policy \
                  FROM threshold_publications WHERE release_date = $1",
@@ -139,13 +149,13 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        row.map(|(release, published_at, published_by, reason, policy)| {
+        row.map(|row| {
             Ok(Publication {
-                release,
-                published_at,
-                published_by,
-                reason,
-                policy: serde_json::from_str(&policy)
+                release: row.release_date,
+                published_at: row.published_at,
+                published_by: row.published_by,
+                reason: row.reason,
+                policy: serde_json::from_str(&row.policy)
                     .map_err(|e| StoreError::Corrupt(format!("publication policy: {e}")))?,
             })
         })
@@ -306,7 +316,15 @@ impl Store {
 
     /// Active comparable-country mappings.
     pub async fn mappings(&self) -> Result<Vec<MappingRecord>> {
-        let rows: Vec<(i64, String, String, String, OffsetDateTime)> = on_pool!(self.db(), pool => {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            iso_a3: String,
+            like_iso_a3: String,
+            recorded_by: String,
+            recorded_at: OffsetDateTime,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, iso_a3, like_iso_a3, recorded_by, recorded_at FROM comparable_countries \
                  WHERE removed_at IS NULL ORDER BY iso_a3",
@@ -315,13 +333,13 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(|(id, country, like, recorded_by, recorded_at)| {
+            .map(|row| {
                 Ok(MappingRecord {
-                    id,
-                    country: stored_country(&country)?,
-                    like: stored_country(&like)?,
-                    recorded_by,
-                    recorded_at,
+                    id: row.id,
+                    country: stored_country(&row.iso_a3)?,
+                    like: stored_country(&row.like_iso_a3)?,
+                    recorded_by: row.recorded_by,
+                    recorded_at: row.recorded_at,
                 })
             })
             .collect()
@@ -549,16 +567,18 @@ fn stored_country(text: &str) -> Result<CountryCode> {
 }
 
 fn threshold_from_row(row: &ThresholdRow) -> Result<Threshold> {
-    let (iso, name, currency, price, local, exact, usd, eur, basis) = row;
+    let basis = &row.basis;
     Ok(Threshold {
-        iso_a3: stored_country(iso)?,
-        name: name.clone(),
-        currency: CurrencyCode::parse(currency).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        local_price: parse_decimal("local_price", price)?,
-        threshold_local: parse_decimal("threshold_local", local)?,
-        threshold_local_exact: parse_decimal("threshold_local_exact", exact)?,
-        threshold_usd: parse_decimal("threshold_usd", usd)?,
-        threshold_eur: eur
+        iso_a3: stored_country(&row.iso_a3)?,
+        name: row.name.clone(),
+        currency: CurrencyCode::parse(&row.currency_code)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        local_price: parse_decimal("local_price", &row.local_price)?,
+        threshold_local: parse_decimal("threshold_local", &row.threshold_local)?,
+        threshold_local_exact: parse_decimal("threshold_local_exact", &row.threshold_local_exact)?,
+        threshold_usd: parse_decimal("threshold_usd", &row.threshold_usd)?,
+        threshold_eur: row
+            .threshold_eur
             .as_deref()
             .map(|v| parse_decimal("threshold_eur", v))
             .transpose()?,
