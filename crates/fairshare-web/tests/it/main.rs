@@ -1,5 +1,6 @@
 //! The router driven in-process (no sockets) on a real store of each backend.
 
+mod roles;
 mod webhooks;
 
 use std::sync::Arc;
