@@ -165,7 +165,7 @@ async fn a_change_request_is_decided_once_and_never_by_its_requester() {
         );
         let asked = status(&state, "POST", "/portal/details", Some(org_admin), &ask).await;
         assert_eq!(asked, StatusCode::SEE_OTHER, "{}", t.backend);
-        let id = state.store.details_changes(Some("acme")).await.unwrap()[0].id;
+        let first = state.store.details_changes(Some("acme")).await.unwrap()[0].id;
 
         // A reviewer who is also the organisation's admin asks, and may not decide it.
         let grants = [
@@ -195,7 +195,16 @@ async fn a_change_request_is_decided_once_and_never_by_its_requester() {
         )
         .await;
         assert_eq!(refused, StatusCode::FORBIDDEN, "{}: four eyes", t.backend);
-        // The newer request replaced the first one: decide the newest.
+        // The newer request replaced the first one, which can no longer be decided.
+        let replaced = status(
+            &state,
+            "POST",
+            &format!("/admin/changes/{first}/decide"),
+            Some(reviewer),
+            &format!("csrf={}&decision=approve&comment=ok", reviewer.csrf),
+        )
+        .await;
+        assert_eq!(replaced, StatusCode::CONFLICT, "{}", t.backend);
         let id = own;
         let decide = format!("/admin/changes/{id}/decide");
         let form =
