@@ -9,19 +9,11 @@ initech,Initech,IND,,\n";
 fn setup(dir: &std::path::Path, db: Option<&str>) {
     fairshare_testkit::make_git_fixture(&dir.join("repo"));
     std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
-    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    ok(dir, db, "import orgs orgs.csv");
     let out = ok(
         dir,
         db,
-        &[
-            "import",
-            "git",
-            "repo",
-            "--repo-name",
-            "acme/app",
-            "--team",
-            "product",
-        ],
+        "import git repo --repo-name acme/app --team product",
     );
     assert!(out.contains("8 commits read from acme/app"), "{out}");
     assert!(
@@ -58,11 +50,7 @@ async fn attribution_follows_trailers_affiliations_and_domains() {
             t.backend
         );
         // Re-running adds nothing.
-        let again = ok(
-            dir,
-            db,
-            &["import", "git", "repo", "--repo-name", "acme/app"],
-        );
+        let again = ok(dir, db, "import git repo --repo-name acme/app");
         assert!(again.contains("0 read, 0 new"), "{again}");
 
         // Bob joins Globex on 2026-02-01: his February commit without a trailer moves;
@@ -72,14 +60,14 @@ async fn attribution_follows_trailers_affiliations_and_domains() {
             "member,org,from,until\nbob@gmail.com,globex,2026-02-01,\n",
         )
         .unwrap();
-        let out = ok(dir, db, &["import", "affiliations", "aff.csv"]);
+        let out = ok(dir, db, "import affiliations aff.csv");
         assert!(
             out.contains(
                 "1 new, 0 already known, 0 refused; 0 new members; 1 activities re-attributed"
             ),
             "{out}"
         );
-        let again = ok(dir, db, &["import", "affiliations", "aff.csv"]);
+        let again = ok(dir, db, "import affiliations aff.csv");
         assert!(again.contains("0 new, 1 already known"), "{again}");
         assert_eq!(
             counts(
@@ -114,7 +102,7 @@ async fn attribution_follows_trailers_affiliations_and_domains() {
             "slug,name,country,website,domains\nacme,Acme Ltd,GBR,https://acme.example,acme.com;eu.acme.com\nacme-eu,Acme Europe,DEU,,\n",
         )
         .unwrap();
-        let out = ok(dir, db, &["import", "orgs", "orgs2.csv"]);
+        let out = ok(dir, db, "import orgs orgs2.csv");
         assert!(out.contains("0 new, 2 updated, 0 unchanged"), "{out}");
         assert!(out.contains("1 activities re-attributed"), "{out}");
         assert!(!counts(dir, db, &["--group-by", "org"]).contains("acme-eu"));
@@ -127,33 +115,14 @@ async fn members_merge_split_and_undo() {
     let dir = tempfile::tempdir().unwrap();
     let (dir, db) = (dir.path(), Some(t.url.as_str()));
     setup(dir, db);
-    let show = ok(
-        dir,
-        db,
-        &["members", "show", "github:dave", "--format", "json"],
-    );
+    let show = ok(dir, db, "members show github:dave --format json");
     let dave: serde_json::Value = serde_json::from_str(&show).unwrap();
     assert_eq!(dave["identities"], serde_json::json!(["github:dave"]));
 
-    let merged = ok(
-        dir,
-        db,
-        &[
-            "--as",
-            "maria",
-            "members",
-            "merge",
-            "ana@acme.com",
-            "github:dave",
-        ],
-    );
+    let merged = ok(dir, db, "--as maria members merge ana@acme.com github:dave");
     assert!(merged.contains("merged into"), "{merged}");
-    let ana: serde_json::Value = serde_json::from_str(&ok(
-        dir,
-        db,
-        &["members", "show", "ana@acme.com", "--format", "json"],
-    ))
-    .unwrap();
+    let ana: serde_json::Value =
+        serde_json::from_str(&ok(dir, db, "members show ana@acme.com --format json")).unwrap();
     assert_eq!(
         ana["identities"],
         serde_json::json!(["email:ana@acme.com", "github:dave"])
@@ -165,30 +134,22 @@ async fn members_merge_split_and_undo() {
         serde_json::json!([["acme", 3], ["unaffiliated", 1]])
     );
 
-    let history = ok(dir, db, &["members", "history", "--format", "csv"]);
+    let history = ok(dir, db, "members history --format csv");
     assert!(history.contains(",maria,merge,"), "{history}");
-    ok(dir, db, &["members", "undo", "1"]);
-    let dave: serde_json::Value = serde_json::from_str(&ok(
-        dir,
-        db,
-        &["members", "show", "github:dave", "--format", "json"],
-    ))
-    .unwrap();
+    ok(dir, db, "members undo 1");
+    let dave: serde_json::Value =
+        serde_json::from_str(&ok(dir, db, "members show github:dave --format json")).unwrap();
     assert_eq!(dave["identities"], serde_json::json!(["github:dave"]));
-    let twice = fairshare(dir, db, &["members", "undo", "1"], &[]);
+    let twice = fairshare(dir, db, "members undo 1", &[]);
     assert!(stderr(&twice).contains("already undone"));
 
-    let split = fairshare(dir, db, &["members", "split", "github:dave"], &[]);
+    let split = fairshare(dir, db, "members split github:dave", &[]);
     assert!(
         stderr(&split).contains("only identity"),
         "{}",
         stderr(&split)
     );
-    let audit = ok(
-        dir,
-        db,
-        &["audit", "--subject", "member:", "--format", "csv"],
-    );
+    let audit = ok(dir, db, "audit --subject member: --format csv");
     assert!(
         audit.contains("members.merge") && audit.contains("members.undo"),
         "{audit}"
@@ -205,7 +166,7 @@ async fn bad_directory_and_activity_files_store_nothing() {
         "slug,name,country,website,domains\nacme,Acme,GBR,,acme.com\nbad slug,B,,,\n",
     )
     .unwrap();
-    let out = fairshare(dir, db, &["import", "orgs", "orgs.csv"], &[]);
+    let out = fairshare(dir, db, "import orgs orgs.csv", &[]);
     assert!(
         stderr(&out).contains("orgs.csv:3, column `slug`: `bad slug` may only contain"),
         "{}",
@@ -217,19 +178,19 @@ async fn bad_directory_and_activity_files_store_nothing() {
     );
 
     std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
-    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    ok(dir, db, "import orgs orgs.csv");
     std::fs::write(
         dir.join("aff.csv"),
         "member,org,from,until\nana@acme.com,acme,2026-01-01,\nbob@gmail.com,umbrella,,\n",
     )
     .unwrap();
-    let out = fairshare(dir, db, &["import", "affiliations", "aff.csv"], &[]);
+    let out = fairshare(dir, db, "import affiliations aff.csv", &[]);
     assert!(
         stderr(&out).contains("aff.csv:3: unknown organisation `umbrella`"),
         "{}",
         stderr(&out)
     );
-    let show = fairshare(dir, db, &["members", "show", "ana@acme.com"], &[]);
+    let show = fairshare(dir, db, "members show ana@acme.com", &[]);
     assert!(
         stderr(&show).contains("no member has the identity email:ana@acme.com"),
         "nothing half-written"
@@ -240,7 +201,7 @@ async fn bad_directory_and_activity_files_store_nothing() {
         "date,kind,member,name,org,team,url,title\n2026-03-14,talk,ana@acme.com,Ana,acme,marketing,https://conf.example/ana,Fairshare\n2026-03-15,talk,ana@acme.com,Ana,,,,\n2026-13-01,talk,ana@acme.com,,,,,\n",
     )
     .unwrap();
-    let out = fairshare(dir, db, &["import", "activities", "events.csv"], &[]);
+    let out = fairshare(dir, db, "import activities events.csv", &[]);
     assert!(
         stderr(&out).contains("events.csv:4, column `date`"),
         "{}",
@@ -253,15 +214,15 @@ async fn bad_directory_and_activity_files_store_nothing() {
         "date,kind,member,name,org,team,url,title\n2026-03-14,talk,ana@acme.com,Ana,acme,marketing,https://conf.example/ana,Fairshare\n2026-03-01,team leadership,github:bob,Bob,,product,,\n",
     )
     .unwrap();
-    let out = ok(dir, db, &["import", "activities", "events.csv"]);
+    let out = ok(dir, db, "import activities events.csv");
     assert!(out.contains("2 read, 2 new"), "{out}");
-    let out = ok(dir, db, &["import", "activities", "events.csv"]);
+    let out = ok(dir, db, "import activities events.csv");
     assert!(out.contains("2 read, 0 new, 2 already known"), "{out}");
     assert_eq!(
         counts(dir, db, &["--group-by", "kind,team,org"]),
         "kind,team,org,activities,members\ntalk_given,marketing,acme,1,1\nteam_leadership,product,unaffiliated,1,1\n"
     );
-    let bad_key = fairshare(dir, db, &["activities", "--group-by", "colour"], &[]);
+    let bad_key = fairshare(dir, db, "activities --group-by colour", &[]);
     assert!(stderr(&bad_key).contains("unknown --group-by key `colour`"));
 }
 
@@ -271,7 +232,7 @@ async fn gitdm_files_import_what_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     let (dir, db) = (dir.path(), Some(t.url.as_str()));
     std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
-    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    ok(dir, db, "import orgs orgs.csv");
     std::fs::write(
         dir.join("developers_affiliations.txt"),
         "ana: ana!acme.com, ana!gmail.com\n\tAcme Ltd until 2025-01-01\n\tGlobex\nana: ana!acme.com\n\tAcme Ltd until 2025-01-01\nbob: bob!x.org\n\tUmbrella Corp\n\tInitech from 2024-01-01 until 2023-01-01\n",
@@ -280,13 +241,7 @@ async fn gitdm_files_import_what_is_valid() {
     let out = ok(
         dir,
         db,
-        &[
-            "import",
-            "affiliations",
-            "--format",
-            "gitdm",
-            "developers_affiliations.txt",
-        ],
+        "import affiliations --format gitdm developers_affiliations.txt",
     );
     assert!(
         out.contains("4 affiliations read: 2 new, 1 already known, 2 refused"),
@@ -300,12 +255,8 @@ async fn gitdm_files_import_what_is_valid() {
         out.contains("refused line 7: unknown organisation `Umbrella Corp`"),
         "{out}"
     );
-    let ana: serde_json::Value = serde_json::from_str(&ok(
-        dir,
-        db,
-        &["members", "show", "github:ana", "--format", "json"],
-    ))
-    .unwrap();
+    let ana: serde_json::Value =
+        serde_json::from_str(&ok(dir, db, "members show github:ana --format json")).unwrap();
     assert_eq!(
         ana["identities"],
         serde_json::json!(["email:ana@acme.com", "email:ana@gmail.com", "github:ana"])
@@ -323,37 +274,13 @@ async fn a_slack_email_links_the_same_person() {
             fairshare_testkit::slack_export("ana@acme.com"),
         )
         .unwrap();
-        let out = ok(
-            dir,
-            db,
-            &[
-                "import",
-                "slack-export",
-                "export.zip",
-                "--channel",
-                "random",
-            ],
-        );
+        let out = ok(dir, db, "import slack-export export.zip --channel random");
         assert!(out.contains("1 channels read"), "{out}");
         assert!(out.contains("skipped 1: channel_join message"), "{out}");
-        let again = ok(
-            dir,
-            db,
-            &[
-                "import",
-                "slack-export",
-                "export.zip",
-                "--channel",
-                "random",
-            ],
-        );
+        let again = ok(dir, db, "import slack-export export.zip --channel random");
         assert!(again.contains(" 0 new,"), "{again}");
-        let ana: serde_json::Value = serde_json::from_str(&ok(
-            dir,
-            db,
-            &["members", "show", "ana@acme.com", "--format", "json"],
-        ))
-        .unwrap();
+        let ana: serde_json::Value =
+            serde_json::from_str(&ok(dir, db, "members show ana@acme.com --format json")).unwrap();
         let identities = ana["identities"].as_array().unwrap();
         assert!(
             identities
@@ -372,7 +299,7 @@ slack:u6006p1cn,acme,2010-01-01,
 ",
         )
         .unwrap();
-        let out = ok(dir, db, &["import", "affiliations", "aff.csv"]);
+        let out = ok(dir, db, "import affiliations aff.csv");
         assert!(out.contains("activities re-attributed"), "{out}");
         let kinds = counts(dir, db, &["--group-by", "kind", "--org", "acme"]);
         assert!(kinds.contains("chat_"), "{kinds}");
@@ -401,40 +328,16 @@ async fn a_commit_seen_in_gh_archive_and_in_git_counts_once() {
             "public": true, "created_at": "2026-02-01T09:05:00Z"
         });
         std::fs::write(dir.join("hour.json"), format!("{event}\n")).unwrap();
-        let out = ok(
-            dir,
-            db,
-            &[
-                "import",
-                "github-archive",
-                "hour.json",
-                "--repo",
-                "acme/app",
-            ],
-        );
+        let out = ok(dir, db, "import github-archive hour.json --repo acme/app");
         assert!(out.contains("1 read, 1 new"), "{out}");
-        ok(
-            dir,
-            db,
-            &["import", "git", "repo", "--repo-name", "acme/app"],
-        );
+        ok(dir, db, "import git repo --repo-name acme/app");
         assert_eq!(
             counts(dir, db, &["--group-by", "source,kind"]),
             "source,kind,activities,members\ngit,commit,9,6\n",
             "{}: the archive's copy gave way to the repository's",
             t.backend
         );
-        let again = ok(
-            dir,
-            db,
-            &[
-                "import",
-                "github-archive",
-                "hour.json",
-                "--repo",
-                "acme/app",
-            ],
-        );
+        let again = ok(dir, db, "import github-archive hour.json --repo acme/app");
         assert!(again.contains("1 read, 0 new, 1 already known"), "{again}");
     }
 }
@@ -454,7 +357,7 @@ async fn a_broken_archive_file_stores_nothing() {
     }
     text.push_str("{\"id\": \"x\", \"type\":\n");
     std::fs::write(dir.join("hour.json"), text).unwrap();
-    let out = fairshare(dir, db, &["import", "github-archive", "hour.json"], &[]);
+    let out = fairshare(dir, db, "import github-archive hour.json", &[]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("hour.json:2501: not a GH Archive event"),
@@ -466,12 +369,7 @@ async fn a_broken_archive_file_stores_nothing() {
         "activities,members\n0,0\n",
         "the good lines before it are not kept"
     );
-    let gz = fairshare(
-        dir,
-        db,
-        &["import", "github-archive", "missing.json.gz"],
-        &[],
-    );
+    let gz = fairshare(dir, db, "import github-archive missing.json.gz", &[]);
     assert!(
         stderr(&gz).contains("missing.json.gz: cannot read"),
         "{}",

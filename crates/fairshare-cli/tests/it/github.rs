@@ -113,11 +113,7 @@ async fn mount_all(server: &MockServer, page_two_fails: bool) {
 }
 
 fn kinds(dir: &std::path::Path, db: Option<&str>) -> String {
-    ok(
-        dir,
-        db,
-        &["activities", "--group-by", "kind", "--format", "csv"],
-    )
+    ok(dir, db, "activities --group-by kind --format csv")
 }
 
 #[tokio::test]
@@ -164,11 +160,7 @@ async fn pulls_reviews_issues_and_comments_with_resume() {
     let again = ok(dir, db, &args);
     assert!(again.contains(" 0 new,"), "{again}");
     assert_eq!(
-        ok(
-            dir,
-            db,
-            &["activities", "--group-by", "source", "--format", "csv"]
-        ),
+        ok(dir, db, "activities --group-by source --format csv"),
         "source,activities,members\ngithub,7,3\n"
     );
     let requests = server.received_requests().await.unwrap();

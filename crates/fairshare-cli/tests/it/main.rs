@@ -23,11 +23,41 @@ pub fn data(name: &str) -> String {
         .to_string()
 }
 
+/// A command line as the tests write it: one string, as typed in a shell
+/// (`"import orgs 'my orgs.csv'"`), or the arguments one by one when some are computed.
+pub trait CommandLine: std::fmt::Debug {
+    fn to_args(&self) -> Vec<String>;
+}
+
+impl CommandLine for str {
+    fn to_args(&self) -> Vec<String> {
+        shlex::split(self).unwrap_or_else(|| panic!("not a well-quoted command line: {self}"))
+    }
+}
+
+impl CommandLine for [&str] {
+    fn to_args(&self) -> Vec<String> {
+        self.iter().map(|a| a.to_string()).collect()
+    }
+}
+
+impl<const N: usize> CommandLine for [&str; N] {
+    fn to_args(&self) -> Vec<String> {
+        self.as_slice().to_args()
+    }
+}
+
+impl CommandLine for Vec<&str> {
+    fn to_args(&self) -> Vec<String> {
+        self.as_slice().to_args()
+    }
+}
+
 /// Runs `fairshare` in `cwd` with a clean environment (no FAIRSHARE_* leaks in).
 pub fn fairshare(
     cwd: &Path,
     database: Option<&str>,
-    args: &[&str],
+    args: &(impl CommandLine + ?Sized),
     env: &[(&str, &str)],
 ) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
@@ -40,7 +70,7 @@ pub fn fairshare(
     if let Some(url) = database {
         command.args(["--database", url]);
     }
-    command.args(args).envs(env.iter().copied());
+    command.args(args.to_args()).envs(env.iter().copied());
     command.output().expect("run fairshare")
 }
 
@@ -52,8 +82,8 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Runs and insists on success.
-pub fn ok(cwd: &Path, database: Option<&str>, args: &[&str]) -> String {
+/// Runs and insists on success: `ok(dir, db, "scores --month 2026-10 --format csv")`.
+pub fn ok(cwd: &Path, database: Option<&str>, args: &(impl CommandLine + ?Sized)) -> String {
     let output = fairshare(cwd, database, args, &[]);
     assert!(
         output.status.success(),

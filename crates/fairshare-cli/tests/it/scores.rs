@@ -7,12 +7,8 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
         let (dir, db) = (dir.path(), Some(t.url.as_str()));
         fairshare_testkit::make_git_fixture(&dir.join("repo"));
         std::fs::write(dir.join("orgs.csv"), "slug,name,country,website,domains\nacme,Acme,GBR,,acme.com\nglobex,Globex,USA,,globex.io\ninitech,Initech,IND,,\n").unwrap();
-        ok(dir, db, &["import", "orgs", "orgs.csv"]);
-        ok(
-            dir,
-            db,
-            &["import", "git", "repo", "--repo-name", "acme/app"],
-        );
+        ok(dir, db, "import orgs orgs.csv");
+        ok(dir, db, "import git repo --repo-name acme/app");
         std::fs::write(
             dir.join("events.csv"),
             "date,kind,member,name,org,team,url,title\n\
@@ -21,7 +17,7 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
              2026-02-16,talk,carol@globex.io,Carol,,marketing,,Talk three\n",
         )
         .unwrap();
-        ok(dir, db, &["import", "activities", "events.csv"]);
+        ok(dir, db, "import activities events.csv");
         // Caps and impact from the configuration: two talks per member count, and work
         // in acme/app counts double.
         std::fs::write(
@@ -29,11 +25,7 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
             "[scoring.caps]\ntalk_given = 2\n[scoring.impact]\n\"acme/app\" = \"2\"\n",
         )
         .unwrap();
-        let csv = ok(
-            dir,
-            db,
-            &["scores", "--month", "2026-02", "--format", "csv"],
-        );
+        let csv = ok(dir, db, "scores --month 2026-02 --format csv");
         let header = csv.lines().next().unwrap();
         assert!(
             header.starts_with("org,score,members,activities,kind:commit,kind:pr_opened,"),
@@ -59,20 +51,11 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
             "highest first"
         );
         assert!(
-            !ok(
-                dir,
-                db,
-                &["scores", "--month", "2026-03", "--format", "csv"]
-            )
-            .contains("dependabot"),
+            !ok(dir, db, "scores --month 2026-03 --format csv").contains("dependabot"),
             "bots never score"
         );
 
-        let text = ok(
-            dir,
-            db,
-            &["explain", "--org", "globex", "--month", "2026-02"],
-        );
+        let text = ok(dir, db, "explain --org globex --month 2026-02");
         assert!(
             text.starts_with("globex in 2026-02: 18 points from 4 activities by 1 members"),
             "{text}"
@@ -82,26 +65,19 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
         let json: serde_json::Value = serde_json::from_str(&ok(
             dir,
             db,
-            &[
-                "explain", "--org", "globex", "--month", "2026-02", "--format", "json",
-            ],
+            "explain --org globex --month 2026-02 --format json",
         ))
         .unwrap();
         assert_eq!(json["score"], "18");
         assert_eq!(json["items"].as_array().unwrap().len(), 4);
-        let bad = fairshare(
-            dir,
-            db,
-            &["explain", "--org", "nobody", "--month", "2026-02"],
-            &[],
-        );
+        let bad = fairshare(dir, db, "explain --org nobody --month 2026-02", &[]);
         assert!(stderr(&bad).contains("no organisation `nobody`"));
         std::fs::write(
             dir.join("fairshare.toml"),
             "[scoring.weights]\njuggling = \"3\"\n",
         )
         .unwrap();
-        let bad = fairshare(dir, db, &["scores", "--month", "2026-02"], &[]);
+        let bad = fairshare(dir, db, "scores --month 2026-02", &[]);
         assert!(
             stderr(&bad).contains("setting `scoring.weights.juggling`: unknown activity kind"),
             "{}",
@@ -116,7 +92,7 @@ async fn evaluate_needs_both_money_and_work() {
         let dir = tempfile::tempdir().unwrap();
         let (dir, db) = (dir.path(), Some(t.url.as_str()));
         std::fs::write(dir.join("orgs.csv"), "slug,name,country,website,domains\nglobex,Globex,USA,,globex.io\nnowhere,Nowhere,,,nowhere.io\n").unwrap();
-        ok(dir, db, &["import", "orgs", "orgs.csv"]);
+        ok(dir, db, "import orgs orgs.csv");
         let mut events = String::from("date,kind,member,name,org,team,url,title\n");
         for month in ["08", "09", "10"] {
             for day in ["03", "10", "17"] {
@@ -129,7 +105,7 @@ async fn evaluate_needs_both_money_and_work() {
             }
         }
         std::fs::write(dir.join("events.csv"), events).unwrap();
-        ok(dir, db, &["import", "activities", "events.csv"]);
+        ok(dir, db, "import activities events.csv");
         let mut ids = Vec::new();
         for month in ["08", "09", "10"] {
             let out = ok(
@@ -163,15 +139,7 @@ async fn evaluate_needs_both_money_and_work() {
         let json: serde_json::Value = serde_json::from_str(&ok(
             dir,
             db,
-            &[
-                "evaluate",
-                "--org",
-                "globex",
-                "--as-of",
-                "2026-11-22",
-                "--format",
-                "json",
-            ],
+            "evaluate --org globex --as-of 2026-11-22 --format json",
         ))
         .unwrap();
         assert_eq!(json["eligible"], true, "{}: {json}", t.backend);
@@ -183,11 +151,7 @@ async fn evaluate_needs_both_money_and_work() {
             db,
             &["payments", "remove", &ids[1], "--reason", "bounced"],
         );
-        let text = ok(
-            dir,
-            db,
-            &["evaluate", "--org", "globex", "--as-of", "2026-11-22"],
-        );
+        let text = ok(dir, db, "evaluate --org globex --as-of 2026-11-22");
         assert!(
             text.starts_with("globex on 2026-11-22: not eligible"),
             "{text}"
@@ -201,16 +165,12 @@ async fn evaluate_needs_both_money_and_work() {
             "{text}"
         );
 
-        let nowhere = ok(
-            dir,
-            db,
-            &["evaluate", "--org", "nowhere", "--as-of", "2026-11-22"],
-        );
+        let nowhere = ok(dir, db, "evaluate --org nowhere --as-of 2026-11-22");
         assert!(
             nowhere.contains("because organisation `nowhere` has no headquarters country"),
             "{nowhere}"
         );
-        let missing = fairshare(dir, db, &["evaluate", "--org", "ghost"], &[]);
+        let missing = fairshare(dir, db, "evaluate --org ghost", &[]);
         assert!(stderr(&missing).contains("no organisation `ghost`"));
     }
 }
@@ -235,8 +195,8 @@ async fn apply_review_and_confirm_staff() {
             "slug,name,country,website,domains\nglobex,Globex,USA,,globex.io\n",
         )
         .unwrap();
-        ok(dir, db, &["import", "orgs", "orgs.csv"]);
-        ok(dir, db, &["import", "activities", "events.csv"]);
+        ok(dir, db, "import orgs orgs.csv");
+        ok(dir, db, "import activities events.csv");
         for month in ["08", "09", "10"] {
             ok(
                 dir,
@@ -262,49 +222,27 @@ async fn apply_review_and_confirm_staff() {
         let out = ok(
             dir,
             db,
-            &[
-                "--as",
-                "carol",
-                "apply",
-                "--org",
-                "globex",
-                "--file",
-                "application.toml",
-            ],
+            "--as carol apply --org globex --file application.toml",
         );
         assert!(
             out.contains("application #1 for globex submitted; evaluation attached:"),
             "{out}"
         );
-        let twice = fairshare(
-            dir,
-            db,
-            &["apply", "--org", "globex", "--file", "application.toml"],
-            &[],
-        );
+        let twice = fairshare(dir, db, "apply --org globex --file application.toml", &[]);
         assert!(
             stderr(&twice).contains("already has application #1 under review"),
             "{}",
             stderr(&twice)
         );
 
-        let listed = ok(dir, db, &["applications", "list", "--format", "json"]);
+        let listed = ok(dir, db, "applications list --format json");
         let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
         let eligible = listed[0]["eligible"].as_bool().unwrap();
         assert_eq!(listed[0]["evaluation"]["eligible"], eligible);
         let own = fairshare(
             dir,
             db,
-            &[
-                "--as",
-                "carol",
-                "applications",
-                "decide",
-                "1",
-                "--approve",
-                "--comment",
-                "me",
-            ],
+            "--as carol applications decide 1 --approve --comment me",
             &[],
         );
         assert!(!own.status.success());
@@ -312,30 +250,12 @@ async fn apply_review_and_confirm_staff() {
             ok(
                 dir,
                 db,
-                &[
-                    "--as",
-                    "rita",
-                    "applications",
-                    "decide",
-                    "1",
-                    "--approve",
-                    "--comment",
-                    "welcome",
-                ],
+                "--as rita applications decide 1 --approve --comment welcome",
             );
             let again = fairshare(
                 dir,
                 db,
-                &[
-                    "--as",
-                    "rita",
-                    "applications",
-                    "decide",
-                    "1",
-                    "--reject",
-                    "--comment",
-                    "oops",
-                ],
+                "--as rita applications decide 1 --reject --comment oops",
                 &[],
             );
             assert!(
@@ -347,16 +267,7 @@ async fn apply_review_and_confirm_staff() {
             let refused = fairshare(
                 dir,
                 db,
-                &[
-                    "--as",
-                    "rita",
-                    "applications",
-                    "decide",
-                    "1",
-                    "--approve",
-                    "--comment",
-                    "welcome",
-                ],
+                "--as rita applications decide 1 --approve --comment welcome",
                 &[],
             );
             assert!(
@@ -367,38 +278,16 @@ async fn apply_review_and_confirm_staff() {
             ok(
                 dir,
                 db,
-                &[
-                    "--as",
-                    "rita",
-                    "applications",
-                    "decide",
-                    "1",
-                    "--defer",
-                    "--comment",
-                    "come back next month",
-                ],
+                "--as rita applications decide 1 --defer --comment 'come back next month'",
             );
         }
 
         // Erin confirms she works for Globex: an affiliation from the day she confirms
         // (her earlier talk stays hers alone: credit follows the date of the work).
-        ok(
-            dir,
-            db,
-            &[
-                "applications",
-                "confirm",
-                "1",
-                "--identity",
-                "erin@gmail.com",
-            ],
-        );
-        let erin: serde_json::Value = serde_json::from_str(&ok(
-            dir,
-            db,
-            &["members", "show", "erin@gmail.com", "--format", "json"],
-        ))
-        .unwrap();
+        ok(dir, db, "applications confirm 1 --identity erin@gmail.com");
+        let erin: serde_json::Value =
+            serde_json::from_str(&ok(dir, db, "members show erin@gmail.com --format json"))
+                .unwrap();
         assert_eq!(
             erin["affiliations"][0]["org"], "globex",
             "{}: {erin}",
@@ -409,48 +298,25 @@ async fn apply_review_and_confirm_staff() {
             ok(
                 dir,
                 db,
-                &[
-                    "activities",
-                    "--org",
-                    "globex",
-                    "--from",
-                    "2026-10-01",
-                    "--format",
-                    "csv"
-                ]
+                "activities --org globex --from 2026-10-01 --format csv"
             ),
             "activities,members\n3,1\n"
         );
         let again = fairshare(
             dir,
             db,
-            &[
-                "applications",
-                "confirm",
-                "1",
-                "--identity",
-                "erin@gmail.com",
-            ],
+            "applications confirm 1 --identity erin@gmail.com",
             &[],
         );
         assert!(stderr(&again).contains("is not awaiting confirmation"));
-        let audit = ok(
-            dir,
-            db,
-            &["audit", "--subject", "org:globex", "--format", "csv"],
-        );
+        let audit = ok(dir, db, "audit --subject org:globex --format csv");
         assert!(
             audit.contains("applications.submit") && audit.contains("applications.staff_confirmed"),
             "{audit}"
         );
         let bad = "org = \"globex\"\nname = \"G\"\ncountry = \"XYZ\"\ncontact = \"c\"\ndescription = \"d\"\n";
         std::fs::write(dir.join("bad.toml"), bad).unwrap();
-        let out = fairshare(
-            dir,
-            db,
-            &["apply", "--org", "globex", "--file", "bad.toml"],
-            &[],
-        );
+        let out = fairshare(dir, db, "apply --org globex --file bad.toml", &[]);
         assert!(
             stderr(&out).contains("bad.toml")
                 && stderr(&out).contains("`XYZ` is not an ISO 3166-1 alpha-3 country code"),
@@ -607,7 +473,7 @@ async fn monthly_review_moves_statuses_and_freezes_rankings() {
         let bare = fairshare(
             dir,
             db,
-            &["review-month", "--month", "2026-10", "--republish"],
+            "review-month --month 2026-10 --republish",
             &on("2026-11-22"),
         );
         assert!(!bare.status.success(), "republishing needs a reason");
@@ -656,12 +522,7 @@ async fn monthly_review_moves_statuses_and_freezes_rankings() {
             ),
             "rank,org,score,members,previous_rank\n"
         );
-        let early = fairshare(
-            dir,
-            db,
-            &["review-month", "--month", "2027-01"],
-            &on("2027-01-05"),
-        );
+        let early = fairshare(dir, db, "review-month --month 2027-01", &on("2027-01-05"));
         assert!(stderr(&early).contains("is not complete yet"));
         let audit = run(
             &["audit", "--subject", "ranking:", "--format", "csv"],

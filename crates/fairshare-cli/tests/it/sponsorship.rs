@@ -69,7 +69,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         let dir = tempfile::tempdir().unwrap();
         let (dir, db) = (dir.path(), Some(t.url.as_str()));
         std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
-        ok(dir, db, &["import", "orgs", "orgs.csv"]);
+        ok(dir, db, "import orgs orgs.csv");
 
         // A USD sponsorship for an India-based organisation, with a refund in October.
         let gh = [
@@ -105,28 +105,19 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         ]
         .join("\n");
         std::fs::write(dir.join("sponsors.csv"), gh).unwrap();
-        let out = ok(dir, db, &["import", "github-sponsors", "sponsors.csv"]);
+        let out = ok(dir, db, "import github-sponsors sponsors.csv");
         assert!(out.contains("4 payments read: 4 new"), "{out}");
         assert!(out.contains("1 sponsor accounts are not linked"), "{out}");
-        let again = ok(dir, db, &["import", "github-sponsors", "sponsors.csv"]);
+        let again = ok(dir, db, "import github-sponsors sponsors.csv");
         assert!(again.contains("0 new, 4 already known"), "{again}");
         assert_eq!(
-            ok(dir, db, &["payments", "unlinked", "--format", "csv"]),
+            ok(dir, db, "payments unlinked --format csv"),
             "platform,account,payments,last_payment\ngithub_sponsors,tata-dev,4,2026-10-20\n"
         );
         ok(
             dir,
             db,
-            &[
-                "payments",
-                "link",
-                "--org",
-                "tata",
-                "--platform",
-                "github-sponsors",
-                "--account",
-                "Tata-Dev",
-            ],
+            "payments link --org tata --platform github-sponsors --account Tata-Dev",
         );
         let inr = threshold(dir, db, "IND");
         let tata = compliance(dir, db, "tata");
@@ -182,7 +173,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         ]
         .join("\n");
         std::fs::write(dir.join("oc.csv"), oc).unwrap();
-        let out = ok(dir, db, &["import", "opencollective", "oc.csv"]);
+        let out = ok(dir, db, "import opencollective oc.csv");
         assert!(
             out.contains("3 payments read: 2 new") || out.contains("2 payments read: 2 new"),
             "{out}"
@@ -191,16 +182,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         ok(
             dir,
             db,
-            &[
-                "payments",
-                "link",
-                "--org",
-                "acme-eu",
-                "--platform",
-                "opencollective",
-                "--account",
-                "acme-eu-oc",
-            ],
+            "payments link --org acme-eu --platform opencollective --account acme-eu-oc",
         );
         let id = ok(
             dir,
@@ -232,7 +214,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         assert!(acme.lines().nth(3).unwrap().ends_with(",true,3"), "{acme}");
 
         // The GitHub Sponsors payout listed by Open Collective is the same money.
-        let dup = ok(dir, db, &["payments", "duplicates", "--format", "csv"]);
+        let dup = ok(dir, db, "payments duplicates --format csv");
         assert!(
             dup.contains(",45.00,USD,2026-08-07,2026-08-05,tata-dev"),
             "{dup}"
@@ -240,16 +222,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         let refused = fairshare(
             dir,
             db,
-            &[
-                "payments",
-                "link",
-                "--org",
-                "tata",
-                "--platform",
-                "opencollective",
-                "--account",
-                "github-sponsors",
-            ],
+            "payments link --org tata --platform opencollective --account github-sponsors",
             &[],
         );
         assert!(
@@ -262,38 +235,12 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         ok(
             dir,
             db,
-            &[
-                "payments",
-                "add",
-                "--org",
-                "kuwait-co",
-                "--amount",
-                "9.999",
-                "--currency",
-                "KWD",
-                "--date",
-                "2026-10-02",
-                "--reference",
-                "wire",
-            ],
+            "payments add --org kuwait-co --amount 9.999 --currency KWD --date 2026-10-02 --reference wire",
         );
         let jpy = ok(
             dir,
             db,
-            &[
-                "payments",
-                "add",
-                "--org",
-                "tokyo-co",
-                "--amount",
-                "100000",
-                "--currency",
-                "JPY",
-                "--date",
-                "2026-10-02",
-                "--reference",
-                "wire",
-            ],
+            "payments add --org tokyo-co --amount 100000 --currency JPY --date 2026-10-02 --reference wire",
         );
         let jpy_id = jpy
             .split('#')
@@ -331,20 +278,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         let bad = fairshare(
             dir,
             db,
-            &[
-                "payments",
-                "add",
-                "--org",
-                "tokyo-co",
-                "--amount",
-                "100.5",
-                "--currency",
-                "JPY",
-                "--date",
-                "2026-10-02",
-                "--reference",
-                "x",
-            ],
+            "payments add --org tokyo-co --amount 100.5 --currency JPY --date 2026-10-02 --reference x",
             &[],
         );
         assert!(stderr(&bad).contains("100.5 has more decimals than JPY allows (0)"));
@@ -355,33 +289,12 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         ok(
             dir,
             db,
-            &[
-                "payments",
-                "add",
-                "--org",
-                "tokyo-co",
-                "--amount",
-                "1",
-                "--currency",
-                "XAU",
-                "--date",
-                "2026-09-02",
-                "--reference",
-                "gold",
-            ],
+            "payments add --org tokyo-co --amount 1 --currency XAU --date 2026-09-02 --reference gold",
         );
         let missing = fairshare(
             dir,
             db,
-            &[
-                "compliance",
-                "--org",
-                "tokyo-co",
-                "--from",
-                "2026-08",
-                "--to",
-                "2026-10",
-            ],
+            "compliance --org tokyo-co --from 2026-08 --to 2026-10",
             &[],
         );
         assert!(
@@ -389,7 +302,7 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
             "{}",
             stderr(&missing)
         );
-        let audit = ok(dir, db, &["audit", "--format", "csv"]);
+        let audit = ok(dir, db, "audit --format csv");
         assert!(
             audit.contains(",maria,payments.add,org:acme-eu,") && audit.contains("payments.remove"),
             "{audit}"
@@ -426,7 +339,7 @@ async fn open_collective_graphql_pages_and_matches_the_csv_ids() {
     let dir = tempfile::tempdir().unwrap();
     let (dir, db) = (dir.path(), Some(t.url.as_str()));
     std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
-    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    ok(dir, db, "import orgs orgs.csv");
     // The CSV export already holds the first transaction (shortId = first 8 of the id).
     let csv = [
         OC_HEADER.to_string(),
@@ -442,7 +355,7 @@ async fn open_collective_graphql_pages_and_matches_the_csv_ids() {
     ]
     .join("\n");
     std::fs::write(dir.join("oc.csv"), csv).unwrap();
-    ok(dir, db, &["import", "opencollective", "oc.csv"]);
+    ok(dir, db, "import opencollective oc.csv");
 
     let server = MockServer::start().await;
     let page = |nodes: Vec<serde_json::Value>| serde_json::json!({"data": {"account": {"slug": "project", "transactions": {"totalCount": 3, "nodes": nodes}}}});
@@ -511,22 +424,9 @@ async fn open_collective_graphql_pages_and_matches_the_csv_ids() {
     ok(
         dir,
         db,
-        &[
-            "payments",
-            "link",
-            "--org",
-            "acme-eu",
-            "--platform",
-            "opencollective",
-            "--account",
-            "acme-eu-oc",
-        ],
+        "payments link --org acme-eu --platform opencollective --account acme-eu-oc",
     );
-    let listed = ok(
-        dir,
-        db,
-        &["payments", "list", "--org", "acme-eu", "--format", "csv"],
-    );
+    let listed = ok(dir, db, "payments list --org acme-eu --format csv");
     assert!(
         listed.contains(",2026-10-01,1188.00,EUR,year,opencollective,acme-eu-oc,"),
         "{listed}"
@@ -539,14 +439,7 @@ async fn open_collective_graphql_pages_and_matches_the_csv_ids() {
     let missing = fairshare(
         dir,
         db,
-        &[
-            "import",
-            "opencollective",
-            "--collective",
-            "nobody",
-            "--api-url",
-            "http://127.0.0.1:9",
-        ],
+        "import opencollective --collective nobody --api-url http://127.0.0.1:9",
         &[],
     );
     assert!(!missing.status.success());
@@ -565,7 +458,7 @@ async fn github_sponsors_graphql_activities_become_charges() {
     let dir = tempfile::tempdir().unwrap();
     let (dir, db) = (dir.path(), Some(t.url.as_str()));
     std::fs::write(dir.join("orgs.csv"), ORGS).unwrap();
-    ok(dir, db, &["import", "orgs", "orgs.csv"]);
+    ok(dir, db, "import orgs orgs.csv");
     let node = |id: &str, action: &str, when: &str, cents: Option<i64>| {
         serde_json::json!({
             "id": id, "action": action, "timestamp": when,
@@ -621,22 +514,9 @@ async fn github_sponsors_graphql_activities_become_charges() {
     ok(
         dir,
         db,
-        &[
-            "payments",
-            "link",
-            "--org",
-            "tata",
-            "--platform",
-            "github-sponsors",
-            "--account",
-            "tata-dev",
-        ],
+        "payments link --org tata --platform github-sponsors --account tata-dev",
     );
-    let listed = ok(
-        dir,
-        db,
-        &["payments", "list", "--org", "tata", "--format", "csv"],
-    );
+    let listed = ok(dir, db, "payments list --org tata --format csv");
     let amounts: Vec<&str> = listed
         .lines()
         .skip(1)
@@ -661,12 +541,8 @@ async fn github_sponsors_graphql_activities_become_charges() {
     ]
     .join("\n");
     std::fs::write(dir.join("sponsors.csv"), gh).unwrap();
-    ok(dir, db, &["import", "github-sponsors", "sponsors.csv"]);
-    let listed = ok(
-        dir,
-        db,
-        &["payments", "list", "--org", "tata", "--format", "csv"],
-    );
+    ok(dir, db, "import github-sponsors sponsors.csv");
+    let listed = ok(dir, db, "payments list --org tata --format csv");
     let august: Vec<&str> = listed.lines().filter(|l| l.contains(",2026-08-")).collect();
     assert_eq!(august.len(), 1, "{listed}");
     assert!(
