@@ -170,6 +170,28 @@ struct PartnerRow {
     regions: String,
 }
 
+/// An organisation's profile columns (lists as JSON arrays).
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    description: String,
+    services: String,
+    languages: String,
+    regions: String,
+    logo_url: Option<String>,
+}
+
+impl ProfileRow {
+    fn into_profile(self) -> Result<Profile> {
+        Ok(Profile {
+            services: strings("services", &self.services)?,
+            languages: strings("languages", &self.languages)?,
+            regions: strings("regions", &self.regions)?,
+            description: self.description,
+            logo_url: self.logo_url,
+        })
+    }
+}
+
 fn strings(field: &str, json: &str) -> Result<Vec<String>> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{field}: {e}")))
 }
@@ -272,11 +294,8 @@ impl Store {
             website: Option<String>,
             status: String,
             status_since: Option<String>,
-            description: String,
-            services: String,
-            languages: String,
-            regions: String,
-            logo_url: Option<String>,
+            #[sqlx(flatten)]
+            profile: ProfileRow,
         }
         let row: Option<Row> = on_pool!(self.db(), pool => {
             sqlx::query_as(
@@ -294,11 +313,7 @@ impl Store {
             website,
             status,
             status_since: since,
-            description,
-            services,
-            languages,
-            regions,
-            logo_url,
+            profile,
         }) = row
         else {
             return Ok(None);
@@ -386,13 +401,7 @@ impl Store {
             country,
             website,
             status,
-            profile: Profile {
-                description,
-                services: strings("services", &services)?,
-                languages: strings("languages", &languages)?,
-                regions: strings("regions", &regions)?,
-                logo_url,
-            },
+            profile: profile.into_profile()?,
             partner_since,
             ranks,
             mix,
@@ -402,28 +411,14 @@ impl Store {
 
     /// What an organisation shows of itself.
     pub async fn partner_profile_of(&self, slug: &str) -> Result<Profile> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            description: String,
-            services: String,
-            languages: String,
-            regions: String,
-            logo_url: Option<String>,
-        }
-        let row: Option<Row> = on_pool!(self.db(), pool => {
+        let row: Option<ProfileRow> = on_pool!(self.db(), pool => {
             sqlx::query_as("SELECT description, services, languages, regions, logo_url FROM organisations WHERE slug = $1")
                 .bind(slug)
                 .fetch_optional(pool)
                 .await?
         });
-        let row = row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?;
-        Ok(Profile {
-            services: strings("services", &row.services)?,
-            languages: strings("languages", &row.languages)?,
-            regions: strings("regions", &row.regions)?,
-            description: row.description,
-            logo_url: row.logo_url,
-        })
+        row.ok_or_else(|| StoreError::NotFound(format!("no organisation `{slug}`")))?
+            .into_profile()
     }
 
     /// Sets what an organisation shows of itself; audited.
