@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use rust_decimal::Decimal;
 
 use crate::activity::ActivityKind;
+use crate::ids::MemberId;
 use crate::programme::ProgrammeRules;
 use crate::scoring::Score;
 
@@ -75,7 +76,7 @@ pub fn move_up(
 ) -> MoveUp {
     let minimum = rules.eligibility.min_monthly_score;
     let missing = minimum - so_far.score;
-    let mut counted: HashMap<(i64, ActivityKind), u32> = HashMap::new();
+    let mut counted: HashMap<(MemberId, ActivityKind), u32> = HashMap::new();
     let mut people = BTreeSet::new();
     for item in &last.items {
         people.insert(item.member);
@@ -126,12 +127,13 @@ pub fn move_up(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::ActivityId;
     use crate::scoring::{ActivityFact, score};
 
     fn fact(id: i64, member: i64, kind: ActivityKind) -> ActivityFact {
         ActivityFact {
-            id,
-            member,
+            id: ActivityId(id),
+            member: MemberId(member),
             kind,
             channel: None,
             team: None,

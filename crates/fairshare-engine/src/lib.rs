@@ -17,6 +17,7 @@ pub mod country;
 pub mod decimal_text;
 pub mod eligibility;
 pub mod identity;
+pub mod ids;
 pub mod iso_date;
 pub mod lifecycle;
 pub mod money;
@@ -33,6 +34,7 @@ pub use attribution::{Affiliation, AttributionInput, DomainIndex, OrgId, Reason,
 pub use bigmac::{BigMacPrice, Release};
 pub use country::{CountryCode, CurrencyCode, ParseCodeError};
 pub use identity::{IdentityKey, IdentityKind};
+pub use ids::{ActivityId, MemberId};
 pub use lifecycle::PartnerStatus;
 pub use money::{Money, MoneyError};
 pub use month::Month;

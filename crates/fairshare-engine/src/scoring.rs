@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::ActivityKind;
+use crate::ids::{ActivityId, MemberId};
 
 /// Weights, caps and impact factors; every value a setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,8 +81,8 @@ impl ScoringRules {
 /// One scorable activity (bots, excluded and unapproved items are left out by the caller).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActivityFact {
-    pub id: i64,
-    pub member: i64,
+    pub id: ActivityId,
+    pub member: MemberId,
     pub kind: ActivityKind,
     pub channel: Option<String>,
     pub team: Option<String>,
@@ -90,8 +91,8 @@ pub struct ActivityFact {
 /// An activity with the points it earned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScoredActivity {
-    pub id: i64,
-    pub member: i64,
+    pub id: ActivityId,
+    pub member: MemberId,
     pub kind: ActivityKind,
     #[serde(with = "crate::decimal_text")]
     pub impact: Decimal,
@@ -120,7 +121,7 @@ pub struct Score {
 /// needs each activity and uses [`score`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityCount {
-    pub member: i64,
+    pub member: MemberId,
     pub kind: ActivityKind,
     pub channel: Option<String>,
     pub team: Option<String>,
@@ -130,7 +131,7 @@ pub struct ActivityCount {
 /// Scores one organisation's month from counts: the same score, members, activities and
 /// points per kind as [`score`] on the activities counted, without the items.
 pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
-    let mut groups: BTreeMap<(i64, ActivityKind), Vec<(Decimal, u64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(MemberId, ActivityKind), Vec<(Decimal, u64)>> = BTreeMap::new();
     for c in counts {
         let impact = rules.impact(c.channel.as_deref(), c.team.as_deref());
         groups
@@ -162,7 +163,7 @@ pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
 /// The score with its figures in their shortest form (`91`, not `91.0`).
 fn totals(
     total: Decimal,
-    mut members: Vec<i64>,
+    mut members: Vec<MemberId>,
     activities: usize,
     mut by_kind: BTreeMap<ActivityKind, Decimal>,
     items: Vec<ScoredActivity>,
@@ -183,7 +184,8 @@ fn totals(
 
 /// Scores one organisation's month.
 pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
-    let mut groups: BTreeMap<(i64, ActivityKind), Vec<(&ActivityFact, Decimal)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(MemberId, ActivityKind), Vec<(&ActivityFact, Decimal)>> =
+        BTreeMap::new();
     for a in activities {
         let impact = rules.impact(a.channel.as_deref(), a.team.as_deref());
         groups
@@ -229,8 +231,8 @@ mod tests {
 
     fn fact(id: i64, member: i64, kind: ActivityKind, channel: Option<&str>) -> ActivityFact {
         ActivityFact {
-            id,
-            member,
+            id: ActivityId(id),
+            member: MemberId(member),
             kind,
             channel: channel.map(str::to_string),
             team: None,
@@ -281,7 +283,7 @@ mod tests {
                 fact(id, member, kind, channels[next(3) as usize])
             })
             .collect();
-        let mut counts: BTreeMap<(i64, ActivityKind, Option<String>), u64> = BTreeMap::new();
+        let mut counts: BTreeMap<(MemberId, ActivityKind, Option<String>), u64> = BTreeMap::new();
         for f in &facts {
             *counts
                 .entry((f.member, f.kind, f.channel.clone()))
@@ -322,6 +324,6 @@ mod tests {
         let s = score(&facts, &rules);
         assert_eq!(s.score, Decimal::from(6)); // 2 × 1.5 + 2 × 1.5, the docs review cut
         let cut = s.items.iter().find(|i| i.capped).unwrap();
-        assert_eq!(cut.id, 1);
+        assert_eq!(cut.id, ActivityId(1));
     }
 }

@@ -2,6 +2,7 @@
 //! inputs to the next computation, audited, and shown to the organisation concerned;
 //! removing one keeps it on record.
 
+use fairshare_engine::ActivityId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -11,7 +12,7 @@ use crate::{Result, Store, StoreError, on_pool};
 #[derive(Debug, Clone, Serialize)]
 pub struct Correction {
     pub id: i64,
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     /// The organisation the activity is credited to (`unaffiliated` when none).
     pub org: String,
     pub kind: String,
@@ -36,7 +37,12 @@ struct Row {
 }
 
 impl Store {
-    pub async fn add_correction(&self, activity: i64, reason: &str, actor: &str) -> Result<i64> {
+    pub async fn add_correction(
+        &self,
+        activity: ActivityId,
+        reason: &str,
+        actor: &str,
+    ) -> Result<i64> {
         if reason.trim().is_empty() {
             return Err(StoreError::Invalid(
                 "say why the activity is excluded (--reason)".into(),
@@ -44,14 +50,14 @@ impl Store {
         }
         let mut tx = Tx::begin(self.db()).await?;
         let exists: Option<(i64,)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT id FROM activities WHERE id = $1").bind(activity).fetch_optional(conn).await?
+            sqlx::query_as("SELECT id FROM activities WHERE id = $1").bind(activity.0).fetch_optional(conn).await?
         });
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("no activity #{activity}")));
         }
         let active: Option<(i64,)> = on_tx!(&mut tx, conn => {
             sqlx::query_as("SELECT id FROM corrections WHERE activity_id = $1 AND removed_at IS NULL")
-                .bind(activity)
+                .bind(activity.0)
                 .fetch_optional(conn)
                 .await?
         });
@@ -64,7 +70,7 @@ impl Store {
             sqlx::query_as(
                 "INSERT INTO corrections (activity_id, reason, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
-            .bind(activity)
+            .bind(activity.0)
             .bind(reason)
             .bind(actor)
             .bind(crate::now())
@@ -123,7 +129,7 @@ impl Store {
             .into_iter()
             .map(|row| Correction {
                 id: row.id,
-                activity_id: row.activity_id,
+                activity_id: ActivityId(row.activity_id),
                 org: row.org,
                 kind: row.kind,
                 reason: row.reason,

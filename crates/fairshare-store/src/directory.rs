@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use fairshare_engine::{
-    Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, PartnerStatus, Reason,
-    attribute,
+    Affiliation, AttributionInput, DomainIndex, IdentityKey, IdentityKind, MemberId, PartnerStatus,
+    Reason, attribute,
 };
 use fairshare_records::PersonRef;
 use fairshare_records::{AffiliationRecord, OrgName, OrgRecord};
@@ -63,7 +63,7 @@ pub struct AffiliationImportSummary {
 /// A member with everything known about them.
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberDetail {
-    pub id: i64,
+    pub id: MemberId,
     pub display_name: String,
     pub is_bot: bool,
     /// Agreed to be named on the public pages.
@@ -472,7 +472,7 @@ impl Store {
     /// reason. Returns how many activities were re-attributed.
     pub async fn affiliate_member(
         &self,
-        member: i64,
+        member: MemberId,
         org: &str,
         from: Option<Date>,
         until: Option<Date>,
@@ -486,6 +486,7 @@ impl Store {
                 "the range {from} to {until} is empty"
             )));
         }
+        let member = member.0;
         let org_id = self
             .org_id(org.trim())
             .await
@@ -527,14 +528,14 @@ impl Store {
     }
 
     /// The member an identity belongs to, or a member by id (`#12` or `12`).
-    pub async fn find_member(&self, text: &str) -> Result<i64> {
+    pub async fn find_member(&self, text: &str) -> Result<MemberId> {
         let trimmed = text.trim().trim_start_matches('#');
         if let Ok(id) = trimmed.parse::<i64>() {
             let found: Option<(i64,)> = on_pool!(self.db(), pool => {
                 sqlx::query_as("SELECT id FROM members WHERE id = $1").bind(id).fetch_optional(pool).await?
             });
             return found
-                .map(|(id,)| id)
+                .map(|(id,)| MemberId(id))
                 .ok_or_else(|| StoreError::NotFound(format!("no member #{id}")));
         }
         let key = IdentityKey::parse(text).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -542,11 +543,12 @@ impl Store {
         let found = find_identity(&mut tx, &key).await?;
         tx.commit().await?;
         found
-            .map(|(_, member)| member)
+            .map(|(_, member)| MemberId(member))
             .ok_or_else(|| StoreError::NotFound(format!("no member has the identity {key}")))
     }
 
-    pub async fn member(&self, id: i64) -> Result<MemberDetail> {
+    pub async fn member(&self, member: MemberId) -> Result<MemberDetail> {
+        let id = member.0;
         #[derive(sqlx::FromRow)]
         struct Head {
             id: i64,
@@ -591,7 +593,7 @@ impl Store {
             .await?
         });
         Ok(MemberDetail {
-            id,
+            id: MemberId(id),
             display_name,
             is_bot,
             listed,
@@ -608,11 +610,12 @@ impl Store {
     /// attribution follows. Returns the change id (for undo).
     pub async fn merge_members(
         &self,
-        from: i64,
-        into: i64,
+        from: MemberId,
+        into: MemberId,
         actor: &str,
         reason: &str,
     ) -> Result<i64> {
+        let (from, into) = (from.0, into.0);
         if from == into {
             return Err(StoreError::Invalid(format!(
                 "member #{from} cannot be merged with itself"
@@ -637,7 +640,7 @@ impl Store {
         key: &IdentityKey,
         actor: &str,
         reason: &str,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<(MemberId, i64)> {
         let mut tx = Tx::begin(self.db()).await?;
         let (identity, from) = find_identity(&mut tx, key)
             .await?
@@ -670,7 +673,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok((to, change))
+        Ok((MemberId(to), change))
     }
 
     /// Reverses a merge or split: what moved moves back.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use fairshare_engine::{Month, PartnerStatus};
+use fairshare_engine::{MemberId, Month, PartnerStatus};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
@@ -455,7 +455,8 @@ impl Store {
     }
 
     /// Records a person's consent (or its withdrawal) to be named on public pages.
-    pub async fn set_listed(&self, member: i64, listed: bool, actor: &str) -> Result<()> {
+    pub async fn set_listed(&self, member: MemberId, listed: bool, actor: &str) -> Result<()> {
+        let member = member.0;
         let mut tx = Tx::begin(self.db()).await?;
         let changed = on_tx!(&mut tx, conn => {
             sqlx::query("UPDATE members SET listed = $1 WHERE id = $2")

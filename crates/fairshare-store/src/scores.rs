@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, btree_map};
 use fairshare_engine::scoring::{
     ActivityCount, ActivityFact, Score, ScoringRules, score, score_counts,
 };
-use fairshare_engine::{ActivityKind, Month};
+use fairshare_engine::{ActivityId, ActivityKind, MemberId, Month};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -33,7 +33,7 @@ pub struct OrgScore {
 /// What `explain` shows of an activity besides its points.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActivityDetail {
-    pub id: i64,
+    pub id: ActivityId,
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
     pub source: String,
@@ -151,7 +151,7 @@ impl Store {
                 .into_iter()
                 .map(|(member, kind, channel, team, count)| {
                     Ok(ActivityCount {
-                        member,
+                        member: MemberId(member),
                         kind: parse_kind(&kind)?,
                         channel,
                         team,
@@ -202,7 +202,7 @@ impl Store {
         org: &str,
         month: Month,
         rules: &ScoringRules,
-    ) -> Result<(OrgScore, BTreeMap<i64, ActivityDetail>)> {
+    ) -> Result<(OrgScore, BTreeMap<ActivityId, ActivityDetail>)> {
         let org_id = self.org_id(org).await?;
         self.org_month(org_id, org, month, rules).await
     }
@@ -215,7 +215,7 @@ impl Store {
         org: &str,
         month: Month,
         rules: &ScoringRules,
-    ) -> Result<(OrgScore, BTreeMap<i64, ActivityDetail>)> {
+    ) -> Result<(OrgScore, BTreeMap<ActivityId, ActivityDetail>)> {
         let rows: Vec<OrgActivityRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT a.id, a.member_id, a.kind, a.channel, a.team, a.occurred_at, a.source, m.display_name, \
@@ -250,17 +250,17 @@ impl Store {
             let kind = parse_kind(&kind)?;
             if !excluded {
                 facts.push(ActivityFact {
-                    id,
-                    member,
+                    id: ActivityId(id),
+                    member: MemberId(member),
                     kind,
                     channel: channel.clone(),
                     team: team.clone(),
                 });
             }
             details.insert(
-                id,
+                ActivityId(id),
                 ActivityDetail {
-                    id,
+                    id: ActivityId(id),
                     occurred_at,
                     source,
                     member: format!("{name} #{member}"),

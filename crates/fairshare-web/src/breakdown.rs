@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
-use fairshare_engine::Month;
+use fairshare_engine::{ActivityId, Month};
 use fairshare_store::accounts::SessionUser;
 use rust_decimal::Decimal;
 
@@ -24,7 +24,7 @@ use crate::site::month_name;
 const TREND_MONTHS: usize = 6;
 
 struct Line {
-    id: i64,
+    id: ActivityId,
     day: String,
     person: String,
     kind: String,
@@ -38,7 +38,7 @@ struct Line {
 }
 
 struct Excluded {
-    id: i64,
+    id: ActivityId,
     kind: String,
     reason: String,
     by: String,

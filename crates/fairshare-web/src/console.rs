@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use fairshare_engine::{Month, PartnerStatus, Verdict};
+use fairshare_engine::{ActivityId, Month, PartnerStatus, Verdict};
 use fairshare_store::StoreError;
 use fairshare_store::accounts::{Role, SessionUser};
 
@@ -315,7 +315,7 @@ pub async fn correct(
         "add" => match number("activity", &form.activity) {
             Ok(id) => state
                 .store
-                .add_correction(id, &form.reason, actor)
+                .add_correction(ActivityId(id), &form.reason, actor)
                 .await
                 .map(|_| ()),
             Err(e) => return Err(e),

@@ -10,7 +10,7 @@ use crate::output::{Format, Listing, names};
 pub enum CorrectionsCommand {
     /// Exclude an activity from scoring (trivial, automated or duplicated).
     Add {
-        activity: i64,
+        activity: fairshare_engine::ActivityId,
         #[arg(long)]
         reason: String,
     },
