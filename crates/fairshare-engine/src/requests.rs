@@ -215,12 +215,19 @@ pub fn approvable(
 }
 
 /// A request only some reviewers decide (a claim: the lead of its team, or a
-/// reviewer): `Err(why)` when this decider is not one of them.
-pub fn in_scope(request: &Request<'_>, scope: Result<(), &str>) -> Result<(), Refusal> {
-    scope.map_err(|why| Refusal::OutOfScope {
+/// reviewer): refused, with `why`, when this decider is not `allowed`.
+pub fn in_scope(
+    request: &Request<'_>,
+    allowed: bool,
+    why: impl FnOnce() -> String,
+) -> Result<(), Refusal> {
+    if allowed {
+        return Ok(());
+    }
+    Err(Refusal::OutOfScope {
         kind: request.kind,
         id: request.id,
-        why: why.to_string(),
+        why: why(),
     })
 }
 
@@ -327,13 +334,10 @@ mod tests {
 
     #[test]
     fn a_decider_outside_the_requests_scope_is_refused() {
-        let refusal = in_scope(
-            &claim(Pending),
-            Err("it belongs to the team docs, which you do not lead"),
-        )
-        .unwrap_err();
+        let why = || "it belongs to the team docs, which you do not lead".to_string();
+        let refusal = in_scope(&claim(Pending), false, why).unwrap_err();
         assert!(refusal.is_forbidden());
-        assert!(in_scope(&claim(Pending), Ok(())).is_ok());
+        assert!(in_scope(&claim(Pending), true, why).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use fairshare_import::github::{GithubRepo, Stage};
+use fairshare_import::github_archive::ArchiveFilter;
 use fairshare_import::record::{AffiliationRecord, OrgRecord, PaymentRecord};
 use fairshare_import::{ActivityRecord, ImportError, Skips, content_digest};
 use fairshare_store::Store;
@@ -198,14 +199,15 @@ impl Importer<'_> {
     }
 
     /// One GH Archive file, in one transaction: imported whole or not at all, and
-    /// importing it again adds nothing. `repositories` filters events (empty: all).
+    /// importing it again adds nothing. `filter` picks the repositories; build it once
+    /// for all the files of a run.
     pub async fn github_archive(
         &self,
         path: &Path,
-        repositories: &[String],
+        filter: &Arc<ArchiveFilter>,
     ) -> Result<IngestSummary> {
         let name = path.display().to_string();
-        let filter = fairshare_import::github_archive::ArchiveFilter::new(repositories);
+        let filter = Arc::clone(filter);
         let input = fairshare_import::github_archive::open(path)?;
         let mut session = self.session("github_archive", &name, "").await?;
         let reader_name = name.clone();

@@ -226,15 +226,8 @@ pub struct SponsorshipEvent {
     /// The tier is paid once, not monthly (GitHub Sponsors).
     pub one_time: Option<bool>,
     /// The UTC day the sponsorship started (GitHub Sponsors).
-    #[serde(serialize_with = "iso_day")]
+    #[serde(with = "fairshare_engine::iso_date::option")]
     pub started_on: Option<time::Date>,
     /// The body as received, kept for the record.
     pub payload: String,
-}
-
-fn iso_day<S: serde::Serializer>(day: &Option<time::Date>, to: S) -> Result<S::Ok, S::Error> {
-    match day {
-        Some(day) => to.serialize_str(&day.to_string()),
-        None => to.serialize_none(),
-    }
 }

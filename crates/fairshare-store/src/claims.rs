@@ -203,18 +203,12 @@ impl Store {
             submitted_by: &found.claimed_by,
         };
         let status = decide(&request, actor, verdict)?;
-        let outside = format!(
-            "it belongs to the team {}, which you do not lead",
-            found.team
-        );
-        in_scope(
-            &request,
-            if may_verify(&found.team) {
-                Ok(())
-            } else {
-                Err(&outside)
-            },
-        )?;
+        in_scope(&request, may_verify(&found.team), || {
+            format!(
+                "it belongs to the team {}, which you do not lead",
+                found.team
+            )
+        })?;
         if status == RequestState::Approved {
             let key = IdentityKey::parse(&found.person)
                 .map_err(|e| StoreError::Corrupt(format!("claim #{id}: {e}")))?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::compliance::ComplianceCache;
-use crate::{Backend, Result, Store, StoreError, on_pool};
+use crate::{Backend, Result, Store, StoreError, on_pool, parse_column};
 
 /// What evaluations on the same day share: compliance's reference lookups and, when
 /// every partner is evaluated (a monthly review), each month's scores of everyone,
@@ -69,11 +69,6 @@ struct OrgActivityRow {
     attribution: String,
     /// A correction excludes it from scoring.
     excluded: bool,
-}
-
-fn parse_kind(kind: &str) -> Result<ActivityKind> {
-    kind.parse()
-        .map_err(|e: fairshare_engine::activity::UnknownKind| StoreError::Corrupt(e.to_string()))
 }
 
 impl EvaluationCache {
@@ -152,7 +147,7 @@ impl Store {
                 .map(|(member, kind, channel, team, count)| {
                     Ok(ActivityCount {
                         member: MemberId(member),
-                        kind: parse_kind(&kind)?,
+                        kind: parse_column("activities.kind", &kind)?,
                         channel,
                         team,
                         count,
@@ -247,7 +242,7 @@ impl Store {
             excluded,
         } in rows
         {
-            let kind = parse_kind(&kind)?;
+            let kind: ActivityKind = parse_column("activities.kind", &kind)?;
             if !excluded {
                 facts.push(ActivityFact {
                     id: ActivityId(id),

@@ -16,7 +16,7 @@ use crate::auth::{
     Denied, Viewer, hash_password, random_token, require, require_form, same_origin,
     session_cookie, start_session, verify_password,
 };
-use crate::lookup::AppError;
+use crate::error::AppError;
 use crate::pages::{error_page, render_string};
 
 /// Failed sign-ins allowed per address in `THROTTLE_WINDOW` before refusing for a while.
@@ -299,14 +299,12 @@ struct ApplyPage {
 
 pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, "/apply", |_| true)?;
-    let countries = match crate::lookup::threshold_set(&state, None).await {
-        Ok(set) => set
-            .rows
-            .iter()
-            .map(|t| (t.iso_a3.to_string(), t.name.clone()))
-            .collect(),
-        Err(e) => return Err(e),
-    };
+    let countries = crate::lookup::threshold_set(&state, None)
+        .await?
+        .rows
+        .iter()
+        .map(|t| (t.iso_a3.to_string(), t.name.clone()))
+        .collect();
     Ok(page(render_string(&ApplyPage {
         title: "Apply to become a partner",
         email: user.user.email.clone(),
@@ -386,20 +384,12 @@ pub async fn apply(
         };
         let actor = user.user.email.as_str();
         let store = &state.store;
-        let invalid = |e: StoreError| match e {
-            StoreError::Invalid(m) | StoreError::Conflict(m) => AppError::BadRequest(m),
-            other => other.into(),
-        };
-        store
-            .prepare_applicant(&application, actor)
-            .await
-            .map_err(invalid)?;
+        store.prepare_applicant(&application, actor).await?;
         let rules = state.rules().await?;
         let evaluation = store.evaluate(&slug, state.today(), &rules).await?;
         store
             .submit_application(&application, &evaluation, actor)
-            .await
-            .map_err(invalid)?;
+            .await?;
         store
             .grant(
                 user.user.id,

@@ -14,7 +14,8 @@ use serde_json::json;
 use time::Date;
 
 use crate::AppState;
-use crate::lookup::{AppError, parse_country, threshold_set};
+use crate::error::AppError;
+use crate::lookup::{parse_country, threshold_set};
 
 /// An [`AppError`] answered as the API's JSON error body, with the same status.
 pub struct ApiError(pub AppError);

@@ -15,8 +15,8 @@ use rust_decimal::Decimal;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require};
+use crate::error::AppError;
 use crate::format::points_text;
-use crate::lookup::AppError;
 use crate::pages::render_string;
 use crate::site::month_name;
 

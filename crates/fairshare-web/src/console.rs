@@ -7,14 +7,14 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use fairshare_engine::{ActivityId, Month, PartnerStatus, Verdict};
+use fairshare_engine::{ActivityId, Month, PartnerStatus, RequestKind, Verdict};
 use fairshare_store::StoreError;
 use fairshare_store::accounts::{Role, SessionUser};
 
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
-use crate::lookup::AppError;
+use crate::error::AppError;
 use crate::pages::render_string;
 
 struct PendingApplication {
@@ -107,9 +107,10 @@ pub struct DecisionForm {
 }
 
 impl DecisionForm {
-    /// `approve`, `reject` or (where `may_defer`) `defer`; anything else names the
-    /// field.
-    pub(crate) fn verdict(&self, may_defer: bool) -> Result<Verdict, AppError> {
+    /// `approve`, `reject` or, for a kind the engine lets defer, `defer`; anything else
+    /// names the field.
+    pub(crate) fn verdict(&self, kind: RequestKind) -> Result<Verdict, AppError> {
+        let may_defer = kind.may_defer();
         match self.decision.as_str() {
             "approve" => Ok(Verdict::Approve),
             "reject" => Ok(Verdict::Reject),
@@ -129,7 +130,7 @@ pub async fn decide(
     Form(form): Form<DecisionForm>,
 ) -> crate::error::Result {
     let user: SessionUser = require_form(viewer, "/admin", |u| u.user.can_review(), &form.csrf)?;
-    let decision = form.verdict(true)?;
+    let decision = form.verdict(RequestKind::Application)?;
     if form.comment.trim().is_empty() {
         return Err(AppError::BadRequest("a decision needs a comment".into()));
     }
@@ -194,7 +195,7 @@ pub async fn decide_claim(
     Form(form): Form<DecisionForm>,
 ) -> crate::error::Result {
     let user = require_form(viewer, "/admin/claims", verifier, &form.csrf)?;
-    let verdict = form.verdict(false)?;
+    let verdict = form.verdict(RequestKind::Claim)?;
     let teams = verified_teams(&user);
     let result = state
         .store
@@ -240,10 +241,7 @@ pub async fn review(
             "{month} is not complete yet: a month is reviewed once it has ended"
         )));
     }
-    let rules = match state.rules().await {
-        Ok(rules) => rules,
-        Err(e) => return Err(e.into()),
-    };
+    let rules = state.rules().await?;
     state
         .store
         .review_month(
@@ -311,25 +309,24 @@ pub async fn correct(
             .map_err(|_| AppError::BadRequest(format!("`{name}` must be a number, not `{text}`")))
     };
     let actor = user.user.email.as_str();
-    let result = match action.as_str() {
-        "add" => match number("activity", &form.activity) {
-            Ok(id) => state
+    match action.as_str() {
+        "add" => {
+            let activity = ActivityId(number("activity", &form.activity)?);
+            state
                 .store
-                .add_correction(ActivityId(id), &form.reason, actor)
-                .await
-                .map(|_| ()),
-            Err(e) => return Err(e),
-        },
-        "remove" => match number("correction", &form.correction) {
-            Ok(id) => state.store.remove_correction(id, &form.reason, actor).await,
-            Err(e) => return Err(e),
-        },
+                .add_correction(activity, &form.reason, actor)
+                .await?;
+        }
+        "remove" => {
+            let id = number("correction", &form.correction)?;
+            state
+                .store
+                .remove_correction(id, &form.reason, actor)
+                .await?;
+        }
         other => return Err(AppError::NotFound(format!("no action `{other}`"))),
-    };
-    match result {
-        Ok(()) => Ok(Redirect::to("/admin/corrections").into_response()),
-        Err(e) => Err(e.into()),
     }
+    Ok(Redirect::to("/admin/corrections").into_response())
 }
 
 #[derive(Template)]
@@ -357,7 +354,7 @@ pub async fn decide_price(
     Form(form): Form<DecisionForm>,
 ) -> crate::error::Result {
     let user = require_form(viewer, "/admin/prices", |u| u.user.can_review(), &form.csrf)?;
-    let verdict = form.verdict(false)?;
+    let verdict = form.verdict(RequestKind::PriceSubmission)?;
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
     state
         .store

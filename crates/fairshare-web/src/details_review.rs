@@ -63,7 +63,7 @@ pub async fn decide(
     Form(form): Form<crate::console::DecisionForm>,
 ) -> crate::error::Result {
     let user = require_form(viewer, HERE, |u| u.user.can_review(), &form.csrf)?;
-    let verdict = form.verdict(false)?;
+    let verdict = form.verdict(fairshare_engine::RequestKind::OrganisationChange)?;
     state
         .store
         .decide_details_change(id, verdict, &form.comment, &user.user.email)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{cookie, encode, random_token, same_secret, start_session};
-use crate::lookup::AppError;
+use crate::error::AppError;
 use crate::pages::error_page;
 
 /// Where GitHub's OAuth endpoints are (configurable so tests use a local mock).
@@ -138,10 +138,7 @@ pub async fn callback(
             .store
             .github_account(&user.id.to_string(), &email)
             .await
-            .map_err(|e| match e {
-                fairshare_store::StoreError::Conflict(m) => AppError::BadRequest(m),
-                other => other.into(),
-            })
+            .map_err(AppError::from)
     }
     .await;
     let user = match result {

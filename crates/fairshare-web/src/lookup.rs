@@ -6,8 +6,7 @@ use fairshare_store::ThresholdSet;
 use time::Date;
 
 use crate::AppState;
-
-pub use crate::error::AppError;
+use crate::error::AppError;
 
 pub fn parse_date(name: &str, text: &str) -> Result<Date, AppError> {
     fairshare_engine::iso_date::parse(text).ok_or_else(|| {

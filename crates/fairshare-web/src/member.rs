@@ -15,7 +15,7 @@ use fairshare_store::directory::MemberDetail;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, check_csrf, require};
-use crate::lookup::AppError;
+use crate::error::AppError;
 use crate::pages::{error_page, render_string};
 
 #[derive(Template)]

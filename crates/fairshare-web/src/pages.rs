@@ -10,8 +10,9 @@ use axum::response::{Html, IntoResponse, Response};
 use fairshare_engine::{Basis, CountryCode, RoundingMode, Threshold};
 
 use crate::AppState;
+use crate::error::AppError;
 use crate::format::{cents, grouped};
-use crate::lookup::{AppError, parse_country, threshold_set};
+use crate::lookup::{parse_country, threshold_set};
 
 pub(crate) const STYLESHEET: &str = include_str!("../assets/style.css");
 

@@ -9,14 +9,13 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use fairshare_engine::advice::{MoveUp, Placing, gap_to_top_three, move_up};
 use fairshare_engine::{ActivityKind, Month};
-use fairshare_store::StoreError;
 use fairshare_store::accounts::{Role, SessionUser};
 
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
+use crate::error::AppError;
 use crate::format::points_text;
-use crate::lookup::AppError;
 use crate::pages::render_string;
 use crate::site::month_name;
 
@@ -108,10 +107,7 @@ pub async fn portal(
     };
     let mut standings = Vec::new();
     for org in &orgs {
-        match standing(&state, org).await {
-            Ok(s) => standings.push(s),
-            Err(e) => return Err(e),
-        }
+        standings.push(standing(&state, org).await?);
     }
     Ok(page(render_string(&PortalPage {
         title: "Partner portal",
@@ -490,16 +486,11 @@ pub async fn request_details(
             .store
             .request_details_change(&org, change, &user.user.email)
             .await
-            .map_err(|e| match e {
-                StoreError::Invalid(m) => AppError::BadRequest(m),
-                other => other.into(),
-            })
+            .map_err(AppError::from)
     }
     .await;
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/portal?org={org}#details-{org}")).into_response()),
-        Err(e) => Err(e),
-    }
+    result?;
+    Ok(Redirect::to(&format!("/portal?org={org}#details-{org}")).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -584,11 +575,7 @@ pub async fn submit_price(
         state
             .store
             .submit_price(submission, &user.user.email)
-            .await
-            .map_err(|e| match e {
-                StoreError::Invalid(m) | StoreError::Conflict(m) => AppError::BadRequest(m),
-                other => other.into(),
-            })?;
+            .await?;
         Ok(())
     }
     .await;

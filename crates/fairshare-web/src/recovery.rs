@@ -14,7 +14,7 @@ use time::Duration;
 use crate::AppState;
 use crate::account::{CsrfForm, MOST_FAILURES, THROTTLE_WINDOW, hash_for_new_user, page};
 use crate::auth::{Denied, Viewer, random_token, require_form, same_origin, token_hash};
-use crate::lookup::AppError;
+use crate::error::AppError;
 use crate::pages::{error_page, render_string};
 
 /// Emails a single-use link: confirm the address (valid 2 days) or reset the password

@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use crate::AppState;
 use crate::account::page;
 use crate::auth::{Viewer, require, require_form};
-use crate::lookup::AppError;
+use crate::error::AppError;
 use crate::pages::render_string;
 
 const HERE: &str = "/admin/settings";
@@ -208,10 +208,7 @@ pub async fn save(
         |u| u.user.has(Role::Admin),
         form.get("csrf").map_or("", |s| s.as_str()),
     )?;
-    let current = match state.rules().await {
-        Ok(rules) => rules,
-        Err(e) => return Err(e.into()),
-    };
+    let current = state.rules().await?;
     let rules = match rules_from_form(current.clone(), &form) {
         Ok(rules) => rules,
         Err(problem) => return Err(AppError::BadRequest(problem)),
@@ -245,26 +242,22 @@ pub async fn comparable(
         CountryCode::parse(text.trim()).map_err(|e| AppError::BadRequest(format!("`{name}`: {e}")))
     };
     let country = code("country", &form.country)?;
-    let done = match form.action.as_str() {
-        "map" => match code("like", &form.like) {
-            Ok(like) => state
+    match form.action.as_str() {
+        "map" => {
+            let like = code("like", &form.like)?;
+            state
                 .store
                 .map_country(country, like, &user.user.email)
-                .await
-                .map(|_| ()),
-            Err(e) => return Err(e),
-        },
-        "unmap" => state.store.unmap_country(country, &user.user.email).await,
+                .await?;
+        }
+        "unmap" => state.store.unmap_country(country, &user.user.email).await?,
         other => {
             return Err(AppError::BadRequest(format!(
                 "`action` must be map or unmap, not `{other}`"
             )));
         }
-    };
-    match done {
-        Ok(()) => Ok(Redirect::to(HERE).into_response()),
-        Err(e) => Err(e.into()),
     }
+    Ok(Redirect::to(HERE).into_response())
 }
 
 #[cfg(test)]

@@ -21,8 +21,9 @@ use time::Date;
 
 use crate::AppState;
 use crate::charts;
+use crate::error::AppError;
 use crate::format::grouped;
-use crate::lookup::{AppError, parse_country, parse_date};
+use crate::lookup::{parse_country, parse_date};
 use crate::pages::{error_page, render_string};
 
 /// Rendered public pages by address, valid for one public data version and one day.

@@ -159,8 +159,11 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
         ImportCommand::GithubArchive { files, repos } => {
             let mut repositories = context.config.contributions.github_repositories.clone();
             repositories.extend(repos);
+            let filter = Arc::new(fairshare_import::github_archive::ArchiveFilter::new(
+                &repositories,
+            ));
             for path in &files {
-                let summary = importer.github_archive(path, &repositories).await?;
+                let summary = importer.github_archive(path, &filter).await?;
                 print_ingest(&summary, &[]);
             }
             Ok(())
