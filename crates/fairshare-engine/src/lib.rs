@@ -20,6 +20,7 @@ pub mod identity;
 pub mod ids;
 pub mod iso_date;
 pub mod lifecycle;
+pub mod links;
 pub mod money;
 pub mod month;
 pub mod programme;
@@ -40,7 +41,7 @@ pub use money::{Money, MoneyError};
 pub use month::Month;
 pub use programme::ProgrammeRules;
 pub use rates::{Conversion, DollarRates, RateBasis, RateError, RateTable};
-pub use requests::{Refusal, RequestKind, RequestState, Verdict};
+pub use requests::{Decider, Refusal, RequestKind, RequestState, Verdict};
 pub use threshold::{
     Basis, ComparableMapping, EuroAreaRule, PriceSubmission, Rounding, RoundingMode, Threshold,
     ThresholdError, ThresholdPolicy, compute_thresholds,

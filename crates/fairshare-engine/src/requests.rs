@@ -2,7 +2,8 @@
 //! decides — applications, claims of non-code work, organisation detail changes and
 //! Big Mac price submissions. A request waits (pending, or deferred for another look)
 //! until a decision closes it (approved or rejected), and [`decide`] is the one rule
-//! for who may close it: never the submitter (four eyes). Each kind adds only what is
+//! for who may close it: never the submitter (four eyes), and never someone tied to an
+//! organisation the request concerns (no one judges their own). Each kind adds only what is
 //! its own ([`approvable`] for an application's evaluation, [`in_scope`] for a claim's
 //! team) and refuses with the same [`Refusal`].
 
@@ -125,6 +126,25 @@ pub struct Request<'a> {
     pub state: RequestState,
     /// Who submitted it (an account's email, or the CLI's `--as`).
     pub submitted_by: &'a str,
+    /// The organisations (slugs) whose standing the decision changes: the applicant,
+    /// the claimant's or the changed organisation, or — for a price submission, which
+    /// moves a whole country's threshold — the submitter's own organisations.
+    pub concerns: &'a [String],
+}
+
+/// Who decides, with the organisations they administer, are staff of or are
+/// affiliated with (their ties).
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    pub who: &'a str,
+    pub ties: &'a [String],
+}
+
+impl<'a> Decider<'a> {
+    /// Someone with no ties to any organisation (an operator, a test's reviewer).
+    pub fn untied(who: &'a str) -> Self {
+        Decider { who, ties: &[] }
+    }
 }
 
 /// Why a decision is refused. [`Refusal::is_forbidden`] tells a refusal of the
@@ -142,6 +162,12 @@ pub enum Refusal {
         kind: RequestKind,
         id: i64,
         by: String,
+    },
+    #[error("{kind} #{id} concerns `{org}`, which you are tied to; someone else must decide it")]
+    ConflictOfInterest {
+        kind: RequestKind,
+        id: i64,
+        org: String,
     },
     #[error("a {kind} cannot be deferred: approve or reject it")]
     CannotDefer { kind: RequestKind },
@@ -165,7 +191,9 @@ impl Refusal {
     pub fn is_forbidden(&self) -> bool {
         matches!(
             self,
-            Refusal::OwnRequest { .. } | Refusal::OutOfScope { .. }
+            Refusal::OwnRequest { .. }
+                | Refusal::OutOfScope { .. }
+                | Refusal::ConflictOfInterest { .. }
         )
     }
 }
@@ -173,7 +201,7 @@ impl Refusal {
 /// The state `request` takes when `decider` gives `verdict`, or why they cannot.
 pub fn decide(
     request: &Request<'_>,
-    decider: &str,
+    decider: &Decider<'_>,
     verdict: Verdict,
 ) -> Result<RequestState, Refusal> {
     if !request.state.is_open() {
@@ -186,11 +214,22 @@ pub fn decide(
     if verdict == Verdict::Defer && !request.kind.may_defer() {
         return Err(Refusal::CannotDefer { kind: request.kind });
     }
-    if request.submitted_by == decider {
+    if request.submitted_by.eq_ignore_ascii_case(decider.who) {
         return Err(Refusal::OwnRequest {
             kind: request.kind,
             id: request.id,
-            by: decider.to_string(),
+            by: decider.who.to_string(),
+        });
+    }
+    if let Some(org) = request
+        .concerns
+        .iter()
+        .find(|org| decider.ties.iter().any(|tie| tie.eq_ignore_ascii_case(org)))
+    {
+        return Err(Refusal::ConflictOfInterest {
+            kind: request.kind,
+            id: request.id,
+            org: org.clone(),
         });
     }
     Ok(verdict.outcome())
@@ -238,12 +277,19 @@ mod tests {
     use Verdict::*;
 
     fn request(kind: RequestKind, state: RequestState) -> Request<'static> {
+        static CONCERNS: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| vec!["acme".to_string()]);
         Request {
             kind,
             id: 7,
             state,
             submitted_by: "ana@acme.org",
+            concerns: &CONCERNS,
         }
+    }
+
+    fn reviewer() -> Decider<'static> {
+        Decider::untied("rev@p.org")
     }
 
     fn claim(state: RequestState) -> Request<'static> {
@@ -252,18 +298,18 @@ mod tests {
 
     #[test]
     fn an_open_request_takes_the_verdicts_state() {
-        assert_eq!(decide(&claim(Pending), "rev@p.org", Approve), Ok(Approved));
-        assert_eq!(decide(&claim(Pending), "rev@p.org", Reject), Ok(Rejected));
+        assert_eq!(decide(&claim(Pending), &reviewer(), Approve), Ok(Approved));
+        assert_eq!(decide(&claim(Pending), &reviewer(), Reject), Ok(Rejected));
         let application = request(RequestKind::Application, Deferred);
-        assert_eq!(decide(&application, "rev@p.org", Approve), Ok(Approved));
-        assert_eq!(decide(&application, "rev@p.org", Defer), Ok(Deferred));
+        assert_eq!(decide(&application, &reviewer(), Approve), Ok(Approved));
+        assert_eq!(decide(&application, &reviewer(), Defer), Ok(Deferred));
     }
 
     #[test]
     fn a_closed_request_is_never_decided_again() {
         for state in [Approved, Rejected] {
             for verdict in [Approve, Reject, Defer] {
-                let refusal = decide(&claim(state), "rev@p.org", verdict).unwrap_err();
+                let refusal = decide(&claim(state), &reviewer(), verdict).unwrap_err();
                 assert!(
                     matches!(refusal, Refusal::AlreadyDecided { .. }),
                     "{refusal}"
@@ -272,7 +318,7 @@ mod tests {
             }
         }
         assert_eq!(
-            decide(&claim(Approved), "rev@p.org", Reject)
+            decide(&claim(Approved), &reviewer(), Reject)
                 .unwrap_err()
                 .to_string(),
             "claim #7 was already approved"
@@ -281,23 +327,70 @@ mod tests {
 
     #[test]
     fn the_submitter_never_decides_their_own_request() {
-        for kind in [
-            RequestKind::Application,
-            RequestKind::Claim,
-            RequestKind::OrganisationChange,
-            RequestKind::PriceSubmission,
-        ] {
+        for kind in ALL_KINDS {
             for verdict in [Approve, Reject] {
-                let refusal = decide(&request(kind, Pending), "ana@acme.org", verdict).unwrap_err();
+                let refusal = decide(&request(kind, Pending), &Decider::untied("ana@acme.org"), verdict).unwrap_err();
                 assert!(refusal.is_forbidden(), "{refusal}");
                 assert!(refusal.to_string().contains("someone else must decide it"));
             }
         }
     }
 
+    const ALL_KINDS: [RequestKind; 4] = [
+        RequestKind::Application,
+        RequestKind::Claim,
+        RequestKind::OrganisationChange,
+        RequestKind::PriceSubmission,
+    ];
+
+    #[test]
+    fn nobody_decides_a_request_of_an_organisation_they_are_tied_to() {
+        let ties = vec!["other".to_string(), "ACME".to_string()];
+        let tied = Decider {
+            who: "lead@acme.org",
+            ties: &ties,
+        };
+        for kind in ALL_KINDS {
+            for verdict in [Approve, Reject] {
+                let refusal = decide(&request(kind, Pending), &tied, verdict).unwrap_err();
+                assert!(refusal.is_forbidden(), "{kind}: {refusal}");
+                assert_eq!(
+                    refusal.to_string(),
+                    format!("{kind} #7 concerns `acme`, which you are tied to; someone else must decide it")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ties_to_other_organisations_do_not_stop_a_decision() {
+        let ties = vec!["globex".to_string()];
+        let elsewhere = Decider {
+            who: "lead@globex.org",
+            ties: &ties,
+        };
+        for kind in ALL_KINDS {
+            assert_eq!(
+                decide(&request(kind, Pending), &elsewhere, Reject),
+                Ok(Rejected)
+            );
+        }
+    }
+
+    #[test]
+    fn the_submitter_is_recognised_whatever_the_case_of_the_address() {
+        let refusal = decide(
+            &claim(Pending),
+            &Decider::untied("Ana@ACME.org"),
+            Approve,
+        )
+        .unwrap_err();
+        assert!(matches!(refusal, Refusal::OwnRequest { .. }));
+    }
+
     #[test]
     fn only_an_application_can_be_deferred() {
-        let refusal = decide(&claim(Pending), "rev@p.org", Defer).unwrap_err();
+        let refusal = decide(&claim(Pending), &reviewer(), Defer).unwrap_err();
         assert_eq!(
             refusal,
             Refusal::CannotDefer {
@@ -307,7 +400,7 @@ mod tests {
         assert!(
             decide(
                 &request(RequestKind::Application, Pending),
-                "rev@p.org",
+                &reviewer(),
                 Defer
             )
             .is_ok()

@@ -30,10 +30,8 @@ pub fn parse(file: &str, input: impl Read) -> Result<Vec<ActivityRecord>, Import
             |e: fairshare_engine::activity::UnknownKind| row.error("kind", e.to_string()),
         )?;
         let key = row.identity("member")?;
-        if let Some(url) = row.optional("url")
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(row.error("url", format!("`{url}` is not an http(s) link")));
+        if let Some(url) = row.optional("url") {
+            fairshare_engine::links::web_link(url).map_err(|why| row.error("url", why))?;
         }
         let identity = format!(
             "{}|{}|{}|{}|{}|{}",

@@ -28,12 +28,12 @@ pub fn parse_orgs(file: &str, input: impl Read) -> Result<Vec<OrgRecord>, Import
             .optional("country")
             .map(|c| CountryCode::parse(c).map_err(|e| row.error("country", e.to_string())))
             .transpose()?;
-        let website = row.optional("website").map(str::to_string);
-        if let Some(site) = &website
-            && !(site.starts_with("https://") || site.starts_with("http://"))
-        {
-            return Err(row.error("website", format!("`{site}` is not an http(s) address")));
-        }
+        let website = row
+            .optional("website")
+            .map(|site| {
+                fairshare_engine::links::web_link(site).map_err(|why| row.error("website", why))
+            })
+            .transpose()?;
         let mut domains = Vec::new();
         for domain in row.optional("domains").unwrap_or("").split(';') {
             let domain = domain.trim().trim_start_matches('@').to_lowercase();

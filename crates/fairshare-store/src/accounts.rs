@@ -510,3 +510,33 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The organisations `actor` (an email address) is tied to: those whose web
+    /// administrator they are, whose email domain their address is on, that list them
+    /// as confirmed staff, or that their contributor identity is affiliated with (an
+    /// affiliation not yet ended). Nobody decides a request concerning one of these.
+    pub async fn ties_of(&self, actor: &str) -> Result<Vec<String>> {
+        let email = actor.trim().to_lowercase();
+        let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT r.scope FROM user_roles r JOIN users u ON u.id = r.user_id \
+                 WHERE lower(u.email) = $1 AND r.role = 'org_admin' \
+                 UNION SELECT o.slug FROM org_domains d JOIN organisations o ON o.id = d.org_id WHERE d.domain = $2 \
+                 UNION SELECT o.slug FROM application_staff s JOIN applications a ON a.id = s.application_id \
+                 JOIN organisations o ON o.id = a.org_id WHERE s.identity = $3 AND s.status = 'confirmed' \
+                 UNION SELECT o.slug FROM identities i JOIN affiliations f ON f.member_id = i.member_id \
+                 JOIN organisations o ON o.id = f.org_id \
+                 WHERE i.kind = 'email' AND i.value = $1 AND (f.valid_until IS NULL OR f.valid_until >= $4)",
+            )
+            .bind(&email)
+            .bind(domain)
+            .bind(format!("email:{email}"))
+            .bind(OffsetDateTime::now_utc().date())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(slug,)| slug).collect())
+    }
+}

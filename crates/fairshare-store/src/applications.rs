@@ -5,13 +5,14 @@
 pub use fairshare_engine::Verdict;
 use fairshare_engine::eligibility::Evaluation;
 use fairshare_engine::lifecycle::after_application;
-use fairshare_engine::requests::{Request, approvable, decide};
+use fairshare_engine::requests::{Decider, Request, approvable, decide};
 use fairshare_engine::{CountryCode, IdentityKey, PartnerStatus, RequestKind, RequestState};
 use fairshare_records::PersonRef;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::directory::resolve_person;
+use crate::org_changes::{DetailsChange, record_change};
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_column};
 
@@ -80,93 +81,230 @@ struct Row {
     evaluation: String,
 }
 
-impl Store {
-    /// Creates or updates the applying organisation and links its sponsor account, so
-    /// that it can be evaluated before the application is recorded.
-    pub async fn prepare_applicant(&self, form: &ApplicationForm, actor: &str) -> Result<()> {
-        if !form
-            .org
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            || form.org.is_empty()
+/// Who applies, as the store sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applicant {
+    /// A signed-in account (`user`): it may apply for an organisation not on record,
+    /// becoming its first administrator, or for one it `administers` already — never
+    /// for someone else's.
+    Account { user: i64, administers: bool },
+    /// The operator at the command line (`fairshare apply`), who holds the database.
+    Operator,
+}
+
+/// What a submitted application recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub application: i64,
+    /// The organisation change it asks for (sponsor accounts, and for an organisation
+    /// on record its name, country or website), waiting for a reviewer.
+    pub change: Option<i64>,
+}
+
+impl ApplicationForm {
+    /// Trimmed and normalised, or why it cannot be accepted (naming the field).
+    pub fn checked(mut self) -> Result<ApplicationForm> {
+        self.org = self.org.trim().to_lowercase();
+        if self.org.is_empty()
+            || self.org.len() > 64
+            || !self
+                .org
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(StoreError::Invalid(format!(
-                "`org`: `{}` may only contain letters, digits, `-` and `_`",
-                form.org
+                "`org`: `{}` must be 1 to 64 letters, digits, `-` or `_`",
+                self.org
             )));
         }
-        let mut tx = Tx::begin(self.db()).await?;
-        let existing: Option<(i64, String)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT id, status FROM organisations WHERE slug = $1").bind(&form.org).fetch_optional(conn).await?
-        });
-        match existing {
-            Some((_, status))
-                if parse_column::<PartnerStatus>("organisations.status", &status)?.is_partner() =>
-            {
-                return Err(StoreError::Conflict(format!(
-                    "`{}` is already a partner",
-                    form.org
-                )));
-            }
-            Some((id, _)) => {
-                on_tx!(&mut tx, conn => {
-                    sqlx::query("UPDATE organisations SET name = $1, country = $2, website = $3 WHERE id = $4")
-                        .bind(&form.name)
-                        .bind(form.country.as_str())
-                        .bind(&form.website)
-                        .bind(id)
-                        .execute(conn)
-                        .await?;
-                });
-            }
-            None => {
-                on_tx!(&mut tx, conn => {
-                    sqlx::query("INSERT INTO organisations (slug, name, country, website, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(&form.org)
-                        .bind(&form.name)
-                        .bind(form.country.as_str())
-                        .bind(&form.website)
-                        .bind(crate::now())
-                        .execute(conn)
-                        .await?;
-                });
+        for (field, value) in [
+            ("name", &mut self.name),
+            ("contact", &mut self.contact),
+            ("description", &mut self.description),
+        ] {
+            *value = value.trim().to_string();
+            if value.is_empty() {
+                return Err(StoreError::Invalid(format!("`{field}` is required")));
             }
         }
-        tx.audit(
-            actor,
-            "applications.prepare",
-            &format!("org:{}", form.org),
-            serde_json::json!({ "name": form.name, "country": form.country }),
-        )
-        .await?;
-        tx.commit().await?;
-        if let Some(account) = &form.sponsorship {
-            self.link_account(&form.org, &account.platform, &account.account, actor)
-                .await?;
+        self.website = match self.website.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(site) => Some(
+                fairshare_engine::links::web_link(site)
+                    .map_err(|why| StoreError::Invalid(format!("`website`: {why}")))?,
+            ),
+        };
+        if let Some(account) = &mut self.sponsorship {
+            *account = account.clone().checked("sponsorship")?;
         }
-        Ok(())
+        for (i, member) in self.staff.iter_mut().enumerate() {
+            member.name = member.name.trim().to_string();
+            IdentityKey::parse(&member.handle)
+                .map_err(|e| StoreError::Invalid(format!("`staff[{i}].handle`: {e}")))?;
+        }
+        Ok(self)
+    }
+}
+
+/// The platforms whose payments Fairshare reads; a sponsor account is on one of them.
+pub const PLATFORMS: [&str; 2] = ["opencollective", "github_sponsors"];
+
+impl SponsorAccount {
+    /// On a known platform, with the account name normalised.
+    pub(crate) fn checked(mut self, field: &str) -> Result<SponsorAccount> {
+        self.platform = self.platform.trim().to_string();
+        if !PLATFORMS.contains(&self.platform.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "`{field}`: the platform must be opencollective or github_sponsors, not `{}`",
+                self.platform
+            )));
+        }
+        self.account = crate::payments::normalised_account(&self.account);
+        if self.account.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "`{field}`: an account name is missing"
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// The organisation columns an application may ask to change.
+#[derive(sqlx::FromRow)]
+struct OnRecord {
+    id: i64,
+    status: String,
+    name: String,
+    country: Option<String>,
+    website: Option<String>,
+}
+
+impl Store {
+    /// The evaluation an application is judged on: the organisation's own, or for one
+    /// not on record yet, that of a newcomer in its country (no payments, no work).
+    pub async fn evaluate_application(
+        &self,
+        form: &ApplicationForm,
+        as_of: time::Date,
+        rules: &fairshare_engine::ProgrammeRules,
+    ) -> Result<Evaluation> {
+        match self.org_id(&form.org).await {
+            Ok(_) => self.evaluate(&form.org, as_of, rules).await,
+            Err(StoreError::NotFound(_)) => {
+                self.evaluate_newcomer(form.country, as_of, rules).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// Records the application with its evaluation; its staff await confirmation.
+    /// Records an application, in one transaction or not at all. An application
+    /// creates its organisation, or comes from someone who already administers it;
+    /// whatever it asks to change that decides money or credit — an organisation on
+    /// record's name, country and website, and any sponsor account — becomes an
+    /// organisation change waiting for a reviewer, as from the portal. A new
+    /// organisation's applicant becomes its first administrator.
     pub async fn submit_application(
         &self,
         form: &ApplicationForm,
+        applicant: Applicant,
         evaluation: &Evaluation,
         actor: &str,
-    ) -> Result<i64> {
-        let mut staff = Vec::with_capacity(form.staff.len());
-        for (i, member) in form.staff.iter().enumerate() {
-            let key = IdentityKey::parse(&member.handle)
-                .map_err(|e| StoreError::Invalid(format!("`staff[{i}].handle`: {e}")))?;
-            staff.push((key, member.name.clone()));
-        }
+    ) -> Result<Submitted> {
+        let form = form.clone().checked()?;
         let mut tx = Tx::begin(self.db()).await?;
-        let (org,): (i64,) = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT id FROM organisations WHERE slug = $1").bind(&form.org).fetch_one(conn).await?
+        let existing: Option<OnRecord> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT id, status, name, country, website FROM organisations WHERE slug = $1")
+                .bind(&form.org)
+                .fetch_optional(conn)
+                .await?
         });
+        let linked: Vec<(String, String)> = match &existing {
+            Some(org) => on_tx!(&mut tx, conn => {
+                sqlx::query_as("SELECT platform, account FROM sponsor_accounts WHERE org_id = $1")
+                    .bind(org.id)
+                    .fetch_all(conn)
+                    .await?
+            }),
+            None => Vec::new(),
+        };
+        let new_accounts: Vec<SponsorAccount> = form
+            .sponsorship
+            .iter()
+            .filter(|a| !linked.contains(&(a.platform.clone(), a.account.clone())))
+            .cloned()
+            .collect();
+        let (org_id, change) = match existing {
+            Some(org) => {
+                if parse_column::<PartnerStatus>("organisations.status", &org.status)?.is_partner() {
+                    return Err(StoreError::Conflict(format!(
+                        "`{}` is already a partner",
+                        form.org
+                    )));
+                }
+                if matches!(applicant, Applicant::Account { administers: false, .. }) {
+                    return Err(StoreError::Forbidden(format!(
+                        "`{}` is an organisation on record: only its administrators may apply for it. Ask one of them to add you, or choose another identifier.",
+                        form.org
+                    )));
+                }
+                let country = form.country.as_str().to_string();
+                let asks = org.name != form.name
+                    || org.country.as_deref() != Some(country.as_str())
+                    || (form.website.is_some() && org.website != form.website)
+                    || !new_accounts.is_empty();
+                let change = asks.then(|| DetailsChange {
+                    name: (org.name != form.name).then(|| form.name.clone()),
+                    country: form.country,
+                    website: form.website.clone().or(org.website.clone()),
+                    domains: None,
+                    sponsor_accounts: new_accounts,
+                });
+                (org.id, change)
+            }
+            None => {
+                let (id,): (i64,) = on_tx!(&mut tx, conn => {
+                    sqlx::query_as(
+                        "INSERT INTO organisations (slug, name, country, website, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slug) DO NOTHING RETURNING id",
+                    )
+                    .bind(&form.org)
+                    .bind(&form.name)
+                    .bind(form.country.as_str())
+                    .bind(&form.website)
+                    .bind(crate::now())
+                    .fetch_optional(conn)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict(format!("`{}` was just taken: choose another identifier", form.org)))?
+                });
+                if let Applicant::Account { user, .. } = applicant {
+                    on_tx!(&mut tx, conn => {
+                        sqlx::query("INSERT INTO user_roles (user_id, role, scope) VALUES ($1, 'org_admin', $2) ON CONFLICT DO NOTHING")
+                            .bind(user)
+                            .bind(&form.org)
+                            .execute(conn)
+                            .await?;
+                    });
+                    tx.audit(
+                        actor,
+                        "users.grant",
+                        &format!("user:{user}"),
+                        serde_json::json!({ "role": "org_admin", "scope": form.org }),
+                    )
+                    .await?;
+                }
+                let change = (!new_accounts.is_empty()).then(|| DetailsChange {
+                    name: None,
+                    country: form.country,
+                    website: form.website.clone(),
+                    domains: None,
+                    sponsor_accounts: new_accounts,
+                });
+                (id, change)
+            }
+        };
         let open: Option<(i64,)> = on_tx!(&mut tx, conn => {
             sqlx::query_as("SELECT id FROM applications WHERE org_id = $1 AND status IN ('pending', 'deferred')")
-                .bind(org)
+                .bind(org_id)
                 .fetch_optional(conn)
                 .await?
         });
@@ -181,8 +319,8 @@ impl Store {
                 "INSERT INTO applications (org_id, status, details, evaluation, eligible, submitted_by, submitted_at) \
                  VALUES ($1, 'pending', $2, $3, $4, $5, $6) RETURNING id",
             )
-            .bind(org)
-            .bind(serde_json::to_string(form).unwrap_or_default())
+            .bind(org_id)
+            .bind(serde_json::to_string(&form).unwrap_or_default())
             .bind(serde_json::to_string(evaluation).unwrap_or_default())
             .bind(evaluation.eligible.to_string())
             .bind(actor)
@@ -190,12 +328,14 @@ impl Store {
             .fetch_one(conn)
             .await?
         });
-        for (key, name) in &staff {
+        for member in &form.staff {
+            let key = IdentityKey::parse(&member.handle)
+                .map_err(|e| StoreError::Invalid(format!("staff handle: {e}")))?;
             on_tx!(&mut tx, conn => {
                 sqlx::query("INSERT INTO application_staff (application_id, identity, name, status) VALUES ($1, $2, $3, 'pending')")
                     .bind(id)
                     .bind(key.to_string())
-                    .bind(name)
+                    .bind(&member.name)
                     .execute(conn)
                     .await?;
             });
@@ -203,20 +343,61 @@ impl Store {
         on_tx!(&mut tx, conn => {
             // The applicant's own words become its public description.
             sqlx::query("UPDATE organisations SET status = 'applicant', description = $2 WHERE id = $1")
-                .bind(org)
+                .bind(org_id)
                 .bind(&form.description)
                 .execute(conn)
                 .await?;
         });
+        let change = match change {
+            Some(change) => Some(record_change(&mut tx, org_id, &form.org, change, actor).await?),
+            None => None,
+        };
         tx.audit(
             actor,
             "applications.submit",
             &format!("org:{}", form.org),
-            serde_json::json!({ "application": id, "eligible": evaluation.eligible }),
+            serde_json::json!({ "application": id, "eligible": evaluation.eligible, "change": change }),
         )
         .await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(Submitted {
+            application: id,
+            change,
+        })
+    }
+
+    /// Re-evaluates an organisation's open application once a reviewer has changed
+    /// the facts it is judged on (an approved organisation change); audited.
+    pub async fn refresh_open_application(
+        &self,
+        org: &str,
+        evaluation: &Evaluation,
+        actor: &str,
+    ) -> Result<Option<i64>> {
+        let org_id = self.org_id(org).await?;
+        let mut tx = Tx::begin(self.db()).await?;
+        let open: Option<(i64,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as(
+                "UPDATE applications SET evaluation = $1, eligible = $2 \
+                 WHERE org_id = $3 AND status IN ('pending', 'deferred') RETURNING id",
+            )
+            .bind(serde_json::to_string(evaluation).unwrap_or_default())
+            .bind(evaluation.eligible.to_string())
+            .bind(org_id)
+            .fetch_optional(conn)
+            .await?
+        });
+        if let Some((id,)) = open {
+            tx.audit(
+                actor,
+                "applications.reevaluate",
+                &format!("org:{org}"),
+                serde_json::json!({ "application": id, "eligible": evaluation.eligible }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(open.map(|(id,)| id))
     }
 
     pub async fn applications(&self) -> Result<Vec<Application>> {
@@ -301,13 +482,16 @@ impl Store {
             ));
         }
         let application = self.application(id).await?;
+        let concerns = [application.org.clone()];
         let request = Request {
             kind: RequestKind::Application,
             id,
             state: application.status,
             submitted_by: &application.submitted_by,
+            concerns: &concerns,
         };
-        let status = decide(&request, actor, decision)?;
+        let ties = self.ties_of(actor).await?;
+        let status = decide(&request, &Decider { who: actor, ties: &ties }, decision)?;
         approvable(
             &request,
             decision,

@@ -3,7 +3,7 @@
 //! reviewer verifies it (never whoever claimed it). An approved claim becomes an
 //! activity through the ordinary ingest, so it is attributed and scored like the rest.
 
-use fairshare_engine::requests::{Request, decide, in_scope};
+use fairshare_engine::requests::{Decider, Request, decide, in_scope};
 use fairshare_engine::{ActivityKind, IdentityKey, RequestKind, RequestState, Verdict};
 use fairshare_records::{ActivityRecord, PersonRef, Skips};
 use serde::Serialize;
@@ -117,11 +117,8 @@ impl Store {
                 return Err(StoreError::Invalid(format!("`{field}` is required")));
             }
         }
-        if !(form.evidence.starts_with("https://") || form.evidence.starts_with("http://")) {
-            return Err(StoreError::Invalid(
-                "`evidence` must be a link (https://…)".into(),
-            ));
-        }
+        fairshare_engine::links::web_link(&form.evidence)
+            .map_err(|why| StoreError::Invalid(format!("`evidence`: {why}")))?;
         let mut tx = Tx::begin(self.db()).await?;
         let (id,): (i64,) = on_tx!(&mut tx, conn => {
             sqlx::query_as(
@@ -196,13 +193,16 @@ impl Store {
             .map(claim)
             .transpose()?
             .ok_or_else(|| StoreError::NotFound(format!("no claim #{id}")))?;
+        let concerns = [found.org.clone()];
         let request = Request {
             kind: RequestKind::Claim,
             id,
             state: found.status,
             submitted_by: &found.claimed_by,
+            concerns: &concerns,
         };
-        let status = decide(&request, actor, verdict)?;
+        let ties = self.ties_of(actor).await?;
+        let status = decide(&request, &Decider { who: actor, ties: &ties }, verdict)?;
         in_scope(&request, may_verify(&found.team), || {
             format!(
                 "it belongs to the team {}, which you do not lead",

@@ -48,6 +48,23 @@ impl Store {
         })?;
         let country = CountryCode::parse_lenient(&country_text)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.compliance_of(Some((org.id, org_slug)), country, from, to, policy, tolerance, cache)
+            .await
+    }
+
+    /// Compliance of an organisation (id and slug) headquartered in `country`, or of
+    /// one not on record yet (`None`: no payments count for it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn compliance_of(
+        &self,
+        org: Option<(i64, &str)>,
+        country: CountryCode,
+        from: Month,
+        to: Month,
+        policy: &ThresholdPolicy,
+        tolerance: Decimal,
+        cache: &mut ComplianceCache,
+    ) -> Result<Vec<MonthCompliance>> {
         let start = (0..HISTORY_MONTHS).fold(from, |m, _| m.previous());
         let mut requirements = Vec::new();
         let mut currencies: Vec<CurrencyCode> = Vec::new();
@@ -89,14 +106,18 @@ impl Store {
             .first_day()
             .previous_day()
             .unwrap_or(to.first_day());
-        for account in self.sponsor_accounts_of(org.id, "github_sponsors").await? {
-            self.charges_from_webhooks(&account, last_day).await?;
-        }
-        // Yearly payments reach twelve months forward: start looking a year earlier.
+        let payments = match org {
+            Some((id, slug)) => {
+                for account in self.sponsor_accounts_of(id, "github_sponsors").await? {
+                    self.charges_from_webhooks(&account, last_day).await?;
+                }
+                // Yearly payments reach twelve months forward: start a year earlier.
+                let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
+                self.org_payments(slug, earliest, to.next().first_day()).await?
+            }
+            None => Vec::new(),
+        };
         let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
-        let payments = self
-            .org_payments(org_slug, earliest, to.next().first_day())
-            .await?;
         currencies.extend(payments.iter().map(|p| p.money.currency));
         currencies.sort();
         currencies.dedup();

@@ -64,6 +64,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// The actor may not do this (someone else's organisation).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The engine refused a decision on a reviewed request.

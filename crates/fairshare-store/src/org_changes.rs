@@ -7,24 +7,28 @@
 
 use std::collections::BTreeSet;
 
-use fairshare_engine::requests::{Request, decide};
+use fairshare_engine::requests::{Decider, Request, decide};
 use fairshare_engine::{CountryCode, RequestKind, RequestState, Verdict};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::applications::SponsorAccount;
 use crate::directory::{DomainClaim, claim_domain, reattribute, release_domains};
-use crate::payments::{link_account_in, normalised_account};
+use crate::payments::link_account_in;
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_column};
 
-/// What the organisation asks for: the country, website and domains it should have,
-/// and sponsor accounts to link (existing links stay).
+/// What the organisation asks for: the country and website it should have, its name
+/// and domains if they change, and sponsor accounts to link (existing links stay).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DetailsChange {
+    /// A new name (an application for an organisation on record may rename it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub country: CountryCode,
     pub website: Option<String>,
-    pub domains: Vec<String>,
+    /// The email domains it should have; `None` keeps the current ones.
+    pub domains: Option<Vec<String>>,
     pub sponsor_accounts: Vec<SponsorAccount>,
 }
 
@@ -41,13 +45,20 @@ pub struct ChangeRequest {
     pub comment: Option<String>,
 }
 
-const PLATFORMS: [&str; 2] = ["opencollective", "github_sponsors"];
-
 impl DetailsChange {
+    /// The domains asked for, as a reviewer reads them.
+    pub fn domains_text(&self) -> String {
+        match &self.domains {
+            Some(domains) if domains.is_empty() => "none".into(),
+            Some(domains) => domains.join(", "),
+            None => "unchanged".into(),
+        }
+    }
+
     /// Normalises domains and accounts and refuses what could never be right.
     fn checked(mut self) -> Result<DetailsChange> {
         let mut domains = BTreeSet::new();
-        for domain in &self.domains {
+        for domain in self.domains.iter().flatten() {
             let domain = domain.trim().trim_start_matches('@').to_lowercase();
             if domain.is_empty() {
                 continue;
@@ -68,27 +79,26 @@ impl DetailsChange {
             }
             domains.insert(domain);
         }
-        self.domains = domains.into_iter().collect();
-        for account in &mut self.sponsor_accounts {
-            if !PLATFORMS.contains(&account.platform.as_str()) {
-                return Err(StoreError::Invalid(format!(
-                    "`sponsor_accounts`: the platform must be opencollective or github_sponsors, not `{}`",
-                    account.platform
-                )));
-            }
-            account.account = normalised_account(&account.account);
-            if account.account.is_empty() {
-                return Err(StoreError::Invalid(
-                    "`sponsor_accounts`: an account name is missing".into(),
-                ));
-            }
+        if self.domains.is_some() {
+            self.domains = Some(domains.into_iter().collect());
         }
-        if let Some(site) = &self.website
-            && !(site.starts_with("https://") || site.starts_with("http://"))
-        {
-            return Err(StoreError::Invalid(
-                "`website` must be a link (https://…)".into(),
-            ));
+        self.sponsor_accounts = self
+            .sponsor_accounts
+            .into_iter()
+            .map(|account| account.checked("sponsor_accounts"))
+            .collect::<Result<_>>()?;
+        self.website = match self.website.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(site) => Some(
+                fairshare_engine::links::web_link(site)
+                    .map_err(|why| StoreError::Invalid(format!("`website`: {why}")))?,
+            ),
+        };
+        if let Some(name) = &mut self.name {
+            *name = name.trim().to_string();
+            if name.is_empty() {
+                return Err(StoreError::Invalid("`name` cannot be empty".into()));
+            }
         }
         Ok(self)
     }
@@ -138,41 +148,9 @@ impl Store {
         change: DetailsChange,
         actor: &str,
     ) -> Result<i64> {
-        let change = change.checked()?;
         let org_id = self.org_id(org).await?;
-        let details = serde_json::to_string(&change)
-            .map_err(|e| StoreError::Invalid(format!("change: {e}")))?;
         let mut tx = Tx::begin(self.db()).await?;
-        on_tx!(&mut tx, conn => {
-            sqlx::query(
-                "UPDATE organisation_changes SET status = 'rejected', decided_by = $1, decided_at = $2, \
-                 comment = 'replaced by a newer request' WHERE org_id = $3 AND status = 'pending'",
-            )
-            .bind(actor)
-            .bind(crate::now())
-            .bind(org_id)
-            .execute(conn)
-            .await?;
-        });
-        let (id,): (i64,) = on_tx!(&mut tx, conn => {
-            sqlx::query_as(
-                "INSERT INTO organisation_changes (org_id, details, status, requested_by, requested_at) \
-                 VALUES ($1, $2, 'pending', $3, $4) RETURNING id",
-            )
-            .bind(org_id)
-            .bind(&details)
-            .bind(actor)
-            .bind(crate::now())
-            .fetch_one(conn)
-            .await?
-        });
-        tx.audit(
-            actor,
-            "organisations.change_request",
-            &format!("org:{org}"),
-            serde_json::json!({ "request": id, "change": change }),
-        )
-        .await?;
+        let id = record_change(&mut tx, org_id, org, change, actor).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -190,6 +168,21 @@ impl Store {
         rows.into_iter().map(request).collect()
     }
 
+    /// One change request.
+    pub async fn details_change(&self, id: i64) -> Result<ChangeRequest> {
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .next()
+            .map(request)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no organisation change #{id}")))
+    }
+
     /// Approves (applying it whole) or rejects a pending change. Nobody decides their
     /// own request.
     pub async fn decide_details_change(
@@ -199,26 +192,17 @@ impl Store {
         comment: &str,
         actor: &str,
     ) -> Result<()> {
-        let rows: Vec<Row> = on_pool!(self.db(), pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE c.id = $1")))
-                .bind(id)
-                .fetch_all(pool)
-                .await?
-        });
-        let request = rows
-            .into_iter()
-            .next()
-            .map(request)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("no organisation change #{id}")))?;
+        let request = self.details_change(id).await?;
+        let ties = self.ties_of(actor).await?;
         let status = decide(
             &Request {
                 kind: RequestKind::OrganisationChange,
                 id,
                 state: request.status,
                 submitted_by: &request.requested_by,
+                concerns: std::slice::from_ref(&request.org),
             },
-            actor,
+            &Decider { who: actor, ties: &ties },
             verdict,
         )?;
         let approve = status == RequestState::Approved;
@@ -228,16 +212,19 @@ impl Store {
         let mut reattributed = 0;
         if approve {
             on_tx!(&mut tx, conn => {
-                sqlx::query("UPDATE organisations SET country = $1, website = $2 WHERE id = $3")
+                sqlx::query("UPDATE organisations SET country = $1, website = $2, name = COALESCE($3, name) WHERE id = $4")
                     .bind(change.country.as_str())
                     .bind(&change.website)
+                    .bind(&change.name)
                     .bind(org_id)
                     .execute(conn)
                     .await?;
             });
             let mut changed = BTreeSet::new();
-            release_domains(&mut tx, org_id, &change.domains, &mut changed).await?;
-            for domain in &change.domains {
+            if let Some(domains) = &change.domains {
+                release_domains(&mut tx, org_id, domains, &mut changed).await?;
+            }
+            for domain in change.domains.iter().flatten() {
                 match claim_domain(&mut tx, org_id, domain).await? {
                     DomainClaim::AlreadyOwn => {}
                     DomainClaim::Claimed => {
@@ -283,3 +270,49 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// Records `change` for a reviewer to decide, inside `tx`; audited. One pending
+/// change per organisation: a new request replaces the pending one.
+pub(crate) async fn record_change(
+    tx: &mut Tx,
+    org_id: i64,
+    org: &str,
+    change: DetailsChange,
+    actor: &str,
+) -> Result<i64> {
+    let change = change.checked()?;
+    let details =
+        serde_json::to_string(&change).map_err(|e| StoreError::Invalid(format!("change: {e}")))?;
+    on_tx!(tx, conn => {
+            sqlx::query(
+                "UPDATE organisation_changes SET status = 'rejected', decided_by = $1, decided_at = $2, \
+                 comment = 'replaced by a newer request' WHERE org_id = $3 AND status = 'pending'",
+            )
+            .bind(actor)
+            .bind(crate::now())
+            .bind(org_id)
+            .execute(conn)
+            .await?;
+        });
+        let (id,): (i64,) = on_tx!(tx, conn => {
+            sqlx::query_as(
+                "INSERT INTO organisation_changes (org_id, details, status, requested_by, requested_at) \
+                 VALUES ($1, $2, 'pending', $3, $4) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(&details)
+            .bind(actor)
+            .bind(crate::now())
+            .fetch_one(conn)
+            .await?
+        });
+        tx.audit(
+            actor,
+            "organisations.change_request",
+            &format!("org:{org}"),
+            serde_json::json!({ "request": id, "change": change }),
+        )
+        .await?;
+        Ok(id)
+}
+

@@ -424,7 +424,8 @@ impl Store {
     /// Sets what an organisation shows of itself; audited.
     pub async fn set_profile(&self, slug: &str, profile: &Profile, actor: &str) -> Result<()> {
         if let Some(logo) = &profile.logo_url
-            && !logo.starts_with("https://")
+            && (!logo.trim().to_ascii_lowercase().starts_with("https://")
+                || fairshare_engine::links::web_link(logo).is_err())
         {
             return Err(StoreError::Invalid(
                 "`logo_url` must be an https:// address of an image".into(),

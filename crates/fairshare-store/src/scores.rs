@@ -291,6 +291,43 @@ impl Store {
         self.evaluate_cached(org, as_of, rules, &mut cache).await
     }
 
+    /// Evaluates an organisation that is not on record yet, as its application will
+    /// be judged: headquartered in `country`, with no payments and no work credited.
+    pub async fn evaluate_newcomer(
+        &self,
+        country: fairshare_engine::CountryCode,
+        as_of: time::Date,
+        programme: &fairshare_engine::ProgrammeRules,
+    ) -> Result<fairshare_engine::eligibility::Evaluation> {
+        use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
+        let rules = &programme.eligibility;
+        let months = evaluated_months(Month::of(as_of), rules.months);
+        let (Some(first), Some(last)) = (months.first().copied(), months.last().copied()) else {
+            return Err(StoreError::Invalid(
+                "eligibility.months must be at least 1".into(),
+            ));
+        };
+        let mut cache = ComplianceCache::default();
+        let financial = self
+            .compliance_of(
+                None,
+                country,
+                first,
+                last,
+                &programme.thresholds,
+                programme.tolerance,
+                &mut cache,
+            )
+            .await;
+        let practical = months
+            .iter()
+            .map(|month| practical_month(*month, Default::default(), 0, 0, rules))
+            .collect();
+        Ok(with_financial_problem(financial, |financial| {
+            evaluate(financial, practical, rules)
+        })?)
+    }
+
     /// `evaluate` reusing month scores across organisations (a monthly review evaluates
     /// every partner over the same months: score each month once).
     pub async fn evaluate_cached(
@@ -314,14 +351,9 @@ impl Store {
                 "eligibility.months must be at least 1".into(),
             ));
         };
-        let (financial, problem) = match self
+        let financial = self
             .org_compliance(org, first, last, policy, tolerance, &mut cache.compliance)
-            .await
-        {
-            Ok(months) => (months, None),
-            Err(StoreError::Invalid(reason)) => (Vec::new(), Some(reason)),
-            Err(e) => return Err(e),
-        };
+            .await;
         let mut practical = Vec::with_capacity(months.len());
         for month in &months {
             let scored = if cache.everyone {
@@ -338,12 +370,28 @@ impl Store {
                 .unwrap_or_default();
             practical.push(practical_month(*month, points, members, activities, rules));
         }
-        let mut evaluation = evaluate(financial, practical, rules);
-        if let Some(reason) = problem {
-            evaluation.financial.passed = false;
-            evaluation.eligible = false;
-            evaluation.financial.reasons.insert(0, reason);
-        }
-        Ok(evaluation)
+        with_financial_problem(financial, |financial| evaluate(financial, practical, rules))
     }
+}
+
+/// An evaluation whose financial criterion could not be computed (no HQ country, no
+/// threshold, a missing rate) fails it with that reason instead of failing the page.
+fn with_financial_problem(
+    financial: Result<Vec<fairshare_engine::compliance::MonthCompliance>>,
+    evaluate: impl FnOnce(
+        Vec<fairshare_engine::compliance::MonthCompliance>,
+    ) -> fairshare_engine::eligibility::Evaluation,
+) -> Result<fairshare_engine::eligibility::Evaluation> {
+    let (months, problem) = match financial {
+        Ok(months) => (months, None),
+        Err(StoreError::Invalid(reason)) => (Vec::new(), Some(reason)),
+        Err(e) => return Err(e),
+    };
+    let mut evaluation = evaluate(months);
+    if let Some(reason) = problem {
+        evaluation.financial.passed = false;
+        evaluation.eligible = false;
+        evaluation.financial.reasons.insert(0, reason);
+    }
+    Ok(evaluation)
 }

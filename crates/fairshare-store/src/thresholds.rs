@@ -3,7 +3,7 @@
 //! and approved price submissions.
 
 use fairshare_engine::bigmac::release_in_force;
-use fairshare_engine::requests::{Request, decide};
+use fairshare_engine::requests::{Decider, Request, decide};
 use fairshare_engine::{
     Basis, ComparableMapping, CountryCode, CurrencyCode, PriceSubmission, RequestKind,
     RequestState, Threshold, ThresholdPolicy, Verdict, compute_thresholds,
@@ -462,12 +462,11 @@ impl Store {
                 )));
             }
         }
-        if !(new.evidence.starts_with("https://") || new.evidence.starts_with("http://")) {
-            return Err(StoreError::Invalid(format!(
-                "evidence must be an http(s) link to a receipt, menu or photo, not `{}`",
-                new.evidence
-            )));
-        }
+        fairshare_engine::links::web_link(&new.evidence).map_err(|why| {
+            StoreError::Invalid(format!(
+                "evidence must be a link to a receipt, menu or photo: {why}"
+            ))
+        })?;
         let mut tx = Tx::begin(self.db()).await?;
         let id: i64 = on_tx!(&mut tx, conn => {
             let (id,): (i64,) = sqlx::query_as(
@@ -511,14 +510,26 @@ impl Store {
         comment: Option<&str>,
     ) -> Result<SubmissionRecord> {
         let current = self.submission(id).await?;
+        // A price moves the threshold of every organisation headquartered in its
+        // country, and the submitter's own: those are the ones it concerns.
+        let mut concerns = self.ties_of(&current.submitted_by).await?;
+        let in_country: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT slug FROM organisations WHERE country = $1")
+                .bind(current.country.as_str())
+                .fetch_all(pool)
+                .await?
+        });
+        concerns.extend(in_country.into_iter().map(|(slug,)| slug));
+        let ties = self.ties_of(actor).await?;
         let status = decide(
             &Request {
                 kind: RequestKind::PriceSubmission,
                 id,
                 state: current.status,
                 submitted_by: &current.submitted_by,
+                concerns: &concerns,
             },
-            actor,
+            &Decider { who: actor, ties: &ties },
             verdict,
         )?;
         let mut tx = Tx::begin(self.db()).await?;

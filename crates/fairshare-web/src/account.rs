@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use fairshare_store::StoreError;
 use fairshare_store::accounts::Role;
+use fairshare_store::applications::Applicant;
 use time::Duration;
 
 use crate::AppState;
@@ -333,78 +334,67 @@ pub struct ApplicationSubmission {
     staff: String,
 }
 
-/// The application form: the organisation is created or updated, its sponsor account
-/// linked, the evaluation attached, and the applicant becomes its first administrator.
+/// The application form. It creates a new organisation (the applicant becomes its
+/// first administrator) or comes from an administrator of one on record; sponsor
+/// accounts and any change to an organisation on record wait for a reviewer. Needs a
+/// confirmed address. Nothing is written unless all of it is.
 pub async fn apply(
     State(state): State<AppState>,
     viewer: Viewer,
     Form(form): Form<ApplicationSubmission>,
 ) -> crate::error::Result {
     let user = require_form(viewer, "/apply", |_| true, &form.csrf)?;
-    let result: Result<String, AppError> = async {
-        let slug = form.org.trim().to_lowercase();
-        let country = crate::lookup::parse_country("country", &form.country)?;
-        let holders = state.store.holders(Role::OrgAdmin, &slug).await?;
-        if holders > 0 && !user.user.organisations().contains(&slug.as_str()) {
-            return Err(AppError::Forbidden(format!(
-                "`{slug}` already has an administrator: ask them to add you"
-            )));
-        }
-        let staff = form
-            .staff
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|line| {
-                let (name, handle) = line
-                    .rsplit_once('<')
-                    .map(|(n, h)| (n.trim(), h.trim_end_matches('>').trim()))
-                    .ok_or_else(|| {
-                        AppError::BadRequest(format!("staff: write `Name <email>`, not `{line}`"))
-                    })?;
-                Ok(fairshare_store::applications::StaffMember {
-                    name: name.to_string(),
-                    handle: handle.to_string(),
-                })
+    if !user.user.verified {
+        return Err(AppError::Forbidden(
+            "Confirm your email address first: follow the link we sent you (or send a new one from your account page).".into(),
+        ));
+    }
+    let slug = form.org.trim().to_lowercase();
+    let country = crate::lookup::parse_country("country", &form.country)?;
+    let staff = form
+        .staff
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (name, handle) = line
+                .rsplit_once('<')
+                .map(|(n, h)| (n.trim(), h.trim_end_matches('>').trim()))
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!("staff: write `Name <email>`, not `{line}`"))
+                })?;
+            Ok(fairshare_store::applications::StaffMember {
+                name: name.to_string(),
+                handle: handle.to_string(),
             })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        let application = fairshare_store::applications::ApplicationForm {
-            org: slug.clone(),
-            name: form.name.trim().to_string(),
-            country,
-            website: Some(form.website.trim().to_string()).filter(|w| !w.is_empty()),
-            contact: form.contact.trim().to_string(),
-            description: form.description.trim().to_string(),
-            sponsorship: (!form.account.trim().is_empty()).then(|| {
-                fairshare_store::applications::SponsorAccount {
-                    platform: form.platform.clone(),
-                    account: form.account.trim().to_string(),
-                }
-            }),
-            staff,
-        };
-        let actor = user.user.email.as_str();
-        let store = &state.store;
-        store.prepare_applicant(&application, actor).await?;
-        let rules = state.rules().await?;
-        let evaluation = store.evaluate(&slug, state.today(), &rules).await?;
-        store
-            .submit_application(&application, &evaluation, actor)
-            .await?;
-        store
-            .grant(
-                user.user.id,
-                &fairshare_store::accounts::Grant {
-                    role: Role::OrgAdmin,
-                    scope: slug.clone(),
-                },
-                actor,
-            )
-            .await?;
-        Ok(slug)
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let application = fairshare_store::applications::ApplicationForm {
+        org: slug.clone(),
+        name: form.name,
+        country,
+        website: Some(form.website),
+        contact: form.contact,
+        description: form.description,
+        sponsorship: (!form.account.trim().is_empty()).then(|| {
+            fairshare_store::applications::SponsorAccount {
+                platform: form.platform,
+                account: form.account,
+            }
+        }),
+        staff,
     }
-    .await;
-    match result {
-        Ok(slug) => Ok(Redirect::to(&format!("/portal?org={slug}")).into_response()),
-        Err(e) => Err(e),
-    }
+    .checked()?;
+    let store = &state.store;
+    let rules = state.rules().await?;
+    let evaluation = store
+        .evaluate_application(&application, state.today(), &rules)
+        .await?;
+    let applicant = Applicant::Account {
+        user: user.user.id,
+        administers: user.user.organisations().contains(&slug.as_str()),
+    };
+    store
+        .submit_application(&application, applicant, &evaluation, &user.user.email)
+        .await?;
+    Ok(Redirect::to(&format!("/portal?org={slug}")).into_response())
 }

@@ -19,6 +19,7 @@ const HERE: &str = "/admin/changes";
 
 struct Pending {
     request: ChangeRequest,
+    name: String,
     country: String,
     website: String,
     domains: String,
@@ -39,6 +40,7 @@ pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> crate::er
         for request in state.store.details_changes(None).await? {
             let now = state.store.organisation(&request.org).await?;
             pending.push(Pending {
+                name: now.name,
                 country: now.country.unwrap_or_else(|| "—".into()),
                 website: now.website.unwrap_or_else(|| "—".into()),
                 domains: now.domains.join(", "),
@@ -64,9 +66,18 @@ pub async fn decide(
 ) -> crate::error::Result {
     let user = require_form(viewer, HERE, |u| u.user.can_review(), &form.csrf)?;
     let verdict = form.verdict(fairshare_engine::RequestKind::OrganisationChange)?;
-    state
-        .store
-        .decide_details_change(id, verdict, &form.comment, &user.user.email)
+    let store = &state.store;
+    let actor = &user.user.email;
+    store
+        .decide_details_change(id, verdict, &form.comment, actor)
         .await?;
+    if verdict == fairshare_engine::Verdict::Approve {
+        // An approved change (a sponsor account linked, a country moved) changes the
+        // facts an open application is judged on: judge it again.
+        let org = store.details_change(id).await?.org;
+        let rules = state.rules().await?;
+        let evaluation = store.evaluate(&org, state.today(), &rules).await?;
+        store.refresh_open_application(&org, &evaluation, actor).await?;
+    }
     Ok(Redirect::to(HERE).into_response())
 }

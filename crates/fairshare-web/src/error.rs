@@ -40,6 +40,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(message) => AppError::NotFound(message),
             StoreError::Invalid(message) => AppError::BadRequest(message),
             StoreError::Conflict(message) => AppError::Conflict(message),
+            StoreError::Forbidden(message) => AppError::Forbidden(message),
             StoreError::Refused(refusal) if refusal.is_forbidden() => {
                 AppError::Forbidden(refusal.to_string())
             }

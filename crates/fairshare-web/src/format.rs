@@ -1,4 +1,4 @@
-//! How amounts and dates read on pages.
+//! How amounts, dates and links read on pages.
 
 use rust_decimal::Decimal;
 
@@ -7,6 +7,12 @@ pub use fairshare_engine::money::grouped;
 /// Points, grouped and without trailing zeros (a sum of 0.5s reads 2, not 2.0).
 pub fn points_text(amount: Decimal) -> String {
     grouped(amount.normalize())
+}
+
+/// Whether a stored address may be rendered as a link (`http`/`https` with a site,
+/// or `mailto:`): whatever put it there, anything else is shown as text.
+pub fn is_link(href: &str) -> bool {
+    fairshare_engine::links::is_safe_href(href)
 }
 
 /// Two decimals, grouped: money in USD or EUR.

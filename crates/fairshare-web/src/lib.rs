@@ -80,12 +80,32 @@ impl Default for SiteSettings {
     }
 }
 
-/// Markdown to HTML; raw HTML in the source is shown as text, not run.
+/// Markdown to HTML; raw HTML in the source is shown as text, not run, and a link or
+/// image whose address is not `http(s)` (or `mailto:` for a link) keeps only its text.
 pub fn markdown_html(markdown: &str) -> String {
-    use pulldown_cmark::{Event, Parser, html};
-    let events = Parser::new(markdown).map(|event| match event {
-        Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
-        other => other,
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd, html};
+    let mut dropped = Vec::new();
+    let events = Parser::new(markdown).filter_map(|event| match event {
+        Event::Html(text) | Event::InlineHtml(text) => Some(Event::Text(text)),
+        Event::Start(Tag::Link { ref dest_url, .. }) => {
+            let unsafe_link = !format::is_link(dest_url) && !dest_url.starts_with('#');
+            dropped.push(unsafe_link);
+            (!unsafe_link).then_some(event)
+        }
+        Event::End(TagEnd::Link) => (!dropped.pop().unwrap_or(false)).then_some(event),
+        Event::Start(Tag::Image { ref dest_url, .. })
+            if !dest_url.to_ascii_lowercase().starts_with("https://")
+                || !format::is_link(dest_url) =>
+        {
+            dropped.push(true);
+            None
+        }
+        Event::Start(Tag::Image { .. }) => {
+            dropped.push(false);
+            Some(event)
+        }
+        Event::End(TagEnd::Image) => (!dropped.pop().unwrap_or(false)).then_some(event),
+        other => Some(other),
     });
     let mut out = String::new();
     html::push_html(&mut out, events);

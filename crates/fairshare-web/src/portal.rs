@@ -477,9 +477,10 @@ pub async fn request_details(
             });
         }
         let change = fairshare_store::org_changes::DetailsChange {
+            name: None,
             country,
             website: Some(form.website.trim().to_string()).filter(|w| !w.is_empty()),
-            domains: list(&form.domains),
+            domains: Some(list(&form.domains)),
             sponsor_accounts: accounts,
         };
         state

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use fairshare_engine::IdentityKey;
-use fairshare_store::applications::{ApplicationForm, Verdict as Decision};
+use fairshare_store::applications::{Applicant, ApplicationForm, Verdict as Decision};
 
 use super::Context;
 use crate::output::{Format, Listing, names};
@@ -23,7 +23,7 @@ pub async fn apply(context: &Context, args: ApplyArgs) -> anyhow::Result<()> {
     let name = args.file.display().to_string();
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
-    let mut form: ApplicationForm =
+    let form: ApplicationForm =
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     if form.org != args.org {
         bail!(
@@ -32,17 +32,22 @@ pub async fn apply(context: &Context, args: ApplyArgs) -> anyhow::Result<()> {
             args.org
         );
     }
-    form.org = form.org.to_lowercase();
+    let form = form.checked().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let store = context.store().await?;
     let programme = context.rules(&store).await?;
     fairshare_ingest::ensure_embedded_rates(&store).await?;
-    store.prepare_applicant(&form, &context.actor).await?;
     let evaluation = store
-        .evaluate(&form.org, context.today(), &programme)
+        .evaluate_application(&form, context.today(), &programme)
         .await?;
-    let id = store
-        .submit_application(&form, &evaluation, &context.actor)
+    let submitted = store
+        .submit_application(&form, Applicant::Operator, &evaluation, &context.actor)
         .await?;
+    let id = submitted.application;
+    if let Some(change) = submitted.change {
+        println!(
+            "organisation change #{change} (sponsor account, name, country or website) waits for a reviewer: /admin/changes"
+        );
+    }
     println!(
         "application #{id} for {} submitted; evaluation attached: {}",
         form.org,

@@ -6,7 +6,7 @@ use fairshare_engine::compliance::Coverage;
 use fairshare_engine::{ActivityKind, CountryCode, IdentityKey, Money, Month};
 use fairshare_import::record::OrgRecord;
 use fairshare_import::{ActivityRecord, PersonRef, Skips};
-use fairshare_store::applications::{ApplicationForm, StaffMember, Verdict as Decision};
+use fairshare_store::applications::{Applicant, ApplicationForm, StaffMember, Verdict as Decision};
 use fairshare_store::public::Profile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -287,8 +287,9 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
         };
         let evaluation = store.evaluate(&org.slug, apply_on, &programme).await?;
         let id = store
-            .submit_application(&form, &evaluation, &org.slug)
-            .await?;
+            .submit_application(&form, Applicant::Operator, &evaluation, &org.slug)
+            .await?
+            .application;
         let decision = match (o % 6, evaluation.eligible) {
             (4, _) => None, // still pending
             (_, true) => Some(Decision::Approve),

@@ -46,6 +46,15 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             .clone(),
     });
     let site = &context.config.site;
+    for (setting, url) in [
+        ("site.opencollective_url", &site.opencollective_url),
+        ("site.github_sponsors_url", &site.github_sponsors_url),
+    ] {
+        if let Some(url) = url {
+            fairshare_engine::links::web_link(url)
+                .map_err(|why| anyhow::anyhow!("fairshare.toml: {setting}: {why}"))?;
+        }
+    }
     let policy_html = match &site.policy_file {
         Some(path) => fairshare_web::markdown_html(
             &std::fs::read_to_string(path)

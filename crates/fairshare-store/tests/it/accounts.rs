@@ -234,9 +234,10 @@ async fn detail_changes_wait_for_someone_else_and_apply_whole_on_every_backend()
             .await
             .unwrap();
         let change = |domains: &[&str], account: &str| DetailsChange {
+            name: None,
             country: CountryCode::parse("IND").unwrap(),
             website: Some("https://acme.example".into()),
-            domains: domains.iter().map(|d| d.to_string()).collect(),
+            domains: Some(domains.iter().map(|d| d.to_string()).collect()),
             sponsor_accounts: vec![SponsorAccount {
                 platform: "opencollective".into(),
                 account: account.into(),
