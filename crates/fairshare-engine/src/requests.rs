@@ -329,7 +329,12 @@ mod tests {
     fn the_submitter_never_decides_their_own_request() {
         for kind in ALL_KINDS {
             for verdict in [Approve, Reject] {
-                let refusal = decide(&request(kind, Pending), &Decider::untied("ana@acme.org"), verdict).unwrap_err();
+                let refusal = decide(
+                    &request(kind, Pending),
+                    &Decider::untied("ana@acme.org"),
+                    verdict,
+                )
+                .unwrap_err();
                 assert!(refusal.is_forbidden(), "{refusal}");
                 assert!(refusal.to_string().contains("someone else must decide it"));
             }
@@ -356,7 +361,9 @@ mod tests {
                 assert!(refusal.is_forbidden(), "{kind}: {refusal}");
                 assert_eq!(
                     refusal.to_string(),
-                    format!("{kind} #7 concerns `acme`, which you are tied to; someone else must decide it")
+                    format!(
+                        "{kind} #7 concerns `acme`, which you are tied to; someone else must decide it"
+                    )
                 );
             }
         }
@@ -379,12 +386,8 @@ mod tests {
 
     #[test]
     fn the_submitter_is_recognised_whatever_the_case_of_the_address() {
-        let refusal = decide(
-            &claim(Pending),
-            &Decider::untied("Ana@ACME.org"),
-            Approve,
-        )
-        .unwrap_err();
+        let refusal =
+            decide(&claim(Pending), &Decider::untied("Ana@ACME.org"), Approve).unwrap_err();
         assert!(matches!(refusal, Refusal::OwnRequest { .. }));
     }
 

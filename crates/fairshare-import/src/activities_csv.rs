@@ -103,7 +103,7 @@ mod tests {
         );
         assert_eq!(
             err("2026-02-03,talk,ana@acme.com,,,,ftp://x,\n"),
-            "a.csv:2, column `url`: `ftp://x` is not an http(s) link"
+            "a.csv:2, column `url`: `ftp://x` is not a web link: it must start with https://"
         );
     }
 }

@@ -285,15 +285,90 @@ impl Store {
         Ok(count)
     }
 
-    pub async fn record_failed_login(&self, email: &str) -> Result<()> {
+    /// Failed sign-ins from one client address in the last `window`, whatever
+    /// addresses they tried.
+    pub async fn recent_failures_from(&self, client: &str, window: Duration) -> Result<i64> {
+        let (count,): (i64,) = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM failed_logins WHERE client = $1 AND at >= $2")
+                .bind(client)
+                .bind(crate::now() - window)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
+    /// Records a failed sign-in for `email` from `client`, and forgets those older
+    /// than a day (throttling looks back minutes: the table stays small).
+    pub async fn record_failed_login(&self, email: &str, client: &str) -> Result<()> {
+        let now = crate::now();
         on_pool!(self.db(), pool => {
-            sqlx::query("INSERT INTO failed_logins (email, at) VALUES ($1, $2)")
+            sqlx::query("DELETE FROM failed_logins WHERE at < $1")
+                .bind(now - Duration::days(1))
+                .execute(pool)
+                .await?;
+            sqlx::query("INSERT INTO failed_logins (email, at, client) VALUES ($1, $2, $3)")
                 .bind(email.trim().to_lowercase())
-                .bind(crate::now())
+                .bind(now)
+                .bind(client)
                 .execute(pool)
                 .await?;
         });
         Ok(())
+    }
+
+    /// Remembers a device (by the hash of its cookie's token) that `user` signed in
+    /// from, or notes that it was used again.
+    pub async fn remember_device(&self, user: i64, token_hash: &str) -> Result<()> {
+        let now = crate::now();
+        on_pool!(self.db(), pool => {
+            sqlx::query(
+                "INSERT INTO known_devices (token_hash, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3) \
+                 ON CONFLICT (token_hash) DO UPDATE SET last_used_at = $3 WHERE known_devices.user_id = $2",
+            )
+            .bind(token_hash)
+            .bind(user)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the device with this cookie token hash signed in as `user` before.
+    pub async fn is_known_device(&self, user: i64, token_hash: &str) -> Result<bool> {
+        let row: Option<(i64,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT user_id FROM known_devices WHERE token_hash = $1 AND user_id = $2")
+                .bind(token_hash)
+                .bind(user)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.is_some())
+    }
+
+    /// Emailed links of `purpose` issued to `email` in the last `window` (so that
+    /// nobody floods an inbox through `/forgot`).
+    pub async fn recent_tokens(
+        &self,
+        email: &str,
+        purpose: TokenPurpose,
+        lifetime: Duration,
+        window: Duration,
+    ) -> Result<i64> {
+        // A token's expiry is its issue time plus its lifetime.
+        let (count,): (i64,) = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM account_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE u.email = $1 AND t.purpose = $2 AND t.expires_at >= $3",
+            )
+            .bind(email.trim().to_lowercase())
+            .bind(purpose.as_str())
+            .bind(crate::now() - window + lifetime)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
     }
 
     /// Opens a session for `user`, known by the hash of its token.
@@ -383,7 +458,8 @@ impl Store {
     }
 
     /// Uses a token once: proves the address (`Verify`) or sets a new password hash
-    /// (`Reset`, which also ends every session of the user). Audited.
+    /// (`Reset`, which also ends every session of the user and lifts its sign-in
+    /// throttle). Audited.
     pub async fn redeem_token(
         &self,
         token_hash: &str,
@@ -415,6 +491,8 @@ impl Store {
             if let Some(hash) = new_password_hash {
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(user).execute(&mut *conn).await?;
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user).execute(&mut *conn).await?;
+                // The owner proved the address: lift the throttle others' guesses set.
+                sqlx::query("DELETE FROM failed_logins WHERE email = $1").bind(&email).execute(&mut *conn).await?;
             }
         });
         let action = match purpose {

@@ -85,8 +85,9 @@ struct Row {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applicant {
     /// A signed-in account (`user`): it may apply for an organisation not on record,
-    /// becoming its first administrator, or for one it `administers` already — never
-    /// for someone else's.
+    /// or for one it `administers` (the caller's judgement: an administrator, or
+    /// staff proven by a confirmed address on its domain while it has none) — never
+    /// for someone else's. It becomes the organisation's administrator.
     Account { user: i64, administers: bool },
     /// The operator at the command line (`fairshare apply`), who holds the database.
     Operator,
@@ -235,13 +236,20 @@ impl Store {
             .collect();
         let (org_id, change) = match existing {
             Some(org) => {
-                if parse_column::<PartnerStatus>("organisations.status", &org.status)?.is_partner() {
+                if parse_column::<PartnerStatus>("organisations.status", &org.status)?.is_partner()
+                {
                     return Err(StoreError::Conflict(format!(
                         "`{}` is already a partner",
                         form.org
                     )));
                 }
-                if matches!(applicant, Applicant::Account { administers: false, .. }) {
+                if matches!(
+                    applicant,
+                    Applicant::Account {
+                        administers: false,
+                        ..
+                    }
+                ) {
                     return Err(StoreError::Forbidden(format!(
                         "`{}` is an organisation on record: only its administrators may apply for it. Ask one of them to add you, or choose another identifier.",
                         form.org
@@ -276,22 +284,6 @@ impl Store {
                     .await?
                     .ok_or_else(|| StoreError::Conflict(format!("`{}` was just taken: choose another identifier", form.org)))?
                 });
-                if let Applicant::Account { user, .. } = applicant {
-                    on_tx!(&mut tx, conn => {
-                        sqlx::query("INSERT INTO user_roles (user_id, role, scope) VALUES ($1, 'org_admin', $2) ON CONFLICT DO NOTHING")
-                            .bind(user)
-                            .bind(&form.org)
-                            .execute(conn)
-                            .await?;
-                    });
-                    tx.audit(
-                        actor,
-                        "users.grant",
-                        &format!("user:{user}"),
-                        serde_json::json!({ "role": "org_admin", "scope": form.org }),
-                    )
-                    .await?;
-                }
                 let change = (!new_accounts.is_empty()).then(|| DetailsChange {
                     name: None,
                     country: form.country,
@@ -352,6 +344,25 @@ impl Store {
             Some(change) => Some(record_change(&mut tx, org_id, &form.org, change, actor).await?),
             None => None,
         };
+        if let Applicant::Account { user, .. } = applicant {
+            let granted = on_tx!(&mut tx, conn => {
+                sqlx::query("INSERT INTO user_roles (user_id, role, scope) VALUES ($1, 'org_admin', $2) ON CONFLICT DO NOTHING")
+                    .bind(user)
+                    .bind(&form.org)
+                    .execute(conn)
+                    .await?
+                    .rows_affected()
+            });
+            if granted > 0 {
+                tx.audit(
+                    actor,
+                    "users.grant",
+                    &format!("user:{user}"),
+                    serde_json::json!({ "role": "org_admin", "scope": form.org }),
+                )
+                .await?;
+            }
+        }
         tx.audit(
             actor,
             "applications.submit",
@@ -491,7 +502,14 @@ impl Store {
             concerns: &concerns,
         };
         let ties = self.ties_of(actor).await?;
-        let status = decide(&request, &Decider { who: actor, ties: &ties }, decision)?;
+        let status = decide(
+            &request,
+            &Decider {
+                who: actor,
+                ties: &ties,
+            },
+            decision,
+        )?;
         approvable(
             &request,
             decision,

@@ -202,7 +202,14 @@ impl Store {
             concerns: &concerns,
         };
         let ties = self.ties_of(actor).await?;
-        let status = decide(&request, &Decider { who: actor, ties: &ties }, verdict)?;
+        let status = decide(
+            &request,
+            &Decider {
+                who: actor,
+                ties: &ties,
+            },
+            verdict,
+        )?;
         in_scope(&request, may_verify(&found.team), || {
             format!(
                 "it belongs to the team {}, which you do not lead",

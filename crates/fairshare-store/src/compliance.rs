@@ -48,8 +48,16 @@ impl Store {
         })?;
         let country = CountryCode::parse_lenient(&country_text)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.compliance_of(Some((org.id, org_slug)), country, from, to, policy, tolerance, cache)
-            .await
+        self.compliance_of(
+            Some((org.id, org_slug)),
+            country,
+            from,
+            to,
+            policy,
+            tolerance,
+            cache,
+        )
+        .await
     }
 
     /// Compliance of an organisation (id and slug) headquartered in `country`, or of
@@ -113,7 +121,8 @@ impl Store {
                 }
                 // Yearly payments reach twelve months forward: start a year earlier.
                 let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
-                self.org_payments(slug, earliest, to.next().first_day()).await?
+                self.org_payments(slug, earliest, to.next().first_day())
+                    .await?
             }
             None => Vec::new(),
         };

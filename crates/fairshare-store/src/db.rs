@@ -96,6 +96,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sponsorship event fields",
         include_str!("../migrations/sqlite/0016_sponsorship_event_fields.sql"),
     ),
+    (
+        17,
+        "sign-in throttle",
+        include_str!("../migrations/sqlite/0017_sign_in_throttle.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -177,6 +182,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "sponsorship event fields",
         include_str!("../migrations/postgres/0016_sponsorship_event_fields.sql"),
+    ),
+    (
+        17,
+        "sign-in throttle",
+        include_str!("../migrations/postgres/0017_sign_in_throttle.sql"),
     ),
 ];
 

@@ -202,7 +202,10 @@ impl Store {
                 submitted_by: &request.requested_by,
                 concerns: std::slice::from_ref(&request.org),
             },
-            &Decider { who: actor, ties: &ties },
+            &Decider {
+                who: actor,
+                ties: &ties,
+            },
             verdict,
         )?;
         let approve = status == RequestState::Approved;
@@ -284,35 +287,34 @@ pub(crate) async fn record_change(
     let details =
         serde_json::to_string(&change).map_err(|e| StoreError::Invalid(format!("change: {e}")))?;
     on_tx!(tx, conn => {
-            sqlx::query(
-                "UPDATE organisation_changes SET status = 'rejected', decided_by = $1, decided_at = $2, \
-                 comment = 'replaced by a newer request' WHERE org_id = $3 AND status = 'pending'",
-            )
-            .bind(actor)
-            .bind(crate::now())
-            .bind(org_id)
-            .execute(conn)
-            .await?;
-        });
-        let (id,): (i64,) = on_tx!(tx, conn => {
-            sqlx::query_as(
-                "INSERT INTO organisation_changes (org_id, details, status, requested_by, requested_at) \
-                 VALUES ($1, $2, 'pending', $3, $4) RETURNING id",
-            )
-            .bind(org_id)
-            .bind(&details)
-            .bind(actor)
-            .bind(crate::now())
-            .fetch_one(conn)
-            .await?
-        });
-        tx.audit(
-            actor,
-            "organisations.change_request",
-            &format!("org:{org}"),
-            serde_json::json!({ "request": id, "change": change }),
+        sqlx::query(
+            "UPDATE organisation_changes SET status = 'rejected', decided_by = $1, decided_at = $2, \
+             comment = 'replaced by a newer request' WHERE org_id = $3 AND status = 'pending'",
         )
+        .bind(actor)
+        .bind(crate::now())
+        .bind(org_id)
+        .execute(conn)
         .await?;
-        Ok(id)
+    });
+    let (id,): (i64,) = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "INSERT INTO organisation_changes (org_id, details, status, requested_by, requested_at) \
+             VALUES ($1, $2, 'pending', $3, $4) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(&details)
+        .bind(actor)
+        .bind(crate::now())
+        .fetch_one(conn)
+        .await?
+    });
+    tx.audit(
+        actor,
+        "organisations.change_request",
+        &format!("org:{org}"),
+        serde_json::json!({ "request": id, "change": change }),
+    )
+    .await?;
+    Ok(id)
 }
-

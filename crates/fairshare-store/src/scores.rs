@@ -323,9 +323,7 @@ impl Store {
             .iter()
             .map(|month| practical_month(*month, Default::default(), 0, 0, rules))
             .collect();
-        Ok(with_financial_problem(financial, |financial| {
-            evaluate(financial, practical, rules)
-        })?)
+        with_financial_problem(financial, |financial| evaluate(financial, practical, rules))
     }
 
     /// `evaluate` reusing month scores across organisations (a monthly review evaluates

@@ -529,7 +529,10 @@ impl Store {
                 submitted_by: &current.submitted_by,
                 concerns: &concerns,
             },
-            &Decider { who: actor, ties: &ties },
+            &Decider {
+                who: actor,
+                ties: &ties,
+            },
             verdict,
         )?;
         let mut tx = Tx::begin(self.db()).await?;

@@ -14,14 +14,19 @@ use time::Duration;
 
 use crate::AppState;
 use crate::auth::{
-    Denied, Viewer, hash_password, random_token, require, require_form, same_origin,
-    session_cookie, start_session, verify_password,
+    ClientAddress, DEVICE_COOKIE, Denied, Viewer, cookie, device_cookie, hash_password,
+    random_token, require, require_form, same_origin, session_cookie, start_session, token_hash,
+    verify_password,
 };
 use crate::error::AppError;
 use crate::pages::{error_page, render_string};
 
-/// Failed sign-ins allowed per address in `THROTTLE_WINDOW` before refusing for a while.
+/// Failed sign-ins allowed per account in `THROTTLE_WINDOW`, from devices it never
+/// signed in from, before those are refused for a while.
 pub(crate) const MOST_FAILURES: i64 = 5;
+/// Failed sign-ins allowed per client address in `THROTTLE_WINDOW`, whatever
+/// accounts it tries.
+pub(crate) const MOST_FAILURES_PER_CLIENT: i64 = 20;
 pub(crate) const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 
 pub(crate) fn page(result: Result<String, AppError>) -> Response {
@@ -51,9 +56,15 @@ pub struct Next {
     next: String,
 }
 
-/// Only local paths: a sign-in link must not send people to another site.
-fn local(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+/// Where to go after signing in: only a path of this site, in plain printable ASCII
+/// (browsers drop tabs and newlines, so `/\t/evil.example` would become
+/// `//evil.example`, another site); anything else goes to the account page.
+pub(crate) fn local(next: &str) -> String {
+    let same_site = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2048
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if same_site {
         next.to_string()
     } else {
         "/account".to_string()
@@ -80,6 +91,7 @@ pub struct Credentials {
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> crate::error::Result {
@@ -98,41 +110,64 @@ pub async fn login(
         *response.status_mut() = status;
         response
     };
-    let result: Result<Response, StoreError> = async {
-        if state
-            .store
+    let store = &state.store;
+    if store.recent_failures_from(&client, THROTTLE_WINDOW).await? >= MOST_FAILURES_PER_CLIENT {
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins from your network. Try again in 15 minutes.",
+        ));
+    }
+    let secret = store.login_secret(&form.email).await?;
+    let device = cookie(&headers, DEVICE_COOKIE).map(|token| token_hash(&token));
+    // An account under attack stays open to the devices its owner signed in from
+    // before: a third party's wrong guesses never lock the owner out of those.
+    let known_device = match (&secret, &device) {
+        (Some((user, _)), Some(device)) => store.is_known_device(*user, device).await?,
+        _ => false,
+    };
+    if !known_device
+        && store
             .recent_failed_logins(&form.email, THROTTLE_WINDOW)
             .await?
             >= MOST_FAILURES
-        {
-            return Ok(refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many failed attempts for this address. Try again in 15 minutes.",
-            ));
-        }
-        let secret = state.store.login_secret(&form.email).await?;
-        let password = form.password.clone();
-        // Hashing is slow on purpose: off the async workers. Unknown addresses are
-        // checked against a dummy hash so that timing does not reveal which exist.
-        let (user, hash) = match secret {
-            Some((user, hash)) => (Some(user), hash),
-            None => (None, DUMMY_HASH.clone()),
-        };
-        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-        let Some(user) = user.filter(|_| verified) else {
-            state.store.record_failed_login(&form.email).await?;
-            return Ok(refuse(
-                StatusCode::UNAUTHORIZED,
-                "The email or the password is wrong.",
-            ));
-        };
-        let cookie = start_session(&state, user, &headers).await?;
-        Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+    {
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed attempts for this address. Sign in from a device you used before, try again in 15 minutes, or set a new password with \u{201c}Forgotten password\u{201d}.",
+        ));
     }
-    .await;
-    Ok(result.unwrap_or_else(|e| error_page(e.into())))
+    let password = form.password.clone();
+    // Hashing is slow on purpose: off the async workers. Unknown addresses are
+    // checked against a dummy hash so that timing does not reveal which exist.
+    let (user, hash) = match secret {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let Some(user) = user.filter(|_| verified) else {
+        store.record_failed_login(&form.email, &client).await?;
+        return Ok(refuse(
+            StatusCode::UNAUTHORIZED,
+            "The email or the password is wrong.",
+        ));
+    };
+    let session = start_session(&state, user, &headers).await?;
+    let device_token = match (known_device, cookie(&headers, DEVICE_COOKIE)) {
+        (true, Some(token)) => token,
+        _ => random_token(),
+    };
+    store
+        .remember_device(user, &token_hash(&device_token))
+        .await?;
+    let mut response = Redirect::to(&next).into_response();
+    for value in [session, device_cookie(&device_token, &headers)] {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
 }
 
 /// A hash of a random password nobody knows.
@@ -236,7 +271,10 @@ pub struct Signup {
 }
 
 /// Anyone may create an account (role `member`); roles beyond it come from applying
-/// for an organisation or from a programme manager.
+/// for an organisation or from a programme manager. The answer is the same whether or
+/// not the address already has an account: a new account gets a link that confirms
+/// the address and signs in; an existing one's owner is told by email that someone
+/// tried, and how to sign in or reset the password.
 pub async fn signup(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -254,6 +292,10 @@ pub async fn signup(
         *response.status_mut() = StatusCode::BAD_REQUEST;
         response
     };
+    let email = match fairshare_engine::identity::normalise_email(&form.email) {
+        Ok(email) => email,
+        Err(e) => return refuse(format!("`email`: {e}")),
+    };
     let password = form.password.clone();
     let hash = match tokio::task::spawn_blocking(move || hash_for_new_user(&password)).await {
         Ok(Ok(hash)) => hash,
@@ -264,29 +306,47 @@ pub async fn signup(
         role: Role::Member,
         scope: String::new(),
     }];
-    let user = match state
-        .store
-        .add_user(&form.email, &hash, &grants, &form.email)
-        .await
-    {
-        Ok(user) => user,
-        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => return refuse(m),
+    let sent = match state.store.add_user(&email, &hash, &grants, &email).await {
+        Ok(_) => {
+            crate::recovery::send_token(
+                &state,
+                &email,
+                fairshare_store::accounts::TokenPurpose::Verify,
+            )
+            .await
+        }
+        Err(StoreError::Conflict(_)) => tell_owner_of_signup(&state, &email).await,
+        Err(StoreError::Invalid(m)) => return refuse(m),
         Err(e) => return error_page(e.into()),
     };
-    if let Err(e) = crate::recovery::send_token(
-        &state,
-        &form.email,
-        fairshare_store::accounts::TokenPurpose::Verify,
-    )
-    .await
-    {
+    if let Err(e) = sent {
         return error_page(e);
     }
-    let cookie = match start_session(&state, user, &headers).await {
-        Ok(cookie) => cookie,
-        Err(e) => return error_page(e.into()),
-    };
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
+    crate::recovery::notice(
+        StatusCode::OK,
+        "Check your email",
+        format!(
+            "We sent a message to {email}. Follow its link to confirm the address and sign in; it works once, for two days."
+        ),
+        None,
+    )
+}
+
+/// Someone signed up with an address that has an account: its owner hears of it.
+async fn tell_owner_of_signup(state: &AppState, email: &str) -> Result<(), AppError> {
+    let body = format!(
+        "Someone tried to create a Fairshare account with this address, which already has one.\r\n\r\nIf it was you, sign in: {}\r\nForgotten the password? Set a new one: {}\r\n\r\nIf it was not you, nothing changed and you can ignore this message.",
+        state.mailer.link("/login"),
+        state.mailer.link("/forgot"),
+    );
+    state
+        .mailer
+        .send(email, "Your Fairshare account", &body)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a message could not be sent");
+            AppError::Internal(format!("the message could not be sent ({e})"))
+        })
 }
 
 #[derive(Template)]
@@ -375,12 +435,12 @@ pub async fn apply(
         website: Some(form.website),
         contact: form.contact,
         description: form.description,
-        sponsorship: (!form.account.trim().is_empty()).then(|| {
+        sponsorship: (!form.account.trim().is_empty()).then_some(
             fairshare_store::applications::SponsorAccount {
                 platform: form.platform,
                 account: form.account,
-            }
-        }),
+            },
+        ),
         staff,
     }
     .checked()?;
@@ -389,9 +449,21 @@ pub async fn apply(
     let evaluation = store
         .evaluate_application(&application, state.today(), &rules)
         .await?;
+    // An organisation on record is applied for by its administrators — or, while it
+    // has none, by someone whose confirmed address is on its email domain.
+    let administers = user.user.organisations().contains(&slug.as_str())
+        || match store.organisation(&slug).await {
+            Ok(org) => {
+                let domain = user.user.email.rsplit_once('@').map_or("", |(_, d)| d);
+                org.domains.iter().any(|d| d == domain)
+                    && store.holders(Role::OrgAdmin, &slug).await? == 0
+            }
+            Err(StoreError::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
     let applicant = Applicant::Account {
         user: user.user.id,
-        administers: user.user.organisations().contains(&slug.as_str()),
+        administers,
     };
     store
         .submit_application(&application, applicant, &evaluation, &user.user.email)

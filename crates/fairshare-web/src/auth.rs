@@ -95,6 +95,51 @@ pub async fn start_session(
     Ok(session_cookie(&token, headers, SESSION_DAYS * 86_400))
 }
 
+/// Where a request comes from, for throttling: the connection's peer address, or —
+/// when the deployment says a reverse proxy stands in front (`trust_proxy`) — the
+/// last address the proxy appended to `X-Forwarded-For`.
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        let forwarded = state
+            .limits
+            .trust_proxy
+            .then(|| {
+                parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .next_back()
+                    .map(|ip| ip.trim().to_string())
+            })
+            .flatten()
+            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string());
+        Ok(ClientAddress(
+            forwarded.or(peer).unwrap_or_else(|| "local".into()),
+        ))
+    }
+}
+
+/// The cookie that marks a browser its account signed in from before.
+pub const DEVICE_COOKIE: &str = "fairshare_device";
+
+/// The device cookie (a year; only its hash is stored).
+pub fn device_cookie(token: &str, headers: &HeaderMap) -> String {
+    session_cookie(token, headers, 365 * 86_400).replacen(SESSION_COOKIE, DEVICE_COOKIE, 1)
+}
+
 /// The signed-in user, if any.
 pub struct Viewer(pub Option<SessionUser>, pub Option<String>);
 

@@ -77,7 +77,9 @@ pub async fn decide(
         let org = store.details_change(id).await?.org;
         let rules = state.rules().await?;
         let evaluation = store.evaluate(&org, state.today(), &rules).await?;
-        store.refresh_open_application(&org, &evaluation, actor).await?;
+        store
+            .refresh_open_application(&org, &evaluation, actor)
+            .await?;
     }
     Ok(Redirect::to(HERE).into_response())
 }

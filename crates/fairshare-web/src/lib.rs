@@ -53,6 +53,36 @@ pub struct AppState {
     pub github_login: Option<Arc<github_login::GithubLogin>>,
     /// Rendered public pages, invalidated when a ranking is published.
     pub cache: Arc<site::PageCache>,
+    pub limits: Arc<Limits>,
+}
+
+/// What keeps one client, or one kind of request, from exhausting the server or
+/// locking others out. Each is a setting under `[server]` in `fairshare.toml`.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// A reverse proxy stands in front: throttle by the address it appends to
+    /// `X-Forwarded-For`, not by the proxy's own.
+    pub trust_proxy: bool,
+    /// A client must send its request headers within this time.
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request in flight is closed after this time.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's queue.
+    pub max_connections: usize,
+    /// Rendered public pages kept in memory, in bytes.
+    pub cache_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            trust_proxy: false,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            cache_bytes: 32 << 20,
+        }
+    }
 }
 
 /// What the public site says about the programme.
@@ -133,6 +163,7 @@ impl AppState {
             mailer: Arc::new(mail::Mailer::default()),
             github_login: None,
             cache: Arc::new(site::PageCache::default()),
+            limits: Arc::new(Limits::default()),
         }
     }
 

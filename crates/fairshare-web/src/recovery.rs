@@ -12,10 +12,15 @@ use fairshare_store::accounts::TokenPurpose;
 use time::Duration;
 
 use crate::AppState;
-use crate::account::{CsrfForm, MOST_FAILURES, THROTTLE_WINDOW, hash_for_new_user, page};
+use crate::account::{CsrfForm, THROTTLE_WINDOW, hash_for_new_user, page};
 use crate::auth::{Denied, Viewer, random_token, require_form, same_origin, token_hash};
 use crate::error::AppError;
 use crate::pages::{error_page, render_string};
+
+/// How long a password reset link works.
+const RESET_LIFETIME: Duration = Duration::hours(1);
+/// Reset links sent to one address per `THROTTLE_WINDOW`.
+const MOST_RESET_LINKS: i64 = 3;
 
 /// Emails a single-use link: confirm the address (valid 2 days) or reset the password
 /// (valid 1 hour). Nothing happens, silently, for an address without an account.
@@ -27,7 +32,7 @@ pub(crate) async fn send_token(
     let token = random_token();
     let lifetime = match purpose {
         TokenPurpose::Verify => Duration::days(2),
-        TokenPurpose::Reset => Duration::hours(1),
+        TokenPurpose::Reset => RESET_LIFETIME,
     };
     if state
         .store
@@ -68,7 +73,7 @@ struct NoticePage {
     link: Option<(String, String)>,
 }
 
-fn notice(
+pub(crate) fn notice(
     status: StatusCode,
     title: &'static str,
     message: impl Into<String>,
@@ -89,19 +94,37 @@ pub struct TokenQuery {
     token: String,
 }
 
-/// `/verify?token=`: the emailed link that proves the address.
-pub async fn verify(State(state): State<AppState>, Query(query): Query<TokenQuery>) -> Response {
+/// `/verify?token=`: the emailed link that proves the address, and signs its
+/// owner in (a new account's first sign-in: signing up never opens a session, so
+/// that it answers the same whether or not the address had an account).
+pub async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Response {
     match state
         .store
         .redeem_token(&token_hash(&query.token), TokenPurpose::Verify, None)
         .await
     {
-        Ok(_) => notice(
-            StatusCode::OK,
-            "Address confirmed",
-            "Your email address is confirmed.",
-            Some(("/account", "Your account")),
-        ),
+        Ok(user) => {
+            let cookie = match crate::auth::start_session(&state, user, &headers).await {
+                Ok(cookie) => cookie,
+                Err(e) => return error_page(e.into()),
+            };
+            let mut response = notice(
+                StatusCode::OK,
+                "Address confirmed",
+                "Your email address is confirmed, and you are signed in.",
+                Some(("/account", "Your account")),
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, value);
+            }
+            response
+        }
         Err(StoreError::Invalid(m)) => notice(
             StatusCode::BAD_REQUEST,
             "Link not valid",
@@ -154,17 +177,20 @@ pub async fn forgot(
     if !same_origin(&headers) {
         return Denied::Forbidden.into_response();
     }
-    // Counted like failed sign-ins, so that nobody floods an inbox.
+    // A few links per address and quarter of an hour, so that nobody floods an
+    // inbox. Asking is not a failed sign-in: it never locks the owner out.
     match state
         .store
-        .recent_failed_logins(&form.email, THROTTLE_WINDOW)
+        .recent_tokens(
+            &form.email,
+            TokenPurpose::Reset,
+            RESET_LIFETIME,
+            THROTTLE_WINDOW,
+        )
         .await
     {
-        Ok(n) if n >= MOST_FAILURES => {}
+        Ok(n) if n >= MOST_RESET_LINKS => {}
         Ok(_) => {
-            if let Err(e) = state.store.record_failed_login(&form.email).await {
-                return error_page(e.into());
-            }
             if let Err(e) = send_token(&state, &form.email, TokenPurpose::Reset).await {
                 return error_page(e);
             }

@@ -283,7 +283,13 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     let shots = std::env::var_os("SCREENSHOTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
-    let server = start(dir.path(), &db, "2026-12-05");
+    let outbox = dir.path().join("outbox");
+    let server = crate::site::start_with(
+        dir.path(),
+        &db,
+        "2026-12-05",
+        &[("FAIRSHARE_MAIL__OUTBOX", outbox.to_str().unwrap())],
+    );
     let base = format!("http://{}", server.address);
     let browser = Browser::open(shots);
 
@@ -295,13 +301,18 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     );
     browser.shot("01-home-before");
 
-    // NewCo signs up and applies, linking its Open Collective account.
+    // NewCo's founder signs up, confirms the address (which signs them in) and
+    // applies, asking to link its Open Collective account.
     browser.go(&format!("{base}/signup"));
     browser.fill("#email", "founder@newco.example");
     browser.fill("#password", "a long enough password");
     browser.click("form.stack button[type=submit]");
-    let account = browser.wait_for("founder@newco.example");
-    assert!(account.contains("founder@newco.example"), "{account}");
+    browser.wait_for("Check your email");
+    let link = crate::accounts::outbox_links(&outbox, "/verify?token=");
+    assert_eq!(link.len(), 1, "one confirmation mail");
+    browser.go(&format!("{base}{}", link[0]));
+    let confirmed = browser.wait_for("Address confirmed");
+    assert!(confirmed.contains("you are signed in"), "{confirmed}");
     browser.go(&format!("{base}/apply"));
     browser.fill("#org", "newco");
     browser.fill("#name", "NewCo Analytics");
@@ -316,8 +327,9 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     browser.fill("#staff", "Dev Zero <dev0@newco.example>");
     browser.shot("02-application");
     browser.click("form.stack button[type=submit]");
-    let portal = browser.wait_for("Both criteria are met today.");
-    assert!(portal.contains("Both criteria are met today."), "{portal}");
+    // The account link waits for a reviewer: no payment counts before.
+    let portal = browser.wait_for("opencollective:newco-oc");
+    assert!(portal.contains("pending"), "{portal}");
     browser.shot("03-portal");
 
     // It claims a talk; the events team's lead approves it.
@@ -341,8 +353,16 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     assert!(browser.wait_for("None waiting.").contains("None waiting."));
     browser.sign_out(&base);
 
-    // A reviewer approves the application and reviews November.
+    // A reviewer links the account, approves the application and reviews November.
     browser.sign_in(&base, "reviewer@example.org");
+    browser.go(&format!("{base}/admin/changes"));
+    assert!(browser.source().contains("newco-oc"));
+    browser.fill(
+        "form[action^='/admin/changes/'] input[name=comment]",
+        "Receipts match",
+    );
+    browser.click("form[action^='/admin/changes/'] button");
+    browser.wait_for("None waiting.");
     browser.go(&format!("{base}/admin"));
     assert!(browser.source().contains("NewCo Analytics"));
     browser.shot("05-console");

@@ -92,8 +92,11 @@ async fn users_sessions_and_claims_on_every_backend() {
         store.close_session("tokenhash").await.unwrap();
         assert!(store.session_user("tokenhash").await.unwrap().is_none());
 
-        for _ in 0..3 {
-            store.record_failed_login("ana@acme.example").await.unwrap();
+        for client in ["10.0.0.1", "10.0.0.1", "10.0.0.2"] {
+            store
+                .record_failed_login("ana@acme.example", client)
+                .await
+                .unwrap();
         }
         assert_eq!(
             store
@@ -101,6 +104,14 @@ async fn users_sessions_and_claims_on_every_backend() {
                 .await
                 .unwrap(),
             3
+        );
+        assert_eq!(
+            store
+                .recent_failures_from("10.0.0.1", Duration::minutes(15))
+                .await
+                .unwrap(),
+            2,
+            "per client as well as per account"
         );
 
         let claim = ClaimForm {

@@ -1,6 +1,8 @@
 //! The router driven in-process (no sockets) on a real store of each backend.
 
+mod applications;
 mod roles;
+mod sign_in;
 mod webhooks;
 
 use std::sync::Arc;

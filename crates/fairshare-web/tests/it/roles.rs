@@ -16,13 +16,13 @@ use crate::states;
 const WHO: [&str; 6] = ["admin", "reviewer", "a", "b", "lead", "member"];
 
 /// A signed-in person: their session cookie and anti-forgery token.
-struct Session {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 /// Two organisations (`acme`, `globex`) and one user per role, each signed in.
-async fn people(state: &AppState) -> Vec<Session> {
+pub(crate) async fn people(state: &AppState) -> Vec<Session> {
     let org = |line, slug: &str, domain: &str| OrgRecord {
         line,
         slug: slug.into(),
@@ -61,7 +61,7 @@ async fn people(state: &AppState) -> Vec<Session> {
 }
 
 /// A user with `grants`, signed in.
-async fn sign_in_as(state: &AppState, email: &str, grants: &[Grant]) -> Session {
+pub(crate) async fn sign_in_as(state: &AppState, email: &str, grants: &[Grant]) -> Session {
     let user = state
         .store
         .add_user(email, "not a hash", grants, "test")
@@ -79,7 +79,7 @@ async fn sign_in_as(state: &AppState, email: &str, grants: &[Grant]) -> Session 
     }
 }
 
-async fn status(
+pub(crate) async fn status(
     state: &AppState,
     method: &str,
     uri: &str,
