@@ -101,6 +101,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign-in throttle",
         include_str!("../migrations/sqlite/0017_sign_in_throttle.sql"),
     ),
+    (
+        18,
+        "locks",
+        include_str!("../migrations/sqlite/0018_locks.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -187,6 +192,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "sign-in throttle",
         include_str!("../migrations/postgres/0017_sign_in_throttle.sql"),
+    ),
+    (
+        18,
+        "locks",
+        include_str!("../migrations/postgres/0018_locks.sql"),
     ),
 ];
 

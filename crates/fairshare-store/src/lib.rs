@@ -26,6 +26,7 @@ pub mod corrections;
 mod db;
 pub mod directory;
 pub mod events;
+pub mod locks;
 pub mod org_changes;
 pub mod payments;
 pub mod public;

@@ -150,8 +150,24 @@ impl Store {
             .collect()
     }
 
-    /// Reviews `month` (complete): statuses, notices, and the ranking snapshot.
+    /// Reviews `month` (complete): statuses, notices, and the ranking snapshot. One
+    /// review or republication at a time, across every process and instance: one
+    /// started meanwhile waits, then finds the month reviewed.
     pub async fn review_month(
+        &self,
+        month: Month,
+        rules: &ProgrammeRules,
+        republish: Option<&str>,
+        actor: &str,
+    ) -> Result<ReviewOutcome> {
+        self.exclusively(
+            crate::locks::Exclusive::Review,
+            self.review_month_alone(month, rules, republish, actor),
+        )
+        .await
+    }
+
+    async fn review_month_alone(
         &self,
         month: Month,
         rules: &ProgrammeRules,

@@ -443,11 +443,39 @@ async fn monthly_review_moves_statuses_and_freezes_rankings() {
             "2026-11-22",
         );
 
-        let out = run(&["review-month", "--month", "2026-10"], "2026-11-22");
-        assert!(
-            out.contains("ranking of 2026-10 published: 2 partners"),
-            "{out}"
+        // Two instances review the month at once: one publishes, the other waits and
+        // finds it reviewed; every notice is written once.
+        let (first, second) = std::thread::scope(|s| {
+            let a = s.spawn(|| run(&["review-month", "--month", "2026-10"], "2026-11-22"));
+            let b = s.spawn(|| run(&["review-month", "--month", "2026-10"], "2026-11-22"));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let outs = [first, second];
+        assert_eq!(
+            outs.iter()
+                .filter(|o| o.contains("ranking of 2026-10 published: 2 partners"))
+                .count(),
+            1,
+            "{}: {outs:?}",
+            t.backend
         );
+        assert_eq!(
+            outs.iter()
+                .filter(|o| o.contains("was reviewed already"))
+                .count(),
+            1,
+            "{}: {outs:?}",
+            t.backend
+        );
+        let published = t
+            .store
+            .audit_log(None, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "ranking.publish")
+            .count();
+        assert_eq!(published, 1, "{}: published once", t.backend);
         let ranking = run(
             &["ranking", "--month", "2026-10", "--format", "csv"],
             "2026-11-22",
