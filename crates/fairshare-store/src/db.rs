@@ -106,6 +106,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "locks",
         include_str!("../migrations/sqlite/0018_locks.sql"),
     ),
+    (
+        19,
+        "event fingerprints",
+        include_str!("../migrations/sqlite/0019_event_fingerprints.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -197,6 +202,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         18,
         "locks",
         include_str!("../migrations/postgres/0018_locks.sql"),
+    ),
+    (
+        19,
+        "event fingerprints",
+        include_str!("../migrations/postgres/0019_event_fingerprints.sql"),
     ),
 ];
 

@@ -36,13 +36,14 @@ struct EventRow {
 }
 
 impl Store {
-    /// Stores an event unless this delivery was stored before; returns whether it was new.
+    /// Stores an event unless it was stored before — the same delivery, or the same
+    /// payload replayed under a new delivery id; returns whether it was new.
     pub async fn record_sponsorship_event(&self, event: &SponsorshipEvent) -> Result<bool> {
         let mut tx = Tx::begin(self.db()).await?;
         let inserted = on_tx!(&mut tx, conn => {
             sqlx::query(
-                "INSERT INTO sponsorship_events (platform, delivery_id, action, account, tier_amount, currency, is_yearly, one_time, started_on, received_at, payload) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (platform, delivery_id) DO NOTHING",
+                "INSERT INTO sponsorship_events (platform, delivery_id, action, account, tier_amount, currency, is_yearly, one_time, started_on, received_at, payload, fingerprint) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
             )
             .bind(&event.platform)
             .bind(&event.delivery_id)
@@ -55,6 +56,7 @@ impl Store {
             .bind(event.started_on)
             .bind(crate::now())
             .bind(&event.payload)
+            .bind(fingerprint(&event.payload))
             .execute(conn)
             .await?
             .rows_affected()
@@ -134,4 +136,15 @@ impl Store {
             .await?;
         Ok(summary.new)
     }
+}
+
+/// SHA-256 of a payload's canonical JSON (keys sorted, no spacing), so that the same
+/// event reads the same however it was spaced; a payload that is not JSON is hashed
+/// as it is.
+fn fingerprint(payload: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::from_str::<serde_json::Value>(payload)
+        .map(|value| value.to_string())
+        .unwrap_or_else(|_| payload.to_string());
+    hex::encode(Sha256::digest(canonical.as_bytes()))
 }

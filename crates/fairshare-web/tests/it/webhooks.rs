@@ -115,6 +115,17 @@ async fn github_sponsors_deliveries_are_verified_and_stored_once() {
             .await,
             StatusCode::ACCEPTED
         );
+        // A captured body replayed under a new delivery id is the same event.
+        assert_eq!(
+            post(
+                &state,
+                "/webhooks/github-sponsors",
+                &headers(sign("s3cret", &body), "replayed-with-a-new-id"),
+                body.clone()
+            )
+            .await,
+            StatusCode::ACCEPTED
+        );
         let change = sample("sponsorship.downgraded.payload.json");
         assert_eq!(
             post(
@@ -127,7 +138,12 @@ async fn github_sponsors_deliveries_are_verified_and_stored_once() {
             StatusCode::ACCEPTED
         );
         let events = t.store.sponsorship_events().await.unwrap();
-        assert_eq!(events.len(), 2, "a redelivery is stored once");
+        assert_eq!(
+            events.len(),
+            2,
+            "{}: a redelivery or a replay is stored once",
+            t.backend
+        );
         assert_eq!(events[0].event.action, "created");
         assert_eq!(events[0].event.account.as_deref(), Some("monalisa"));
         assert_eq!(events[0].event.tier_amount.as_deref(), Some("5.00"));
