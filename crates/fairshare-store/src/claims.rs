@@ -32,6 +32,7 @@ pub struct Claim {
     pub person: String,
     pub person_name: String,
     pub kind: ActivityKind,
+    #[serde(with = "fairshare_engine::iso_date")]
     pub day: Date,
     pub team: String,
     pub evidence: String,

@@ -106,6 +106,7 @@ pub struct TopOrganisation {
 /// One week (or the window's last, shorter stretch) of the trend.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrendPoint {
+    #[serde(with = "fairshare_engine::iso_date")]
     pub from: Date,
     pub activities: i64,
     pub contributors: i64,
@@ -114,7 +115,9 @@ pub struct TrendPoint {
 /// The community report over `[from, to]` (whole UTC days).
 #[derive(Debug, Clone, Serialize)]
 pub struct CommunityReport {
+    #[serde(with = "fairshare_engine::iso_date")]
     pub from: Date,
+    #[serde(with = "fairshare_engine::iso_date")]
     pub to: Date,
     pub activities: i64,
     pub active_contributors: i64,

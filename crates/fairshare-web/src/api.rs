@@ -16,6 +16,7 @@ use time::Date;
 use crate::AppState;
 use crate::error::AppError;
 use crate::lookup::{parse_country, threshold_set};
+use crate::site::page_key;
 
 /// An [`AppError`] answered as the API's JSON error body, with the same status.
 pub struct ApiError(pub AppError);
@@ -154,7 +155,7 @@ fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<()
     }
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, serde::Serialize, Default)]
 pub struct Page {
     page: Option<String>,
     per_page: Option<String>,
@@ -193,7 +194,7 @@ fn parse_month(text: &str) -> Result<fairshare_engine::Month, AppError> {
 /// A JSON body served through the page cache, with an ETag.
 async fn cached_json<F, Fut>(
     state: &AppState,
-    uri: &axum::http::Uri,
+    key: String,
     headers: &axum::http::HeaderMap,
     make: F,
 ) -> Response
@@ -201,7 +202,6 @@ where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<serde_json::Value, AppError>>,
 {
-    let key = format!("api {uri}");
     match state
         .cache
         .get_or_render(state, &key, |state| async {
@@ -223,12 +223,17 @@ pub async fn partners(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    cached_json(&state, &uri, &headers, |st| async move {
-        let (month, partners) = st.store.latest_partners().await?;
-        let mut body = paginate(partners, &page)?;
-        body["month"] = json!(month.map(|m| m.to_string()));
-        Ok(body)
-    })
+    cached_json(
+        &state,
+        page_key(uri.path(), &page),
+        &headers,
+        |st| async move {
+            let (month, partners) = st.store.latest_partners().await?;
+            let mut body = paginate(partners, &page)?;
+            body["month"] = json!(month.map(|m| m.to_string()));
+            Ok(body)
+        },
+    )
     .await
 }
 
@@ -239,10 +244,15 @@ pub async fn partner(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    cached_json(&state, &uri, &headers, |st| async move {
-        let page = crate::lookup::partner_page(&st, &slug).await?;
-        Ok(serde_json::to_value(page).unwrap_or_default())
-    })
+    cached_json(
+        &state,
+        page_key(uri.path(), &()),
+        &headers,
+        |st| async move {
+            let page = crate::lookup::partner_page(&st, &slug).await?;
+            Ok(serde_json::to_value(page).unwrap_or_default())
+        },
+    )
     .await
 }
 
@@ -253,17 +263,22 @@ pub async fn rankings(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    cached_json(&state, &uri, &headers, |st| async move {
-        let months: Vec<String> = st
-            .store
-            .ranking_months()
-            .await?
-            .into_iter()
-            .rev()
-            .map(|m| m.to_string())
-            .collect();
-        paginate(months, &page)
-    })
+    cached_json(
+        &state,
+        page_key(uri.path(), &page),
+        &headers,
+        |st| async move {
+            let months: Vec<String> = st
+                .store
+                .ranking_months()
+                .await?
+                .into_iter()
+                .rev()
+                .map(|m| m.to_string())
+                .collect();
+            paginate(months, &page)
+        },
+    )
     .await
 }
 
@@ -275,23 +290,27 @@ pub async fn ranking(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    cached_json(&state, &uri, &headers, |st| async move {
-        let month = parse_month(&month)?;
-        let ranking =
-            st.store.ranking(month).await?.ok_or_else(|| {
+    cached_json(
+        &state,
+        page_key(uri.path(), &page),
+        &headers,
+        |st| async move {
+            let month = parse_month(&month)?;
+            let ranking = st.store.ranking(month).await?.ok_or_else(|| {
                 AppError::NotFound(format!("no ranking was published for {month}"))
             })?;
-        let mut body = paginate(ranking.entries.clone(), &page)?;
-        body["month"] = json!(month.to_string());
-        body["published_at"] = json!(
-            ranking
-                .published_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        );
-        body["rules"] = ranking.rules.clone();
-        Ok(body)
-    })
+            let mut body = paginate(ranking.entries.clone(), &page)?;
+            body["month"] = json!(month.to_string());
+            body["published_at"] = json!(
+                ranking
+                    .published_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            );
+            body["rules"] = ranking.rules.clone();
+            Ok(body)
+        },
+    )
     .await
 }
 
@@ -302,11 +321,16 @@ pub async fn report(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    cached_json(&state, &uri, &headers, |st| async move {
-        let (from, to) = crate::site::report_window(&window, st.today())?;
-        let report = st.store.community_report(from, to).await?;
-        Ok(serde_json::to_value(report).unwrap_or_default())
-    })
+    cached_json(
+        &state,
+        page_key(uri.path(), &window),
+        &headers,
+        |st| async move {
+            let (from, to) = crate::site::report_window(&window, st.today())?;
+            let report = st.store.community_report(from, to).await?;
+            Ok(serde_json::to_value(report).unwrap_or_default())
+        },
+    )
     .await
 }
 

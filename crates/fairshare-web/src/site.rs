@@ -38,6 +38,38 @@ struct CacheState {
     day: Option<Date>,
     checked: Option<Instant>,
     pages: HashMap<String, Cached>,
+    /// Keys in the order they were stored: the oldest go first when full.
+    order: std::collections::VecDeque<String>,
+    /// The bodies' bytes held, kept under `Limits::cache_bytes`.
+    bytes: usize,
+}
+
+impl CacheState {
+    fn clear(&mut self) {
+        self.pages.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
+
+    /// Keeps `page` under `key`, dropping the oldest pages until the bodies fit in
+    /// `budget` bytes. A page larger than an eighth of the budget is not kept.
+    fn keep(&mut self, key: String, page: Cached, budget: usize) {
+        let size = page.body.len() + key.len();
+        if size > budget / 8 || self.pages.contains_key(&key) {
+            return;
+        }
+        while self.bytes + size > budget {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = self.pages.remove(&oldest) {
+                self.bytes -= gone.body.len() + oldest.len();
+            }
+        }
+        self.bytes += size;
+        self.order.push_back(key.clone());
+        self.pages.insert(key, page);
+    }
 }
 
 #[derive(Clone)]
@@ -47,10 +79,15 @@ pub struct Cached {
     pub etag: String,
 }
 
+impl PageCache {
+    /// The bytes of page bodies held now.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().expect("page cache lock").bytes
+    }
+}
+
 /// How often the cache asks the store whether public data changed.
 const VERSION_CHECK: Duration = Duration::from_secs(1);
-/// Most pages kept (addresses with query strings are many).
-const MOST_PAGES: usize = 2_000;
 
 impl PageCache {
     /// The cached page for `key`, or renders it with `make` (given its own handle on
@@ -74,7 +111,7 @@ impl PageCache {
             let version = state.store.public_data_version().await?;
             let mut cache = self.inner.lock().expect("page cache lock");
             if cache.version != version || cache.day != Some(today) {
-                cache.pages.clear();
+                cache.clear();
                 cache.version = version;
                 cache.day = Some(today);
             }
@@ -90,11 +127,11 @@ impl PageCache {
             content_type,
             etag,
         };
-        let mut cache = self.inner.lock().expect("page cache lock");
-        if cache.pages.len() >= MOST_PAGES {
-            cache.pages.clear();
-        }
-        cache.pages.insert(key.to_string(), page.clone());
+        let budget = state.limits.cache_bytes;
+        self.inner
+            .lock()
+            .expect("page cache lock")
+            .keep(key.to_string(), page.clone(), budget);
         Ok(page)
     }
 }
@@ -134,12 +171,26 @@ pub fn send(page: Cached, headers: &HeaderMap, cache_control: &'static str) -> R
 
 const HTML: &str = "text/html; charset=utf-8";
 
-async fn cached_html<F, Fut>(state: &AppState, uri: &Uri, headers: &HeaderMap, make: F) -> Response
+/// The cache key of a page: its path and the parameters its handler reads, as it
+/// parsed them — so unknown parameters, their order and their spelling never make a
+/// new entry.
+pub(crate) fn page_key(path: &str, params: &impl serde::Serialize) -> String {
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(params).unwrap_or_default()
+    )
+}
+
+async fn cached_html<F, Fut>(
+    state: &AppState,
+    key: String,
+    headers: &HeaderMap,
+    make: F,
+) -> Response
 where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<String, AppError>>,
 {
-    let key = uri.to_string();
     match state
         .cache
         .get_or_render(state, &key, |state| async {
@@ -224,45 +275,50 @@ struct HomePage {
 }
 
 pub async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    cached_html(&state, &uri, &headers, |state| async move {
-        let (month, partners) = state.store.latest_partners().await?;
-        let mut headlines = vec![Headline {
-            value: grouped(partners.len().into()),
-            label: "community partners".into(),
-        }];
-        if let Some(m) = month {
-            let (activities, contributors) = state
-                .store
-                .activity_totals(
-                    m.first_day().midnight().assume_utc(),
-                    m.next().first_day().midnight().assume_utc(),
-                )
-                .await?;
+    cached_html(
+        &state,
+        page_key(uri.path(), &()),
+        &headers,
+        |state| async move {
+            let (month, partners) = state.store.latest_partners().await?;
+            let mut headlines = vec![Headline {
+                value: grouped(partners.len().into()),
+                label: "community partners".into(),
+            }];
+            if let Some(m) = month {
+                let (activities, contributors) = state
+                    .store
+                    .activity_totals(
+                        m.first_day().midnight().assume_utc(),
+                        m.next().first_day().midnight().assume_utc(),
+                    )
+                    .await?;
+                headlines.push(Headline {
+                    value: grouped(contributors.into()),
+                    label: format!("people contributed in {}", month_name(m)),
+                });
+                headlines.push(Headline {
+                    value: grouped(activities.into()),
+                    label: format!("contributions in {}", month_name(m)),
+                });
+            }
+            let countries: BTreeSet<&str> = partners
+                .iter()
+                .filter_map(|p| p.country.as_deref())
+                .collect();
             headlines.push(Headline {
-                value: grouped(contributors.into()),
-                label: format!("people contributed in {}", month_name(m)),
+                value: countries.len().to_string(),
+                label: "countries among the partners".into(),
             });
-            headlines.push(Headline {
-                value: grouped(activities.into()),
-                label: format!("contributions in {}", month_name(m)),
-            });
-        }
-        let countries: BTreeSet<&str> = partners
-            .iter()
-            .filter_map(|p| p.country.as_deref())
-            .collect();
-        headlines.push(Headline {
-            value: countries.len().to_string(),
-            label: "countries among the partners".into(),
-        });
-        render_string(&HomePage {
-            title: "Community partners",
-            project: state.site.project.clone(),
-            month: month.map(month_name).unwrap_or_default(),
-            top: partners.iter().take(3).map(PartnerView::of).collect(),
-            headlines,
-        })
-    })
+            render_string(&HomePage {
+                title: "Community partners",
+                project: state.site.project.clone(),
+                month: month.map(month_name).unwrap_or_default(),
+                top: partners.iter().take(3).map(PartnerView::of).collect(),
+                headlines,
+            })
+        },
+    )
     .await
 }
 
@@ -271,7 +327,7 @@ pub fn month_name(month: Month) -> String {
     format!("{} {}", first.month(), first.year())
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, serde::Serialize, Default)]
 pub struct DirectoryFilter {
     #[serde(default)]
     country: String,
@@ -317,42 +373,48 @@ pub async fn partners(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached_html(&state, &uri, &headers, |state| async move {
-        let (month, all) = state.store.latest_partners().await?;
-        let shown: Vec<PartnerView> = all
-            .iter()
-            .filter(|p| {
-                filter.country.is_empty() || p.country.as_deref() == Some(filter.country.as_str())
+    cached_html(
+        &state,
+        page_key(uri.path(), &filter),
+        &headers,
+        |state| async move {
+            let (month, all) = state.store.latest_partners().await?;
+            let shown: Vec<PartnerView> = all
+                .iter()
+                .filter(|p| {
+                    filter.country.is_empty()
+                        || p.country.as_deref() == Some(filter.country.as_str())
+                })
+                .filter(|p| filter.service.is_empty() || p.services.contains(&filter.service))
+                .filter(|p| filter.language.is_empty() || p.languages.contains(&filter.language))
+                .map(PartnerView::of)
+                .collect();
+            render_string(&PartnersPage {
+                title: "Partners",
+                month: month.map(month_name).unwrap_or_default(),
+                total: all.len(),
+                countries: choices(
+                    all.iter().filter_map(|p| p.country.clone()).collect(),
+                    &filter.country,
+                    |c| country_name(Some(c)),
+                ),
+                services: choices(
+                    all.iter().flat_map(|p| p.services.clone()).collect(),
+                    &filter.service,
+                    str::to_string,
+                ),
+                languages: choices(
+                    all.iter().flat_map(|p| p.languages.clone()).collect(),
+                    &filter.language,
+                    str::to_string,
+                ),
+                filtered: !(filter.country.is_empty()
+                    && filter.service.is_empty()
+                    && filter.language.is_empty()),
+                partners: shown,
             })
-            .filter(|p| filter.service.is_empty() || p.services.contains(&filter.service))
-            .filter(|p| filter.language.is_empty() || p.languages.contains(&filter.language))
-            .map(PartnerView::of)
-            .collect();
-        render_string(&PartnersPage {
-            title: "Partners",
-            month: month.map(month_name).unwrap_or_default(),
-            total: all.len(),
-            countries: choices(
-                all.iter().filter_map(|p| p.country.clone()).collect(),
-                &filter.country,
-                |c| country_name(Some(c)),
-            ),
-            services: choices(
-                all.iter().flat_map(|p| p.services.clone()).collect(),
-                &filter.service,
-                str::to_string,
-            ),
-            languages: choices(
-                all.iter().flat_map(|p| p.languages.clone()).collect(),
-                &filter.language,
-                str::to_string,
-            ),
-            filtered: !(filter.country.is_empty()
-                && filter.service.is_empty()
-                && filter.language.is_empty()),
-            partners: shown,
-        })
-    })
+        },
+    )
     .await
 }
 
@@ -383,58 +445,63 @@ pub async fn partner(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached_html(&state, &uri, &headers, |state| async move {
-        let page = crate::lookup::partner_page(&state, &slug).await?;
-        let mut kinds: HashMap<String, i64> = HashMap::new();
-        let mut teams: HashMap<String, i64> = HashMap::new();
-        for month in &page.mix {
-            for (k, n) in &month.by_kind {
-                *kinds.entry(k.clone()).or_default() += n;
+    cached_html(
+        &state,
+        page_key(uri.path(), &()),
+        &headers,
+        |state| async move {
+            let page = crate::lookup::partner_page(&state, &slug).await?;
+            let mut kinds: HashMap<String, i64> = HashMap::new();
+            let mut teams: HashMap<String, i64> = HashMap::new();
+            for month in &page.mix {
+                for (k, n) in &month.by_kind {
+                    *kinds.entry(k.clone()).or_default() += n;
+                }
+                for (t, n) in &month.by_team {
+                    *teams.entry(t.clone()).or_default() += n;
+                }
             }
-            for (t, n) in &month.by_team {
-                *teams.entry(t.clone()).or_default() += n;
-            }
-        }
-        let sorted = |map: HashMap<String, i64>| {
-            let mut v: Vec<(String, i64)> = map.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            v
-        };
-        let kinds = sorted(kinds);
-        let total: i64 = kinds.iter().map(|k| k.1).sum();
-        let monthly: Vec<(String, i64)> = page
-            .mix
-            .iter()
-            .map(|m| (m.month.to_string(), m.by_kind.values().sum()))
-            .collect();
-        // Higher is better on the chart: plot places from the bottom of the ranking.
-        let ranks: Vec<(String, i64)> = page
-            .ranks
-            .iter()
-            .map(|r| (r.month.to_string(), r.score.trunc().try_into().unwrap_or(0)))
-            .collect();
-        render_string(&PartnerTemplate {
-            title: page.name.clone(),
-            country: country_name(page.country.as_deref()),
-            status: page.status.public_title().unwrap_or("Former partner"),
-            rank_chart: charts::line("Monthly score", &ranks),
-            ranks: page
+            let sorted = |map: HashMap<String, i64>| {
+                let mut v: Vec<(String, i64)> = map.into_iter().collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                v
+            };
+            let kinds = sorted(kinds);
+            let total: i64 = kinds.iter().map(|k| k.1).sum();
+            let monthly: Vec<(String, i64)> = page
+                .mix
+                .iter()
+                .map(|m| (m.month.to_string(), m.by_kind.values().sum()))
+                .collect();
+            // Higher is better on the chart: plot places from the bottom of the ranking.
+            let ranks: Vec<(String, i64)> = page
                 .ranks
                 .iter()
-                .rev()
-                .map(|r| RankRow {
-                    month: month_name(r.month),
-                    rank: r.rank,
-                    score: grouped(r.score),
-                })
-                .collect(),
-            kinds_chart: charts::bars("Contributions by kind, last 12 months", &kinds),
-            teams_chart: charts::bars("Contributions by team, last 12 months", &sorted(teams)),
-            monthly_chart: charts::line("Contributions per month", &monthly),
-            total_12_months: grouped(total.into()),
-            page,
-        })
-    })
+                .map(|r| (r.month.to_string(), r.score.trunc().try_into().unwrap_or(0)))
+                .collect();
+            render_string(&PartnerTemplate {
+                title: page.name.clone(),
+                country: country_name(page.country.as_deref()),
+                status: page.status.public_title().unwrap_or("Former partner"),
+                rank_chart: charts::line("Monthly score", &ranks),
+                ranks: page
+                    .ranks
+                    .iter()
+                    .rev()
+                    .map(|r| RankRow {
+                        month: month_name(r.month),
+                        rank: r.rank,
+                        score: grouped(r.score),
+                    })
+                    .collect(),
+                kinds_chart: charts::bars("Contributions by kind, last 12 months", &kinds),
+                teams_chart: charts::bars("Contributions by team, last 12 months", &sorted(teams)),
+                monthly_chart: charts::line("Contributions per month", &monthly),
+                total_12_months: grouped(total.into()),
+                page,
+            })
+        },
+    )
     .await
 }
 
@@ -451,7 +518,7 @@ struct BecomePage {
     github_sponsors_url: Option<String>,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, serde::Serialize, Default)]
 pub struct CountryQuery {
     #[serde(default)]
     country: String,
@@ -463,39 +530,44 @@ pub async fn become_a_partner(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached_html(&state, &uri, &headers, |state| async move {
-        let set = crate::lookup::threshold_set(&state, None).await?;
-        let mut answer = None;
-        if !query.country.is_empty() {
-            let code = parse_country("country", &query.country)?;
-            answer = Some(match set.country(code) {
-                Some(t) => format!("{} {} per month", t.currency, grouped(t.threshold_local)),
-                None => format!(
-                    "{} has no threshold in the {} release yet: see the threshold calculator",
-                    country_name(Some(code.as_str())),
-                    set.release
-                ),
-            });
-        }
-        render_string(&BecomePage {
-            title: "Become a partner",
-            policy: state.site.policy_html.clone(),
-            countries: set
-                .rows
-                .iter()
-                .map(|t| Choice {
-                    value: t.iso_a3.to_string(),
-                    label: t.name.clone(),
-                    selected: t.iso_a3.as_str() == query.country,
-                })
-                .collect(),
-            answer,
-            country: country_name(Some(&query.country)),
-            code: query.country.clone(),
-            opencollective_url: state.site.opencollective_url.clone(),
-            github_sponsors_url: state.site.github_sponsors_url.clone(),
-        })
-    })
+    cached_html(
+        &state,
+        page_key(uri.path(), &query),
+        &headers,
+        |state| async move {
+            let set = crate::lookup::threshold_set(&state, None).await?;
+            let mut answer = None;
+            if !query.country.is_empty() {
+                let code = parse_country("country", &query.country)?;
+                answer = Some(match set.country(code) {
+                    Some(t) => format!("{} {} per month", t.currency, grouped(t.threshold_local)),
+                    None => format!(
+                        "{} has no threshold in the {} release yet: see the threshold calculator",
+                        country_name(Some(code.as_str())),
+                        set.release
+                    ),
+                });
+            }
+            render_string(&BecomePage {
+                title: "Become a partner",
+                policy: state.site.policy_html.clone(),
+                countries: set
+                    .rows
+                    .iter()
+                    .map(|t| Choice {
+                        value: t.iso_a3.to_string(),
+                        label: t.name.clone(),
+                        selected: t.iso_a3.as_str() == query.country,
+                    })
+                    .collect(),
+                answer,
+                country: country_name(Some(&query.country)),
+                code: query.country.clone(),
+                opencollective_url: state.site.opencollective_url.clone(),
+                github_sponsors_url: state.site.github_sponsors_url.clone(),
+            })
+        },
+    )
     .await
 }
 
@@ -509,23 +581,28 @@ struct RecognitionPage {
 }
 
 pub async fn recognition(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
-    cached_html(&state, &uri, &headers, |state| async move {
-        let r = state.store.recognition(state.today()).await?;
-        render_string(&RecognitionPage {
-            title: "Recognition",
-            partners: r.partners.iter().map(PartnerView::of).collect(),
-            sponsors: r.sponsors,
-            contributors: r
-                .contributors
-                .into_iter()
-                .map(|c| (c.name, grouped(c.count.into())))
-                .collect(),
-        })
-    })
+    cached_html(
+        &state,
+        page_key(uri.path(), &()),
+        &headers,
+        |state| async move {
+            let r = state.store.recognition(state.today()).await?;
+            render_string(&RecognitionPage {
+                title: "Recognition",
+                partners: r.partners.iter().map(PartnerView::of).collect(),
+                sponsors: r.sponsors,
+                contributors: r
+                    .contributors
+                    .into_iter()
+                    .map(|c| (c.name, grouped(c.count.into())))
+                    .collect(),
+            })
+        },
+    )
     .await
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, serde::Serialize, Default)]
 pub struct Window {
     pub days: Option<String>,
     pub from: Option<String>,
@@ -533,6 +610,9 @@ pub struct Window {
 }
 
 /// The report window from `?days=` or `?from=&to=` (default: the last 90 days to yesterday).
+/// The longest report window: ten years.
+pub const MOST_REPORT_DAYS: i64 = 3660;
+
 pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), AppError> {
     match (&window.from, &window.to) {
         (Some(from), Some(to)) => {
@@ -540,6 +620,16 @@ pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), AppEr
             if to < from {
                 return Err(AppError::BadRequest(format!(
                     "`to` ({to}) is before `from` ({from})"
+                )));
+            }
+            if to > today {
+                return Err(AppError::BadRequest(format!(
+                    "`to` ({to}) is in the future: a report covers days that happened"
+                )));
+            }
+            if (to - from).whole_days() >= MOST_REPORT_DAYS {
+                return Err(AppError::BadRequest(format!(
+                    "a report covers at most {MOST_REPORT_DAYS} days (ten years): `from` {from} to `to` {to} is longer"
                 )));
             }
             Ok((from, to))
@@ -552,10 +642,10 @@ pub fn report_window(window: &Window, today: Date) -> Result<(Date, Date), AppEr
                 Some(text) => text
                     .parse()
                     .ok()
-                    .filter(|d| (1..=3660).contains(d))
+                    .filter(|d| (1..=MOST_REPORT_DAYS).contains(d))
                     .ok_or_else(|| {
                         AppError::BadRequest(format!(
-                            "`days` must be a whole number from 1 to 3660, not `{text}`"
+                            "`days` must be a whole number from 1 to {MOST_REPORT_DAYS}, not `{text}`"
                         ))
                     })?,
                 None => crate::report::DEFAULT_DAYS,
@@ -571,11 +661,16 @@ pub async fn report(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    cached_html(&state, &uri, &headers, |state| async move {
-        let (from, to) = report_window(&window, state.today())?;
-        let report = state.store.community_report(from, to).await?;
-        Ok(crate::report::report_html(&report, false))
-    })
+    cached_html(
+        &state,
+        page_key(uri.path(), &window),
+        &headers,
+        |state| async move {
+            let (from, to) = report_window(&window, state.today())?;
+            let report = state.store.community_report(from, to).await?;
+            Ok(crate::report::report_html(&report, false))
+        },
+    )
     .await
 }
 
@@ -591,7 +686,7 @@ pub async fn badge(
     };
     let page = state
         .cache
-        .get_or_render(&state, &uri.to_string(), |state| async move {
+        .get_or_render(&state, &page_key(uri.path(), &()), |state| async move {
             let (month, partners) = state.store.latest_partners().await?;
             let found = partners.iter().find(|p| p.slug == slug).ok_or_else(|| {
                 AppError::NotFound(format!("`{slug}` is not in the latest ranking"))

@@ -1,0 +1,94 @@
+//! What no URL can do: grow the page cache past its budget, ask for a report
+//! window outside ten years of the past, or make the API break its own contract.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use fairshare_web::Limits;
+
+use crate::{get, states};
+
+#[tokio::test]
+async fn the_page_cache_stays_within_its_byte_budget_whatever_is_asked() {
+    let (mut state, _t) = states().await.remove(0);
+    let budget = 256 * 1024;
+    state.limits = Arc::new(Limits {
+        cache_bytes: budget,
+        ..Limits::default()
+    });
+    for i in 0..150 {
+        let ignored = get(&state, &format!("/report?utm={i}")).await;
+        assert_eq!(ignored.status, StatusCode::OK);
+        let window = get(&state, &format!("/report?days={}", i + 1)).await;
+        assert_eq!(window.status, StatusCode::OK);
+        assert!(
+            state.cache.bytes() <= budget,
+            "{} bytes",
+            state.cache.bytes()
+        );
+    }
+    assert!(state.cache.bytes() > 0, "pages are cached");
+}
+
+#[tokio::test]
+async fn unknown_parameters_share_one_cache_entry() {
+    let (state, _t) = states().await.remove(0);
+    get(&state, "/report").await;
+    let one = state.cache.bytes();
+    for i in 0..20 {
+        get(&state, &format!("/report?tracking={i}&more=x")).await;
+    }
+    assert_eq!(state.cache.bytes(), one);
+}
+
+#[tokio::test]
+async fn report_windows_outside_ten_years_of_the_past_are_refused_as_json() {
+    for (state, t) in states().await {
+        for query in [
+            "from=2026-01-01&to=9999-12-31",
+            "from=0001-01-01&to=2026-01-01",
+            "from=2010-01-01&to=2026-01-01",
+            "from=2026-11-01&to=2026-12-31",
+            "days=0",
+            "days=99999999999999999999",
+        ] {
+            let reply = get(&state, &format!("/api/v1/report?{query}")).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{} {query}: {}",
+                t.backend,
+                reply.body
+            );
+            assert_eq!(reply.json()["error"]["status"], 400);
+            let page = get(&state, &format!("/report?{query}")).await;
+            assert_eq!(
+                page.status,
+                StatusCode::BAD_REQUEST,
+                "{} {query}",
+                t.backend
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_report_api_writes_dates_as_the_contract_says() {
+    for (state, t) in states().await {
+        let reply = get(&state, "/api/v1/report?from=2026-10-01&to=2026-10-31").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", t.backend);
+        let json = reply.json();
+        assert_eq!(json["from"], "2026-10-01", "{}", t.backend);
+        assert_eq!(json["to"], "2026-10-31");
+        for point in json["trend"].as_array().unwrap() {
+            let from = point["from"].as_str().expect("a YYYY-MM-DD string");
+            assert!(
+                time::Date::parse(
+                    from,
+                    time::macros::format_description!("[year]-[month]-[day]")
+                )
+                .is_ok()
+            );
+        }
+    }
+}
