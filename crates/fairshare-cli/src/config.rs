@@ -297,13 +297,63 @@ impl Default for Config {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub bind: String,
+    /// A reverse proxy stands in front: throttle sign-ins by the client address it
+    /// appends to `X-Forwarded-For` (otherwise every visitor looks like the proxy).
+    pub trust_proxy: bool,
+    /// Seconds a client has to send its request headers (1–300).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may sit idle before it is closed (1–3600).
+    pub idle_timeout_secs: u64,
+    /// Connections served at once (16–100000); at the cap the longest-idle close.
+    pub max_connections: usize,
+    /// Memory for rendered public pages, in MiB (1–4096).
+    pub cache_mib: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let limits = fairshare_web::Limits::default();
         ServerConfig {
             bind: "127.0.0.1:8080".into(),
+            trust_proxy: limits.trust_proxy,
+            header_read_timeout_secs: limits.header_read_timeout.as_secs(),
+            idle_timeout_secs: limits.idle_timeout.as_secs(),
+            max_connections: limits.max_connections,
+            cache_mib: limits.cache_bytes >> 20,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The web server's limits, or which setting is out of its range.
+    pub fn limits(&self) -> anyhow::Result<fairshare_web::Limits> {
+        let within = |name: &str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(value)
+            } else {
+                Err(anyhow::anyhow!(
+                    "server.{name} must be from {low} to {high}, not {value}"
+                ))
+            }
+        };
+        Ok(fairshare_web::Limits {
+            trust_proxy: self.trust_proxy,
+            header_read_timeout: std::time::Duration::from_secs(within(
+                "header_read_timeout_secs",
+                self.header_read_timeout_secs,
+                1,
+                300,
+            )?),
+            idle_timeout: std::time::Duration::from_secs(within(
+                "idle_timeout_secs",
+                self.idle_timeout_secs,
+                1,
+                3600,
+            )?),
+            max_connections: within("max_connections", self.max_connections as u64, 16, 100_000)?
+                as usize,
+            cache_bytes: (within("cache_mib", self.cache_mib as u64, 1, 4096)? as usize) << 20,
+        })
     }
 }
 

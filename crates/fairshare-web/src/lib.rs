@@ -21,6 +21,7 @@ mod pages;
 mod portal;
 mod recovery;
 pub mod report;
+mod server;
 mod settings;
 mod site;
 mod webhooks;
@@ -294,16 +295,56 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                uri = %redacted(request.uri()),
+                version = ?request.version(),
+            )
+        }))
+}
+
+/// Query parameters whose values are secrets (the Open Collective webhook's `token`,
+/// emailed `token`s, OAuth's `code` and `state`): logged as `REDACTED`.
+const SECRET_PARAMETERS: [&str; 6] = ["token", "code", "state", "secret", "password", "key"];
+
+/// The request's address as logs may show it: secret parameters' values replaced.
+pub fn redacted(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if SECRET_PARAMETERS
+                    .iter()
+                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
+            {
+                format!("{name}=REDACTED")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), pairs.join("&"))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_until(listener, state, shutdown_signal()).await
+}
+
+/// Serves within the state's [`Limits`] until `shutdown` completes.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = state.limits.clone();
+    server::run(listener, router(state), &limits, shutdown).await?;
     tracing::info!("shut down gracefully");
     Ok(())
 }

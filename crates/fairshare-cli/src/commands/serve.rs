@@ -37,6 +37,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     eprintln!("Fairshare is serving on http://{address} (Ctrl-C to stop)");
     let mut state = AppState::new(store.clone(), context.config.rules()?);
+    state.limits = std::sync::Arc::new(context.config.server.limits()?);
     state.webhooks = std::sync::Arc::new(fairshare_web::WebhookSecrets {
         github_sponsors: context.config.sponsorship.github_webhook_secret.clone(),
         opencollective: context

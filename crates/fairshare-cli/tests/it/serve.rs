@@ -31,6 +31,11 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         .env_remove("FAIRSHARE_DATABASE_URL")
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("FAIRSHARE_LOG__FORMAT", "json")
+        .env("FAIRSHARE_LOG", "info,tower_http=debug")
+        .env(
+            "FAIRSHARE_SPONSORSHIP__OPENCOLLECTIVE_WEBHOOK_SECRET",
+            "oc-token-in-the-query",
+        )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -57,6 +62,12 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let health = http_get(&address, "/healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains(r#"{"status":"ok"}"#));
+    // The Open Collective token travels in the query string: never into the logs.
+    let webhook = http_get(
+        &address,
+        "/webhooks/opencollective?token=oc-token-in-the-query",
+    );
+    assert!(webhook.starts_with("HTTP/1.1 405"), "{webhook}");
     let page = http_get(&address, "/thresholds?country=JPN");
     assert!(page.starts_with("HTTP/1.1 200"));
     assert!(page.contains("<span class=\"currency\">JPY</span>"));
@@ -73,6 +84,11 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let logs = format!("{seen}{rest}");
     assert!(logs.contains("\"signal\":\"SIGTERM\""), "{logs}");
     assert!(logs.contains("shut down gracefully"), "{logs}");
+    assert!(
+        logs.contains("token=REDACTED"),
+        "requests are logged: {logs}"
+    );
+    assert!(!logs.contains("oc-token-in-the-query"), "{logs}");
     // Structured: every log line is JSON.
     for line in logs.lines().filter(|l| l.starts_with('{')) {
         serde_json::from_str::<serde_json::Value>(line).unwrap();

@@ -92,3 +92,15 @@ async fn the_report_api_writes_dates_as_the_contract_says() {
         }
     }
 }
+
+#[test]
+fn secrets_in_addresses_never_reach_the_logs() {
+    let uri: axum::http::Uri = "/webhooks/opencollective?token=s3cret-oc&x=1"
+        .parse()
+        .unwrap();
+    let logged = fairshare_web::redacted(&uri);
+    assert_eq!(logged, "/webhooks/opencollective?token=REDACTED&x=1");
+    let uri: axum::http::Uri = "/login/github/callback?code=abc&state=def".parse().unwrap();
+    assert!(!fairshare_web::redacted(&uri).contains("abc"));
+    assert!(!fairshare_web::redacted(&uri).contains("def"));
+}

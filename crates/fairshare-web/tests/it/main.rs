@@ -1,6 +1,7 @@
 //! The router driven in-process (no sockets) on a real store of each backend.
 
 mod applications;
+mod connections;
 mod limits;
 mod roles;
 mod sign_in;
