@@ -47,49 +47,103 @@ pub struct RuleError {
 impl ProgrammeRules {
     /// Checks every setting; the first one out of range is named.
     pub fn validate(&self) -> Result<(), RuleError> {
-        let fail = |setting: &str, problem: &str| {
+        let fail = |setting: &str, problem: String| {
             Err(RuleError {
                 setting: setting.to_string(),
-                problem: problem.to_string(),
+                problem,
             })
         };
-        if self.thresholds.base_amount <= Decimal::ZERO {
-            return fail("thresholds.base_amount", "must be more than zero");
+        let within = |setting: &str, value: Decimal, (low, high, places): (i64, i64, u32)| {
+            if value < Decimal::from(low) || value > Decimal::from(high) {
+                return fail(
+                    setting,
+                    format!("must be from {low} to {high}, not {value}"),
+                );
+            }
+            if value.normalize().scale() > places {
+                return fail(
+                    setting,
+                    format!("may have at most {places} decimal places, not {value}"),
+                );
+            }
+            Ok(())
+        };
+        within(
+            "thresholds.base_amount",
+            self.thresholds.base_amount,
+            BASE_AMOUNT,
+        )?;
+        if self.thresholds.base_amount.is_zero() {
+            return fail("thresholds.base_amount", "must be more than zero".into());
         }
-        if self.thresholds.rounding.step <= Decimal::ZERO {
-            return fail("thresholds.rounding.step", "must be more than zero");
+        within(
+            "thresholds.rounding.step",
+            self.thresholds.rounding.step,
+            ROUNDING_STEP,
+        )?;
+        if self.thresholds.rounding.step.is_zero() {
+            return fail("thresholds.rounding.step", "must be more than zero".into());
         }
         if self.tolerance.is_sign_negative() || self.tolerance > Decimal::new(5, 1) {
-            return fail("tolerance", "must be a share between 0 and 0.5");
+            return fail("tolerance", "must be a share between 0 and 0.5".into());
         }
+        within("tolerance", self.tolerance, (0, 1, 4))?;
         for (kind, weight) in &self.scoring.weights {
-            if weight.is_sign_negative() {
+            within(
+                &format!("scoring.weights.{}", kind.as_str()),
+                *weight,
+                WEIGHT,
+            )?;
+        }
+        for (kind, cap) in &self.scoring.caps {
+            if *cap > MOST_CAP {
                 return fail(
-                    &format!("scoring.weights.{}", kind.as_str()),
-                    "must not be negative",
+                    &format!("scoring.caps.{}", kind.as_str()),
+                    format!("must be from 0 to {MOST_CAP}, not {cap}"),
                 );
             }
         }
         for (name, factor) in &self.scoring.impact {
-            if factor.is_sign_negative() {
-                return fail(&format!("scoring.impact.{name}"), "must not be negative");
-            }
+            within(&format!("scoring.impact.{name}"), *factor, IMPACT)?;
         }
         if !(1..=24).contains(&self.eligibility.months) {
-            return fail("eligibility.months", "must be between 1 and 24");
+            return fail("eligibility.months", "must be between 1 and 24".into());
         }
-        if self.eligibility.min_monthly_score.is_sign_negative() {
-            return fail("eligibility.min_monthly_score", "must not be negative");
-        }
-        if self.eligibility.min_members == 0 {
-            return fail("eligibility.min_members", "must be at least 1");
+        within(
+            "eligibility.min_monthly_score",
+            self.eligibility.min_monthly_score,
+            MIN_MONTHLY_SCORE,
+        )?;
+        if !(1..=MOST_MIN_MEMBERS).contains(&self.eligibility.min_members) {
+            return fail(
+                "eligibility.min_members",
+                format!("must be from 1 to {MOST_MIN_MEMBERS}"),
+            );
         }
         if self.grace_months > 12 {
-            return fail("grace_months", "must be 12 or fewer");
+            return fail("grace_months", "must be 12 or fewer".into());
         }
         Ok(())
     }
 }
+
+// The documented range of each setting (low, high, decimal places). Within them no
+// score, threshold or evaluation can overflow exact arithmetic, whatever the data.
+
+/// `thresholds.base_amount`: the base country's monthly amount.
+pub const BASE_AMOUNT: (i64, i64, u32) = (0, 1_000_000, 2);
+/// `thresholds.rounding.step`.
+pub const ROUNDING_STEP: (i64, i64, u32) = (0, 10_000, 2);
+/// `scoring.weights.*`: points per activity.
+pub const WEIGHT: (i64, i64, u32) = (0, 1_000, 2);
+/// `scoring.impact.*`: a factor on activities in a repository, channel or team.
+pub const IMPACT: (i64, i64, u32) = (0, 100, 2);
+/// `eligibility.min_monthly_score`.
+pub const MIN_MONTHLY_SCORE: (i64, i64, u32) = (0, 1_000_000, 2);
+/// `scoring.caps.*`: most activities of a kind counted per member and month.
+pub const MOST_CAP: u32 = 10_000;
+/// `eligibility.min_members`.
+pub const MOST_MIN_MEMBERS: u32 = 1_000;
 
 /// One setting that differs between two versions of the rules, by its path
 /// (`scoring.weights.review`); `None` where a version does not have it.
@@ -174,11 +228,65 @@ mod tests {
             .insert(crate::ActivityKind::Review, Decimal::NEGATIVE_ONE);
         assert_eq!(
             rules.validate().unwrap_err().to_string(),
-            "setting `scoring.weights.review`: must not be negative"
+            "setting `scoring.weights.review`: must be from 0 to 1000, not -1"
         );
         let mut rules = ProgrammeRules::default();
         rules.eligibility.months = 0;
         assert_eq!(rules.validate().unwrap_err().setting, "eligibility.months");
+    }
+
+    #[test]
+    fn settings_outside_their_documented_ranges_are_refused() {
+        use crate::ActivityKind::Review;
+        let huge = Decimal::MAX;
+        let tiny = Decimal::new(1, 28);
+        let cases: [(&str, Box<dyn Fn(&mut ProgrammeRules)>); 8] = [
+            (
+                "scoring.weights.review",
+                Box::new(move |r| {
+                    r.scoring.weights.insert(Review, huge);
+                }),
+            ),
+            (
+                "scoring.weights.review",
+                Box::new(move |r| {
+                    r.scoring.weights.insert(Review, tiny);
+                }),
+            ),
+            (
+                "scoring.caps.review",
+                Box::new(|r| {
+                    r.scoring.caps.insert(Review, u32::MAX);
+                }),
+            ),
+            (
+                "scoring.impact.core",
+                Box::new(move |r| {
+                    r.scoring.impact.insert("core".into(), huge);
+                }),
+            ),
+            (
+                "thresholds.base_amount",
+                Box::new(move |r| r.thresholds.base_amount = huge),
+            ),
+            (
+                "thresholds.rounding.step",
+                Box::new(move |r| r.thresholds.rounding.step = huge),
+            ),
+            (
+                "eligibility.min_monthly_score",
+                Box::new(move |r| r.eligibility.min_monthly_score = huge),
+            ),
+            (
+                "eligibility.min_members",
+                Box::new(|r| r.eligibility.min_members = u32::MAX),
+            ),
+        ];
+        for (setting, break_it) in cases {
+            let mut rules = ProgrammeRules::default();
+            break_it(&mut rules);
+            assert_eq!(rules.validate().unwrap_err().setting, setting);
+        }
     }
 
     #[test]

@@ -104,3 +104,31 @@ fn secrets_in_addresses_never_reach_the_logs() {
     assert!(!fairshare_web::redacted(&uri).contains("abc"));
     assert!(!fairshare_web::redacted(&uri).contains("def"));
 }
+
+#[tokio::test]
+async fn an_extreme_setting_is_refused_and_every_page_still_works() {
+    for (state, t) in states().await {
+        let sessions = crate::roles::people(&state).await;
+        let (admin, org_admin) = (&sessions[0], &sessions[2]);
+        for (field, value) in [
+            ("weight.review", "79228162514264337593543950335"),
+            ("weight.review", "0.0000000000000000000000000001"),
+            ("cap.review", "4294967295"),
+            ("impact", "core+%3D+79228162514264337593543950335"),
+        ] {
+            let form = format!("csrf={}&reason=test&{field}={value}", admin.csrf);
+            let answer =
+                crate::roles::status(&state, "POST", "/admin/settings", Some(admin), &form).await;
+            assert_eq!(
+                answer,
+                StatusCode::BAD_REQUEST,
+                "{} {field}={value}",
+                t.backend
+            );
+        }
+        for page in ["/portal?org=acme", "/portal/breakdown?org=acme"] {
+            let answer = crate::roles::status(&state, "GET", page, Some(org_admin), "").await;
+            assert_eq!(answer, StatusCode::OK, "{} {page}", t.backend);
+        }
+    }
+}
