@@ -34,7 +34,15 @@ struct ErrorPage {
     message: String,
 }
 
-pub async fn not_found() -> Response {
+/// Nothing at this address: the error page, or for the JSON API, its JSON error.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::api::ApiError(AppError::NotFound(format!(
+            "no API operation at {}: see /api/v1/openapi.json",
+            uri.path()
+        )))
+        .into_response();
+    }
     render(
         StatusCode::NOT_FOUND,
         &ErrorPage {

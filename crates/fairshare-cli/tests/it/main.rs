@@ -2,6 +2,7 @@
 
 mod accounts;
 mod browser;
+mod contract;
 mod contributions;
 mod demo;
 mod github;
