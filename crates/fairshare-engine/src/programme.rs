@@ -240,7 +240,8 @@ mod tests {
         use crate::ActivityKind::Review;
         let huge = Decimal::MAX;
         let tiny = Decimal::new(1, 28);
-        let cases: [(&str, Box<dyn Fn(&mut ProgrammeRules)>); 8] = [
+        type BreakIt = Box<dyn Fn(&mut ProgrammeRules)>;
+        let cases: [(&str, BreakIt); 8] = [
             (
                 "scoring.weights.review",
                 Box::new(move |r| {
