@@ -617,4 +617,22 @@ impl Store {
         });
         Ok(rows.into_iter().map(|(slug,)| slug).collect())
     }
+
+    /// The state `request` takes when `actor` gives `verdict`: the engine's one rule
+    /// (`requests::decide`), asked with the organisations `actor` is tied to.
+    pub(crate) async fn decide_as(
+        &self,
+        request: &fairshare_engine::requests::Request<'_>,
+        actor: &str,
+        verdict: fairshare_engine::Verdict,
+    ) -> Result<fairshare_engine::RequestState> {
+        let ties = self.ties_of(actor).await?;
+        let decider = fairshare_engine::Decider {
+            who: actor,
+            ties: &ties,
+        };
+        Ok(fairshare_engine::requests::decide(
+            request, &decider, verdict,
+        )?)
+    }
 }

@@ -5,7 +5,7 @@
 pub use fairshare_engine::Verdict;
 use fairshare_engine::eligibility::Evaluation;
 use fairshare_engine::lifecycle::after_application;
-use fairshare_engine::requests::{Decider, Request, approvable, decide};
+use fairshare_engine::requests::{Request, approvable};
 use fairshare_engine::{CountryCode, IdentityKey, PartnerStatus, RequestKind, RequestState};
 use fairshare_records::PersonRef;
 use serde::{Deserialize, Serialize};
@@ -501,15 +501,7 @@ impl Store {
             submitted_by: &application.submitted_by,
             concerns: &concerns,
         };
-        let ties = self.ties_of(actor).await?;
-        let status = decide(
-            &request,
-            &Decider {
-                who: actor,
-                ties: &ties,
-            },
-            decision,
-        )?;
+        let status = self.decide_as(&request, actor, decision).await?;
         approvable(
             &request,
             decision,

@@ -3,7 +3,7 @@
 //! reviewer verifies it (never whoever claimed it). An approved claim becomes an
 //! activity through the ordinary ingest, so it is attributed and scored like the rest.
 
-use fairshare_engine::requests::{Decider, Request, decide, in_scope};
+use fairshare_engine::requests::{Request, in_scope};
 use fairshare_engine::{ActivityKind, IdentityKey, RequestKind, RequestState, Verdict};
 use fairshare_records::{ActivityRecord, PersonRef, Skips};
 use serde::Serialize;
@@ -202,15 +202,7 @@ impl Store {
             submitted_by: &found.claimed_by,
             concerns: &concerns,
         };
-        let ties = self.ties_of(actor).await?;
-        let status = decide(
-            &request,
-            &Decider {
-                who: actor,
-                ties: &ties,
-            },
-            verdict,
-        )?;
+        let status = self.decide_as(&request, actor, verdict).await?;
         in_scope(&request, may_verify(&found.team), || {
             format!(
                 "it belongs to the team {}, which you do not lead",

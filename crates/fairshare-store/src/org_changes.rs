@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use fairshare_engine::requests::{Decider, Request, decide};
+use fairshare_engine::requests::Request;
 use fairshare_engine::{CountryCode, RequestKind, RequestState, Verdict};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -193,21 +193,19 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         let request = self.details_change(id).await?;
-        let ties = self.ties_of(actor).await?;
-        let status = decide(
-            &Request {
-                kind: RequestKind::OrganisationChange,
-                id,
-                state: request.status,
-                submitted_by: &request.requested_by,
-                concerns: std::slice::from_ref(&request.org),
-            },
-            &Decider {
-                who: actor,
-                ties: &ties,
-            },
-            verdict,
-        )?;
+        let status = self
+            .decide_as(
+                &Request {
+                    kind: RequestKind::OrganisationChange,
+                    id,
+                    state: request.status,
+                    submitted_by: &request.requested_by,
+                    concerns: std::slice::from_ref(&request.org),
+                },
+                actor,
+                verdict,
+            )
+            .await?;
         let approve = status == RequestState::Approved;
         let org_id = self.org_id(&request.org).await?;
         let change = &request.change;

@@ -3,7 +3,7 @@
 //! and approved price submissions.
 
 use fairshare_engine::bigmac::release_in_force;
-use fairshare_engine::requests::{Decider, Request, decide};
+use fairshare_engine::requests::Request;
 use fairshare_engine::{
     Basis, ComparableMapping, CountryCode, CurrencyCode, PriceSubmission, RequestKind,
     RequestState, Threshold, ThresholdPolicy, Verdict, compute_thresholds,
@@ -520,21 +520,19 @@ impl Store {
                 .await?
         });
         concerns.extend(in_country.into_iter().map(|(slug,)| slug));
-        let ties = self.ties_of(actor).await?;
-        let status = decide(
-            &Request {
-                kind: RequestKind::PriceSubmission,
-                id,
-                state: current.status,
-                submitted_by: &current.submitted_by,
-                concerns: &concerns,
-            },
-            &Decider {
-                who: actor,
-                ties: &ties,
-            },
-            verdict,
-        )?;
+        let status = self
+            .decide_as(
+                &Request {
+                    kind: RequestKind::PriceSubmission,
+                    id,
+                    state: current.status,
+                    submitted_by: &current.submitted_by,
+                    concerns: &concerns,
+                },
+                actor,
+                verdict,
+            )
+            .await?;
         let mut tx = Tx::begin(self.db()).await?;
         on_tx!(&mut tx, conn => {
             let changed = sqlx::query(
