@@ -68,7 +68,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// A kept-alive connection with no request in flight is closed after this time.
     pub idle_timeout: Duration,
-    /// Connections served at once; more wait in the kernel's queue.
+    /// Connections held open at once; at the cap the longest-idle are closed to make
+    /// room for new ones.
     pub max_connections: usize,
     /// Rendered public pages kept in memory, in bytes.
     pub cache_bytes: usize,
