@@ -322,3 +322,98 @@ async fn detail_changes_wait_for_someone_else_and_apply_whole_on_every_backend()
         );
     }
 }
+
+#[tokio::test]
+async fn nobody_decides_for_an_organisation_they_are_tied_to_on_every_backend() {
+    use fairshare_store::applications::{Applicant, ApplicationForm};
+    use fairshare_store::org_changes::DetailsChange;
+    for t in fairshare_testkit::stores().await {
+        let store = &t.store;
+        store
+            .import_orgs("orgs", "d", &[org("acme")], "tester")
+            .await
+            .unwrap();
+        let reviewer = [Grant {
+            role: Role::Reviewer,
+            scope: String::new(),
+        }];
+        // Tied by the email domain (acme.example is acme's), and by administering it.
+        store
+            .add_user("rev@acme.example", "x", &reviewer, "tester")
+            .await
+            .unwrap();
+        let admin = store
+            .add_user("boss@elsewhere.example", "x", &reviewer, "tester")
+            .await
+            .unwrap();
+        let grant = Grant {
+            role: Role::OrgAdmin,
+            scope: "acme".into(),
+        };
+        store.grant(admin, &grant, "tester").await.unwrap();
+
+        let change = DetailsChange {
+            name: None,
+            country: CountryCode::parse("IND").unwrap(),
+            website: None,
+            domains: None,
+            sponsor_accounts: Vec::new(),
+        };
+        let id = store
+            .request_details_change("acme", change, "someone@else.example")
+            .await
+            .unwrap();
+        let form = ApplicationForm {
+            org: "acme".into(),
+            name: "ACME".into(),
+            country: CountryCode::parse("DEU").unwrap(),
+            website: None,
+            contact: "a@acme.example".into(),
+            description: "d".into(),
+            sponsorship: None,
+            staff: Vec::new(),
+        };
+        let evaluation = store
+            .evaluate_newcomer(form.country, date!(2026 - 11 - 22), &Default::default())
+            .await
+            .unwrap();
+        let application = store
+            .submit_application(
+                &form,
+                Applicant::Operator,
+                &evaluation,
+                "someone@else.example",
+            )
+            .await
+            .unwrap()
+            .application;
+        for tied in ["rev@acme.example", "boss@elsewhere.example"] {
+            let change = store
+                .decide_details_change(id, Verdict::Reject, "no", tied)
+                .await;
+            assert!(
+                matches!(
+                    change,
+                    Err(StoreError::Refused(Refusal::ConflictOfInterest { .. }))
+                ),
+                "{} {tied}: {change:?}",
+                t.backend
+            );
+            let decided = store
+                .decide_application(application, Verdict::Reject, "no", tied)
+                .await;
+            assert!(
+                matches!(
+                    decided,
+                    Err(StoreError::Refused(Refusal::ConflictOfInterest { .. }))
+                ),
+                "{} {tied}: {decided:?}",
+                t.backend
+            );
+        }
+        store
+            .decide_details_change(id, Verdict::Reject, "no", "rita@neutral.example")
+            .await
+            .unwrap();
+    }
+}
