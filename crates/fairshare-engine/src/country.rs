@@ -22,6 +22,10 @@ pub enum ParseCodeError {
     UnknownCountry(String),
     #[error("`{0}` is not an ISO 4217 currency code")]
     UnknownCurrency(String),
+    #[error(
+        "`{0}` is an ISO 4217 code for no currency, a precious metal or a fund: payments are in a currency"
+    )]
+    NotMoney(String),
 }
 
 /// An ISO 3166-1 alpha-3 country code (or `EUZ`), always upper case.
@@ -162,6 +166,10 @@ impl CurrencyCode {
     pub fn parse_iso(text: &str) -> Result<Self, ParseCodeError> {
         let code = Self::parse(text)?;
         match iso_currency::Currency::from_code(code.as_str()) {
+            // Codes with no minor unit (XXX, XAU, XDR, XTS…) are not money anyone pays in.
+            Some(currency) if currency.exponent().is_none() => {
+                Err(ParseCodeError::NotMoney(text.to_string()))
+            }
             Some(_) => Ok(code),
             None => Err(ParseCodeError::UnknownCurrency(text.to_string())),
         }

@@ -17,8 +17,12 @@ pub struct Money {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("`{0}` is not an amount")]
+    #[error("`{0}` is not an amount: write digits with an optional decimal point, like 1234.50")]
     NotAnAmount(String),
+    #[error(
+        "`{0}` could be misread: write it with a decimal point and no thousands separator, like 1234.50"
+    )]
+    Ambiguous(String),
     #[error("{amount} has more decimals than {currency} allows ({digits})")]
     TooPrecise {
         amount: String,
@@ -43,11 +47,14 @@ impl Money {
 
     /// Parses an amount as written (`75.00`, `-12.5`, `1000`), refusing more decimals
     /// than the currency has (JPY 0, KWD 3, most 2): such an amount was mistyped.
+    ///
+    /// One grammar for every amount Fairshare reads: an optional `-`, digits, and an
+    /// optional decimal point with digits (`1234.50`). Commas are accepted only as
+    /// thousands separators in groups of three *before a decimal point*
+    /// (`1,234.50`), where they cannot be misread; `75,00`, `7,500`, `1.234,50`,
+    /// spaces, underscores and currency symbols are refused rather than guessed.
     pub fn parse(text: &str, currency: CurrencyCode) -> Result<Money, MoneyError> {
-        let cleaned = text.trim().replace([',', '_'], "");
-        let amount: Decimal = cleaned
-            .parse()
-            .map_err(|_| MoneyError::NotAnAmount(text.to_string()))?;
+        let amount = parse_amount(text)?;
         let digits = minor_units(currency);
         if amount.normalize().scale() > digits {
             return Err(MoneyError::TooPrecise {
@@ -85,6 +92,63 @@ impl Money {
 }
 
 /// Digits after the decimal point in the currency's minor unit (2 when unknown).
+/// An amount in the one grammar of [`Money::parse`]; the text quoted in an error is
+/// cut to 80 characters.
+pub fn parse_amount(text: &str) -> Result<Decimal, MoneyError> {
+    let quoted = || excerpt(text);
+    let trimmed = text.trim();
+    let unsigned = trimmed.strip_prefix('-').unwrap_or(trimmed);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if fraction.is_some_and(|f| !digits(f)) {
+        return Err(if fraction.is_some_and(|f| f.contains(',')) {
+            MoneyError::Ambiguous(quoted())
+        } else {
+            MoneyError::NotAnAmount(quoted())
+        });
+    }
+    let whole_ok = if whole.contains(',') {
+        let mut groups = whole.split(',');
+        let first = groups.next().unwrap_or("");
+        let grouped =
+            digits(first) && first.len() <= 3 && groups.all(|g| g.len() == 3 && digits(g));
+        if !grouped || fraction.is_none() {
+            return Err(MoneyError::Ambiguous(quoted()));
+        }
+        true
+    } else {
+        digits(whole)
+    };
+    if !whole_ok || unsigned.len() > 40 {
+        return Err(MoneyError::NotAnAmount(quoted()));
+    }
+    unsigned
+        .replace(',', "")
+        .parse::<Decimal>()
+        .map(|amount| {
+            if trimmed.starts_with('-') {
+                -amount
+            } else {
+                amount
+            }
+        })
+        .map_err(|_| MoneyError::NotAnAmount(quoted()))
+}
+
+/// At most 80 characters of `text`, then `…`: what an error quotes of a bad value.
+pub fn excerpt(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(80).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
 pub fn minor_units(currency: CurrencyCode) -> u32 {
     iso_currency::Currency::from_code(currency.as_str())
         .and_then(|c| c.exponent())
@@ -135,6 +199,49 @@ mod tests {
 
     fn cur(c: &str) -> CurrencyCode {
         CurrencyCode::parse(c).unwrap()
+    }
+
+    #[test]
+    fn amounts_follow_one_grammar_and_nothing_is_guessed() {
+        let eur = cur("EUR");
+        for (text, amount) in [
+            ("75", "75"),
+            ("75.5", "75.5"),
+            (" 1234.50 ", "1234.50"),
+            ("1,234.50", "1234.50"),
+            ("1,234,567.00", "1234567.00"),
+            ("-12.00", "-12.00"),
+        ] {
+            assert_eq!(
+                Money::parse(text, eur).unwrap().amount,
+                amount.parse::<Decimal>().unwrap(),
+                "{text}"
+            );
+        }
+        for text in [
+            "75,00",
+            "75,50",
+            "7,500",
+            "1.234,50",
+            "12,34.00",
+            "1,2345.00",
+        ] {
+            assert!(
+                matches!(Money::parse(text, eur), Err(MoneyError::Ambiguous(_))),
+                "{text} was read"
+            );
+        }
+        for text in [
+            "$5.00", "5 000", "1_000", "", "-", ".5", "5.", "1e3", "NaN", "€75", "75 EUR",
+        ] {
+            assert!(
+                matches!(Money::parse(text, eur), Err(MoneyError::NotAnAmount(_))),
+                "{text} was read"
+            );
+        }
+        let long = "9".repeat(5000);
+        let message = Money::parse(&long, eur).unwrap_err().to_string();
+        assert!(message.len() < 200, "errors quote an excerpt: {message}");
     }
 
     #[test]

@@ -55,6 +55,12 @@ pub fn parse_opencollective(
         let amount_text = row.required("amount")?;
         let mut money =
             Money::parse(amount_text, currency).map_err(|e| row.error("amount", e.to_string()))?;
+        if !is_refund && money.amount.is_sign_negative() {
+            return Err(row.error(
+                "amount",
+                format!("`{amount_text}` is negative but the row is not a refund (`isRefund`)"),
+            ));
+        }
         if is_refund && money.amount.is_sign_positive() {
             money.amount = -money.amount;
         }
@@ -121,9 +127,23 @@ pub fn parse_github_sponsors(
             return Ok(());
         }
         let amount_text = row.required("Processed Amount")?;
-        let cleaned = amount_text.trim().trim_start_matches('$').replace(',', "");
+        // GitHub writes US dollars with a `$` sign (`$1,234.00`): the sign is its
+        // format's, the amount follows the one grammar (so `$5,00` is refused).
+        let trimmed = amount_text.trim();
+        let unsigned = trimmed.strip_prefix('-').unwrap_or(trimmed);
+        let cleaned = match unsigned.strip_prefix('$') {
+            Some(rest) if trimmed.starts_with('-') => format!("-{rest}"),
+            Some(rest) => rest.to_string(),
+            None => trimmed.to_string(),
+        };
         let mut money = Money::parse(&cleaned, CurrencyCode::USD)
             .map_err(|e| row.error("Processed Amount", e.to_string()))?;
+        if !refunded && money.amount.is_sign_negative() {
+            return Err(row.error(
+                "Processed Amount",
+                format!("`{amount_text}` is negative but the transaction is not a refund"),
+            ));
+        }
         if refunded && money.amount.is_sign_positive() {
             money.amount = -money.amount;
         }
@@ -213,7 +233,51 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "s.csv:2, column `Processed Amount`: `4.5x` is not an amount"
+            "s.csv:2, column `Processed Amount`: `4.5x` is not an amount: write digits with an optional decimal point, like 1234.50"
         );
+    }
+
+    #[test]
+    fn github_amounts_keep_their_dollar_sign_and_nothing_else_is_guessed() {
+        let row = |amount: &str, status: &str| {
+            format!(
+                "Sponsor Handle,Is Yearly?,Transaction ID,Processed Amount,Status,Transaction Date\nx,false,ch_1,\"{amount}\",{status},2023-05-07 21:46:01 +0200\n"
+            )
+        };
+        let read = |amount: &str, status: &str| {
+            parse_github_sponsors("s.csv", row(amount, status).as_bytes())
+                .map(|(p, _)| p[0].money.to_string())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read("$1,234.00", "settled").as_deref(), Ok("USD 1,234.00"));
+        assert_eq!(read("-$5.00", "refunded").as_deref(), Ok("USD -5.00"));
+        assert!(
+            read("$5,00", "settled")
+                .unwrap_err()
+                .contains("could be misread")
+        );
+        assert!(
+            read("-$5.00", "settled")
+                .unwrap_err()
+                .contains("not a refund")
+        );
+    }
+
+    #[test]
+    fn open_collective_amounts_are_never_scaled_and_only_refunds_are_negative() {
+        let header = "datetime,shortId,shortGroup,description,type,kind,isRefund,isRefunded,shortRefundId,displayAmount,amount,paymentProcessorFee,netAmount,balance,currency,accountSlug,accountName,oppositeAccountSlug,oppositeAccountName,paymentMethodService,paymentMethodType,expenseType,expenseTags,payoutMethodType,merchantId,orderMemo";
+        let row = |amount: &str, refund: &str| {
+            format!(
+                "{header}\n2023-06-06T11:11:48,d3f98b95,abc,Monthly,CREDIT,CONTRIBUTION,{refund},,,,\"{amount}\",0,0,0,EUR,project,Project,acme,ACME,,,,,,,\n"
+            )
+        };
+        let read = |amount: &str, refund: &str| {
+            parse_opencollective("tx.csv", row(amount, refund).as_bytes())
+                .map(|(p, _)| p.first().map(|p| p.money.to_string()))
+                .map_err(|e| e.to_string())
+        };
+        assert!(read("75,50", "").unwrap_err().contains("could be misread"));
+        assert!(read("-75.50", "").unwrap_err().contains("not a refund"));
+        assert_eq!(read("75.50", "").unwrap().as_deref(), Some("EUR 75.50"));
     }
 }

@@ -21,9 +21,9 @@ pub fn parse_country(name: &str, text: &str) -> Result<CountryCode, AppError> {
         ParseCodeError::Shape(_) => AppError::BadRequest(format!(
             "`{name}` must be an ISO 3166-1 alpha-3 country code such as IND, not `{text}`"
         )),
-        ParseCodeError::UnknownCountry(_) | ParseCodeError::UnknownCurrency(_) => {
-            AppError::NotFound(format!("unknown country `{text}`"))
-        }
+        ParseCodeError::UnknownCountry(_)
+        | ParseCodeError::UnknownCurrency(_)
+        | ParseCodeError::NotMoney(_) => AppError::NotFound(format!("unknown country `{text}`")),
     })
 }
 

@@ -97,7 +97,13 @@ pub async fn run(context: &Context, command: PaymentsCommand) -> anyhow::Result<
             reference,
             yearly,
         } => {
-            let money = Money::parse(&amount, CurrencyCode::parse_iso(&currency)?)?;
+            let money = Money::parse(&amount, CurrencyCode::parse_iso(&currency)?)
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            if !money.amount.is_sign_positive() || money.amount.is_zero() {
+                anyhow::bail!(
+                    "--amount: {amount} must be more than zero (refunds come from the platforms' exports)"
+                );
+            }
             let coverage = if yearly {
                 Coverage::Year
             } else {

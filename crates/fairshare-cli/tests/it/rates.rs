@@ -21,7 +21,7 @@ async fn convert_with_ecb_and_big_mac_rates() {
         assert!(stderr(&jpy).contains("12.5 has more decimals than JPY allows (0)"));
         let missing = fairshare(dir, db, "rates convert 100 USD XAU --date 2026-10-31", &[]);
         assert!(
-            stderr(&missing).contains("no exchange rate from USD to XAU on 2026-10-31"),
+            stderr(&missing).contains("`XAU` is an ISO 4217 code for no currency"),
             "{}",
             stderr(&missing)
         );

@@ -286,22 +286,30 @@ async fn month_by_month_compliance_from_exports_and_manual_entries() {
         assert!(kw.lines().nth(3).unwrap().contains(",KWD,"), "{kw}");
 
         // A currency with no rate anywhere is an error, never a silent zero.
-        ok(
-            dir,
-            db,
-            "payments add --org tokyo-co --amount 1 --currency XAU --date 2026-09-02 --reference gold",
-        );
-        let missing = fairshare(
-            dir,
-            db,
-            "compliance --org tokyo-co --from 2026-08 --to 2026-10",
-            &[],
-        );
-        assert!(
-            stderr(&missing).contains("no exchange rate from XAU to JPY on 2026-09-02"),
-            "{}",
-            stderr(&missing)
-        );
+        // Gold is an ISO 4217 code but not money anyone pays in; amounts that could be
+        // misread, and negative ones, are refused rather than guessed.
+        for (line, says) in [
+            (
+                "payments add --org tokyo-co --amount 1 --currency XAU --date 2026-09-02 --reference gold",
+                "`XAU` is an ISO 4217 code for no currency, a precious metal or a fund",
+            ),
+            (
+                "payments add --org acme-eu --amount 75,00 --currency EUR --date 2026-09-02 --reference comma",
+                "--amount: `75,00` could be misread",
+            ),
+            (
+                "payments add --org acme-eu --amount=-75 --currency EUR --date 2026-09-02 --reference minus",
+                "must be more than zero",
+            ),
+        ] {
+            let refused = fairshare(dir, db, line, &[]);
+            assert!(!refused.status.success(), "{line}");
+            assert!(
+                stderr(&refused).contains(says),
+                "{line}: {}",
+                stderr(&refused)
+            );
+        }
         let audit = ok(dir, db, "audit --format csv");
         assert!(
             audit.contains(",maria,payments.add,org:acme-eu,") && audit.contains("payments.remove"),
