@@ -95,7 +95,6 @@ impl Money {
 /// An amount in the one grammar of [`Money::parse`]; the text quoted in an error is
 /// cut to 80 characters.
 pub fn parse_amount(text: &str) -> Result<Decimal, MoneyError> {
-    let quoted = || excerpt(text);
     let trimmed = text.trim();
     let unsigned = trimmed.strip_prefix('-').unwrap_or(trimmed);
     let (whole, fraction) = match unsigned.split_once('.') {
@@ -103,39 +102,27 @@ pub fn parse_amount(text: &str) -> Result<Decimal, MoneyError> {
         None => (unsigned, None),
     };
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if fraction.is_some_and(|f| !digits(f)) {
-        return Err(if fraction.is_some_and(|f| f.contains(',')) {
-            MoneyError::Ambiguous(quoted())
-        } else {
-            MoneyError::NotAnAmount(quoted())
-        });
-    }
-    let whole_ok = if whole.contains(',') {
+    // Commas only group thousands before a decimal point: `1,234.50`, never `75,00`.
+    let grouped = |whole: &str| {
         let mut groups = whole.split(',');
         let first = groups.next().unwrap_or("");
-        let grouped =
-            digits(first) && first.len() <= 3 && groups.all(|g| g.len() == 3 && digits(g));
-        if !grouped || fraction.is_none() {
-            return Err(MoneyError::Ambiguous(quoted()));
-        }
-        true
-    } else {
-        digits(whole)
+        digits(first) && first.len() <= 3 && groups.all(|g| g.len() == 3 && digits(g))
     };
-    if !whole_ok || unsigned.len() > 40 {
-        return Err(MoneyError::NotAnAmount(quoted()));
+    if unsigned.contains(',') && !(fraction.is_some_and(digits) && grouped(whole)) {
+        return Err(MoneyError::Ambiguous(excerpt(text)));
     }
-    unsigned
+    if !(digits(&whole.replace(',', "")) && fraction.is_none_or(digits)) || unsigned.len() > 40 {
+        return Err(MoneyError::NotAnAmount(excerpt(text)));
+    }
+    let amount: Decimal = unsigned
         .replace(',', "")
-        .parse::<Decimal>()
-        .map(|amount| {
-            if trimmed.starts_with('-') {
-                -amount
-            } else {
-                amount
-            }
-        })
-        .map_err(|_| MoneyError::NotAnAmount(quoted()))
+        .parse()
+        .map_err(|_| MoneyError::NotAnAmount(excerpt(text)))?;
+    Ok(if trimmed.starts_with('-') {
+        -amount
+    } else {
+        amount
+    })
 }
 
 /// At most 80 characters of `text`, then `…`: what an error quotes of a bad value.

@@ -611,7 +611,7 @@ impl Store {
             .bind(&email)
             .bind(domain)
             .bind(format!("email:{email}"))
-            .bind(OffsetDateTime::now_utc().date())
+            .bind(crate::now().date())
             .fetch_all(pool)
             .await?
         });

@@ -85,9 +85,9 @@ struct Row {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applicant {
     /// A signed-in account (`user`): it may apply for an organisation not on record,
-    /// or for one it `administers` (the caller's judgement: an administrator, or
-    /// staff proven by a confirmed address on its domain while it has none) — never
-    /// for someone else's. It becomes the organisation's administrator.
+    /// for one it `administers`, or — while that organisation has no administrator —
+    /// for one whose email domain its confirmed address is on; never for someone
+    /// else's. It becomes the organisation's administrator.
     Account { user: i64, administers: bool },
     /// The operator at the command line (`fairshare apply`), who holds the database.
     Operator,
@@ -128,13 +128,7 @@ impl ApplicationForm {
                 return Err(StoreError::Invalid(format!("`{field}` is required")));
             }
         }
-        self.website = match self.website.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(site) => Some(
-                fairshare_engine::links::web_link(site)
-                    .map_err(|why| StoreError::Invalid(format!("`website`: {why}")))?,
-            ),
-        };
+        self.website = crate::optional_web_link("website", self.website.as_deref())?;
         if let Some(account) = &mut self.sponsorship {
             *account = account.clone().checked("sponsorship")?;
         }
@@ -168,6 +162,30 @@ impl SponsorAccount {
         }
         Ok(self)
     }
+}
+
+/// Whether `user`'s confirmed address is on one of organisation `org_id`'s email
+/// domains while `slug` has no administrator: staff proven by their mailbox.
+async fn domain_staff_of_unadministered(
+    tx: &mut Tx,
+    user: i64,
+    org_id: i64,
+    slug: &str,
+) -> Result<bool> {
+    let found: Option<(i64,)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT u.id FROM users u JOIN org_domains d ON d.org_id = $2 \
+             AND u.email LIKE ('%@' || d.domain) \
+             WHERE u.id = $1 AND u.email_verified_at IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.role = 'org_admin' AND r.scope = $3)",
+        )
+        .bind(user)
+        .bind(org_id)
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?
+    });
+    Ok(found.is_some())
 }
 
 /// The organisation columns an application may ask to change.
@@ -243,13 +261,12 @@ impl Store {
                         form.org
                     )));
                 }
-                if matches!(
-                    applicant,
-                    Applicant::Account {
-                        administers: false,
-                        ..
-                    }
-                ) {
+                if let Applicant::Account {
+                    user,
+                    administers: false,
+                } = applicant
+                    && !domain_staff_of_unadministered(&mut tx, user, org.id, &form.org).await?
+                {
                     return Err(StoreError::Forbidden(format!(
                         "`{}` is an organisation on record: only its administrators may apply for it. Ask one of them to add you, or choose another identifier.",
                         form.org

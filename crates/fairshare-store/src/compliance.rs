@@ -114,19 +114,18 @@ impl Store {
             .first_day()
             .previous_day()
             .unwrap_or(to.first_day());
+        // Yearly payments reach twelve months forward: start looking a year earlier.
+        let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
         let payments = match org {
             Some((id, slug)) => {
                 for account in self.sponsor_accounts_of(id, "github_sponsors").await? {
                     self.charges_from_webhooks(&account, last_day).await?;
                 }
-                // Yearly payments reach twelve months forward: start a year earlier.
-                let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
                 self.org_payments(slug, earliest, to.next().first_day())
                     .await?
             }
             None => Vec::new(),
         };
-        let earliest = (0..12).fold(start, |m, _| m.previous()).first_day();
         currencies.extend(payments.iter().map(|p| p.money.currency));
         currencies.sort();
         currencies.dedup();

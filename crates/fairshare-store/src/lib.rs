@@ -126,6 +126,17 @@ pub(crate) fn parse_decimal(column: &str, text: &str) -> Result<rust_decimal::De
         .map_err(|_| StoreError::Corrupt(format!("{column} `{text}` is not a decimal")))
 }
 
+/// An optional link field (`website`): empty is none; anything else must be a web
+/// link (`links::web_link`), or the error names `field`.
+pub(crate) fn optional_web_link(field: &str, value: Option<&str>) -> Result<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(link) => fairshare_engine::links::web_link(link)
+            .map(Some)
+            .map_err(|why| StoreError::Invalid(format!("`{field}`: {why}"))),
+    }
+}
+
 /// Reads a stored state or kind column (`status`, `kind`…) into the engine's type: the
 /// one place status text becomes a value, so nothing else compares status strings.
 pub(crate) fn parse_column<T>(column: &str, text: &str) -> Result<T>

@@ -78,7 +78,7 @@ impl Store {
                 result
             }
             Db::Sqlite(pool) => {
-                let holder = format!("{}-{}", std::process::id(), rand_suffix());
+                let holder = format!("{}-{}", std::process::id(), holder_number());
                 let started = std::time::Instant::now();
                 loop {
                     let now = crate::now();
@@ -122,7 +122,7 @@ fn busy(lock: Exclusive) -> StoreError {
 }
 
 /// Tells apart holders within one process.
-fn rand_suffix() -> u64 {
+fn holder_number() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -87,13 +87,7 @@ impl DetailsChange {
             .into_iter()
             .map(|account| account.checked("sponsor_accounts"))
             .collect::<Result<_>>()?;
-        self.website = match self.website.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(site) => Some(
-                fairshare_engine::links::web_link(site)
-                    .map_err(|why| StoreError::Invalid(format!("`website`: {why}")))?,
-            ),
-        };
+        self.website = crate::optional_web_link("website", self.website.as_deref())?;
         if let Some(name) = &mut self.name {
             *name = name.trim().to_string();
             if name.is_empty() {

@@ -299,14 +299,9 @@ impl Store {
         as_of: time::Date,
         programme: &fairshare_engine::ProgrammeRules,
     ) -> Result<fairshare_engine::eligibility::Evaluation> {
-        use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
+        use fairshare_engine::eligibility::{evaluate, practical_month};
         let rules = &programme.eligibility;
-        let months = evaluated_months(Month::of(as_of), rules.months);
-        let (Some(first), Some(last)) = (months.first().copied(), months.last().copied()) else {
-            return Err(StoreError::Invalid(
-                "eligibility.months must be at least 1".into(),
-            ));
-        };
+        let (months, first, last) = evaluated_span(as_of, rules)?;
         let mut cache = ComplianceCache::default();
         let financial = self
             .compliance_of(
@@ -341,14 +336,9 @@ impl Store {
             &programme.scoring,
             &programme.eligibility,
         );
-        use fairshare_engine::eligibility::{evaluate, evaluated_months, practical_month};
+        use fairshare_engine::eligibility::{evaluate, practical_month};
         let org_id = self.org_id(org).await?;
-        let months = evaluated_months(Month::of(as_of), rules.months);
-        let (Some(first), Some(last)) = (months.first().copied(), months.last().copied()) else {
-            return Err(StoreError::Invalid(
-                "eligibility.months must be at least 1".into(),
-            ));
-        };
+        let (months, first, last) = evaluated_span(as_of, rules)?;
         let financial = self
             .org_compliance(org, first, last, policy, tolerance, &mut cache.compliance)
             .await;
@@ -369,6 +359,20 @@ impl Store {
             practical.push(practical_month(*month, points, members, activities, rules));
         }
         with_financial_problem(financial, |financial| evaluate(financial, practical, rules))
+    }
+}
+
+/// The complete months an evaluation on `as_of` looks at, with the first and last.
+fn evaluated_span(
+    as_of: time::Date,
+    rules: &fairshare_engine::eligibility::EligibilityRules,
+) -> Result<(Vec<Month>, Month, Month)> {
+    let months = fairshare_engine::eligibility::evaluated_months(Month::of(as_of), rules.months);
+    match (months.first().copied(), months.last().copied()) {
+        (Some(first), Some(last)) => Ok((months, first, last)),
+        _ => Err(StoreError::Invalid(
+            "eligibility.months must be at least 1".into(),
+        )),
     }
 }
 

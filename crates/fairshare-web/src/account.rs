@@ -118,11 +118,13 @@ pub async fn login(
         ));
     }
     let secret = store.login_secret(&form.email).await?;
-    let device = cookie(&headers, DEVICE_COOKIE).map(|token| token_hash(&token));
+    let device = cookie(&headers, DEVICE_COOKIE);
     // An account under attack stays open to the devices its owner signed in from
     // before: a third party's wrong guesses never lock the owner out of those.
     let known_device = match (&secret, &device) {
-        (Some((user, _)), Some(device)) => store.is_known_device(*user, device).await?,
+        (Some((user, _)), Some(device)) => {
+            store.is_known_device(*user, &token_hash(device)).await?
+        }
         _ => false,
     };
     if !known_device
@@ -154,10 +156,7 @@ pub async fn login(
         ));
     };
     let session = start_session(&state, user, &headers).await?;
-    let device_token = match (known_device, cookie(&headers, DEVICE_COOKIE)) {
-        (true, Some(token)) => token,
-        _ => random_token(),
-    };
+    let device_token = device.filter(|_| known_device).unwrap_or_else(random_token);
     store
         .remember_device(user, &token_hash(&device_token))
         .await?;
@@ -339,14 +338,7 @@ async fn tell_owner_of_signup(state: &AppState, email: &str) -> Result<(), AppEr
         state.mailer.link("/login"),
         state.mailer.link("/forgot"),
     );
-    state
-        .mailer
-        .send(email, "Your Fairshare account", &body)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "a message could not be sent");
-            AppError::Internal(format!("the message could not be sent ({e})"))
-        })
+    crate::recovery::deliver(state, email, "Your Fairshare account", &body).await
 }
 
 #[derive(Template)]
@@ -449,21 +441,9 @@ pub async fn apply(
     let evaluation = store
         .evaluate_application(&application, state.today(), &rules)
         .await?;
-    // An organisation on record is applied for by its administrators — or, while it
-    // has none, by someone whose confirmed address is on its email domain.
-    let administers = user.user.organisations().contains(&slug.as_str())
-        || match store.organisation(&slug).await {
-            Ok(org) => {
-                let domain = user.user.email.rsplit_once('@').map_or("", |(_, d)| d);
-                org.domains.iter().any(|d| d == domain)
-                    && store.holders(Role::OrgAdmin, &slug).await? == 0
-            }
-            Err(StoreError::NotFound(_)) => false,
-            Err(e) => return Err(e.into()),
-        };
     let applicant = Applicant::Account {
         user: user.user.id,
-        administers,
+        administers: user.user.organisations().contains(&slug.as_str()),
     };
     store
         .submit_application(&application, applicant, &evaluation, &user.user.email)

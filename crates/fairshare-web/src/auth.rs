@@ -65,12 +65,18 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The session cookie; `Secure` when the request came over HTTPS (directly or, as a
 /// proxy says, `X-Forwarded-Proto: https`).
 pub fn session_cookie(token: &str, headers: &HeaderMap, max_age_seconds: i64) -> String {
+    cookie_header(SESSION_COOKIE, token, headers, max_age_seconds)
+}
+
+/// A `Set-Cookie` value for this site's cookies: `HttpOnly`, `SameSite=Lax`, and
+/// `Secure` behind HTTPS.
+fn cookie_header(name: &str, token: &str, headers: &HeaderMap, max_age_seconds: i64) -> String {
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{}",
+        "{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{}",
         if secure { "; Secure" } else { "" }
     )
 }
@@ -137,7 +143,7 @@ pub const DEVICE_COOKIE: &str = "fairshare_device";
 
 /// The device cookie (a year; only its hash is stored).
 pub fn device_cookie(token: &str, headers: &HeaderMap) -> String {
-    session_cookie(token, headers, 365 * 86_400).replacen(SESSION_COOKIE, DEVICE_COOKIE, 1)
+    cookie_header(DEVICE_COOKIE, token, headers, 365 * 86_400)
 }
 
 /// The signed-in user, if any.

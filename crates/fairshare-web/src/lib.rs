@@ -297,10 +297,12 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            tracing::info_span!(
+            // tower-http's own span, at its level and target, with the address redacted.
+            tracing::debug_span!(
+                target: "tower_http::trace::make_span",
                 "request",
                 method = %request.method(),
-                uri = %redacted(request.uri()),
+                uri = %Redacted(request.uri()),
                 version = ?request.version(),
             )
         }))
@@ -312,23 +314,34 @@ const SECRET_PARAMETERS: [&str; 6] = ["token", "code", "state", "secret", "passw
 
 /// The request's address as logs may show it: secret parameters' values replaced.
 pub fn redacted(uri: &axum::http::Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.path().to_string();
-    };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _))
-                if SECRET_PARAMETERS
-                    .iter()
-                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
-            {
-                format!("{name}=REDACTED")
+    Redacted(uri).to_string()
+}
+
+/// Writes an address with secret parameters' values replaced, only when a log line
+/// is actually written.
+struct Redacted<'a>(&'a axum::http::Uri);
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.path())?;
+        let Some(query) = self.0.query() else {
+            return Ok(());
+        };
+        for (i, pair) in query.split('&').enumerate() {
+            f.write_str(if i == 0 { "?" } else { "&" })?;
+            match pair.split_once('=') {
+                Some((name, _))
+                    if SECRET_PARAMETERS
+                        .iter()
+                        .any(|secret| name.eq_ignore_ascii_case(secret)) =>
+                {
+                    write!(f, "{name}=REDACTED")?
+                }
+                _ => f.write_str(pair)?,
             }
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{}?{}", uri.path(), pairs.join("&"))
+        }
+        Ok(())
+    }
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.

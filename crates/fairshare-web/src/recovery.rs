@@ -58,8 +58,18 @@ pub(crate) async fn send_token(
             ),
         ),
     };
-    let to = email.trim().to_lowercase();
-    state.mailer.send(&to, subject, &body).await.map_err(|e| {
+    deliver(state, &email.trim().to_lowercase(), subject, &body).await
+}
+
+/// Sends a message to one account's address; a failure is logged and is the page's
+/// error.
+pub(crate) async fn deliver(
+    state: &AppState,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    state.mailer.send(to, subject, body).await.map_err(|e| {
         tracing::error!(%to, error = %e, "a message could not be sent");
         AppError::Internal(format!("the message could not be sent ({e})"))
     })

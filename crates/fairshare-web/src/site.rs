@@ -79,17 +79,15 @@ pub struct Cached {
     pub etag: String,
 }
 
+/// How often the cache asks the store whether public data changed.
+const VERSION_CHECK: Duration = Duration::from_secs(1);
+
 impl PageCache {
     /// The bytes of page bodies held now.
     pub fn bytes(&self) -> usize {
         self.inner.lock().expect("page cache lock").bytes
     }
-}
 
-/// How often the cache asks the store whether public data changed.
-const VERSION_CHECK: Duration = Duration::from_secs(1);
-
-impl PageCache {
     /// The cached page for `key`, or renders it with `make` (given its own handle on
     /// the state, so that handlers need not clone it) and keeps it.
     pub async fn get_or_render<F, Fut>(

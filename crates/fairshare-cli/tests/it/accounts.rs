@@ -1376,15 +1376,7 @@ fn addresses_are_proven_and_passwords_reset_by_email() {
             .any(|m| m.contains("Someone tried to create a Fairshare account")),
         "the owner hears of it"
     );
-    let signed_in = request(
-        address,
-        "POST",
-        "/login",
-        "",
-        "email=new%40x.org&password=a+long+enough+password",
-    );
-    assert_eq!(status(&signed_in), 303, "{signed_in}");
-    let cookie = set_cookie(&signed_in, "fairshare_session");
+    let (cookie, _) = sign_in(address, "new@x.org");
     let account = request(
         address,
         "GET",
@@ -1510,25 +1502,8 @@ fn a_contributor_answers_for_themselves_once_their_address_is_proven() {
         ),
     );
     assert_eq!(status(&signup), 200, "{signup}");
-    let signed_in = request(
-        address,
-        "POST",
-        "/login",
-        "",
-        &format!(
-            "email={}&password=a+long+enough+password",
-            email.replace('@', "%40")
-        ),
-    );
-    let cookie = set_cookie(&signed_in, "fairshare_session");
+    let (cookie, csrf) = sign_in(address, &email);
     let with = format!("Cookie: {cookie}\r\n");
-    let account = request(address, "GET", "/account", &with, "");
-    let csrf = account
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
     let me = request(address, "GET", "/me", &with, "");
     assert!(me.contains("Confirm your email address first"));
     let early = request(

@@ -285,3 +285,61 @@ async fn a_team_lead_never_verifies_a_claim_of_their_own_organisation() {
         assert_eq!(by_other_lead, StatusCode::SEE_OTHER, "{}", t.backend);
     }
 }
+
+#[tokio::test]
+async fn staff_proven_by_their_mailbox_apply_for_an_organisation_without_an_administrator() {
+    for (state, t) in states().await {
+        let initech = fairshare_import::record::OrgRecord {
+            line: 2,
+            slug: "initech".into(),
+            name: "Initech".into(),
+            country: Some("USA".parse().unwrap()),
+            website: None,
+            domains: vec!["initech.example".into()],
+        };
+        state
+            .store
+            .import_orgs("orgs.csv", "d", &[initech], "test")
+            .await
+            .unwrap();
+        let outsider = confirmed(&state, "someone@elsewhere.example", &[]).await;
+        let refused = status(
+            &state,
+            "POST",
+            "/apply",
+            Some(&outsider),
+            &application(&outsider, "initech", ""),
+        )
+        .await;
+        assert_eq!(refused, StatusCode::FORBIDDEN, "{}", t.backend);
+        let staff = confirmed(&state, "dev@initech.example", &[]).await;
+        let applied = status(
+            &state,
+            "POST",
+            "/apply",
+            Some(&staff),
+            &application(&staff, "initech", ""),
+        )
+        .await;
+        assert_eq!(applied, StatusCode::SEE_OTHER, "{}", t.backend);
+        assert_eq!(
+            state
+                .store
+                .holders(Role::OrgAdmin, "initech")
+                .await
+                .unwrap(),
+            1
+        );
+        // Now it has an administrator: a colleague asks them.
+        let colleague = confirmed(&state, "ops@initech.example", &[]).await;
+        let second = status(
+            &state,
+            "POST",
+            "/apply",
+            Some(&colleague),
+            &application(&colleague, "initech", ""),
+        )
+        .await;
+        assert_eq!(second, StatusCode::FORBIDDEN, "{}", t.backend);
+    }
+}
