@@ -176,30 +176,31 @@ pub fn compute_thresholds(
             country: policy.base_country,
             release: release.date,
         })?;
-    for price in &release.prices {
-        for (field, value) in [
-            ("local_price", price.local_price),
-            ("dollar_ex", price.dollar_ex),
-        ] {
-            if value <= Decimal::ZERO {
-                return Err(ThresholdError::NonPositive {
-                    country: price.iso_a3,
-                    field,
-                    value,
-                    release: release.date,
-                });
-            }
+    for (field, value) in [
+        ("local_price", base.local_price),
+        ("dollar_ex", base.dollar_ex),
+    ] {
+        if value <= Decimal::ZERO {
+            return Err(ThresholdError::NonPositive {
+                country: base.iso_a3,
+                field,
+                value,
+                release: release.date,
+            });
         }
     }
+    // A row without a usable price prices nothing: its country is left to approved
+    // submissions and comparable-country mappings, like a country the data omits.
+    let priced = |p: &&BigMacPrice| p.local_price > Decimal::ZERO && p.dollar_ex > Decimal::ZERO;
     let calc = Calculator {
         policy,
         base,
-        euro_dollar_ex: release.price(EURO_AREA).map(|p| p.dollar_ex),
+        euro_dollar_ex: release.price(EURO_AREA).filter(priced).map(|p| p.dollar_ex),
     };
-    let euro_row = release.price(EURO_AREA);
+    let euro_row = release.price(EURO_AREA).filter(priced);
 
     let mut out: Vec<Threshold> = Vec::with_capacity(release.prices.len() + 8);
-    for price in &release.prices {
+    for price in release.prices.iter().filter(priced) {
         let threshold = match euro_row {
             Some(euro)
                 if policy.euro_area == EuroAreaRule::Single
@@ -491,5 +492,22 @@ mod tests {
         assert_eq!(find(&rows, "IND").threshold_local, d("3000"));
         // 3000 × 5.66 / 190 = 89.37
         assert_eq!(find(&rows, "USA").threshold_local, d("89"));
+    }
+
+    #[test]
+    fn a_row_without_a_usable_price_leaves_its_country_to_a_mapping() {
+        let mut release = jan_2021();
+        release
+            .prices
+            .push(price("NPL", "Nepal", "NPR", "0", "117"));
+        let release = Release::new(release.date, release.prices);
+        let mapping = ComparableMapping {
+            country: CountryCode::parse("NPL").unwrap(),
+            like: CountryCode::parse("IND").unwrap(),
+        };
+        let rows =
+            compute_thresholds(&release, &ThresholdPolicy::default(), &[mapping], &[]).unwrap();
+        assert_eq!(find(&rows, "NPL").threshold_local, d("3357"));
+        assert_eq!(find(&rows, "USA").threshold_local, d("100"));
     }
 }

@@ -17,7 +17,7 @@ pub async fn ensure_embedded_bigmac(store: &Store) -> Result<Option<BigMacImport
     let file = bigmac::parse(bigmac::EMBEDDED_NAME, bigmac::EMBEDDED_CSV.as_bytes())?;
     Ok(Some(
         store
-            .import_bigmac(bigmac::EMBEDDED_NAME, &digest, &file, "fairshare")
+            .import_bigmac(bigmac::EMBEDDED_NAME, &digest, &file, None, "fairshare")
             .await?,
     ))
 }

@@ -1,8 +1,9 @@
 //! Big Mac releases and prices: idempotent, all-or-nothing imports that never touch a
 //! release whose thresholds were published.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use fairshare_engine::bigmac::{Completeness, check_release};
 use fairshare_engine::{BigMacPrice, CountryCode, CurrencyCode, Release};
 use fairshare_records::BigMacFile;
 use serde::Serialize;
@@ -35,8 +36,20 @@ pub struct BigMacImportSummary {
     pub rows_changed: usize,
     pub rows_unchanged: usize,
     pub frozen: Vec<FrozenRow>,
+    /// Releases stored as partial (`--partial`): never in force until published.
+    pub partial: Vec<String>,
     /// `line: reason` of each row the file gives without a price.
     pub skipped: Vec<String>,
+}
+
+/// What a Big Mac file is checked against before anything of it is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleaseChecks {
+    /// The base country of the rules: a release without it prices nothing.
+    pub base_country: CountryCode,
+    /// The operator accepts releases with markedly fewer countries than the one
+    /// before (`--partial`); they are stored but never in force until published.
+    pub partial: bool,
 }
 
 const INSERT_CHUNK: usize = 200;
@@ -60,6 +73,7 @@ impl Store {
         input_name: &str,
         digest: &str,
         file: &BigMacFile,
+        checks: Option<ReleaseChecks>,
         actor: &str,
     ) -> Result<BigMacImportSummary> {
         let mut summary = BigMacImportSummary {
@@ -73,6 +87,7 @@ impl Store {
             rows_changed: 0,
             rows_unchanged: 0,
             frozen: Vec::new(),
+            partial: Vec::new(),
             skipped: file
                 .skipped
                 .iter()
@@ -91,13 +106,22 @@ impl Store {
                     .into_iter()
                     .map(|(d,)| d)
                     .collect();
-            let known: HashSet<Date> =
-                sqlx::query_as::<_, (Date,)>("SELECT release_date FROM bigmac_releases")
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .into_iter()
-                    .map(|(d,)| d)
-                    .collect();
+            // Each stored release's size and completeness, updated as this file's
+            // releases are taken in date order, to find "the release before".
+            let mut sizes: BTreeMap<Date, (usize, Completeness)> = sqlx::query_as::<_, (Date, bool, i64)>(
+                "SELECT r.release_date, r.partial, COUNT(p.iso_a3) FROM bigmac_releases r \
+                 LEFT JOIN bigmac_prices p ON p.release_date = r.release_date \
+                 GROUP BY r.release_date, r.partial",
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(date, partial, count)| {
+                let completeness = if partial { Completeness::Partial } else { Completeness::Complete };
+                (date, (count as usize, completeness))
+            })
+            .collect();
+            let known: HashSet<Date> = sizes.keys().copied().collect();
 
             for release in &file.releases {
                 let stored: HashMap<String, PriceRow> = if known.contains(&release.date) {
@@ -121,6 +145,10 @@ impl Store {
                     HashMap::new()
                 };
                 let is_published = published.contains(&release.date);
+                let mut as_stored: BTreeMap<CountryCode, BigMacPrice> = stored
+                    .values()
+                    .map(|row| price_from_row(row).map(|p| (p.iso_a3, p)))
+                    .collect::<Result<_>>()?;
                 let mut to_write: Vec<&BigMacPrice> = Vec::new();
                 for price in &release.prices {
                     match stored.get(price.iso_a3.as_str()) {
@@ -149,6 +177,29 @@ impl Store {
                             to_write.push(price);
                         }
                     }
+                }
+                if let Some(checks) = checks.filter(|_| !is_published && !to_write.is_empty()) {
+                    for price in &to_write {
+                        as_stored.insert(price.iso_a3, (*price).clone());
+                    }
+                    let outcome = Release::new(release.date, as_stored.into_values().collect());
+                    let previous = sizes
+                        .range(..release.date)
+                        .rev()
+                        .find(|(_, (_, c))| *c == Completeness::Complete)
+                        .map(|(date, (count, _))| (*date, *count));
+                    let completeness =
+                        check_release(&outcome, checks.base_country, previous, checks.partial)
+                            .map_err(|problem| StoreError::Invalid(format!("{input_name}: {problem}")))?;
+                    if completeness == Completeness::Partial {
+                        summary.partial.push(release.date.to_string());
+                    }
+                    sizes.insert(release.date, (outcome.prices.len(), completeness));
+                    sqlx::query("UPDATE bigmac_releases SET partial = $1 WHERE release_date = $2")
+                        .bind(completeness == Completeness::Partial)
+                        .bind(release.date)
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 for chunk in to_write.chunks(INSERT_CHUNK) {
                     let mut insert = sqlx::QueryBuilder::new(

@@ -111,6 +111,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "event fingerprints",
         include_str!("../migrations/sqlite/0019_event_fingerprints.sql"),
     ),
+    (
+        20,
+        "partial releases",
+        include_str!("../migrations/sqlite/0020_partial_releases.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -207,6 +212,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         19,
         "event fingerprints",
         include_str!("../migrations/postgres/0019_event_fingerprints.sql"),
+    ),
+    (
+        20,
+        "partial releases",
+        include_str!("../migrations/postgres/0020_partial_releases.sql"),
     ),
 ];
 

@@ -38,7 +38,7 @@ pub mod thresholds;
 mod tx;
 
 pub use audit::AuditEntry;
-pub use bigmac::{BigMacImportSummary, FrozenRow};
+pub use bigmac::{BigMacImportSummary, FrozenRow, ReleaseChecks};
 pub use db::{Backend, Db};
 pub use thresholds::{MappingRecord, NewSubmission, Publication, SubmissionRecord, ThresholdSet};
 

@@ -87,9 +87,11 @@ impl Store {
             read: records.len(),
             ..Default::default()
         };
+        refuse_conflicting_ids(input, records)?;
         let mut tx = Tx::begin(self.db()).await?;
         let run_id = tx.start_run(source, input, digest, actor).await?;
-        for chunk in records.chunks(300) {
+        for (n, chunk) in records.chunks(300).enumerate() {
+            refuse_conflicts_with_stored(&mut tx, source, input, n * 300, chunk).await?;
             let inserted = on_tx!(&mut tx, conn => {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO payments (source, external_id, platform, account, paid_on, amount, currency, \
@@ -376,6 +378,132 @@ impl PaymentRow {
             },
         }
     }
+}
+
+/// The content a transaction id stands for: a second row with the same id must agree.
+fn payment_content(
+    r: &PaymentRecord,
+) -> (&str, &str, Date, rust_decimal::Decimal, String, Coverage) {
+    (
+        &r.platform,
+        &r.account,
+        r.date,
+        r.money.amount.normalize(),
+        r.money.currency.to_string(),
+        r.coverage,
+    )
+}
+
+/// Names a record of an input: its line in a file, its position in an API read.
+fn record_place(input: &str, index: usize, r: &PaymentRecord) -> String {
+    if r.line > 0 {
+        format!("{input}:{}", r.line)
+    } else {
+        format!("{input}, item {}", index + 1)
+    }
+}
+
+fn payment_summary(r: &PaymentRecord) -> String {
+    format!(
+        "{} {} by `{}` on {}",
+        r.money.amount,
+        r.money.currency,
+        fairshare_engine::money::excerpt(&r.account),
+        r.date
+    )
+}
+
+/// Two rows of one input with the same transaction id must be the same payment: a
+/// platform never reuses an id, so different content means a corrupt or edited export.
+fn refuse_conflicting_ids(input: &str, records: &[PaymentRecord]) -> Result<()> {
+    let mut first = std::collections::HashMap::with_capacity(records.len());
+    for (index, r) in records.iter().enumerate() {
+        match first.entry(r.external_id.as_str()) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(index);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let earlier = &records[*o.get()];
+                if payment_content(earlier) != payment_content(r) {
+                    return Err(StoreError::Conflict(format!(
+                        "{} and {} carry the same transaction id `{}` with different content ({} / {}); nothing was imported",
+                        record_place(input, *o.get(), earlier),
+                        record_place(input, index, r),
+                        fairshare_engine::money::excerpt(&r.external_id),
+                        payment_summary(earlier),
+                        payment_summary(r),
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A transaction id stored by an earlier import must come back with the same content.
+async fn refuse_conflicts_with_stored(
+    tx: &mut Tx,
+    source: &str,
+    input: &str,
+    offset: usize,
+    chunk: &[PaymentRecord],
+) -> Result<()> {
+    type Stored = (
+        String,
+        Option<String>,
+        Option<String>,
+        Date,
+        String,
+        String,
+        String,
+        Option<String>,
+    );
+    let stored: Vec<Stored> = on_tx!(tx, conn => {
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT p.external_id, p.platform, p.account, p.paid_on, p.amount, p.currency, p.coverage, r.input_name \
+             FROM payments p LEFT JOIN import_runs r ON r.id = p.run_id WHERE p.source = ",
+        );
+        query.push_bind(source.to_string()).push(" AND p.external_id IN (");
+        let mut list = query.separated(", ");
+        for r in chunk {
+            list.push_bind(r.external_id.clone());
+        }
+        list.push_unseparated(")");
+        query.build_query_as().fetch_all(conn).await?
+    });
+    if stored.is_empty() {
+        return Ok(());
+    }
+    let stored: std::collections::HashMap<String, Stored> =
+        stored.into_iter().map(|row| (row.0.clone(), row)).collect();
+    for (i, r) in chunk.iter().enumerate() {
+        let Some((_, platform, account, paid_on, amount, currency, coverage, from)) =
+            stored.get(&r.external_id)
+        else {
+            continue;
+        };
+        let amount = parse_decimal("payments.amount", amount)?;
+        let same = platform.as_deref() == Some(r.platform.as_str())
+            && account.as_deref() == Some(r.account.as_str())
+            && *paid_on == r.date
+            && amount.normalize() == r.money.amount.normalize()
+            && *currency == r.money.currency.to_string()
+            && coverage == coverage_text(r.coverage);
+        if !same {
+            return Err(StoreError::Conflict(format!(
+                "{} carries transaction id `{}`, already stored from {} with different content ({} {} by `{}` on {} / {}); nothing was imported",
+                record_place(input, offset + i, r),
+                fairshare_engine::money::excerpt(&r.external_id),
+                from.as_deref().unwrap_or("an earlier import"),
+                amount,
+                currency,
+                fairshare_engine::money::excerpt(account.as_deref().unwrap_or("")),
+                paid_on,
+                payment_summary(r),
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn coverage_text(coverage: Coverage) -> &'static str {

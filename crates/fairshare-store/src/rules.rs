@@ -43,6 +43,23 @@ impl Store {
         if changes.is_empty() {
             return Ok(None);
         }
+        let base = rules.thresholds.base_country;
+        if base != previous.thresholds.base_country {
+            // A base country the data in force does not price would leave every
+            // country without a threshold.
+            if let Some(release) = self.release_in_force(crate::now().date()).await? {
+                let priced = self
+                    .release(release)
+                    .await?
+                    .is_some_and(|r| r.price(base).is_some());
+                if !priced {
+                    return Err(StoreError::Invalid(format!(
+                        "`base_country`: {base} is not in the {release} Big Mac release in force, \
+                         so no threshold could be computed from it"
+                    )));
+                }
+            }
+        }
         let text =
             serde_json::to_string(rules).map_err(|e| StoreError::Invalid(format!("rules: {e}")))?;
         let mut tx = Tx::begin(self.db()).await?;

@@ -126,9 +126,34 @@ const SUBMISSION_COLUMNS: &str = "id, iso_a3, currency_code, local_price, dollar
      release_date, status, submitted_by, submitted_at, decided_by, decided_at, comment";
 
 impl Store {
-    /// The release in force on `on`: the latest stored release dated on or before it.
+    /// The release in force on `on`: the latest stored release dated on or before it,
+    /// leaving out partial releases nobody published by hand.
     pub async fn release_in_force(&self, on: Date) -> Result<Option<Date>> {
+        let rows: Vec<(Date,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT r.release_date FROM bigmac_releases r WHERE NOT r.partial \
+                 OR EXISTS (SELECT 1 FROM threshold_publications t WHERE t.release_date = r.release_date)",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(release_in_force(rows.into_iter().map(|(d,)| d), on))
+    }
+
+    /// The latest stored release dated on or before `on`, partial or not: what an
+    /// operator publishing by hand means by "the release of that date".
+    pub async fn release_on_or_before(&self, on: Date) -> Result<Option<Date>> {
         Ok(release_in_force(self.release_dates().await?, on))
+    }
+
+    /// Stored releases that are partial (`--partial`), oldest first.
+    pub async fn partial_releases(&self) -> Result<Vec<Date>> {
+        let rows: Vec<(Date,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT release_date FROM bigmac_releases WHERE partial ORDER BY release_date")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(d,)| d).collect())
     }
 
     pub async fn publication(&self, release: Date) -> Result<Option<Publication>> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use fairshare_engine::{CountryCode, CurrencyCode};
-use fairshare_store::{BigMacImportSummary, NewSubmission, SubmissionRecord};
+use fairshare_store::{BigMacImportSummary, NewSubmission, ReleaseChecks, SubmissionRecord};
 use rust_decimal::Decimal;
 use time::Date;
 
@@ -16,7 +16,16 @@ use crate::output::{Format, Listing, names};
 #[derive(Subcommand)]
 pub enum BigmacCommand {
     /// Store the releases of a Big Mac source-data CSV (idempotent, all-or-nothing).
-    Import { file: PathBuf },
+    /// A release without the base country is refused, and so is one with markedly
+    /// fewer countries than the release before it unless `--partial` is given.
+    Import {
+        file: PathBuf,
+        /// Accept releases with markedly fewer countries than the one before: they are
+        /// stored as partial and never come into force until published by hand
+        /// (`fairshare thresholds publish --release DATE`).
+        #[arg(long)]
+        partial: bool,
+    },
     /// List the stored releases.
     Releases {
         #[arg(long, value_enum, default_value = "table")]
@@ -77,26 +86,44 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
     let store = context.store().await?;
     let programme = context.rules(&store).await?;
     match command {
-        BigmacCommand::Import { file } => {
+        BigmacCommand::Import { file, partial } => {
             let name = file.display().to_string();
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {name}"))?;
             let parsed = fairshare_import::bigmac::parse(&name, bytes.as_slice())?;
             let digest = fairshare_import::content_digest(&bytes);
             let summary = store
-                .import_bigmac(&name, &digest, &parsed, &context.actor)
+                .import_bigmac(
+                    &name,
+                    &digest,
+                    &parsed,
+                    Some(ReleaseChecks {
+                        base_country: programme.thresholds.base_country,
+                        partial,
+                    }),
+                    &context.actor,
+                )
                 .await?;
             print_summary(&summary);
-            if let Some(release) = store
+            // The import is stored whatever happens next: publishing is a separate step
+            // that `serve` and `thresholds publish` retry.
+            match store
                 .publish_release_in_force(context.today(), &programme.thresholds, "fairshare")
-                .await?
+                .await
             {
-                println!("published the thresholds of the {release} release, now in force");
+                Ok(Some(release)) => {
+                    println!("published the thresholds of the {release} release, now in force")
+                }
+                Ok(None) => {}
+                Err(error) => eprintln!(
+                    "warning: the import is stored, but the thresholds in force could not be published: {error}"
+                ),
             }
         }
         BigmacCommand::Releases { format } => {
             let in_force = store.release_in_force(context.today()).await?;
             let mut rows = Vec::new();
             let mut json = Vec::new();
+            let partial = store.partial_releases().await?;
             for date in store.release_dates().await? {
                 let countries = store
                     .release(date)
@@ -111,18 +138,20 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
                 rows.push(vec![
                     date.to_string(),
                     countries.to_string(),
+                    partial.contains(&date).to_string(),
                     (Some(date) == in_force).to_string(),
                     published,
                 ]);
                 json.push(serde_json::json!({
                     "release": date.to_string(),
                     "countries": countries,
+                    "partial": partial.contains(&date),
                     "in_force": Some(date) == in_force,
                     "publication": publication,
                 }));
             }
             Listing {
-                columns: names(&["release", "countries", "in_force", "published"]),
+                columns: names(&["release", "countries", "partial", "in_force", "published"]),
                 rows,
                 json,
             }
@@ -290,6 +319,12 @@ fn print_summary(s: &BigMacImportSummary) {
     );
     for skipped in &s.skipped {
         println!("  skipped {skipped}");
+    }
+    for release in &s.partial {
+        println!(
+            "  the {release} release is partial: stored, but not in force until published \
+             (fairshare thresholds publish --release {release})"
+        );
     }
     if !s.frozen.is_empty() {
         let mut releases: Vec<String> = s.frozen.iter().map(|f| f.release.to_string()).collect();

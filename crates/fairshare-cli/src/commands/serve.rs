@@ -21,12 +21,20 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     if args.demo && store.organisations().await?.is_empty() {
         super::demo::run(context, super::demo::DemoArgs::default()).await?;
     }
-    if let Some(release) = store
+    // No state of the reference data may keep the site down: a release that cannot be
+    // published is reported, and its pages say what is wrong.
+    match store
         .publish_release_in_force(context.today(), &programme.thresholds, "fairshare")
         .await
-        .context("publishing the thresholds in force")?
     {
-        tracing::info!(%release, "published the thresholds of the release in force");
+        Ok(Some(release)) => {
+            tracing::info!(%release, "published the thresholds of the release in force")
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(
+            %error,
+            "the thresholds in force could not be published; serving without them"
+        ),
     }
     let bind = args
         .bind

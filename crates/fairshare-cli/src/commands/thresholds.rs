@@ -36,7 +36,8 @@ pub struct Args {
 enum Action {
     /// Freeze a release's thresholds: later data or policy changes never alter them.
     Publish {
-        /// The release in force on this date (default: today).
+        /// The latest release dated on or before this day (default: today), partial
+        /// ones included: publishing by hand is how a partial release comes into force.
         #[arg(long, value_parser = parse_date, value_name = "YYYY-MM-DD")]
         release: Option<Date>,
         #[arg(long, default_value = "published by a programme manager")]
@@ -72,9 +73,9 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         let programme = context.rules(&store).await?;
         let on = release.unwrap_or_else(|| context.today());
         let release = store
-            .release_in_force(on)
+            .release_on_or_before(on)
             .await?
-            .with_context(|| format!("no Big Mac release was in force on {on}"))?;
+            .with_context(|| format!("no Big Mac release is dated on or before {on}"))?;
         let set = store
             .publish_thresholds(release, &programme.thresholds, &context.actor, &reason)
             .await?;

@@ -22,7 +22,7 @@ async fn worked_example_of_the_july_2021_file() {
             .unwrap();
         let (july, digest) = read_bigmac("big-mac-source-data-2021-07.csv");
         t.store
-            .import_bigmac("2021-07.csv", &digest, &july, "tester")
+            .import_bigmac("2021-07.csv", &digest, &july, None, "tester")
             .await
             .unwrap();
         let set = t

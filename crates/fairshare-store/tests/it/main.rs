@@ -2,3 +2,4 @@
 //! FAIRSHARE_TEST_POSTGRES_URL is set).
 
 mod accounts;
+mod payments;

@@ -63,7 +63,7 @@ async fn states() -> Vec<(AppState, fairshare_testkit::TestStore)> {
         let file = fairshare_import::bigmac::parse("2021-07.csv", bytes.as_slice()).unwrap();
         let digest = fairshare_import::content_digest(&bytes);
         t.store
-            .import_bigmac("2021-07.csv", &digest, &file, "test")
+            .import_bigmac("2021-07.csv", &digest, &file, None, "test")
             .await
             .unwrap();
         let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
