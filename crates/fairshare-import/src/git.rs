@@ -5,8 +5,13 @@
 //! activity dated by the author time. Trailers in the message's last paragraph are
 //! read: `Co-authored-by: Name <email>` and `on-behalf-of: @org-slug` or
 //! `On-behalf-of: Name <email>`. Files and lines changed are those of the diff to the
-//! first parent, without rename detection (as `git log --numstat --no-renames`), and
-//! go on the author's activity only so totals are not multiplied by co-authors.
+//! first parent, without rename detection (as `git log --numstat --no-renames`:
+//! symlinks and submodules count as files), and go on the author's activity only so
+//! totals are not multiplied by co-authors.
+//!
+//! Nothing is skipped silently: an object that cannot be read is an error; a shallow
+//! clone's boundary commits are skipped and reported, and the read is marked
+//! incomplete so the resume point does not move past history not yet seen.
 
 use std::path::Path;
 
@@ -35,13 +40,20 @@ pub struct GitImport<'a> {
 /// What a read found besides the records.
 #[derive(Debug, Default)]
 pub struct GitOutcome {
-    /// The commit the walk started from: store it as the next run's known tip.
+    /// The commit the walk started from; empty for a repository with no commits yet.
     pub tip: String,
+    /// Every commit under the tip was read whole: only then may the tip be stored as
+    /// the next run's resume point (a shallow clone is read again once deepened).
+    pub complete: bool,
     pub commits_read: u64,
     pub skips: Skips,
-    /// Objects that could not be read (shallow or partial clones), said plainly.
+    /// What the read could not do, said plainly (a shallow clone's boundary).
     pub problems: Vec<String>,
 }
+
+/// Why a commit at a shallow clone's boundary is not imported.
+pub const SHALLOW_BOUNDARY: &str =
+    "commit at the shallow clone's boundary (its parent is not in the clone)";
 
 /// Walks the history, calling `sink` with batches of records and `progress` with the
 /// number of commits read so far. `sink` returning an error stops the walk.
@@ -63,13 +75,31 @@ pub fn read(
             128 * 1024 * 1024,
         ))
     });
+    if options.rev.is_none()
+        && repo
+            .head()
+            .map_err(|e| fail("cannot read HEAD", &e))?
+            .is_unborn()
+    {
+        return Ok(GitOutcome {
+            complete: true,
+            ..Default::default()
+        });
+    }
     let rev = options.rev.unwrap_or("HEAD");
     let tip = repo
         .rev_parse_single(rev.as_bytes().as_bstr())
         .map_err(|e| fail(&format!("cannot resolve `{rev}`"), &e))?
         .detach();
+    // Commits whose parents this clone lacks: read once the clone is deepened.
+    let boundary: std::collections::HashSet<gix::ObjectId> = repo
+        .shallow_commits()
+        .map_err(|e| fail("cannot read the shallow file", &e))?
+        .map(|commits| commits.iter().copied().collect())
+        .unwrap_or_default();
     let mut outcome = GitOutcome {
         tip: tip.to_string(),
+        complete: boundary.is_empty(),
         ..Default::default()
     };
     let hidden: Vec<gix::ObjectId> = options
@@ -90,36 +120,28 @@ pub fn read(
         .map_err(|e| fail("cannot prepare diffs", &e))?;
     let empty_tree = repo.empty_tree();
     let mut batch = Vec::with_capacity(BATCH);
-    let mut missing_diffs = 0u64;
+    let mut at_boundary = 0u64;
     for info in walk {
-        let info = match info {
-            Ok(info) => info,
-            Err(e) => {
-                outcome
-                    .problems
-                    .push(format!("the history could not be read further: {e}"));
-                break;
-            }
-        };
+        // A history that cannot be walked further is never taken for its end.
+        let info = info.map_err(|e| fail("the history could not be read further", &e))?;
         let id = info.id;
         let parents: Vec<gix::ObjectId> = info.parent_ids.iter().copied().collect();
         outcome.commits_read += 1;
         if outcome.commits_read.is_multiple_of(1_000) {
             progress(outcome.commits_read);
         }
+        if boundary.contains(&id) {
+            at_boundary += 1;
+            outcome.skips.add(SHALLOW_BOUNDARY);
+            continue;
+        }
         if parents.len() > 1 {
             outcome.skips.add("merge commit");
             continue;
         }
-        let commit = match repo.find_commit(id) {
-            Ok(c) => c,
-            Err(e) => {
-                outcome
-                    .problems
-                    .push(format!("commit {id} could not be read: {e}"));
-                continue;
-            }
-        };
+        let commit = repo
+            .find_commit(id)
+            .map_err(|e| fail(&format!("commit {id} could not be read"), &e))?;
         let Ok(author) = commit.author() else {
             outcome.skips.add("unreadable author");
             continue;
@@ -141,19 +163,19 @@ pub fn read(
         let trailers = Trailers::parse(&message);
         let title = message.lines().next().unwrap_or("").trim().to_string();
 
-        let change = match diff_size(
+        let change = diff_size(
             &repo,
             &commit,
             parents.first().copied(),
             &empty_tree,
             &mut walk_cache,
-        ) {
-            Ok(size) => Some(size),
-            Err(_) => {
-                missing_diffs += 1;
-                None
-            }
-        };
+        )
+        .map_err(|e| {
+            fail(
+                &format!("commit {id}: its files and lines could not be read"),
+                &e,
+            )
+        })?;
         let sha = id.to_string();
         let mut people: Vec<(IdentityKey, Option<String>)> =
             vec![(author_key, Some(author.name.to_str_lossy().into_owned()))];
@@ -181,7 +203,7 @@ pub fn read(
             record.on_behalf_of = trailers.on_behalf_of.clone();
             record.commit_sha = Some(sha.clone());
             if index == 0 {
-                record.change = change;
+                record.change = Some(change);
             }
             batch.push(record);
         }
@@ -193,9 +215,11 @@ pub fn read(
         sink(batch)?;
     }
     progress(outcome.commits_read);
-    if missing_diffs > 0 {
+    if at_boundary > 0 {
         outcome.problems.push(format!(
-            "{missing_diffs} commits were imported without files and lines changed: their trees or blobs are not in this clone"
+            "this is a shallow clone: {at_boundary} commits at its boundary and everything \
+             before them are not in it and were not imported; deepen it (git fetch \
+             --unshallow) and import again to read them"
         ));
     }
     Ok(outcome)
@@ -227,25 +251,36 @@ fn diff_size(
             o.track_rewrites(None);
         })
         .for_each_to_obtain_tree_with_cache(&tree, walk_cache, |change| {
-            if !change.entry_mode().is_blob() {
+            // Everything but a directory is a file to git's numstat: regular and
+            // executable files, symlinks (their target is the content) and submodules
+            // (gitlinks, whose content reads `Subproject commit <id>`).
+            if change.entry_mode().is_tree() {
                 return Ok(gix::object::tree::diff::Action::Continue(()));
             }
             size.files += 1;
+            let side = |id: gix::Id<'_>, mode: gix::object::tree::EntryMode| {
+                (!mode.is_tree()).then(|| Side {
+                    id: id.detach(),
+                    gitlink: mode.is_commit(),
+                })
+            };
             let (before, after) = match change {
-                Change::Addition { id, .. } => (None, Some(id.detach())),
-                Change::Deletion { id, .. } => (Some(id.detach()), None),
+                Change::Addition { id, entry_mode, .. } => (None, side(id, entry_mode)),
+                Change::Deletion { id, entry_mode, .. } => (side(id, entry_mode), None),
                 Change::Modification {
                     previous_id,
                     id,
                     previous_entry_mode,
+                    entry_mode,
                     ..
-                } => (
-                    previous_entry_mode.is_blob().then(|| previous_id.detach()),
-                    Some(id.detach()),
-                ),
-                Change::Rewrite { source_id, id, .. } => {
-                    (Some(source_id.detach()), Some(id.detach()))
-                }
+                } => (side(previous_id, previous_entry_mode), side(id, entry_mode)),
+                Change::Rewrite {
+                    source_id,
+                    source_entry_mode,
+                    id,
+                    entry_mode,
+                    ..
+                } => (side(source_id, source_entry_mode), side(id, entry_mode)),
             };
             match line_counts(repo, before, after) {
                 Ok(Some((added, removed))) => {
@@ -264,20 +299,31 @@ fn diff_size(
     }
 }
 
-/// Lines added and removed between two blobs, as `git diff --numstat` counts them
+/// One side of a changed entry: a blob, or a submodule's commit.
+#[derive(Clone, Copy)]
+struct Side {
+    id: gix::ObjectId,
+    gitlink: bool,
+}
+
+/// Lines added and removed between two sides, as `git diff --numstat` counts them
 /// (Myers diff by line); `None` when either side is binary (a NUL in its first 8000
 /// bytes, git's rule).
 fn line_counts(
     repo: &gix::Repository,
-    before: Option<gix::ObjectId>,
-    after: Option<gix::ObjectId>,
+    before: Option<Side>,
+    after: Option<Side>,
 ) -> Result<Option<(u32, u32)>, String> {
     use gix::diff::blob::{Algorithm, Diff, InternedInput};
-    let load = |id: Option<gix::ObjectId>| -> Result<Vec<u8>, String> {
-        match id {
-            Some(id) => Ok(repo
+    let load = |side: Option<Side>| -> Result<Vec<u8>, String> {
+        match side {
+            // git diffs a submodule as this one line; its commit is not in this clone.
+            Some(Side { id, gitlink: true }) => {
+                Ok(format!("Subproject commit {id}\n").into_bytes())
+            }
+            Some(Side { id, .. }) => Ok(repo
                 .find_object(id)
-                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("object {id}: {e}"))?
                 .detach()
                 .data),
             None => Ok(Vec::new()),

@@ -182,12 +182,14 @@ impl Importer<'_> {
                 fairshare_import::git::read(&options, sink, progress)
             })
             .await?;
+        // The resume point moves only past a history read whole: a shallow clone is
+        // read again once deepened, and what was missing is imported then.
         let mut tips = known_tips;
-        if !tips.contains(&outcome.tip) {
+        if outcome.complete && !outcome.tip.is_empty() && !tips.contains(&outcome.tip) {
             tips.push(outcome.tip.clone());
+            let cursor = serde_json::to_string(&tips).unwrap_or_default();
+            session.set_cursor(&scope, &cursor).await?;
         }
-        let cursor = serde_json::to_string(&tips).unwrap_or_default();
-        session.set_cursor(&scope, &cursor).await?;
         let summary = session.finish(&outcome.skips).await?;
         Ok(GitOutcome {
             summary,

@@ -147,6 +147,10 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
                     repo_name,
                 })
                 .await?;
+            if outcome.tip.is_empty() {
+                println!("{}: no commits yet", outcome.repo_name);
+                return Ok(());
+            }
             println!(
                 "{} commits read from {} (up to {})",
                 outcome.commits_read,

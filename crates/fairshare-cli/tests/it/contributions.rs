@@ -376,3 +376,61 @@ async fn a_broken_archive_file_stores_nothing() {
         stderr(&gz)
     );
 }
+
+fn git_in(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[tokio::test]
+async fn a_shallow_clone_deepened_later_imports_what_was_missing() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        fairshare_testkit::make_git_fixture(&dir.join("repo"));
+        let source = format!("file://{}", dir.join("repo").display());
+        git_in(dir, &["clone", "-q", "--depth", "3", &source, "clone"]);
+        let first = ok(dir, db, "import git clone --repo-name acme/app");
+        assert!(first.contains("this is a shallow clone"), "{first}");
+        git_in(&dir.join("clone"), &["fetch", "-q", "--unshallow"]);
+        let second = ok(dir, db, "import git clone --repo-name acme/app");
+        assert!(!second.contains("shallow"), "{second}");
+        assert_eq!(
+            counts(dir, db, &["--group-by", "source"]),
+            "source,activities,members\ngit,9,6\n",
+            "{}: every commit of the full history, once",
+            t.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_repository_with_a_missing_object_stores_nothing() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        fairshare_testkit::make_git_fixture(&dir.join("repo"));
+        let objects = dir.join("repo/.git/objects");
+        let blob = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD~1:README.md"])
+            .current_dir(dir.join("repo"))
+            .output()
+            .unwrap();
+        let blob = String::from_utf8(blob.stdout).unwrap().trim().to_string();
+        std::fs::remove_file(objects.join(&blob[..2]).join(&blob[2..])).unwrap();
+        let out = fairshare(dir, db, "import git repo --repo-name acme/app", &[]);
+        assert!(!out.status.success(), "{}", t.backend);
+        assert!(stderr(&out).contains(&blob), "{}", stderr(&out));
+        assert_eq!(
+            counts(dir, db, &["--group-by", "source"]),
+            "source,activities,members
+",
+            "{}",
+            t.backend
+        );
+    }
+}

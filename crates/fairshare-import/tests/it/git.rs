@@ -168,26 +168,134 @@ fn re_runs_read_only_new_commits() {
     assert_eq!(records[0].change, Some(ChangeSize::default()));
 }
 
-#[test]
-fn a_shallow_clone_imports_what_it_has() {
-    let dir = fixture();
-    let repo = dir.path().join("repo");
-    let shallow = dir.path().join("shallow");
+/// Runs git in `dir` with a fixed identity; panics if it fails.
+fn git(dir: &std::path::Path, args: &[&str]) {
     let status = Command::new("git")
-        .args([
-            "clone",
-            "-q",
-            "--depth",
-            "2",
-            &format!("file://{}", repo.display()),
-            shallow.to_str().unwrap(),
-        ])
+        .args(["-c", "user.name=Ana", "-c", "user.email=ana@acme.com"])
+        .args(["-c", "protocol.file.allow=always"])
+        .args(args)
+        .current_dir(dir)
         .status()
         .unwrap();
-    assert!(status.success());
+    assert!(status.success(), "git {args:?}");
+}
+
+fn shallow_clone(dir: &std::path::Path, depth: &str) -> std::path::PathBuf {
+    let shallow = dir.join("shallow");
+    let source = format!("file://{}", dir.join("repo").display());
+    git(dir, &["clone", "-q", "--depth", depth, &source, "shallow"]);
+    shallow
+}
+
+#[test]
+fn a_shallow_clone_says_so_and_is_never_read_as_whole() {
+    let dir = fixture();
+    let shallow = shallow_clone(dir.path(), "2");
     let (records, outcome) = import(&shallow, &[]);
     assert_eq!(outcome.commits_read, 2, "only what the clone has");
-    assert!(!records.is_empty());
+    assert!(!outcome.complete, "the resume point must not move");
+    assert!(
+        outcome
+            .problems
+            .iter()
+            .any(|p| p.contains("this is a shallow clone")),
+        "{:?}",
+        outcome.problems
+    );
+    assert_eq!(
+        outcome.skips.0[0].reason,
+        fairshare_import::git::SHALLOW_BOUNDARY
+    );
+    // The boundary commit (here a merge) is not imported with a made-up size.
+    assert_eq!(records.len(), 1);
+    assert!(records.iter().all(|r| r.change.is_some()));
+
+    git(&shallow, &["fetch", "-q", "--unshallow"]);
+    let (_, deepened) = import(&shallow, &[]);
+    assert!(deepened.complete && deepened.problems.is_empty());
+    assert_eq!(deepened.commits_read, 8);
+}
+
+#[test]
+fn an_empty_repository_has_no_commits_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "empty"]);
+    let (records, outcome) = import(&dir.path().join("empty"), &[]);
+    assert!(records.is_empty() && outcome.tip.is_empty() && outcome.complete);
+}
+
+#[test]
+fn an_object_missing_from_the_repository_is_an_error_not_a_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("broken");
+    git(dir.path(), &["init", "-q", "broken"]);
+    std::fs::write(repo.join("a.txt"), "one\n").unwrap();
+    git(&repo, &["add", "a.txt"]);
+    git(&repo, &["commit", "-qm", "first"]);
+    std::fs::write(repo.join("a.txt"), "one\ntwo\n").unwrap();
+    git(&repo, &["commit", "-qam", "second"]);
+    let blob = Command::new("git")
+        .args(["rev-parse", "HEAD:a.txt"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    let blob = String::from_utf8(blob.stdout).unwrap().trim().to_string();
+    std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    let err = read(
+        &GitImport {
+            path: &repo,
+            rev: None,
+            repo_name: "x",
+            team: None,
+            known_tips: &[],
+        },
+        |_| Ok(()),
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("its files and lines could not be read"),
+        "{err}"
+    );
+    assert!(err.contains(&blob), "names the missing object: {err}");
+}
+
+#[test]
+fn symlinks_submodules_type_and_mode_changes_count_as_git_log_numstat_does() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "lib"]);
+    git(
+        &dir.path().join("lib"),
+        &["commit", "-q", "--allow-empty", "-m", "lib"],
+    );
+    git(dir.path(), &["init", "-q", "repo"]);
+    let repo = dir.path().join("repo");
+    std::fs::write(repo.join("f.txt"), "one\ntwo\n").unwrap();
+    git(&repo, &["add", "f.txt"]);
+    git(&repo, &["commit", "-qm", "a file"]);
+    std::os::unix::fs::symlink("f.txt", repo.join("link")).unwrap();
+    git(&repo, &["add", "link"]);
+    git(&repo, &["commit", "-qm", "a symlink"]);
+    git(&repo, &["submodule", "add", "-q", "../lib", "sub"]);
+    git(&repo, &["commit", "-qm", "a submodule"]);
+    std::fs::remove_file(repo.join("link")).unwrap();
+    std::fs::write(repo.join("link"), "now a file\n").unwrap();
+    git(&repo, &["add", "link"]);
+    git(&repo, &["commit", "-qm", "symlink to file"]);
+    git(&repo, &["update-index", "--chmod=+x", "f.txt"]);
+    git(&repo, &["commit", "-qm", "executable"]);
+    git(&repo, &["rm", "-q", "sub"]);
+    git(&repo, &["commit", "-qm", "no submodule"]);
+
+    let (records, outcome) = import(&repo, &[]);
+    assert!(outcome.complete && outcome.problems.is_empty());
+    let oracle = numstat(&repo);
+    assert_eq!(records.len(), 6);
+    for record in &records {
+        let sha = record.external_id.split(':').next().unwrap();
+        assert_eq!(record.change.unwrap(), oracle[sha], "{:?}", record.title);
+    }
 }
 
 #[test]
