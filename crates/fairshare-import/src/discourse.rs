@@ -157,7 +157,10 @@ impl Forum {
                     ),
                 )
             })?;
-            let person = PersonRef::new(key, post.name.as_deref().or(Some(&post.username)));
+            let person = PersonRef::new(
+                key,
+                crate::record::first_name([post.name.as_deref(), Some(&post.username)]),
+            );
             let url = format!(
                 "{}/t/{}/{}/{}",
                 self.base,

@@ -177,9 +177,10 @@ pub fn read(
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         line.clear();
-        let read = reader
+        let read = (&mut reader)
+            .take(MAX_LINE + 1)
             .read_line(&mut line)
-            .map_err(|e| ImportError::Io(format!("{file}:{}", number + 1), e))?;
+            .map_err(|e| read_error(file, number + 1, e))?;
         if read == 0 {
             break;
         }
@@ -187,23 +188,46 @@ pub fn read(
         if number.is_multiple_of(8_192) {
             progress(number);
         }
-        let text = line.trim_end();
+        if line.len() as u64 > MAX_LINE {
+            return Err(ImportError::invalid(
+                file,
+                Some(number),
+                None,
+                format!(
+                    "the line is longer than {} MiB: not a GH Archive event",
+                    MAX_LINE >> 20
+                ),
+            ));
+        }
+        let mut text = line.trim_end();
+        if number == 1 {
+            text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        }
         if text.is_empty() {
             continue;
         }
         outcome.events_read += 1;
-        if !filter.may_match(text) {
-            outcome.skips.add("another repository");
-            continue;
-        }
-        let event: Event = serde_json::from_str(text).map_err(|e| {
+        let not_an_event = |why: String| {
             ImportError::invalid(
                 file,
                 Some(number),
                 None,
-                format!("not a GH Archive event: {e}"),
+                format!(
+                    "not a GH Archive event ({why}): `{}`",
+                    fairshare_engine::money::excerpt(text)
+                ),
             )
-        })?;
+        };
+        if !filter.may_match(text) {
+            // Skipped unparsed for speed, but only if it has an event's shape: a cut-off
+            // last line, a stray CSV file or garbage is an error, never "another repository".
+            if !looks_like_event(text) {
+                return Err(not_an_event("not a whole JSON event line".into()));
+            }
+            outcome.skips.add("another repository");
+            continue;
+        }
+        let event: Event = serde_json::from_str(text).map_err(|e| not_an_event(e.to_string()))?;
         if !filter.wants(&event.repo.name) {
             outcome.skips.add("another repository");
             continue;
@@ -224,6 +248,30 @@ pub fn read(
     }
     progress(number);
     Ok(outcome)
+}
+
+/// The longest line read: GH Archive events are at most a few hundred KiB.
+const MAX_LINE: u64 = 16 << 20;
+
+/// A cheap check that a line is a whole GH Archive event, for lines not parsed.
+fn looks_like_event(text: &str) -> bool {
+    text.starts_with('{')
+        && text.ends_with('}')
+        && text.contains("\"type\":")
+        && text.contains("\"repo\":")
+        && text.contains("\"created_at\":")
+}
+
+/// A read that failed: a gzip stream cut short says so, with the line it reached.
+fn read_error(file: &str, line: u64, error: std::io::Error) -> ImportError {
+    let message = match error.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            "the file ends early (a truncated gzip stream?)".to_string()
+        }
+        std::io::ErrorKind::InvalidData => format!("not UTF-8 text or not gzip data: {error}"),
+        _ => format!("cannot read: {error}"),
+    };
+    ImportError::invalid(file, Some(line), None, message)
 }
 
 fn is_read_kind(kind: &str) -> bool {
@@ -485,5 +533,64 @@ mod tests {
             err,
             "hour.json:1, column `created_at`: `yesterday` is not an RFC 3339 time"
         );
+    }
+
+    const ISSUE: &str = "{\"id\":\"1\",\"type\":\"IssuesEvent\",\"actor\":{\"login\":\"a\"},\"repo\":{\"name\":\"x/y\"},\"payload\":{\"action\":\"opened\"},\"created_at\":\"2026-01-01T00:00:00Z\"}";
+
+    #[test]
+    fn a_cut_off_last_line_of_another_repository_is_an_error_not_a_skip() {
+        let text = format!("{ISSUE}\n{}", &ISSUE[..60]);
+        let err = run(&text, &["acme/app"]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("hour.json:2: not a GH Archive event"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_csv_file_is_refused_at_its_first_line() {
+        let err = run("slug,name\nacme,Acme\n", &["acme/app"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("hour.json:1: not a GH Archive event"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_huge_garbage_line_is_quoted_short() {
+        let garbage = "x".repeat(200_000);
+        let err = run(&garbage, &["acme/app"]).unwrap_err().to_string();
+        assert!(err.len() < 300, "{} characters", err.len());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let (records, outcome) = run(&format!("\u{feff}{ISSUE}\n"), &[]).unwrap();
+        assert_eq!((records.len(), outcome.events_read), (1, 1));
+    }
+
+    #[test]
+    fn a_truncated_gzip_stream_names_the_line_it_reached() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for _ in 0..50 {
+            writeln!(gz, "{ISSUE}").unwrap();
+        }
+        let bytes = gz.finish().unwrap();
+        let cut = &bytes[..bytes.len() - 12];
+        let filter = ArchiveFilter::new(&[]);
+        let err = read(
+            "hour.json.gz",
+            flate2::read::MultiGzDecoder::new(cut),
+            &filter,
+            |_| Ok(()),
+            |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("hour.json.gz:"), "{err}");
+        assert!(err.contains("ends early"), "{err}");
     }
 }

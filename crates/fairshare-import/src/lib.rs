@@ -31,3 +31,11 @@ use sha2::{Digest, Sha256};
 pub fn content_digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
+
+/// Hex SHA-256 of everything `input` yields, read in blocks: a large file's digest
+/// without holding it in memory.
+pub fn reader_digest(mut input: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut input, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}

@@ -2,6 +2,10 @@
 //! channel and day. A reply in a thread is `chat_help`; a top-level message is
 //! `chat_message`. Joins, bot messages and other subtypes are skipped. A user's
 //! profile email links their Slack identity to the same person elsewhere.
+//!
+//! The archive is read entry by entry and records are handed over in batches, so
+//! memory stays bounded whatever it holds; an entry that is too large, compresses
+//! suspiciously well or names a path outside the archive is refused by name.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek};
@@ -55,25 +59,52 @@ struct Message {
     bot_id: Option<String>,
 }
 
+/// Records handed over at once.
+pub const BATCH: usize = 2_000;
+/// The largest entry read, uncompressed: a channel's day or `users.json` of the largest
+/// workspaces is a few MiB.
+pub const MAX_ENTRY: u64 = 64 << 20;
+/// The highest compression ratio accepted for an entry over 1 MiB: JSON compresses
+/// 10–30 times; far more is a decompression bomb.
+pub const MAX_RATIO: u64 = 200;
+
 #[derive(Debug, Default)]
-pub struct SlackExport {
-    pub records: Vec<ActivityRecord>,
+pub struct SlackOutcome {
     pub skips: Skips,
     pub channels_read: usize,
 }
 
-/// Reads the export; `channels` limits it to those names (empty = every channel).
+/// Reads the export, calling `sink` with batches of records; `channels` limits it to
+/// those names (empty = every channel).
 pub fn read(
     file: &str,
     input: impl Read + Seek,
     channels: &[String],
-) -> Result<SlackExport, ImportError> {
+    mut sink: impl FnMut(Vec<ActivityRecord>) -> Result<(), ImportError>,
+) -> Result<SlackOutcome, ImportError> {
     let mut zip = zip::ZipArchive::new(input)
         .map_err(|e| ImportError::invalid(file, None, None, format!("not a ZIP archive: {e}")))?;
+    for index in 0..zip.len() {
+        let entry = zip.by_index_raw(index).map_err(|e| {
+            ImportError::invalid(file, None, None, format!("unreadable ZIP directory: {e}"))
+        })?;
+        if entry.enclosed_name().is_none() {
+            return Err(ImportError::invalid(
+                file,
+                None,
+                None,
+                format!(
+                    "the entry `{}` names a path outside the archive",
+                    fairshare_engine::money::excerpt(&entry.name().unwrap_or_default())
+                ),
+            ));
+        }
+    }
     let all_channels: Vec<Channel> = json_entry(&mut zip, file, "channels.json")?;
     let users: Vec<User> = json_entry(&mut zip, file, "users.json")?;
     let users: HashMap<String, User> = users.into_iter().map(|u| (u.id.clone(), u)).collect();
-    let mut out = SlackExport::default();
+    let mut out = SlackOutcome::default();
+    let mut batch = Vec::with_capacity(BATCH);
     let wanted: Vec<&Channel> = all_channels
         .iter()
         .filter(|c| {
@@ -154,12 +185,13 @@ pub fn read(
                     )
                 })?;
                 let name = user.and_then(|u| {
-                    u.real_name
-                        .clone()
-                        .or_else(|| u.profile.as_ref().and_then(|p| p.real_name.clone()))
-                        .or_else(|| u.name.clone())
+                    crate::record::first_name([
+                        u.real_name.as_deref(),
+                        u.profile.as_ref().and_then(|p| p.real_name.as_deref()),
+                        u.name.as_deref(),
+                    ])
                 });
-                let mut person = PersonRef::new(key, name.as_deref());
+                let mut person = PersonRef::new(key, name);
                 if let Some(email) = user
                     .and_then(|u| u.profile.as_ref())
                     .and_then(|p| p.email.as_deref())
@@ -183,9 +215,15 @@ pub fn read(
                     .text
                     .as_deref()
                     .map(|t| t.chars().take(80).collect());
-                out.records.push(record);
+                batch.push(record);
+                if batch.len() >= BATCH {
+                    sink(std::mem::take(&mut batch))?;
+                }
             }
         }
+    }
+    if !batch.is_empty() {
+        sink(batch)?;
     }
     Ok(out)
 }
@@ -203,18 +241,34 @@ fn json_entry<T: serde::de::DeserializeOwned, R: Read + Seek>(
             format!("the export has no `{name}`: is this a Slack export?"),
         )
     })?;
-    let mut text = String::new();
-    entry.read_to_string(&mut text).map_err(|e| {
+    let place = format!("{file}:{name}");
+    let refuse = |why: String| ImportError::invalid(&place, None, None, why);
+    if entry.size() > MAX_ENTRY {
+        return Err(refuse(format!(
+            "the entry is {} MiB uncompressed, more than the {} MiB an export entry may be",
+            entry.size() >> 20,
+            MAX_ENTRY >> 20
+        )));
+    }
+    if entry.size() > 1 << 20 && entry.size() > entry.compressed_size().max(1) * MAX_RATIO {
+        return Err(refuse(format!(
+            "the entry compresses {} times: refused as a possible decompression bomb",
+            entry.size() / entry.compressed_size().max(1)
+        )));
+    }
+    // The directory's sizes may lie: never read more than the limit.
+    let mut limited = std::io::BufReader::new((&mut entry).take(MAX_ENTRY + 1));
+    let parsed = serde_json::from_reader(&mut limited);
+    let read_whole = limited.into_inner().limit() > 0;
+    if !read_whole {
+        return Err(refuse(format!(
+            "the entry is larger than the {} MiB an export entry may be",
+            MAX_ENTRY >> 20
+        )));
+    }
+    parsed.map_err(|e| {
         ImportError::invalid(
-            &format!("{file}:{name}"),
-            None,
-            None,
-            format!("unreadable: {e}"),
-        )
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        ImportError::invalid(
-            &format!("{file}:{name}"),
+            &place,
             Some(e.line() as u64),
             None,
             format!("not the expected JSON: {e}"),

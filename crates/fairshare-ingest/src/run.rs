@@ -221,6 +221,28 @@ impl Importer<'_> {
         Ok(session.finish(&outcome.skips).await?)
     }
 
+    /// A Slack workspace export, in one transaction, read entry by entry: memory stays
+    /// bounded whatever the archive holds. Returns the summary and the channels read.
+    pub async fn slack_export(
+        &self,
+        path: &Path,
+        channels: Vec<String>,
+    ) -> Result<(IngestSummary, usize)> {
+        let name = path.display().to_string();
+        let open = || std::fs::File::open(path).map_err(|e| ImportError::Io(name.clone(), e));
+        let digest = fairshare_import::reader_digest(open()?)
+            .map_err(|e| ImportError::Io(name.clone(), e))?;
+        let input = std::io::BufReader::new(open()?);
+        let mut session = self.session("slack", &name, &digest).await?;
+        let reader_name = name.clone();
+        let outcome = self
+            .stream_into(&mut session, "messages read", move |sink, _progress| {
+                fairshare_import::slack::read(&reader_name, input, &channels, sink)
+            })
+            .await?;
+        Ok((session.finish(&outcome.skips).await?, outcome.channels_read))
+    }
+
     /// Pull requests, reviews, issues and comments of a repository through GitHub's
     /// REST API, page by page, each page stored with its resume point.
     pub async fn github(

@@ -24,13 +24,20 @@ impl PersonRef {
     pub fn new(key: IdentityKey, name: Option<&str>) -> Self {
         PersonRef {
             key,
-            name: name
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_string),
+            name: first_name([name]).map(str::to_string),
             linked: Vec::new(),
         }
     }
+}
+
+/// The first of a platform's names for a person that says something, trimmed: an
+/// empty display name falls back to the next one, as a platform shows it.
+pub fn first_name<'a>(names: impl IntoIterator<Item = Option<&'a str>>) -> Option<&'a str> {
+    names
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|name| !name.is_empty())
 }
 
 /// An attribution written on the item itself.

@@ -200,21 +200,13 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
             Ok(())
         }
         ImportCommand::SlackExport { zip, channels } => {
-            let (name, bytes) = read_file(&zip)?;
             let channels = if channels.is_empty() {
                 context.config.contributions.slack_channels.clone()
             } else {
                 channels
             };
-            let mut export = fairshare_import::slack::read(
-                &name,
-                std::io::Cursor::new(bytes.as_slice()),
-                &channels,
-            )?;
-            let summary = importer
-                .activities("slack", &name, &bytes, &mut export.records, &export.skips)
-                .await?;
-            println!("{} channels read", export.channels_read);
+            let (summary, channels_read) = importer.slack_export(&zip, channels).await?;
+            println!("{channels_read} channels read");
             print_ingest(&summary, &[]);
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! testdata/samples, served by local mock servers where an API is involved.
 
 use fairshare_engine::ActivityKind;
+use fairshare_import::ActivityRecord;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -126,17 +127,45 @@ async fn meetup_hosts_are_credited() {
     );
 }
 
+/// Reads a Slack export held in memory, collecting its records.
+fn read_slack(
+    name: &str,
+    bytes: &[u8],
+    channels: &[String],
+) -> Result<
+    (Vec<ActivityRecord>, fairshare_import::slack::SlackOutcome),
+    fairshare_import::ImportError,
+> {
+    let mut records = Vec::new();
+    let outcome =
+        fairshare_import::slack::read(name, std::io::Cursor::new(bytes), channels, |b| {
+            records.extend(b);
+            Ok(())
+        })?;
+    Ok((records, outcome))
+}
+
+/// A ZIP of the given entries, deflated.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buffer);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in entries {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(body).unwrap();
+    }
+    zip.finish().unwrap();
+    buffer.into_inner()
+}
+
 #[test]
 fn slack_threads_are_help_and_emails_link() {
     let bytes = fairshare_testkit::slack_export("ana@acme.com");
-    let export = fairshare_import::slack::read(
-        "export.zip",
-        std::io::Cursor::new(&bytes),
-        &["random".into()],
-    )
-    .unwrap();
+    let (records, export) = read_slack("export.zip", &bytes, &["random".into()]).unwrap();
     assert_eq!(export.channels_read, 1);
-    let kinds: Vec<ActivityKind> = export.records.iter().map(|r| r.kind).collect();
+    let kinds: Vec<ActivityKind> = records.iter().map(|r| r.kind).collect();
     assert!(kinds.contains(&ActivityKind::ChatHelp));
     assert!(kinds.contains(&ActivityKind::ChatMessage));
     assert!(
@@ -146,31 +175,62 @@ fn slack_threads_are_help_and_emails_link() {
             .iter()
             .any(|s| s.reason == "channel_join message")
     );
-    assert!(export.records.iter().any(|r| {
+    assert!(records.iter().any(|r| {
         r.person
             .linked
             .iter()
             .any(|k| k.to_string() == "email:ana@acme.com")
     }));
     assert!(
-        export
-            .records
+        records
             .iter()
             .all(|r| r.channel.as_deref() == Some("random"))
     );
 
-    let err =
-        fairshare_import::slack::read("export.zip", std::io::Cursor::new(&bytes), &["nope".into()])
-            .unwrap_err();
+    let err = read_slack("export.zip", &bytes, &["nope".into()]).unwrap_err();
     assert_eq!(
         err.to_string(),
         "export.zip, column `channels`: the export has no channel `nope`"
     );
-    let err =
-        fairshare_import::slack::read("x.zip", std::io::Cursor::new(b"not a zip".to_vec()), &[])
-            .unwrap_err();
+    let err = read_slack("x.zip", b"not a zip", &[]).unwrap_err();
     assert!(
         err.to_string().starts_with("x.zip: not a ZIP archive"),
+        "{err}"
+    );
+}
+
+const CHANNELS: &[u8] = br#"[{"id":"C1","name":"general"}]"#;
+
+#[test]
+fn a_slack_entry_that_inflates_far_beyond_its_size_is_refused_by_name() {
+    let bomb = vec![b' '; 8 << 20];
+    let bytes = zip_of(&[
+        ("channels.json", CHANNELS),
+        ("users.json", b"[]"),
+        ("general/2026-01-01.json", &bomb),
+    ]);
+    assert!(bytes.len() < 100_000, "{} bytes", bytes.len());
+    let err = read_slack("export.zip", &bytes, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("export.zip:general/2026-01-01.json: the entry compresses"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_slack_entry_named_outside_the_archive_is_refused() {
+    let bytes = zip_of(&[
+        ("channels.json", CHANNELS),
+        ("users.json", b"[]"),
+        ("../../etc/general.json", b"[]"),
+    ]);
+    let err = read_slack("export.zip", &bytes, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`../../etc/general.json` names a path outside"),
         "{err}"
     );
 }
