@@ -11,12 +11,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ImportError;
-use crate::http::{ApiClient, header};
+use crate::http::{ApiClient, Lenient, header};
 use crate::record::{ActivityRecord, PersonRef, Skips};
 
 #[derive(Deserialize)]
 struct LatestPosts {
-    latest_posts: Vec<Post>,
+    latest_posts: Vec<Lenient<Post>>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +130,16 @@ impl Forum {
         let (latest, _): (LatestPosts, _) = self.client.get(&path).await?;
         let mut page = Page::default();
         for post in latest.latest_posts {
+            // An unreadable post still moves the page boundary, so paging goes on.
+            if let Lenient::Unreadable { id, .. } = &post
+                && let Ok(id) = id.parse::<u64>()
+            {
+                page.lowest = Some(page.lowest.map_or(id, |l| l.min(id)));
+                page.highest = Some(page.highest.map_or(id, |h| h.max(id)));
+            }
+            let Some(post) = post.read("Discourse post", &path, &mut page.skips) else {
+                continue;
+            };
             page.lowest = Some(page.lowest.map_or(post.id, |l| l.min(post.id)));
             page.highest = Some(page.highest.map_or(post.id, |h| h.max(post.id)));
             if post.post_type != 1 {

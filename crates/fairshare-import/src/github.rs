@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ImportError;
-use crate::http::{ApiClient, header};
+use crate::http::{ApiClient, Lenient, header};
 use crate::record::{ActivityRecord, PersonRef, Skips};
 
 pub const DEFAULT_API: &str = "https://api.github.com";
@@ -171,9 +171,12 @@ impl GithubRepo {
         let mut page = Page::default();
         match stage {
             Stage::PullRequests => {
-                let (pulls, next): (Vec<Pull>, _) = self.client.get(path).await?;
+                let (pulls, next): (Vec<Lenient<Pull>>, _) = self.client.get(path).await?;
                 page.next = next;
                 for pull in pulls {
+                    let Some(pull) = pull.read("GitHub pull request", path, &mut page.skips) else {
+                        continue;
+                    };
                     let updated = self.time(&pull.updated_at, "updated_at")?;
                     if since_time.is_some_and(|s| updated < s) {
                         continue; // this endpoint has no `since`: stored already
@@ -183,17 +186,24 @@ impl GithubRepo {
                 }
             }
             Stage::Issues => {
-                let (issues, next): (Vec<Issue>, _) = self.client.get(path).await?;
+                let (issues, next): (Vec<Lenient<Issue>>, _) = self.client.get(path).await?;
                 page.next = next;
                 for issue in issues {
+                    let Some(issue) = issue.read("GitHub issue", path, &mut page.skips) else {
+                        continue;
+                    };
                     page.resume_from = Some(issue.updated_at.clone());
                     self.issue(issue, &mut page).await?;
                 }
             }
             Stage::Comments => {
-                let (comments, next): (Vec<Comment>, _) = self.client.get(path).await?;
+                let (comments, next): (Vec<Lenient<Comment>>, _) = self.client.get(path).await?;
                 page.next = next;
                 for comment in comments {
+                    let Some(comment) = comment.read("GitHub comment", path, &mut page.skips)
+                    else {
+                        continue;
+                    };
                     page.resume_from = Some(comment.updated_at.clone());
                     let Some(person) = person(comment.user.as_ref()) else {
                         page.skips.add("deleted user");
@@ -243,9 +253,12 @@ impl GithubRepo {
             self.repo, pull.number
         ));
         while let Some(path) = next {
-            let (reviews, more): (Vec<Review>, _) = self.client.get(&path).await?;
+            let (reviews, more): (Vec<Lenient<Review>>, _) = self.client.get(&path).await?;
             next = more;
             for review in reviews {
+                let Some(review) = review.read("GitHub review", &path, &mut page.skips) else {
+                    continue;
+                };
                 let (Some(person), Some(submitted)) =
                     (person(review.user.as_ref()), review.submitted_at.as_deref())
                 else {

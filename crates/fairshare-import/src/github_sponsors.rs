@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ImportError;
-use crate::http::ApiClient;
+use crate::http::{ApiClient, Lenient};
+use crate::record::Skips;
 
 pub const DEFAULT_API: &str = "https://api.github.com";
 const QUERY: &str = include_str!("github_sponsors_activities.graphql");
@@ -35,7 +36,7 @@ struct Owner {
 #[serde(rename_all = "camelCase")]
 struct Activities {
     page_info: PageInfo,
-    nodes: Vec<Node>,
+    nodes: Vec<Lenient<Node>>,
 }
 
 #[derive(Deserialize)]
@@ -94,7 +95,16 @@ pub async fn read_activities(
                     format!("`{login}` is not a sponsorable GitHub account"),
                 )
             })?;
+        let page = format!(
+            "the page after {}",
+            cursor.as_deref().unwrap_or("the start")
+        );
         for node in activities.nodes {
+            // Logged by `read`: this importer's callers list charges, not skips.
+            let Some(node) = node.read("GitHub Sponsors activity", &page, &mut Skips::default())
+            else {
+                continue;
+            };
             let at = OffsetDateTime::parse(&node.timestamp, &Rfc3339).map_err(|_| {
                 client.error(
                     "graphql",

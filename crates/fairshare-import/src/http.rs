@@ -279,3 +279,56 @@ mod tests {
         assert_eq!(next_link(&headers), None);
     }
 }
+
+/// One item of a list an API returned, read on its own: an item that does not parse
+/// (a review whose `user` lacks `login`) is kept as its id and the reason, so one odd
+/// item never fails its page — and a re-run never stops at the same page for ever.
+pub enum Lenient<T> {
+    Read(T),
+    Unreadable { id: String, reason: String },
+}
+
+impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(match T::deserialize(&value) {
+            Ok(item) => Lenient::Read(item),
+            Err(error) => Lenient::Unreadable {
+                id: ["id", "node_id", "number", "slug"]
+                    .iter()
+                    .find_map(|field| match &value[*field] {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    })
+                    .map(|id| fairshare_engine::money::excerpt(&id))
+                    .unwrap_or_else(|| "without an id".into()),
+                reason: error.to_string(),
+            },
+        })
+    }
+}
+
+impl<T> Lenient<T> {
+    /// The item, or `None` after noting the unreadable one in `skips` and the log,
+    /// naming its id and the page it came from.
+    pub fn read(self, source: &str, page: &str, skips: &mut crate::record::Skips) -> Option<T> {
+        match self {
+            Lenient::Read(item) => Some(item),
+            Lenient::Unreadable { id, reason } => {
+                tracing::warn!(
+                    source,
+                    page,
+                    id,
+                    reason,
+                    "an item that does not parse was skipped"
+                );
+                skips.add(format!(
+                    "unreadable {source} item {id} on {page}: {}",
+                    fairshare_engine::money::excerpt(&reason)
+                ));
+                None
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::ImportError;
 use crate::http::ApiClient;
+use crate::http::Lenient;
 use crate::record::{ActivityRecord, PersonRef, Skips};
 
 pub const DEFAULT_API: &str = "https://api.meetup.com";
@@ -42,7 +43,7 @@ struct PageInfo {
 
 #[derive(Deserialize)]
 struct Edge {
-    node: Event,
+    node: Lenient<Event>,
 }
 
 #[derive(Deserialize)]
@@ -99,7 +100,13 @@ pub async fn read(
             .events;
         for edge in events.edges {
             out.events_read += 1;
-            let event = edge.node;
+            let page = format!(
+                "the page after {}",
+                cursor.as_deref().unwrap_or("the start")
+            );
+            let Some(event) = edge.node.read("Meetup event", &page, &mut out.skips) else {
+                continue;
+            };
             if event.status.as_deref() == Some("CANCELLED") {
                 out.skips.add("cancelled event");
                 continue;

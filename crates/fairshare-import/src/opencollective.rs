@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ImportError;
-use crate::http::{ApiClient, header};
+use crate::http::{ApiClient, Lenient, header};
 use crate::record::{PaymentRecord, Skips};
 
 pub const DEFAULT_API: &str = "https://api.opencollective.com";
@@ -33,7 +33,7 @@ struct Account {
 #[serde(rename_all = "camelCase")]
 struct Transactions {
     total_count: i64,
-    nodes: Vec<Transaction>,
+    nodes: Vec<Lenient<Transaction>>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +103,11 @@ pub async fn read(
             })?
             .transactions;
         let count = transactions.nodes.len() as i64;
+        let page = format!("graphql/v2 offset {offset}");
         for t in transactions.nodes {
+            let Some(t) = t.read("Open Collective transaction", &page, &mut skips) else {
+                continue;
+            };
             let credit = t.direction == "CREDIT";
             if !credit && !t.is_refund {
                 skips.add("debit that is not a refund");

@@ -238,3 +238,15 @@ pub struct SponsorshipEvent {
     /// The body as received, kept for the record.
     pub payload: String,
 }
+
+#[cfg(test)]
+mod name_tests {
+    use super::first_name;
+
+    #[test]
+    fn an_empty_display_name_falls_back_to_the_next_name_as_written() {
+        assert_eq!(first_name([Some(""), Some("  "), Some("RuthC")]), Some("RuthC"));
+        assert_eq!(first_name([None, Some(" Ana ")]), Some("Ana"));
+        assert_eq!(first_name([Some(""), None]), None);
+    }
+}

@@ -234,3 +234,39 @@ fn a_slack_entry_named_outside_the_archive_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_github_comment_that_does_not_parse_is_skipped_with_its_id_and_page() {
+    let server = MockServer::start().await;
+    let good: Value =
+        serde_json::from_str(&sample("github-rest/issue-comments.list.json")).unwrap();
+    let mut comments = good.as_array().unwrap().clone();
+    let mut broken = comments[0].clone();
+    broken["id"] = json!(424242);
+    broken["user"] = json!({ "id": 1 }); // a user without a login
+    comments.push(broken);
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/app/issues/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(comments.clone())))
+        .mount(&server)
+        .await;
+    let github =
+        fairshare_import::github::GithubRepo::new(&server.uri(), "acme/app", None).unwrap();
+    let stage = fairshare_import::github::Stage::Comments;
+    let page = github
+        .page(stage, &github.first_page(stage, None), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.records.len(),
+        comments.len() - 1,
+        "the others are read"
+    );
+    let skipped: Vec<&str> = page.skips.0.iter().map(|s| s.reason.as_str()).collect();
+    assert!(
+        skipped.iter().any(|r| r.starts_with(
+            "unreadable GitHub comment item 424242 on repos/acme/app/issues/comments"
+        )),
+        "{skipped:?}"
+    );
+}
