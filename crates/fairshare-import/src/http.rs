@@ -257,29 +257,6 @@ pub fn header(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_headers() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static("<https://api.github.com/x?page=2>; rel=\"next\", <https://api.github.com/x?page=5>; rel=\"last\""),
-        );
-        assert_eq!(
-            next_link(&headers).as_deref(),
-            Some("https://api.github.com/x?page=2")
-        );
-        headers.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static("<https://a/x?page=1>; rel=\"prev\""),
-        );
-        assert_eq!(next_link(&headers), None);
-    }
-}
-
 /// One item of a list an API returned, read on its own: an item that does not parse
 /// (a review whose `user` lacks `login`) is kept as its id and the reason, so one odd
 /// item never fails its page — and a re-run never stops at the same page for ever.
@@ -330,5 +307,28 @@ impl<T> Lenient<T> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://api.github.com/x?page=2>; rel=\"next\", <https://api.github.com/x?page=5>; rel=\"last\""),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("https://api.github.com/x?page=2")
+        );
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://a/x?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&headers), None);
     }
 }
