@@ -33,10 +33,12 @@ pub use fairshare_records::{BigMacFile, SkippedRow};
 
 /// Parses a whole source file. `file` names the input in error messages.
 pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    let mut reader = crate::tabular::quote_counted(
+        csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All),
+        input,
+    );
     let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
     let mut index = [0usize; 6];
     for (slot, name) in index.iter_mut().zip(REQUIRED) {
@@ -57,9 +59,11 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
     let mut by_date: BTreeMap<Date, Vec<BigMacPrice>> = BTreeMap::new();
     let mut seen: HashSet<(Date, CountryCode)> = HashSet::new();
     let mut skipped = Vec::new();
+    let mut last_line = 1;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(file, e))?;
         let line = record.position().map(|p| p.line());
+        last_line = line.unwrap_or(last_line);
         let field = |i: usize, column: &str| -> Result<&str, ImportError> {
             match record.get(i) {
                 Some(v) if !v.is_empty() => Ok(v),
@@ -114,6 +118,7 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
             dollar_ex,
         });
     }
+    crate::tabular::ended_cleanly(file, &reader, last_line)?;
     if by_date.is_empty() {
         return Err(ImportError::invalid(file, None, None, "no data rows"));
     }

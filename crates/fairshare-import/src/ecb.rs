@@ -10,7 +10,7 @@ use fairshare_engine::CurrencyCode;
 use rust_decimal::Decimal;
 
 use crate::error::ImportError;
-use crate::tabular::{csv_error, parse_date};
+use crate::tabular::{csv_error, ended_cleanly, parse_date, quote_counted};
 
 /// The full history this binary ships (1999-01-04 to 2026-10-30).
 pub const EMBEDDED_NAME: &str = "embedded:eurofxref-hist.csv";
@@ -20,10 +20,12 @@ pub use fairshare_records::Rate;
 
 /// Every rate of the file; the first bad value stops it with its line and column.
 pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input);
+    // Every row has the header's field count (the trailing comma included): a row
+    // with fewer or more is an error naming its line, never a shifted column.
+    let mut reader = quote_counted(
+        csv::ReaderBuilder::new().has_headers(true).flexible(false),
+        input,
+    );
     let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
     if headers.get(0).map(str::trim) != Some("Date") {
         return Err(ImportError::invalid(
@@ -44,9 +46,11 @@ pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
         currencies.push((i, code));
     }
     let mut out = Vec::new();
+    let mut last_line = 1;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(file, e))?;
         let line = record.position().map(|p| p.line());
+        last_line = line.unwrap_or(last_line);
         let day_text = record.get(0).unwrap_or("").trim();
         let day = parse_date(day_text).ok_or_else(|| {
             ImportError::invalid(
@@ -79,6 +83,7 @@ pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
             });
         }
     }
+    ended_cleanly(file, &reader, last_line)?;
     if out.is_empty() {
         return Err(ImportError::invalid(file, None, None, "no rates"));
     }
@@ -120,5 +125,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.len(), 1);
+    }
+
+    #[test]
+    fn a_row_with_too_few_or_too_many_fields_is_refused_with_its_line() {
+        for row in ["2026-10-29,1.11,", "2026-10-29,1.11,175.92,3,"] {
+            let text = format!("Date,USD,JPY,\n2026-10-30,1.1172,N/A,\n{row}\n");
+            let err = parse("rates.csv", text.as_bytes()).unwrap_err().to_string();
+            assert!(
+                err.starts_with("rates.csv:3: expected 4 fields, found"),
+                "{err}"
+            );
+        }
     }
 }

@@ -9,8 +9,54 @@ use crate::error::ImportError;
 /// A CSV file with a required header, read record by record.
 pub struct CsvInput<R: std::io::Read> {
     file: String,
-    reader: csv::Reader<R>,
+    reader: csv::Reader<QuoteCount<R>>,
     columns: Vec<usize>,
+}
+
+/// Counts the quote characters a CSV reader reads. Quotes come in pairs in a well-formed
+/// file (around a field, or doubled inside one); an odd count at the end means the file
+/// ends inside a quoted field, which the csv crate would close silently, keeping a
+/// cut-off value.
+pub struct QuoteCount<R> {
+    inner: R,
+    quotes: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for QuoteCount<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.quotes += buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        Ok(n)
+    }
+}
+
+/// A reader built by `builder` that notices a file ending inside a quoted field: call
+/// [`ended_cleanly`] once every record is read.
+pub fn quote_counted<R: std::io::Read>(
+    builder: &csv::ReaderBuilder,
+    input: R,
+) -> csv::Reader<QuoteCount<R>> {
+    builder.from_reader(QuoteCount {
+        inner: input,
+        quotes: 0,
+    })
+}
+
+/// An error naming `last_line` when the file ended inside a quoted field.
+pub fn ended_cleanly<R: std::io::Read>(
+    file: &str,
+    reader: &csv::Reader<QuoteCount<R>>,
+    last_line: u64,
+) -> Result<(), ImportError> {
+    if !reader.get_ref().quotes.is_multiple_of(2) {
+        return Err(ImportError::invalid(
+            file,
+            Some(last_line),
+            None,
+            "the file ends inside a quoted field: a closing `\"` is missing, so the last value may be cut off",
+        ));
+    }
+    Ok(())
 }
 
 /// One data row with its line number.
@@ -25,11 +71,14 @@ pub struct CsvRow<'a> {
 impl<R: std::io::Read> CsvInput<R> {
     /// Checks that the header has `expected` columns (in any order; extra ones ignored).
     pub fn open(file: &str, input: R, expected: &[&str]) -> Result<Self, ImportError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .flexible(false)
-            .from_reader(input);
+        let reader = quote_counted(
+            csv::ReaderBuilder::new()
+                .has_headers(true)
+                .trim(csv::Trim::All)
+                .flexible(false),
+            input,
+        );
+        let mut reader = reader;
         let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
         let mut columns = Vec::with_capacity(expected.len());
         for name in expected {
@@ -62,12 +111,22 @@ impl<R: std::io::Read> CsvInput<R> {
         names: &[&str],
         mut each: impl FnMut(CsvRow<'_>) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
-        for record in self.reader.records() {
-            let record = record.map_err(|e| csv_error(&self.file, e))?;
+        let mut last_line = 1;
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = self
+                .reader
+                .read_record(&mut record)
+                .map_err(|e| csv_error(&self.file, e))?;
+            if !more {
+                break;
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or_default();
+            last_line = line;
             if record.iter().all(str::is_empty) {
                 continue;
             }
-            let line = record.position().map(|p| p.line()).unwrap_or_default();
+            let record = std::mem::take(&mut record);
             each(CsvRow {
                 file: &self.file,
                 line,
@@ -76,7 +135,7 @@ impl<R: std::io::Read> CsvInput<R> {
                 names,
             })?;
         }
-        Ok(())
+        ended_cleanly(&self.file, &self.reader, last_line)
     }
 }
 

@@ -245,7 +245,10 @@ mod name_tests {
 
     #[test]
     fn an_empty_display_name_falls_back_to_the_next_name_as_written() {
-        assert_eq!(first_name([Some(""), Some("  "), Some("RuthC")]), Some("RuthC"));
+        assert_eq!(
+            first_name([Some(""), Some("  "), Some("RuthC")]),
+            Some("RuthC")
+        );
         assert_eq!(first_name([None, Some(" Ana ")]), Some("Ana"));
         assert_eq!(first_name([Some(""), None]), None);
     }

@@ -304,7 +304,20 @@ pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()
         }
         ImportCommand::Activities { file } => {
             let (name, bytes) = read_file(&file)?;
-            let mut records = fairshare_import::activities_csv::parse(&name, bytes.as_slice())?;
+            let organisations = context
+                .store()
+                .await?
+                .organisations()
+                .await?
+                .into_iter()
+                .map(|o| o.slug)
+                .collect();
+            let known = fairshare_import::activities_csv::Known {
+                today: context.today(),
+                organisations: &organisations,
+            };
+            let mut records =
+                fairshare_import::activities_csv::parse(&name, bytes.as_slice(), &known)?;
             let summary = importer
                 .activities("csv", &name, &bytes, &mut records, &Skips::default())
                 .await?;
