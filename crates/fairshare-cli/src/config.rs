@@ -308,6 +308,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Memory for rendered public pages, in MiB (1–4096).
     pub cache_mib: usize,
+    /// Where webhook deliveries wait when the database cannot take them at once (a
+    /// long import holding SQLite's write lock). Default: next to an SQLite database
+    /// (`fairshare.db` → `fairshare.db-webhooks`), `fairshare-webhooks` otherwise.
+    pub webhook_spool: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -320,11 +324,29 @@ impl Default for ServerConfig {
             idle_timeout_secs: limits.idle_timeout.as_secs(),
             max_connections: limits.max_connections,
             cache_mib: limits.cache_bytes >> 20,
+            webhook_spool: None,
         }
     }
 }
 
 impl ServerConfig {
+    /// The webhook spool directory for a database at `database_url`.
+    pub fn webhook_spool(&self, database_url: &str) -> std::path::PathBuf {
+        if let Some(dir) = &self.webhook_spool {
+            return dir.clone();
+        }
+        let sqlite_file = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .or_else(|| (!database_url.contains("://")).then_some(database_url))
+            .map(|path| path.split('?').next().unwrap_or(path))
+            .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
+        match sqlite_file {
+            Some(path) => format!("{path}-webhooks").into(),
+            None => "fairshare-webhooks".into(),
+        }
+    }
+
     /// The web server's limits, or which setting is out of its range.
     pub fn limits(&self) -> anyhow::Result<fairshare_web::Limits> {
         let within = |name: &str, value: u64, low: u64, high: u64| {

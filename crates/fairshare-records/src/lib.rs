@@ -217,7 +217,7 @@ pub struct Rate {
 }
 
 /// What a sponsorship webhook delivery says, read from its payload by the importer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SponsorshipEvent {
     /// `github_sponsors` or `opencollective`.
     pub platform: String,

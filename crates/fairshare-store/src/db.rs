@@ -226,6 +226,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// How long an SQLite writer waits for the write lock before giving up.
+pub const SQLITE_BUSY_WAIT: Duration = Duration::from_secs(60);
+
 /// An open pool on one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -248,7 +251,9 @@ impl Db {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            // Writers take turns: one waits this long for another's write to finish
+            // (imports write in one transaction; see ARCHITECTURE, "Writers").
+            .busy_timeout(SQLITE_BUSY_WAIT)
             .foreign_keys(true)
             // 64 MiB of page cache per connection: index maintenance during bulk imports
             // otherwise thrashes SQLite's 2 MiB default.

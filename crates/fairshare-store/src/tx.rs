@@ -26,9 +26,12 @@ macro_rules! on_tx {
 pub(crate) use on_tx;
 
 impl Tx {
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a writer that finds it taken waits its turn (the busy timeout) instead of
+    /// failing at its first write because another wrote since it began reading.
     pub async fn begin(db: &Db) -> Result<Tx> {
         Ok(match db {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -24,6 +24,7 @@ pub mod report;
 mod server;
 mod settings;
 mod site;
+pub mod spool;
 mod webhooks;
 
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct AppState {
     /// Rendered public pages, invalidated when a ranking is published.
     pub cache: Arc<site::PageCache>,
     pub limits: Arc<Limits>,
+    /// Where webhook deliveries wait when the database cannot take them at once.
+    pub spool: Option<Arc<spool::WebhookSpool>>,
 }
 
 /// What keeps one client, or one kind of request, from exhausting the server or
@@ -166,6 +169,7 @@ impl AppState {
             github_login: None,
             cache: Arc::new(site::PageCache::default()),
             limits: Arc::new(Limits::default()),
+            spool: None,
         }
     }
 

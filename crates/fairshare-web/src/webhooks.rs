@@ -107,29 +107,31 @@ pub async fn opencollective(
 }
 
 async fn store(state: &AppState, event: &SponsorshipEvent) -> Response {
-    match state.store.record_sponsorship_event(event).await {
-        Ok(new) => {
-            // A GitHub sponsorship's charges follow from its events: keep them current.
-            if let (true, Some(sponsor)) = (
-                event.platform == "github_sponsors",
-                event.account.as_deref(),
-            ) && let Err(e) = state
-                .store
-                .charges_from_webhooks(sponsor, state.today())
-                .await
-            {
-                tracing::error!(error = %e, sponsor, "deriving charges from webhooks failed");
-                return reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+    let accepted = |stored: serde_json::Value| {
+        (
+            StatusCode::ACCEPTED,
+            Json(json!({ "stored": stored, "action": event.action })),
+        )
+            .into_response()
+    };
+    match crate::spool::store_event(&state.store, event, state.today()).await {
+        Ok(new) => accepted(json!(new)),
+        Err(error) => match &state.spool {
+            // The database is busy or away: keep the delivery and store it later.
+            Some(spool) => match spool.keep(event).await {
+                Ok(()) => {
+                    tracing::warn!(%error, "a webhook delivery was spooled: the database refused it for now");
+                    accepted(json!("queued"))
+                }
+                Err(io) => {
+                    tracing::error!(%error, %io, "a webhook delivery could be neither stored nor spooled");
+                    reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                }
+            },
+            None => {
+                tracing::error!(%error, "storing a webhook event failed");
+                reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({ "stored": new, "action": event.action })),
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "storing a webhook event failed");
-            reply(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
+        },
     }
 }

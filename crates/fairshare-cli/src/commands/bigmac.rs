@@ -91,17 +91,13 @@ pub async fn run(context: &Context, command: BigmacCommand) -> anyhow::Result<()
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {name}"))?;
             let parsed = fairshare_import::bigmac::parse(&name, bytes.as_slice())?;
             let digest = fairshare_import::content_digest(&bytes);
+            let checks = ReleaseChecks {
+                base_country: programme.thresholds.base_country,
+                partial,
+            };
+            let import = store.import_bigmac(&name, &digest, &parsed, Some(checks), &context.actor);
             let summary = store
-                .import_bigmac(
-                    &name,
-                    &digest,
-                    &parsed,
-                    Some(ReleaseChecks {
-                        base_country: programme.thresholds.base_country,
-                        partial,
-                    }),
-                    &context.actor,
-                )
+                .exclusively(fairshare_store::locks::Exclusive::Import, import)
                 .await?;
             print_summary(&summary);
             // The import is stored whatever happens next: publishing is a separate step

@@ -16,6 +16,7 @@ use fairshare_store::directory::AffiliationImportSummary;
 
 use super::Context;
 use crate::progress;
+use fairshare_store::locks::Exclusive;
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
@@ -123,11 +124,23 @@ pub enum AffiliationFormat {
     Gitdm,
 }
 
+/// Runs one import; imports started elsewhere meanwhile wait for it to finish (and
+/// this one for them), in this process or any other on the same database.
 pub async fn run(context: &Context, command: ImportCommand) -> anyhow::Result<()> {
     let store = context.store().await?;
+    store
+        .exclusively(Exclusive::Import, run_alone(context, &store, command))
+        .await
+}
+
+async fn run_alone(
+    context: &Context,
+    store: &fairshare_store::Store,
+    command: ImportCommand,
+) -> anyhow::Result<()> {
     let settings = context.config.contributions.settings();
     let importer = Importer {
-        store: &store,
+        store,
         actor: &context.actor,
         settings: &settings,
         progress: Arc::new(progress::Terminal::default()),

@@ -34,7 +34,10 @@ pub async fn run(context: &Context, command: RatesCommand) -> anyhow::Result<()>
             let rates = fairshare_import::ecb::parse(&name, bytes.as_slice())?;
             let digest = fairshare_import::content_digest(&bytes);
             let s = store
-                .import_rates(&name, &digest, &rates, &context.actor)
+                .exclusively(
+                    fairshare_store::locks::Exclusive::Import,
+                    store.import_rates(&name, &digest, &rates, &context.actor),
+                )
                 .await?;
             println!(
                 "{name}: {} rates read: {} new, {} revised, {} unchanged",

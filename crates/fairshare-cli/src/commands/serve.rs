@@ -102,7 +102,27 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         let today = context.today();
         state.today = std::sync::Arc::new(move || today);
     }
+    let spool_dir = context
+        .config
+        .server
+        .webhook_spool(&context.config.database_url);
+    let spool = std::sync::Arc::new(
+        fairshare_web::spool::WebhookSpool::open(&spool_dir)
+            .with_context(|| format!("cannot use the webhook spool {}", spool_dir.display()))?,
+    );
+    state.spool = Some(spool.clone());
+    // Deliveries kept while the database was busy are stored as soon as it is free.
+    let drain = {
+        let (store, today) = (store.clone(), state.today.clone());
+        tokio::spawn(async move {
+            loop {
+                spool.drain(&store, today()).await;
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        })
+    };
     fairshare_web::serve(listener, state).await?;
+    drain.abort();
     store.close().await;
     Ok(())
 }

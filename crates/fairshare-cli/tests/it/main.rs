@@ -12,6 +12,7 @@ mod serve;
 mod site;
 mod sponsorship;
 mod thresholds;
+mod writers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

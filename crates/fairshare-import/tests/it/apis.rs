@@ -81,7 +81,22 @@ async fn discourse_posts_and_solutions() {
         )
         .mount(&server)
         .await;
-    let err = forum.page(Some(1)).await.unwrap_err().to_string();
+    // One post that does not parse is skipped, named; the page is not lost.
+    let page = forum.page(Some(1)).await.unwrap();
+    assert!(
+        page.skips.0[0]
+            .reason
+            .starts_with("unreadable Discourse post item x on posts.json?before=1"),
+        "{:?}",
+        page.skips
+    );
+    Mock::given(method("GET"))
+        .and(path("/posts.json"))
+        .and(query_param("before", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
+        .mount(&server)
+        .await;
+    let err = forum.page(Some(2)).await.unwrap_err().to_string();
     assert!(err.contains("unexpected answer"), "{err}");
 }
 
