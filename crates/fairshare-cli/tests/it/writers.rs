@@ -98,20 +98,21 @@ fn serve(dir: &std::path::Path, db: &str) -> (Child, String) {
     let mut child = fairshare_process(dir, db, &["serve", "--bind", "127.0.0.1:0"]);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
-    loop {
+    let address = loop {
         let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve stopped:\n{seen}"
-        );
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve stopped:\n{seen}");
+        }
         seen.push_str(&line);
         if let Some(rest) = line.strip_prefix("Fairshare is serving on http://") {
-            let address = rest.split_whitespace().next().unwrap().to_string();
-            // Keep reading its log so it never blocks on a full pipe.
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return (child, address);
+            break rest.split_whitespace().next().unwrap().to_string();
         }
-    }
+    };
+    // Keep reading its log so it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    (child, address)
 }
 
 /// A distinct sponsorship delivery, signed; returns the HTTP status line.
