@@ -335,14 +335,8 @@ impl ServerConfig {
         if let Some(dir) = &self.webhook_spool {
             return dir.clone();
         }
-        let sqlite_file = database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| database_url.strip_prefix("sqlite:"))
-            .or_else(|| (!database_url.contains("://")).then_some(database_url))
-            .map(|path| path.split('?').next().unwrap_or(path))
-            .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
-        match sqlite_file {
-            Some(path) => format!("{path}-webhooks").into(),
+        match sqlite_file(database_url) {
+            Some(path) => format!("{}-webhooks", path.display()).into(),
             None => "fairshare-webhooks".into(),
         }
     }
@@ -455,4 +449,16 @@ fn describe(error: figment::Error) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The file of an SQLite database URL (`sqlite://PATH`, `sqlite:PATH` or a plain path);
+/// `None` for PostgreSQL and in-memory databases.
+pub fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .or_else(|| (!database_url.contains("://")).then_some(database_url))
+        .map(|path| path.split('?').next().unwrap_or(path))
+        .filter(|path| !path.is_empty() && !path.starts_with(":memory:"))
+        .map(std::path::PathBuf::from)
 }

@@ -97,6 +97,12 @@ enum Command {
     Rates(commands::rates::RatesCommand),
     /// Read the audit log.
     Audit(commands::admin::AuditArgs),
+    /// A consistent copy of the SQLite database, safe while it is in use.
+    Backup(commands::backup::BackupArgs),
+    /// Replace the SQLite database with a checked backup (stop `serve` first).
+    Restore(commands::backup::RestoreArgs),
+    /// Check the database: schema version, and on SQLite integrity and foreign keys.
+    Check,
     /// The programme's rules in force: show, history, record a new version.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
@@ -138,6 +144,9 @@ fn main() -> ExitCode {
             Command::Activities(args) => commands::ledger::activities(&context, args).await,
             Command::Members(command) => commands::ledger::members(&context, command).await,
             Command::Rates(command) => commands::rates::run(&context, command).await,
+            Command::Backup(args) => commands::backup::backup(&context, args).await,
+            Command::Restore(args) => commands::backup::restore(&context, args).await,
+            Command::Check => commands::backup::check(&context).await,
             Command::Scores(args) => commands::scores::scores(&context, args).await,
             Command::Corrections(command) => commands::corrections::run(&context, command).await,
             Command::Evaluate(args) => commands::scores::evaluate(&context, args).await,

@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod activities;
 pub mod applications;
 pub mod audit;
+pub mod backup;
 pub mod bigmac;
 pub mod claims;
 pub mod compliance;

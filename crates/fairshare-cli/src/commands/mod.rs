@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod applications;
+pub mod backup;
 pub mod bigmac;
 pub mod corrections;
 pub mod demo;

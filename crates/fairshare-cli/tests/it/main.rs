@@ -1,6 +1,7 @@
 //! The `fairshare` binary run as a user would, on a real database of each backend.
 
 mod accounts;
+mod backups;
 mod browser;
 mod contract;
 mod contributions;
