@@ -33,6 +33,23 @@ fn import(
     (records, outcome)
 }
 
+/// The error a read of `path` at `rev` ends with.
+fn import_error(path: &std::path::Path, rev: Option<&str>) -> String {
+    read(
+        &GitImport {
+            path,
+            rev,
+            repo_name: "x",
+            team: None,
+            known_tips: &[],
+        },
+        |_| Ok(()),
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string()
+}
+
 /// `git log --numstat --no-renames` as the oracle: sha → (files, added, removed).
 fn numstat(path: &std::path::Path) -> HashMap<String, ChangeSize> {
     let out = Command::new("git")
@@ -241,19 +258,7 @@ fn an_object_missing_from_the_repository_is_an_error_not_a_skip() {
         .unwrap();
     let blob = String::from_utf8(blob.stdout).unwrap().trim().to_string();
     std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
-    let err = read(
-        &GitImport {
-            path: &repo,
-            rev: None,
-            repo_name: "x",
-            team: None,
-            known_tips: &[],
-        },
-        |_| Ok(()),
-        |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = import_error(&repo, None);
     assert!(
         err.contains("its files and lines could not be read"),
         "{err}"
@@ -301,33 +306,9 @@ fn symlinks_submodules_type_and_mode_changes_count_as_git_log_numstat_does() {
 #[test]
 fn not_a_repository_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = read(
-        &GitImport {
-            path: dir.path(),
-            rev: None,
-            repo_name: "x",
-            team: None,
-            known_tips: &[],
-        },
-        |_| Ok(()),
-        |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = import_error(dir.path(), None);
     assert!(err.contains("not a git repository"), "{err}");
     let dir = fixture();
-    let err = read(
-        &GitImport {
-            path: &dir.path().join("repo"),
-            rev: Some("no-such-branch"),
-            repo_name: "x",
-            team: None,
-            known_tips: &[],
-        },
-        |_| Ok(()),
-        |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = import_error(&dir.path().join("repo"), Some("no-such-branch"));
     assert!(err.contains("cannot resolve `no-such-branch`"), "{err}");
 }
