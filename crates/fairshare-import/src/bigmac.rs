@@ -59,11 +59,9 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
     let mut by_date: BTreeMap<Date, Vec<BigMacPrice>> = BTreeMap::new();
     let mut seen: HashSet<(Date, CountryCode)> = HashSet::new();
     let mut skipped = Vec::new();
-    let mut last_line = 1;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(file, e))?;
         let line = record.position().map(|p| p.line());
-        last_line = line.unwrap_or(last_line);
         let field = |i: usize, column: &str| -> Result<&str, ImportError> {
             match record.get(i) {
                 Some(v) if !v.is_empty() => Ok(v),
@@ -118,7 +116,7 @@ pub fn parse(file: &str, input: impl Read) -> Result<BigMacFile, ImportError> {
             dollar_ex,
         });
     }
-    crate::tabular::ended_cleanly(file, &reader, last_line)?;
+    crate::tabular::ended_cleanly(file, &reader)?;
     if by_date.is_empty() {
         return Err(ImportError::invalid(file, None, None, "no data rows"));
     }

@@ -46,11 +46,9 @@ pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
         currencies.push((i, code));
     }
     let mut out = Vec::new();
-    let mut last_line = 1;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(file, e))?;
         let line = record.position().map(|p| p.line());
-        last_line = line.unwrap_or(last_line);
         let day_text = record.get(0).unwrap_or("").trim();
         let day = parse_date(day_text).ok_or_else(|| {
             ImportError::invalid(
@@ -83,7 +81,7 @@ pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
             });
         }
     }
-    ended_cleanly(file, &reader, last_line)?;
+    ended_cleanly(file, &reader)?;
     if out.is_empty() {
         return Err(ImportError::invalid(file, None, None, "no rates"));
     }

@@ -99,7 +99,6 @@ pub fn read(
         .unwrap_or_default();
     let mut outcome = GitOutcome {
         tip: tip.to_string(),
-        complete: boundary.is_empty(),
         ..Default::default()
     };
     let hidden: Vec<gix::ObjectId> = options
@@ -215,6 +214,7 @@ pub fn read(
         sink(batch)?;
     }
     progress(outcome.commits_read);
+    outcome.complete = at_boundary == 0;
     if at_boundary > 0 {
         outcome.problems.push(format!(
             "this is a shallow clone: {at_boundary} commits at its boundary and everything \

@@ -74,13 +74,14 @@ pub struct SlackOutcome {
     pub channels_read: usize,
 }
 
-/// Reads the export, calling `sink` with batches of records; `channels` limits it to
-/// those names (empty = every channel).
+/// Reads the export, calling `sink` with batches of records and `progress` with the
+/// messages read so far; `channels` limits it to those names (empty = every channel).
 pub fn read(
     file: &str,
     input: impl Read + Seek,
     channels: &[String],
     mut sink: impl FnMut(Vec<ActivityRecord>) -> Result<(), ImportError>,
+    mut progress: impl FnMut(u64),
 ) -> Result<SlackOutcome, ImportError> {
     let mut zip = zip::ZipArchive::new(input)
         .map_err(|e| ImportError::invalid(file, None, None, format!("not a ZIP archive: {e}")))?;
@@ -105,6 +106,7 @@ pub fn read(
     let users: HashMap<String, User> = users.into_iter().map(|u| (u.id.clone(), u)).collect();
     let mut out = SlackOutcome::default();
     let mut batch = Vec::with_capacity(BATCH);
+    let mut messages_read = 0u64;
     let wanted: Vec<&Channel> = all_channels
         .iter()
         .filter(|c| {
@@ -144,6 +146,8 @@ pub fn read(
             .filter(|n| n.starts_with(&prefix) && n.ends_with(".json"))
         {
             let messages: Vec<Message> = json_entry(&mut zip, file, entry)?;
+            messages_read += messages.len() as u64;
+            progress(messages_read);
             for (index, message) in messages.into_iter().enumerate() {
                 let place = format!("{file}:{entry}");
                 if message.subtype.is_some() || message.bot_id.is_some() {

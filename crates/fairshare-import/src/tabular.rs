@@ -13,19 +13,42 @@ pub struct CsvInput<R: std::io::Read> {
     columns: Vec<usize>,
 }
 
-/// Counts the quote characters a CSV reader reads. Quotes come in pairs in a well-formed
-/// file (around a field, or doubled inside one); an odd count at the end means the file
+/// Follows the quotes a CSV reader reads. Quotes come in pairs in a well-formed file
+/// (around a field, or doubled inside one); a file that ends between the two of a pair
 /// ends inside a quoted field, which the csv crate would close silently, keeping a
-/// cut-off value.
+/// cut-off value. Remembers the line where that field opened.
 pub struct QuoteCount<R> {
     inner: R,
-    quotes: u64,
+    /// Lines start at 1 (the header) and count every newline, as the csv crate does.
+    line: u64,
+    inside: bool,
+    /// The previous byte closed a quoted field: a quote right after it is a doubled
+    /// quote inside the same field, not a new one.
+    just_closed: bool,
+    opened_at: u64,
 }
 
 impl<R: std::io::Read> std::io::Read for QuoteCount<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.quotes += buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        for byte in &buf[..n] {
+            let reopened = *byte == b'"' && self.just_closed;
+            self.just_closed = false;
+            match byte {
+                b'\n' => self.line += 1,
+                b'"' if self.inside => {
+                    self.inside = false;
+                    self.just_closed = true;
+                }
+                b'"' => {
+                    self.inside = true;
+                    if !reopened {
+                        self.opened_at = self.line;
+                    }
+                }
+                _ => {}
+            }
+        }
         Ok(n)
     }
 }
@@ -38,20 +61,24 @@ pub fn quote_counted<R: std::io::Read>(
 ) -> csv::Reader<QuoteCount<R>> {
     builder.from_reader(QuoteCount {
         inner: input,
-        quotes: 0,
+        line: 1,
+        inside: false,
+        just_closed: false,
+        opened_at: 0,
     })
 }
 
-/// An error naming `last_line` when the file ended inside a quoted field.
+/// An error naming the line where the quoted field opened, when the file ended
+/// inside it.
 pub fn ended_cleanly<R: std::io::Read>(
     file: &str,
     reader: &csv::Reader<QuoteCount<R>>,
-    last_line: u64,
 ) -> Result<(), ImportError> {
-    if !reader.get_ref().quotes.is_multiple_of(2) {
+    let quotes = reader.get_ref();
+    if quotes.inside {
         return Err(ImportError::invalid(
             file,
-            Some(last_line),
+            Some(quotes.opened_at),
             None,
             "the file ends inside a quoted field: a closing `\"` is missing, so the last value may be cut off",
         ));
@@ -71,14 +98,13 @@ pub struct CsvRow<'a> {
 impl<R: std::io::Read> CsvInput<R> {
     /// Checks that the header has `expected` columns (in any order; extra ones ignored).
     pub fn open(file: &str, input: R, expected: &[&str]) -> Result<Self, ImportError> {
-        let reader = quote_counted(
+        let mut reader = quote_counted(
             csv::ReaderBuilder::new()
                 .has_headers(true)
                 .trim(csv::Trim::All)
                 .flexible(false),
             input,
         );
-        let mut reader = reader;
         let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
         let mut columns = Vec::with_capacity(expected.len());
         for name in expected {
@@ -111,22 +137,12 @@ impl<R: std::io::Read> CsvInput<R> {
         names: &[&str],
         mut each: impl FnMut(CsvRow<'_>) -> Result<(), ImportError>,
     ) -> Result<(), ImportError> {
-        let mut last_line = 1;
-        let mut record = csv::StringRecord::new();
-        loop {
-            let more = self
-                .reader
-                .read_record(&mut record)
-                .map_err(|e| csv_error(&self.file, e))?;
-            if !more {
-                break;
-            }
-            let line = record.position().map(|p| p.line()).unwrap_or_default();
-            last_line = line;
+        for record in self.reader.records() {
+            let record = record.map_err(|e| csv_error(&self.file, e))?;
             if record.iter().all(str::is_empty) {
                 continue;
             }
-            let record = std::mem::take(&mut record);
+            let line = record.position().map(|p| p.line()).unwrap_or_default();
             each(CsvRow {
                 file: &self.file,
                 line,
@@ -135,7 +151,7 @@ impl<R: std::io::Read> CsvInput<R> {
                 names,
             })?;
         }
-        ended_cleanly(&self.file, &self.reader, last_line)
+        ended_cleanly(&self.file, &self.reader)
     }
 }
 

@@ -236,8 +236,8 @@ impl Importer<'_> {
         let mut session = self.session("slack", &name, &digest).await?;
         let reader_name = name.clone();
         let outcome = self
-            .stream_into(&mut session, "messages read", move |sink, _progress| {
-                fairshare_import::slack::read(&reader_name, input, &channels, sink)
+            .stream_into(&mut session, "messages read", move |sink, progress| {
+                fairshare_import::slack::read(&reader_name, input, &channels, sink, progress)
             })
             .await?;
         Ok((session.finish(&outcome.skips).await?, outcome.channels_read))

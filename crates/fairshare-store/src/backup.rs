@@ -25,6 +25,18 @@ impl CheckReport {
     pub fn is_sound(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// The report, or an error saying what `subject` fails.
+    pub fn sound(self, subject: &str) -> Result<CheckReport> {
+        if self.is_sound() {
+            Ok(self)
+        } else {
+            Err(StoreError::Invalid(format!(
+                "{subject} fails its check: {}",
+                self.problems.join("; ")
+            )))
+        }
+    }
 }
 
 impl Store {
@@ -182,14 +194,9 @@ pub async fn check_backup(backup: &Path) -> Result<CheckReport> {
 /// The old database's journal files go first: they belong to the file being replaced.
 /// Nothing may have the database open (stop `serve` first).
 pub async fn restore_sqlite(backup: &Path, database: &Path) -> Result<CheckReport> {
-    let report = check_backup(backup).await?;
-    if !report.is_sound() {
-        return Err(StoreError::Invalid(format!(
-            "{} is not restored: {}",
-            backup.display(),
-            report.problems.join("; ")
-        )));
-    }
+    let report = check_backup(backup)
+        .await?
+        .sound(&format!("{} is not restored: it", backup.display()))?;
     let staging = database.with_extension("restoring");
     let io = |what: &str, e: std::io::Error| StoreError::Invalid(format!("{what}: {e}"));
     std::fs::copy(backup, &staging).map_err(|e| io("copying the backup", e))?;

@@ -121,10 +121,9 @@ impl Store {
                 (date, (count as usize, completeness))
             })
             .collect();
-            let known: HashSet<Date> = sizes.keys().copied().collect();
 
             for release in &file.releases {
-                let stored: HashMap<String, PriceRow> = if known.contains(&release.date) {
+                let stored: HashMap<String, PriceRow> = if sizes.contains_key(&release.date) {
                     sqlx::query_as::<_, PriceRow>(
                         "SELECT iso_a3, name, currency_code, local_price, dollar_ex \
                          FROM bigmac_prices WHERE release_date = $1",
@@ -145,10 +144,6 @@ impl Store {
                     HashMap::new()
                 };
                 let is_published = published.contains(&release.date);
-                let mut as_stored: BTreeMap<CountryCode, BigMacPrice> = stored
-                    .values()
-                    .map(|row| price_from_row(row).map(|p| (p.iso_a3, p)))
-                    .collect::<Result<_>>()?;
                 let mut to_write: Vec<&BigMacPrice> = Vec::new();
                 for price in &release.prices {
                     match stored.get(price.iso_a3.as_str()) {
@@ -179,10 +174,15 @@ impl Store {
                     }
                 }
                 if let Some(checks) = checks.filter(|_| !is_published && !to_write.is_empty()) {
+                    // The release as it will be stored: its rows, restated by this file.
+                    let mut outcome: BTreeMap<CountryCode, BigMacPrice> = stored
+                        .values()
+                        .map(|row| price_from_row(row).map(|p| (p.iso_a3, p)))
+                        .collect::<Result<_>>()?;
                     for price in &to_write {
-                        as_stored.insert(price.iso_a3, (*price).clone());
+                        outcome.insert(price.iso_a3, (*price).clone());
                     }
-                    let outcome = Release::new(release.date, as_stored.into_values().collect());
+                    let outcome = Release::new(release.date, outcome.into_values().collect());
                     let previous = sizes
                         .range(..release.date)
                         .rev()
@@ -194,12 +194,15 @@ impl Store {
                     if completeness == Completeness::Partial {
                         summary.partial.push(release.date.to_string());
                     }
-                    sizes.insert(release.date, (outcome.prices.len(), completeness));
-                    sqlx::query("UPDATE bigmac_releases SET partial = $1 WHERE release_date = $2")
-                        .bind(completeness == Completeness::Partial)
-                        .bind(release.date)
-                        .execute(&mut *conn)
-                        .await?;
+                    let was = sizes.insert(release.date, (outcome.prices.len(), completeness));
+                    // A new release is stored complete; only a change of state is written.
+                    if was.map_or(Completeness::Complete, |(_, c)| c) != completeness {
+                        sqlx::query("UPDATE bigmac_releases SET partial = $1 WHERE release_date = $2")
+                            .bind(completeness == Completeness::Partial)
+                            .bind(release.date)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
                 for chunk in to_write.chunks(INSERT_CHUNK) {
                     let mut insert = sqlx::QueryBuilder::new(

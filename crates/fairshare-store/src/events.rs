@@ -110,6 +110,22 @@ impl Store {
 }
 
 impl Store {
+    /// Stores one webhook delivery and, for a GitHub sponsorship, the charges its
+    /// events imply. Returns whether the delivery was new.
+    pub async fn receive_sponsorship_event(
+        &self,
+        event: &SponsorshipEvent,
+        today: time::Date,
+    ) -> Result<bool> {
+        let new = self.record_sponsorship_event(event).await?;
+        if event.platform == "github_sponsors"
+            && let Some(sponsor) = event.account.as_deref()
+        {
+            self.charges_from_webhooks(sponsor, today).await?;
+        }
+        Ok(new)
+    }
+
     /// Turns the GitHub Sponsors webhook events of `sponsor` into the charges they
     /// imply (as the GraphQL importer does, with the same ids, so the two never
     /// double) and stores the new ones. Returns how many were new.

@@ -3,6 +3,8 @@
 //! organisation made. A payment's organisation is looked up through its account at
 //! query time, so linking an account later needs no rewrite.
 
+use std::collections::HashMap;
+
 use fairshare_engine::compliance::{Coverage, Payment};
 use fairshare_engine::{CurrencyCode, Money};
 use fairshare_records::GITHUB_SPONSORS_ON_OPEN_COLLECTIVE;
@@ -380,18 +382,59 @@ impl PaymentRow {
     }
 }
 
-/// The content a transaction id stands for: a second row with the same id must agree.
-fn payment_content(
-    r: &PaymentRecord,
-) -> (&str, &str, Date, rust_decimal::Decimal, String, Coverage) {
-    (
-        &r.platform,
-        &r.account,
-        r.date,
-        r.money.amount.normalize(),
-        r.money.currency.to_string(),
-        r.coverage,
-    )
+/// What a transaction id stands for: a second row with the same id must say the same.
+struct Content {
+    platform: String,
+    account: String,
+    date: Date,
+    amount: rust_decimal::Decimal,
+    currency: String,
+    coverage: String,
+}
+
+impl Content {
+    fn of(r: &PaymentRecord) -> Content {
+        Content {
+            platform: r.platform.clone(),
+            account: r.account.clone(),
+            date: r.date,
+            amount: r.money.amount,
+            currency: r.money.currency.to_string(),
+            coverage: coverage_text(r.coverage).to_string(),
+        }
+    }
+}
+
+impl PartialEq for Content {
+    /// `75.5` and `75.50` are one amount.
+    fn eq(&self, other: &Content) -> bool {
+        (
+            &self.platform,
+            &self.account,
+            self.date,
+            &self.currency,
+            &self.coverage,
+        ) == (
+            &other.platform,
+            &other.account,
+            other.date,
+            &other.currency,
+            &other.coverage,
+        ) && self.amount.normalize() == other.amount.normalize()
+    }
+}
+
+impl std::fmt::Display for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} by `{}` on {}",
+            self.amount,
+            self.currency,
+            fairshare_engine::money::excerpt(&self.account),
+            self.date
+        )
+    }
 }
 
 /// Names a record of an input: its line in a file, its position in an API read.
@@ -403,38 +446,24 @@ fn record_place(input: &str, index: usize, r: &PaymentRecord) -> String {
     }
 }
 
-fn payment_summary(r: &PaymentRecord) -> String {
-    format!(
-        "{} {} by `{}` on {}",
-        r.money.amount,
-        r.money.currency,
-        fairshare_engine::money::excerpt(&r.account),
-        r.date
-    )
-}
-
 /// Two rows of one input with the same transaction id must be the same payment: a
 /// platform never reuses an id, so different content means a corrupt or edited export.
 fn refuse_conflicting_ids(input: &str, records: &[PaymentRecord]) -> Result<()> {
-    let mut first = std::collections::HashMap::with_capacity(records.len());
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(records.len());
     for (index, r) in records.iter().enumerate() {
-        match first.entry(r.external_id.as_str()) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(index);
-            }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let earlier = &records[*o.get()];
-                if payment_content(earlier) != payment_content(r) {
-                    return Err(StoreError::Conflict(format!(
-                        "{} and {} carry the same transaction id `{}` with different content ({} / {}); nothing was imported",
-                        record_place(input, *o.get(), earlier),
-                        record_place(input, index, r),
-                        fairshare_engine::money::excerpt(&r.external_id),
-                        payment_summary(earlier),
-                        payment_summary(r),
-                    )));
-                }
-            }
+        let earlier_index = *first.entry(r.external_id.as_str()).or_insert(index);
+        if earlier_index == index {
+            continue;
+        }
+        let earlier = &records[earlier_index];
+        let (was, is) = (Content::of(earlier), Content::of(r));
+        if was != is {
+            return Err(StoreError::Conflict(format!(
+                "{} and {} carry the same transaction id `{}` with different content ({was} / {is}); nothing was imported",
+                record_place(input, earlier_index, earlier),
+                record_place(input, index, r),
+                fairshare_engine::money::excerpt(&r.external_id),
+            )));
         }
     }
     Ok(())
@@ -448,16 +477,17 @@ async fn refuse_conflicts_with_stored(
     offset: usize,
     chunk: &[PaymentRecord],
 ) -> Result<()> {
-    type Stored = (
-        String,
-        Option<String>,
-        Option<String>,
-        Date,
-        String,
-        String,
-        String,
-        Option<String>,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Stored {
+        external_id: String,
+        platform: Option<String>,
+        account: Option<String>,
+        paid_on: Date,
+        amount: String,
+        currency: String,
+        coverage: String,
+        input_name: Option<String>,
+    }
     let stored: Vec<Stored> = on_tx!(tx, conn => {
         let mut query = sqlx::QueryBuilder::new(
             "SELECT p.external_id, p.platform, p.account, p.paid_on, p.amount, p.currency, p.coverage, r.input_name \
@@ -471,35 +501,29 @@ async fn refuse_conflicts_with_stored(
         list.push_unseparated(")");
         query.build_query_as().fetch_all(conn).await?
     });
-    if stored.is_empty() {
-        return Ok(());
-    }
-    let stored: std::collections::HashMap<String, Stored> =
-        stored.into_iter().map(|row| (row.0.clone(), row)).collect();
+    let stored: HashMap<String, Stored> = stored
+        .into_iter()
+        .map(|row| (row.external_id.clone(), row))
+        .collect();
     for (i, r) in chunk.iter().enumerate() {
-        let Some((_, platform, account, paid_on, amount, currency, coverage, from)) =
-            stored.get(&r.external_id)
-        else {
+        let Some(row) = stored.get(&r.external_id) else {
             continue;
         };
-        let amount = parse_decimal("payments.amount", amount)?;
-        let same = platform.as_deref() == Some(r.platform.as_str())
-            && account.as_deref() == Some(r.account.as_str())
-            && *paid_on == r.date
-            && amount.normalize() == r.money.amount.normalize()
-            && *currency == r.money.currency.to_string()
-            && coverage == coverage_text(r.coverage);
-        if !same {
+        let was = Content {
+            platform: row.platform.clone().unwrap_or_default(),
+            account: row.account.clone().unwrap_or_default(),
+            date: row.paid_on,
+            amount: parse_decimal("payments.amount", &row.amount)?,
+            currency: row.currency.clone(),
+            coverage: row.coverage.clone(),
+        };
+        let is = Content::of(r);
+        if was != is {
             return Err(StoreError::Conflict(format!(
-                "{} carries transaction id `{}`, already stored from {} with different content ({} {} by `{}` on {} / {}); nothing was imported",
+                "{} carries transaction id `{}`, already stored from {} with different content ({was} / {is}); nothing was imported",
                 record_place(input, offset + i, r),
                 fairshare_engine::money::excerpt(&r.external_id),
-                from.as_deref().unwrap_or("an earlier import"),
-                amount,
-                currency,
-                fairshare_engine::money::excerpt(account.as_deref().unwrap_or("")),
-                paid_on,
-                payment_summary(r),
+                row.input_name.as_deref().unwrap_or("an earlier import"),
             )));
         }
     }

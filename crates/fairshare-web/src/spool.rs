@@ -86,7 +86,7 @@ impl WebhookSpool {
                     continue;
                 }
             };
-            match store_event(store, &event, today).await {
+            match store.receive_sponsorship_event(&event, today).await {
                 Ok(_) => {
                     stored += 1;
                     if let Err(error) = std::fs::remove_file(&path) {
@@ -104,20 +104,4 @@ impl WebhookSpool {
         }
         stored
     }
-}
-
-/// Stores one delivery and, for a GitHub sponsorship, the charges its events imply.
-/// Returns whether the delivery was new.
-pub async fn store_event(
-    store: &Store,
-    event: &SponsorshipEvent,
-    today: Date,
-) -> Result<bool, fairshare_store::StoreError> {
-    let new = store.record_sponsorship_event(event).await?;
-    if event.platform == "github_sponsors"
-        && let Some(sponsor) = event.account.as_deref()
-    {
-        store.charges_from_webhooks(sponsor, today).await?;
-    }
-    Ok(new)
 }

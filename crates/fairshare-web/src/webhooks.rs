@@ -114,7 +114,11 @@ async fn store(state: &AppState, event: &SponsorshipEvent) -> Response {
         )
             .into_response()
     };
-    match crate::spool::store_event(&state.store, event, state.today()).await {
+    match state
+        .store
+        .receive_sponsorship_event(event, state.today())
+        .await
+    {
         Ok(new) => accepted(json!(new)),
         Err(error) => match &state.spool {
             // The database is busy or away: keep the delivery and store it later.

@@ -24,14 +24,9 @@ pub struct RestoreArgs {
 pub async fn backup(context: &Context, args: BackupArgs) -> anyhow::Result<()> {
     let store = context.store().await?;
     store.backup_to(&args.file).await?;
-    let report = fairshare_store::backup::check_backup(&args.file).await?;
-    if !report.is_sound() {
-        bail!(
-            "the copy {} fails its check: {}",
-            args.file.display(),
-            report.problems.join("; ")
-        );
-    }
+    let report = fairshare_store::backup::check_backup(&args.file)
+        .await?
+        .sound(&format!("the copy {}", args.file.display()))?;
     println!(
         "backed up to {} (schema version {}; integrity checked)",
         args.file.display(),
@@ -50,13 +45,7 @@ pub async fn restore(context: &Context, args: RestoreArgs) -> anyhow::Result<()>
     let restored = fairshare_store::backup::restore_sqlite(&args.file, &database).await?;
     // Opening migrates a copy made by an older Fairshare; then check it as it is now.
     let store = context.store().await?;
-    let report = store.check().await?;
-    if !report.is_sound() {
-        bail!(
-            "the restored database fails its check: {}",
-            report.problems.join("; ")
-        );
-    }
+    let report = store.check().await?.sound("the restored database")?;
     println!(
         "restored {} from {} (schema version {} → {}; integrity checked)",
         database.display(),
@@ -69,13 +58,7 @@ pub async fn restore(context: &Context, args: RestoreArgs) -> anyhow::Result<()>
 
 pub async fn check(context: &Context) -> anyhow::Result<()> {
     let store = context.store().await?;
-    let report = store.check().await?;
-    if !report.is_sound() {
-        bail!(
-            "the database fails its check:\n  {}",
-            report.problems.join("\n  ")
-        );
-    }
+    let report = store.check().await?.sound("the database")?;
     println!(
         "the database is sound (schema version {})",
         report.schema_version

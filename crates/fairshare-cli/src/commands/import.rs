@@ -13,10 +13,10 @@ use fairshare_import::Skips;
 use fairshare_ingest::{GitImport, Importer};
 use fairshare_store::activities::IngestSummary;
 use fairshare_store::directory::AffiliationImportSummary;
+use fairshare_store::locks::Exclusive;
 
 use super::Context;
 use crate::progress;
-use fairshare_store::locks::Exclusive;
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
@@ -317,9 +317,7 @@ async fn run_alone(
         }
         ImportCommand::Activities { file } => {
             let (name, bytes) = read_file(&file)?;
-            let organisations = context
-                .store()
-                .await?
+            let organisations = store
                 .organisations()
                 .await?
                 .into_iter()

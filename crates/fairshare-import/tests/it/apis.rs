@@ -152,11 +152,17 @@ fn read_slack(
     fairshare_import::ImportError,
 > {
     let mut records = Vec::new();
-    let outcome =
-        fairshare_import::slack::read(name, std::io::Cursor::new(bytes), channels, |b| {
-            records.extend(b);
-            Ok(())
-        })?;
+    let collect = |b: Vec<ActivityRecord>| {
+        records.extend(b);
+        Ok(())
+    };
+    let outcome = fairshare_import::slack::read(
+        name,
+        std::io::Cursor::new(bytes),
+        channels,
+        collect,
+        |_| {},
+    )?;
     Ok((records, outcome))
 }
 
