@@ -54,19 +54,14 @@ fn an_sqlite_backup_taken_during_an_import_restores_to_the_same_answers() {
     fairshare_testkit::make_git_fixture(&dir.join("repo"));
 
     // Online: the copy is taken while an import writes.
-    let mut import = Command::new(env!("CARGO_BIN_EXE_fairshare"))
-        .current_dir(dir)
-        .args([
-            "--database",
-            &db,
-            "import",
-            "git",
-            "repo",
-            "--repo-name",
-            "acme/app",
-        ])
-        .spawn()
-        .unwrap();
+    let mut import = crate::fairshare_command(
+        dir,
+        Some(&db),
+        "import git repo --repo-name acme/app",
+        &TODAY,
+    )
+    .spawn()
+    .unwrap();
     let during = run(dir, &db, &["backup", "during.db"]);
     assert!(during.contains("integrity checked"), "{during}");
     assert!(import.wait().unwrap().success());

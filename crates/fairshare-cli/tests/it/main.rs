@@ -63,6 +63,18 @@ pub fn fairshare(
     args: &(impl CommandLine + ?Sized),
     env: &[(&str, &str)],
 ) -> Output {
+    fairshare_command(cwd, database, args, env)
+        .output()
+        .expect("run fairshare")
+}
+
+/// The `fairshare` command `fairshare()` runs, to start in the background.
+pub fn fairshare_command(
+    cwd: &Path,
+    database: Option<&str>,
+    args: &(impl CommandLine + ?Sized),
+    env: &[(&str, &str)],
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
     command.current_dir(cwd).env_remove("RUST_LOG");
     for (key, _) in std::env::vars() {
@@ -74,7 +86,7 @@ pub fn fairshare(
         command.args(["--database", url]);
     }
     command.args(args.to_args()).envs(env.iter().copied());
-    command.output().expect("run fairshare")
+    command
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -76,21 +76,16 @@ fn csv_file(dir: &std::path::Path, n: usize) -> String {
 }
 
 fn fairshare_process(dir: &std::path::Path, db: &str, args: &[&str]) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
-    command.current_dir(dir).env_remove("RUST_LOG");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FAIRSHARE_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .args(["--database", db])
-        .args(args)
-        .env("FAIRSHARE_SPONSORSHIP__GITHUB_WEBHOOK_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    crate::fairshare_command(
+        dir,
+        Some(db),
+        args,
+        &[("FAIRSHARE_SPONSORSHIP__GITHUB_WEBHOOK_SECRET", SECRET)],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
 }
 
 /// Starts `fairshare serve` and returns it with its address.
