@@ -27,7 +27,9 @@ pub mod programme;
 pub mod ranking;
 pub mod rates;
 pub mod requests;
+pub mod schedule;
 pub mod scoring;
+pub mod sources;
 pub mod threshold;
 
 pub use activity::ActivityKind;

@@ -116,6 +116,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "partial releases",
         include_str!("../migrations/sqlite/0020_partial_releases.sql"),
     ),
+    (
+        21,
+        "scheduler",
+        include_str!("../migrations/sqlite/0021_scheduler.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -217,6 +222,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         20,
         "partial releases",
         include_str!("../migrations/postgres/0020_partial_releases.sql"),
+    ),
+    (
+        21,
+        "scheduler",
+        include_str!("../migrations/postgres/0021_scheduler.sql"),
     ),
 ];
 

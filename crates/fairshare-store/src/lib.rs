@@ -22,12 +22,15 @@ pub mod audit;
 pub mod backup;
 pub mod bigmac;
 pub mod claims;
+pub mod clock;
 pub mod compliance;
 pub mod corrections;
 mod db;
 pub mod directory;
 pub mod events;
+pub mod jobs;
 pub mod locks;
+pub mod mail_queue;
 pub mod org_changes;
 pub mod payments;
 pub mod public;
@@ -82,6 +85,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    clock: clock::Clock,
 }
 
 impl Store {
@@ -90,7 +94,10 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         let db = Db::connect(url).await?;
         db.migrate().await?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            clock: clock::Clock::system(),
+        })
     }
 
     /// Opens a PostgreSQL database with every table inside `schema` (created if
@@ -98,7 +105,21 @@ impl Store {
     pub async fn open_postgres_schema(url: &str, schema: &str) -> Result<Store> {
         let db = Db::connect_postgres_schema(url, schema).await?;
         db.migrate().await?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            clock: clock::Clock::system(),
+        })
+    }
+
+    /// The same store reading time from `clock` (a shifted or manual clock).
+    pub fn with_clock(mut self, clock: clock::Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The program's clock (see [`clock::Clock`]).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
     }
 
     pub fn db(&self) -> &Db {
