@@ -253,6 +253,7 @@ impl ContributionsConfig {
         fairshare_ingest::Settings {
             bot_patterns: self.bot_patterns.clone(),
             teams: self.teams.clone(),
+            default_team: None,
         }
     }
 }

@@ -18,6 +18,31 @@ pub const EMBEDDED_CSV: &str = include_str!("../../../data/ecb/ecb-eurofxref-his
 
 pub use fairshare_records::Rate;
 
+/// The rates of a download from the ECB: the CSV itself, or `eurofxref-hist.zip`
+/// holding it (the form the ECB publishes).
+pub fn parse_download(file: &str, bytes: &[u8]) -> Result<Vec<Rate>, ImportError> {
+    if !bytes.starts_with(b"PK") {
+        return parse(file, bytes);
+    }
+    let bad = |why: String| ImportError::invalid(file, None, None, why);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| bad(format!("not a readable ZIP archive: {e}")))?;
+    let name = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.to_string()))
+        .find(|n| n.to_ascii_lowercase().ends_with(".csv"))
+        .ok_or_else(|| bad("the archive holds no .csv file".into()))?;
+    let entry = archive
+        .by_name(&name)
+        .map_err(|e| bad(format!("cannot read {name}: {e}")))?;
+    // A rates file is a few MiB; anything far larger is not one.
+    const MAX_CSV: u64 = 64 << 20;
+    if entry.size() > MAX_CSV {
+        return Err(bad(format!("{name} is larger than 64 MiB")));
+    }
+    parse(&format!("{file}!{name}"), std::io::Read::take(entry, MAX_CSV))
+}
+
 /// Every rate of the file; the first bad value stops it with its line and column.
 pub fn parse(file: &str, input: impl Read) -> Result<Vec<Rate>, ImportError> {
     // Every row has the header's field count (the trailing comma included): a row

@@ -94,6 +94,28 @@ impl ApiClient {
         }
     }
 
+    /// GET a whole file (reference data), with the same patience; larger than
+    /// `max_bytes` is an error, not a truncated file.
+    pub async fn download(&self, path: &str, max_bytes: usize) -> Result<Vec<u8>, ImportError> {
+        let mut response = self.send(|| self.http.get(self.url(path))).await?;
+        let url = response.url().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.error(&url, format!("reading the answer failed: {e}")))?
+        {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(self.error(
+                    &url,
+                    format!("the file is larger than {} MiB", max_bytes >> 20),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
     /// POST a JSON body (GraphQL) with the same patience.
     pub async fn post<T: DeserializeOwned>(
         &self,

@@ -10,6 +10,7 @@
 mod embedded;
 mod progress;
 mod run;
+pub mod sources;
 
 pub use embedded::{ensure_embedded_bigmac, ensure_embedded_rates};
 pub use progress::{Progress, Quiet};

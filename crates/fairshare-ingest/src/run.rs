@@ -25,12 +25,15 @@ pub struct Settings {
     /// The team credited for work in a repository, forum category or chat channel,
     /// when the import does not say.
     pub teams: BTreeMap<String, String>,
+    /// The team credited where neither the import nor `teams` says (a scheduled
+    /// source's own `team`).
+    pub default_team: Option<String>,
 }
 
 impl Settings {
     /// Fills in each record's team from `teams` by its channel, where it has none.
     pub fn assign_teams(&self, records: &mut [ActivityRecord]) {
-        if self.teams.is_empty() {
+        if self.teams.is_empty() && self.default_team.is_none() {
             return;
         }
         for record in records.iter_mut().filter(|r| r.team.is_none()) {
@@ -40,6 +43,9 @@ impl Settings {
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(channel))
                     .map(|(_, team)| team.clone());
+            }
+            if record.team.is_none() {
+                record.team = self.default_team.clone();
             }
         }
     }

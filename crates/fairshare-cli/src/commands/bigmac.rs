@@ -298,41 +298,7 @@ fn submission_row(s: &SubmissionRecord) -> Vec<String> {
 }
 
 fn print_summary(s: &BigMacImportSummary) {
-    println!(
-        "{}: {} releases ({} new), {} rows read: {} new, {} changed, {} unchanged{}",
-        s.input_name,
-        s.releases,
-        s.releases_new,
-        s.rows_read,
-        s.rows_new,
-        s.rows_changed,
-        s.rows_unchanged,
-        if s.already_imported {
-            " (this file was imported before)"
-        } else {
-            ""
-        }
-    );
-    for skipped in &s.skipped {
-        println!("  skipped {skipped}");
-    }
-    for release in &s.partial {
-        println!(
-            "  the {release} release is partial: stored, but not in force until published \
-             (fairshare thresholds publish --release {release})"
-        );
-    }
-    if !s.frozen.is_empty() {
-        let mut releases: Vec<String> = s.frozen.iter().map(|f| f.release.to_string()).collect();
-        releases.dedup();
-        println!(
-            "{} rows restate the published release(s) {}; their thresholds are frozen, so the \
-             published numbers were kept:",
-            s.frozen.len(),
-            releases.join(", ")
-        );
-        for f in &s.frozen {
-            println!("  {} {}: {}", f.release, f.iso_a3, f.difference);
-        }
+    for line in fairshare_ingest::sources::bigmac_lines(s) {
+        println!("{line}");
     }
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use fairshare_import::Skips;
-use fairshare_ingest::{GitImport, Importer};
+use fairshare_engine::sources::SourceSettings;
+use fairshare_ingest::Importer;
 use fairshare_store::activities::IngestSummary;
 use fairshare_store::directory::AffiliationImportSummary;
 use fairshare_store::locks::Exclusive;
@@ -145,33 +146,35 @@ async fn run_alone(
         settings: &settings,
         progress: Arc::new(progress::Terminal::default()),
     };
-    match command {
+    let secret = |name: &str| token(name);
+    let env = fairshare_ingest::sources::SourceEnv {
+        data_dir: Path::new("."),
+        name: "import",
+        today: context.today(),
+        thresholds: &context.rules(store).await?.thresholds,
+        secret: &secret,
+    };
+    // The sources a scheduler runs, started by hand: the same code, the same summary.
+    let settings = match command {
         ImportCommand::Git {
             path,
             rev,
             team,
             repo_name,
         } => {
-            let outcome = importer
-                .git(GitImport {
-                    path,
-                    rev,
-                    team,
-                    repo_name,
-                })
-                .await?;
-            if outcome.tip.is_empty() {
-                println!("{}: no commits yet", outcome.repo_name);
-                return Ok(());
-            }
-            println!(
-                "{} commits read from {} (up to {})",
-                outcome.commits_read,
-                outcome.repo_name,
-                &outcome.tip[..12.min(outcome.tip.len())]
-            );
-            print_ingest(&outcome.summary, &outcome.problems);
-            Ok(())
+            let mut with_team = importer.settings.clone();
+            with_team.default_team = team;
+            let importer = Importer {
+                settings: &with_team,
+                ..importer
+            };
+            let git = SourceSettings::Git {
+                path: Some(path.display().to_string()),
+                url: None,
+                rev,
+                repo_name,
+            };
+            return print_lines(fairshare_ingest::sources::run(&importer, &git, &env).await?);
         }
         ImportCommand::GithubArchive { files, repos } => {
             let mut repositories = context.config.contributions.github_repositories.clone();
@@ -183,35 +186,42 @@ async fn run_alone(
                 let summary = importer.github_archive(path, &filter).await?;
                 print_ingest(&summary, &[]);
             }
-            Ok(())
+            return Ok(());
         }
         ImportCommand::Github {
             repo,
-            since,
+            since: Some(since),
             api_url,
             token_env,
         } => {
             let token = token(&token_env);
-            if token.is_none() {
-                eprintln!(
-                    "note: ${token_env} is not set; unauthenticated requests are heavily rate limited"
-                );
-            }
-            let summary = importer.github(&repo, since, &api_url, token).await?;
+            warn_unauthenticated(&token_env, &token);
+            let summary = importer.github(&repo, Some(since), &api_url, token).await?;
             print_ingest(&summary, &[]);
-            Ok(())
+            return Ok(());
+        }
+        ImportCommand::Github {
+            repo,
+            since: None,
+            api_url,
+            token_env,
+        } => {
+            warn_unauthenticated(&token_env, &token(&token_env));
+            SourceSettings::Github {
+                repo,
+                token_env: Some(token_env),
+                api_url: Some(api_url),
+            }
         }
         ImportCommand::Discourse {
             url,
             api_key_env,
             api_username,
-        } => {
-            let summary = importer
-                .discourse(&url, token(&api_key_env), &api_username)
-                .await?;
-            print_ingest(&summary, &[]);
-            Ok(())
-        }
+        } => SourceSettings::Discourse {
+            url,
+            api_key_env: Some(api_key_env),
+            api_username: Some(api_username),
+        },
         ImportCommand::SlackExport { zip, channels } => {
             let channels = if channels.is_empty() {
                 context.config.contributions.slack_channels.clone()
@@ -221,64 +231,43 @@ async fn run_alone(
             let (summary, channels_read) = importer.slack_export(&zip, channels).await?;
             println!("{channels_read} channels read");
             print_ingest(&summary, &[]);
-            Ok(())
+            return Ok(());
         }
         ImportCommand::Meetup {
             group,
             api_url,
             token_env,
-        } => {
-            let mut events =
-                fairshare_import::meetup::read(&api_url, &group, token(&token_env)).await?;
-            let summary = importer
-                .activities(
-                    "meetup",
-                    &group,
-                    group.as_bytes(),
-                    &mut events.records,
-                    &events.skips,
-                )
-                .await?;
-            println!("{} events read", events.events_read);
-            print_ingest(&summary, &[]);
-            Ok(())
-        }
+        } => SourceSettings::Meetup {
+            group,
+            token_env: Some(token_env),
+            api_url: Some(api_url),
+        },
         ImportCommand::Opencollective {
             file: Some(file), ..
         } => {
             let (name, bytes) = read_file(&file)?;
             let (records, skips) =
                 fairshare_import::sponsorship::parse_opencollective(&name, bytes.as_slice())?;
-            import_payments(&importer, "opencollective", &name, &bytes, &records, &skips).await
+            return import_payments(&importer, "opencollective", &name, &bytes, &records, &skips)
+                .await;
         }
         ImportCommand::Opencollective {
             file: None,
             collective,
             api_url,
             token_env,
-        } => {
-            let collective = collective.unwrap_or_default();
-            let (records, skips) =
-                fairshare_import::opencollective::read(&api_url, &collective, token(&token_env))
-                    .await?;
-            let name = format!("{api_url} {collective}");
-            import_payments(
-                &importer,
-                "opencollective",
-                &name,
-                name.as_bytes(),
-                &records,
-                &skips,
-            )
-            .await
-        }
+        } => SourceSettings::Opencollective {
+            collective: collective.unwrap_or_default(),
+            token_env: Some(token_env),
+            api_url: Some(api_url),
+        },
         ImportCommand::GithubSponsors {
             file: Some(file), ..
         } => {
             let (name, bytes) = read_file(&file)?;
             let (records, skips) =
                 fairshare_import::sponsorship::parse_github_sponsors(&name, bytes.as_slice())?;
-            import_payments(
+            return import_payments(
                 &importer,
                 "github_sponsors",
                 &name,
@@ -286,35 +275,18 @@ async fn run_alone(
                 &records,
                 &skips,
             )
-            .await
+            .await;
         }
         ImportCommand::GithubSponsors {
             file: None,
             login,
             api_url,
             token_env,
-        } => {
-            let login = login.unwrap_or_default();
-            let activities = fairshare_import::github_sponsors::read_activities(
-                &api_url,
-                &login,
-                token(&token_env),
-            )
-            .await?;
-            let (records, skips) =
-                fairshare_import::github_sponsors::charges(&activities, context.today());
-            println!("{} sponsors activities read", activities.len());
-            let name = format!("{api_url} {login}");
-            import_payments(
-                &importer,
-                "github_sponsors_api",
-                &name,
-                name.as_bytes(),
-                &records,
-                &skips,
-            )
-            .await
-        }
+        } => SourceSettings::GithubSponsors {
+            login: login.unwrap_or_default(),
+            token_env: Some(token_env),
+            api_url: Some(api_url),
+        },
         ImportCommand::Activities { file } => {
             let (name, bytes) = read_file(&file)?;
             let organisations = store
@@ -333,7 +305,7 @@ async fn run_alone(
                 .activities("csv", &name, &bytes, &mut records, &Skips::default())
                 .await?;
             print_ingest(&summary, &[]);
-            Ok(())
+            return Ok(());
         }
         ImportCommand::Orgs { file } => {
             let (name, bytes) = read_file(&file)?;
@@ -343,7 +315,7 @@ async fn run_alone(
                 "{name}: {} organisations read: {} new, {} updated, {} unchanged; {} activities re-attributed",
                 s.read, s.new, s.updated, s.unchanged, s.reattributed
             );
-            Ok(())
+            return Ok(());
         }
         ImportCommand::Affiliations { file, format } => {
             let (name, bytes) = read_file(&file)?;
@@ -365,9 +337,10 @@ async fn run_alone(
             refused.append(&mut s.refused);
             s.refused = refused;
             print_affiliations(&name, &s);
-            Ok(())
+            return Ok(());
         }
-    }
+    };
+    print_lines(fairshare_ingest::sources::run(&importer, &settings, &env).await?)
 }
 
 /// The secret in environment variable `name`, when set and not empty.
@@ -383,25 +356,24 @@ async fn import_payments(
     records: &[fairshare_import::PaymentRecord],
     skips: &Skips,
 ) -> anyhow::Result<()> {
-    let s = importer.payments(source, name, bytes, records).await?;
-    println!(
-        "{name}: {} payments read: {} new, {} already known; {} rows skipped",
-        s.read,
-        s.new,
-        s.already_known,
-        skips.total()
-    );
-    for skip in &skips.0 {
-        println!("  skipped {}: {}", skip.count, skip.reason);
-    }
-    let unlinked = importer.store.unlinked_accounts().await?;
-    if !unlinked.is_empty() {
-        println!(
-            "{} sponsor accounts are not linked to an organisation yet: fairshare payments unlinked",
-            unlinked.len()
-        );
+    print_lines(
+        fairshare_ingest::sources::payments(importer, source, name, bytes, records, skips).await?,
+    )
+}
+
+fn print_lines(lines: Vec<String>) -> anyhow::Result<()> {
+    for line in lines {
+        println!("{line}");
     }
     Ok(())
+}
+
+fn warn_unauthenticated(token_env: &str, token: &Option<String>) {
+    if token.is_none() {
+        eprintln!(
+            "note: ${token_env} is not set; unauthenticated requests are heavily rate limited"
+        );
+    }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
@@ -411,28 +383,8 @@ fn read_file(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
 }
 
 pub fn print_ingest(s: &IngestSummary, problems: &[String]) {
-    println!(
-        "{} {}: {} read, {} new, {} already known, {} skipped; {} new members; {} bot activities (never scored)",
-        s.source,
-        s.input,
-        s.read,
-        s.new,
-        s.already_known,
-        s.skipped.iter().map(|(_, n)| n).sum::<u64>(),
-        s.members_new,
-        s.bot_activities
-    );
-    for (reason, count) in &s.skipped {
-        println!("  skipped {count}: {reason}");
-    }
-    for w in &s.warnings {
-        println!(
-            "  warning: {} ({} times, first: {})",
-            w.message, w.count, w.example
-        );
-    }
-    for problem in problems {
-        println!("  not read: {problem}");
+    for line in fairshare_ingest::sources::summary_lines(s, problems) {
+        println!("{line}");
     }
 }
 
