@@ -239,3 +239,133 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// What waits for a reviewer's or a team lead's decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub applications: i64,
+    pub organisation_changes: i64,
+    pub price_submissions: i64,
+    /// Pending claims by team.
+    pub claims: Vec<(String, i64)>,
+}
+
+impl Waiting {
+    pub fn claims_total(&self) -> i64 {
+        self.claims.iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl Store {
+    /// Audit entries since `since` with one of `actions` whose mails were not queued
+    /// yet, oldest first.
+    pub async fn unnotified_audit(
+        &self,
+        actions: &[&str],
+        since: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::AuditEntry>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            at: OffsetDateTime,
+            actor: String,
+            action: String,
+            subject: String,
+            details: String,
+        }
+        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT a.id, a.at, a.actor, a.action, a.subject, a.details FROM audit_log a \
+                 WHERE NOT EXISTS (SELECT 1 FROM audit_notified n WHERE n.audit_id = a.id) AND a.at >= ",
+            );
+            query.push_bind(since);
+            query.push(" AND a.action IN (");
+            let mut list = query.separated(", ");
+            for action in actions {
+                list.push_bind(*action);
+            }
+            query.push(") ORDER BY a.id LIMIT ");
+            query.push_bind(limit);
+            query.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| crate::audit::AuditEntry {
+                details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
+                id: r.id,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                subject: r.subject,
+            })
+            .collect())
+    }
+
+    /// Records that the mails of these audit entries are queued.
+    pub async fn mark_notified(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self.db(), pool => {
+            let mut query = sqlx::QueryBuilder::new("INSERT INTO audit_notified (audit_id) ");
+            query.push_values(ids, |mut row, id| {
+                row.push_bind(*id);
+            });
+            query.push(" ON CONFLICT (audit_id) DO NOTHING");
+            query.build().execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The addresses of enabled accounts holding `role` (with `scope`, when given).
+    pub async fn addresses_of(
+        &self,
+        role: crate::accounts::Role,
+        scope: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT u.email FROM users u JOIN user_roles r ON r.user_id = u.id \
+                 WHERE r.role = $1 AND ($2 IS NULL OR r.scope = $2) AND u.disabled_at IS NULL ORDER BY u.email",
+            )
+            .bind(role.as_str())
+            .bind(scope)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+
+    /// Counts of what waits for a decision.
+    pub async fn waiting(&self) -> Result<Waiting> {
+        let (counts, claims): (Vec<(String, i64)>, Vec<(String, i64)>) = on_pool!(self.db(), pool => {
+            let counts = sqlx::query_as(
+                "SELECT 'applications', COUNT(*) FROM applications WHERE status IN ('pending', 'deferred') \
+                 UNION ALL SELECT 'changes', COUNT(*) FROM organisation_changes WHERE status = 'pending' \
+                 UNION ALL SELECT 'prices', COUNT(*) FROM price_submissions WHERE status = 'pending'",
+            )
+            .fetch_all(pool)
+            .await?;
+            let claims = sqlx::query_as(
+                "SELECT team, COUNT(*) FROM claims WHERE status = 'pending' GROUP BY team ORDER BY team",
+            )
+            .fetch_all(pool)
+            .await?;
+            (counts, claims)
+        });
+        let count = |name: &str| {
+            counts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| *c)
+                .unwrap_or(0)
+        };
+        Ok(Waiting {
+            applications: count("applications"),
+            organisation_changes: count("changes"),
+            price_submissions: count("prices"),
+            claims,
+        })
+    }
+}

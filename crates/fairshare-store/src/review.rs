@@ -67,6 +67,8 @@ pub struct ReviewOutcome {
     pub ranked: usize,
     /// The month had been reviewed before: nothing changed.
     pub already_reviewed: bool,
+    /// The ranking as published (or, for a preview, as it would be).
+    pub entries: Vec<RankingEntry>,
 }
 
 impl Store {
@@ -162,9 +164,16 @@ impl Store {
     ) -> Result<ReviewOutcome> {
         self.exclusively(
             crate::locks::Exclusive::Review,
-            self.review_month_alone(month, rules, republish, actor),
+            self.review_month_alone(month, rules, republish, actor, false),
         )
         .await
+    }
+
+    /// What reviewing `month` would do now — status changes with reasons and the
+    /// ranking — without writing anything: the draft a reviewer approves.
+    pub async fn preview_review(&self, month: Month, rules: &ProgrammeRules) -> Result<ReviewOutcome> {
+        self.review_month_alone(month, rules, None, "preview", true)
+            .await
     }
 
     async fn review_month_alone(
@@ -173,6 +182,7 @@ impl Store {
         rules: &ProgrammeRules,
         republish: Option<&str>,
         actor: &str,
+        preview: bool,
     ) -> Result<ReviewOutcome> {
         let existing = self.ranking(month).await?;
         match (&existing, republish) {
@@ -288,6 +298,33 @@ impl Store {
             })
             .collect();
         let ranked = ranking::rank(standings);
+        let described: Vec<String> = changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {} → {} ({})",
+                    c.partner.slug, c.partner.status, c.transition.to, c.transition.reason
+                )
+            })
+            .collect();
+        let entries: Vec<RankingEntry> = ranked
+            .iter()
+            .map(|Ranked { rank, standing }| RankingEntry {
+                rank: *rank as i64,
+                org: standing.org.clone(),
+                score: standing.score.normalize(),
+                members: standing.members as i64,
+                previous_rank: previous_ranks.get(standing.org.as_str()).copied(),
+            })
+            .collect();
+        if preview {
+            return Ok(ReviewOutcome {
+                changes: described,
+                ranked: ranked.len(),
+                already_reviewed: false,
+                entries,
+            });
+        }
         let rules_json = serde_json::json!({ "scoring": &rules.scoring, "eligibility": &rules.eligibility, "grace_months": rules.grace_months });
         let mut tx = Tx::begin(self.db()).await?;
         let key = month.to_string();
@@ -363,17 +400,10 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(ReviewOutcome {
-            changes: changes
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{}: {} → {} ({})",
-                        c.partner.slug, c.partner.status, c.transition.to, c.transition.reason
-                    )
-                })
-                .collect(),
+            changes: described,
             ranked: ranked.len(),
             already_reviewed: false,
+            entries,
         })
     }
 }

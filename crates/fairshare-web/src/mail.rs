@@ -65,6 +65,18 @@ impl Transport {
     }
 }
 
+/// One message to send.
+#[derive(Clone, Copy, Debug)]
+pub struct Outgoing<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// The mail queue's id: one Message-ID and outbox file per queued message.
+    pub queue_id: Option<i64>,
+    /// The one-click unsubscribe address (`List-Unsubscribe`).
+    pub unsubscribe: Option<&'a str>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Mailer {
     pub transport: Transport,
@@ -81,6 +93,27 @@ impl Mailer {
 
     /// Sends a plain-text message; an error says what failed (address, server, disk).
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        self.send_message(&Outgoing {
+            to,
+            subject,
+            body,
+            queue_id: None,
+            unsubscribe: None,
+        })
+        .await
+    }
+
+    /// Sends a message. A queued message keeps one Message-ID and one outbox file
+    /// name across attempts, so a retry after a crash replaces rather than doubles it
+    /// (in the outbox; a receiving server may drop the duplicate by its Message-ID).
+    pub async fn send_message(&self, outgoing: &Outgoing<'_>) -> Result<(), String> {
+        let Outgoing {
+            to,
+            subject,
+            body,
+            queue_id,
+            unsubscribe,
+        } = *outgoing;
         if let Transport::Off = self.transport {
             tracing::warn!(%to, %subject, "mail is off ([mail] smtp_host or outbox): message not sent");
             return Ok(());
@@ -91,13 +124,33 @@ impl Mailer {
             .map_err(|e| format!("mail.from `{}`: {e}", self.from))?;
         let recipient: Mailbox = to.parse().map_err(|e| format!("the address `{to}`: {e}"))?;
         let body = readable_body(body);
-        let message_id = format!("<{}@{}>", crate::auth::random_token(), from.email.domain());
-        let message = Message::builder()
+        let local = match queue_id {
+            Some(id) => format!("fairshare-mail-{id}"),
+            None => crate::auth::random_token(),
+        };
+        let message_id = format!("<{local}@{}>", from.email.domain());
+        let mut builder = Message::builder()
             .from(from)
             .to(recipient)
             .subject(subject)
             .message_id(Some(message_id))
-            .header(ContentType::TEXT_PLAIN)
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(url) = unsubscribe {
+            // RFC 8058 one-click: mail clients show "Unsubscribe" and POST to the URL.
+            let header = |name: &'static str, value: String| {
+                lettre::message::header::HeaderValue::new(
+                    lettre::message::header::HeaderName::new_from_ascii_str(name),
+                    value,
+                )
+            };
+            builder = builder
+                .raw_header(header("List-Unsubscribe", format!("<{url}>")))
+                .raw_header(header(
+                    "List-Unsubscribe-Post",
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let message = builder
             .body(body)
             .map_err(|e| format!("building the message: {e}"))?;
         match &self.transport {
@@ -110,7 +163,8 @@ impl Mailer {
             Transport::Outbox(dir) => {
                 let dir = dir.clone();
                 let bytes = message.formatted();
-                tokio::task::spawn_blocking(move || write_to_outbox(&dir, &bytes))
+                let name = queue_id.map(|id| format!("queued-{id:012}.eml"));
+                tokio::task::spawn_blocking(move || write_to_outbox(&dir, name, &bytes))
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| format!("mail outbox: {e}"))
@@ -132,13 +186,19 @@ fn readable_body(text: &str) -> Body {
     }
 }
 
-fn write_to_outbox(dir: &std::path::Path, message: &[u8]) -> std::io::Result<()> {
+fn write_to_outbox(
+    dir: &std::path::Path,
+    name: Option<String>,
+    message: &[u8],
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let name = format!(
-        "{}-{}.eml",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-        &crate::auth::random_token()[..8]
-    );
+    let name = name.unwrap_or_else(|| {
+        format!(
+            "{}-{}.eml",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+            &crate::auth::random_token()[..8]
+        )
+    });
     // Write then rename, so that a relay never reads half a message.
     let partial = dir.join(format!(".{name}"));
     std::fs::write(&partial, message)?;
