@@ -369,3 +369,17 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Gives a message up at once (mail is off, the address is unusable).
+    pub async fn mail_failed_for_good(&self, id: i64, why: &str) -> Result<()> {
+        on_pool!(self.db(), pool => {
+            sqlx::query("UPDATE mail_queue SET state = 'dropped', last_error = $1 WHERE id = $2")
+                .bind(why)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}
