@@ -32,6 +32,114 @@ pub struct Config {
     pub site: SiteConfig,
     pub mail: MailConfig,
     pub github_login: GithubLoginConfig,
+    /// Live contributions from GitHub (`POST /webhooks/github`).
+    pub github: GithubConfig,
+    /// Sources the scheduler runs (`[[sources]]`, one table each).
+    pub sources: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// When and how the monthly review runs on its own.
+    pub review: ReviewConfig,
+    pub scheduler: SchedulerConfig,
+}
+
+/// `[github]`: the repository webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubConfig {
+    /// The secret GitHub signs deliveries with (better set through
+    /// `FAIRSHARE_GITHUB__WEBHOOK_SECRET`); unset turns the webhook off.
+    pub webhook_secret: Option<String>,
+}
+
+/// `[review]`: the monthly cycle.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    /// Day of the month (1–28) the previous month is reviewed.
+    pub day: u8,
+    /// Hour of that day, UTC (0–23).
+    pub hour: u8,
+    /// `auto`: publish at once; `approve`: prepare a draft a reviewer publishes.
+    pub publish: String,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        let calendar = fairshare_engine::schedule::ReviewCalendar::default();
+        ReviewConfig {
+            day: calendar.day,
+            hour: calendar.hour,
+            publish: "auto".into(),
+        }
+    }
+}
+
+/// `[scheduler]`: the machine inside `serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// Run sources, reviews and mail inside `serve` (off: use `fairshare sync` from cron).
+    pub enabled: bool,
+    /// Where git sources given by `url` are cloned.
+    pub data_dir: PathBuf,
+    /// Seconds between two looks at what is due (5–3600).
+    pub tick_secs: u64,
+    /// The hour (UTC) reviewers' and team leads' daily digest goes out.
+    pub digest_hour: u8,
+    /// Failed runs in a row of a source after which administrators are mailed.
+    pub alert_after: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            enabled: true,
+            data_dir: "fairshare-data".into(),
+            tick_secs: 30,
+            digest_hour: 7,
+            alert_after: 3,
+        }
+    }
+}
+
+impl Config {
+    /// What the scheduler runs, checked: every source, the review calendar, limits.
+    pub fn scheduler_settings(&self) -> anyhow::Result<fairshare_scheduler::Settings> {
+        let sources = fairshare_engine::sources::read_all(&self.sources)
+            .map_err(|e| anyhow::anyhow!("fairshare.toml: {e}"))?;
+        let review = fairshare_engine::schedule::ReviewCalendar {
+            day: self.review.day,
+            hour: self.review.hour,
+        };
+        review
+            .validate()
+            .map_err(|e| anyhow::anyhow!("fairshare.toml: {e}"))?;
+        let publish = match self.review.publish.as_str() {
+            "auto" => fairshare_scheduler::Publish::Auto,
+            "approve" => fairshare_scheduler::Publish::Approve,
+            other => bail!("fairshare.toml: review.publish must be `auto` or `approve`, not `{other}`"),
+        };
+        let s = &self.scheduler;
+        if !(5..=3600).contains(&s.tick_secs) {
+            bail!("fairshare.toml: scheduler.tick_secs must be from 5 to 3600, not {}", s.tick_secs);
+        }
+        if s.digest_hour > 23 {
+            bail!("fairshare.toml: scheduler.digest_hour must be from 0 to 23, not {}", s.digest_hour);
+        }
+        if !(1..=100).contains(&s.alert_after) {
+            bail!("fairshare.toml: scheduler.alert_after must be from 1 to 100, not {}", s.alert_after);
+        }
+        Ok(fairshare_scheduler::Settings {
+            sources,
+            data_dir: s.data_dir.clone(),
+            ingest: self.contributions.settings(),
+            rules: self.rules()?,
+            review,
+            publish,
+            digest_hour: s.digest_hour,
+            alert_after: s.alert_after,
+            ..Default::default()
+        })
+    }
 }
 
 impl Config {
@@ -112,6 +220,18 @@ impl Default for MailConfig {
 }
 
 impl MailConfig {
+    /// The mail layer; links point at `base_url`, else at the address `bind`.
+    pub fn mailer(&self, bind: &str) -> anyhow::Result<fairshare_web::mail::Mailer> {
+        Ok(fairshare_web::mail::Mailer {
+            transport: self.transport()?,
+            from: self.from.clone(),
+            base_url: self
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{bind}")),
+        })
+    }
+
     /// Where mail goes: SMTP, an outbox, or nowhere.
     pub fn transport(&self) -> anyhow::Result<fairshare_web::mail::Transport> {
         use fairshare_web::mail::{SmtpSettings, Transport};
@@ -290,6 +410,10 @@ impl Default for Config {
             site: SiteConfig::default(),
             mail: MailConfig::default(),
             github_login: GithubLoginConfig::default(),
+            github: GithubConfig::default(),
+            sources: Vec::new(),
+            review: ReviewConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }

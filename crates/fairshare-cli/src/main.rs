@@ -103,6 +103,10 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// Check the database: schema version, and on SQLite integrity and foreign keys.
     Check,
+    /// Every source the scheduler runs, with its last run, outcome and next run.
+    Sources(commands::sources::SourcesArgs),
+    /// Run the sources due now (or the named ones) once; non-zero if one failed.
+    Sync(commands::sources::SyncArgs),
     /// The programme's rules in force: show, history, record a new version.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
@@ -163,6 +167,8 @@ fn main() -> ExitCode {
             Command::Payments(command) => commands::payments::run(&context, command).await,
             Command::Compliance(args) => commands::payments::compliance(&context, args).await,
             Command::Audit(args) => commands::admin::audit(&context, args).await,
+            Command::Sources(args) => commands::sources::sources(&context, args).await,
+            Command::Sync(args) => commands::sources::sync(&context, args).await,
         }
     });
     match result {

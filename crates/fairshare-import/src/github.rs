@@ -211,7 +211,7 @@ impl GithubRepo {
                     };
                     let at = self.time(&comment.created_at, "created_at")?;
                     let mut record = self.record(
-                        format!("comment:{}", comment.id),
+                        ids::comment(comment.id),
                         ActivityKind::Comment,
                         person,
                         at,
@@ -229,7 +229,7 @@ impl GithubRepo {
             page.skips.add("deleted user");
             return Ok(());
         };
-        let key = format!("pr:{}#{}", self.repo, pull.number);
+        let key = ids::pull_request(&self.repo, pull.number);
         let opened = self.time(&pull.created_at, "created_at")?;
         let mut record = self.record(
             format!("{key}:opened"),
@@ -271,7 +271,7 @@ impl GithubRepo {
                 }
                 let at = self.time(submitted, "submitted_at")?;
                 let mut record = self.record(
-                    format!("review:{}", review.id),
+                    ids::review(review.id),
                     ActivityKind::Review,
                     person,
                     at,
@@ -292,7 +292,7 @@ impl GithubRepo {
             page.skips.add("deleted user");
             return Ok(());
         };
-        let key = format!("issue:{}#{}", self.repo, issue.number);
+        let key = ids::issue(&self.repo, issue.number);
         let opened = self.time(&issue.created_at, "created_at")?;
         let mut record = self.record(
             format!("{key}:opened"),
@@ -359,4 +359,27 @@ fn person(user: Option<&User>) -> Option<PersonRef> {
     let user = user?;
     let key = IdentityKey::new(IdentityKind::Github, &user.login).ok()?;
     (key.value != "ghost").then(|| PersonRef::new(key, Some(&user.login)))
+}
+
+/// The external ids of GitHub activities, one scheme for the REST import, GH Archive
+/// and webhook deliveries, so the same work read three ways is stored once.
+/// Repository names are compared without case, as GitHub does.
+pub mod ids {
+    /// `pr:owner/name#12`; `:opened` and `:merged` are appended.
+    pub fn pull_request(repo: &str, number: u64) -> String {
+        format!("pr:{}#{number}", repo.to_lowercase())
+    }
+
+    /// `issue:owner/name#7`; `:opened` and `:closed` are appended.
+    pub fn issue(repo: &str, number: u64) -> String {
+        format!("issue:{}#{number}", repo.to_lowercase())
+    }
+
+    pub fn review(id: u64) -> String {
+        format!("review:{id}")
+    }
+
+    pub fn comment(id: u64) -> String {
+        format!("comment:{id}")
+    }
 }

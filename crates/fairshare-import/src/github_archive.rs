@@ -51,7 +51,8 @@ impl ArchiveFilter {
         self.prefilter.as_ref().is_none_or(|p| p.is_match(line))
     }
 
-    fn wants(&self, repo: &str) -> bool {
+    /// Whether events of `repo` are read (every repository when none is configured).
+    pub fn wants(&self, repo: &str) -> bool {
         self.repositories.is_empty()
             || self
                 .repositories
@@ -136,10 +137,17 @@ struct ActionPayload<'a> {
     review: Option<Item<'a>>,
     #[serde(default, borrow)]
     comment: Option<Item<'a>>,
+    /// The pull request's number (pull_request events carry it at the top).
+    #[serde(default)]
+    number: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct Item<'a> {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    number: Option<u64>,
     #[serde(default, borrow)]
     html_url: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -233,7 +241,15 @@ pub fn read(
             continue;
         }
         let before = batch.len();
-        convert(&event, file, number, &mut batch, &mut outcome.skips)?;
+        let reference = EventRef {
+            id: &event.id,
+            kind: &event.kind,
+            actor: &event.actor.login,
+            repo: &event.repo.name,
+            created_at: &event.created_at,
+            payload: event.payload,
+        };
+        convert(&reference, file, number, &mut batch, &mut outcome.skips)?;
         if batch.len() == before && !is_read_kind(&event.kind) {
             outcome
                 .skips
@@ -274,7 +290,7 @@ fn read_error(file: &str, line: u64, error: std::io::Error) -> ImportError {
     ImportError::invalid(file, Some(line), None, message)
 }
 
-fn is_read_kind(kind: &str) -> bool {
+pub(crate) fn is_read_kind(kind: &str) -> bool {
     matches!(
         kind,
         "PushEvent"
@@ -285,14 +301,30 @@ fn is_read_kind(kind: &str) -> bool {
     )
 }
 
-fn convert(
-    event: &Event<'_>,
+/// One event as the conversion reads it: a GH Archive line, or a webhook delivery
+/// (whose body is the archive's `payload`).
+pub(crate) struct EventRef<'a> {
+    /// The archive's event id (the delivery's id for a webhook): only used for an
+    /// event whose payload lacks the numbers the shared ids are made of.
+    pub id: &'a str,
+    /// The archive's type: `PullRequestEvent`, ….
+    pub kind: &'a str,
+    pub actor: &'a str,
+    pub repo: &'a str,
+    pub created_at: &'a str,
+    pub payload: &'a RawValue,
+}
+
+/// The records of one event, with the ids of `github::ids` (shared with the REST
+/// import and webhooks).
+pub(crate) fn convert(
+    event: &EventRef<'_>,
     file: &str,
     line: u64,
     out: &mut Vec<ActivityRecord>,
     skips: &mut Skips,
 ) -> Result<(), ImportError> {
-    if !is_read_kind(&event.kind) {
+    if !is_read_kind(event.kind) {
         return Ok(());
     }
     let bad =
@@ -303,19 +335,20 @@ fn convert(
             format!("`{}` is not an RFC 3339 time", event.created_at),
         )
     })?;
+    // Events whose payload lacks its numbers (trimmed archives) keep the event's key.
     let key = format!(
         "{}:{}:{}:{}",
         event.id,
         event.kind,
-        event.repo.name,
+        event.repo,
         at.unix_timestamp()
     );
     let actor = || -> Result<PersonRef, ImportError> {
-        let key = IdentityKey::new(IdentityKind::Github, &event.actor.login)
+        let key = IdentityKey::new(IdentityKind::Github, event.actor)
             .map_err(|e| bad("actor.login", e.to_string()))?;
-        Ok(PersonRef::new(key, Some(&event.actor.login)))
+        Ok(PersonRef::new(key, Some(event.actor)))
     };
-    let repo = event.repo.name.to_string();
+    let repo = event.repo.to_string();
     let make =
         |external_id: String, kind: ActivityKind, person: PersonRef, item: Option<&Item<'_>>| {
             let mut record = ActivityRecord::new(external_id, kind, person, at);
@@ -358,10 +391,20 @@ fn convert(
     let payload: ActionPayload = serde_json::from_str(event.payload.get())
         .map_err(|e| bad("payload", format!("unreadable payload: {e}")))?;
     let action = payload.action.as_deref().unwrap_or("");
-    match (event.kind.as_ref(), action) {
+    let pull = payload
+        .number
+        .or(payload.pull_request.as_ref().and_then(|p| p.number))
+        .map(|n| crate::github::ids::pull_request(event.repo, n));
+    let issue = payload
+        .issue
+        .as_ref()
+        .and_then(|i| i.number)
+        .map(|n| crate::github::ids::issue(event.repo, n));
+    let id_of = |item: &Option<Item<'_>>| item.as_ref().and_then(|i| i.id);
+    match (event.kind, action) {
         ("PullRequestEvent", "opened") => {
             out.push(make(
-                key,
+                pull.map(|p| format!("{p}:opened")).unwrap_or(key),
                 ActivityKind::PrOpened,
                 actor()?,
                 payload.pull_request.as_ref(),
@@ -381,7 +424,8 @@ fn convert(
                         }
                         None => actor()?,
                     };
-                    out.push(make(key, ActivityKind::PrMerged, person, pr));
+                    let id = pull.map(|p| format!("{p}:merged")).unwrap_or(key);
+                    out.push(make(id, ActivityKind::PrMerged, person, pr));
                 }
                 Some(false) => skips.add("pull request closed without merging"),
                 None => skips.add("pull request closed (trimmed payload: merge state unknown)"),
@@ -389,23 +433,29 @@ fn convert(
         }
         ("PullRequestReviewEvent", "created" | "submitted") => {
             let item = payload.review.as_ref().or(payload.pull_request.as_ref());
-            out.push(make(key, ActivityKind::Review, actor()?, item));
+            let id = id_of(&payload.review)
+                .map(crate::github::ids::review)
+                .unwrap_or(key);
+            out.push(make(id, ActivityKind::Review, actor()?, item));
         }
         ("IssuesEvent", "opened") => out.push(make(
-            key,
+            issue.map(|i| format!("{i}:opened")).unwrap_or(key),
             ActivityKind::IssueOpened,
             actor()?,
             payload.issue.as_ref(),
         )),
         ("IssuesEvent", "closed") => out.push(make(
-            key,
+            issue.map(|i| format!("{i}:closed")).unwrap_or(key),
             ActivityKind::IssueClosed,
             actor()?,
             payload.issue.as_ref(),
         )),
         ("IssueCommentEvent", "created") => {
+            let id = id_of(&payload.comment)
+                .map(crate::github::ids::comment)
+                .unwrap_or(key);
             let mut record = make(
-                key,
+                id,
                 ActivityKind::Comment,
                 actor()?,
                 payload.comment.as_ref(),
@@ -470,6 +520,7 @@ mod tests {
                 (ActivityKind::Comment, "dependabot[bot]".into()),
             ]
         );
+        // Events without their numbers keep the event's key.
         assert_eq!(
             records[0].external_id,
             "1:PullRequestEvent:Acme/App:1767323045"

@@ -1,5 +1,6 @@
-//! Sponsorship webhook deliveries (GitHub Sponsors, Open Collective) read into
-//! [`SponsorshipEvent`]s. The web layer authenticates a delivery first and hands over
+//! Webhook deliveries: sponsorships (GitHub Sponsors, Open Collective) read into
+//! [`SponsorshipEvent`]s, and GitHub repository events read into the same activity
+//! records, with the same ids, as the REST and GH Archive imports. The web layer authenticates a delivery first and hands over
 //! only an authenticated body; nothing here trusts it further than its shape.
 
 use serde_json::Value;
@@ -111,5 +112,168 @@ mod tests {
             opencollective(b"{\"type\":\"x\"}").unwrap_err().0,
             "`type` and `id` are required"
         );
+    }
+}
+
+/// What a GitHub repository delivery holds.
+#[derive(Debug)]
+pub enum GithubDelivery {
+    /// Not read (an event or repository the programme does not count), with why.
+    Ignored(String),
+    /// The repository and the activities of the event.
+    Activities {
+        repo: String,
+        records: Vec<crate::ActivityRecord>,
+        skips: crate::Skips,
+    },
+}
+
+/// A GitHub repository webhook delivery (`X-GitHub-Event: event`): `push`,
+/// `pull_request`, `pull_request_review`, `issues` and `issue_comment` of the
+/// repositories `filter` wants; anything else is ignored with a reason.
+pub fn github_contributions(
+    event: &str,
+    delivery: &str,
+    body: &[u8],
+    filter: &crate::github_archive::ArchiveFilter,
+) -> Result<GithubDelivery, BadDelivery> {
+    let kind = match event {
+        "push" => "PushEvent",
+        "pull_request" => "PullRequestEvent",
+        "pull_request_review" => "PullRequestReviewEvent",
+        "issues" => "IssuesEvent",
+        "issue_comment" => "IssueCommentEvent",
+        other => {
+            return Ok(GithubDelivery::Ignored(format!(
+                "`{other}` events are not contributions the programme counts"
+            )));
+        }
+    };
+    let payload = json(body)?;
+    let text = |value: &Value, what: &str| {
+        value
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| BadDelivery(format!("`{what}` is missing")))
+    };
+    let repo = text(&payload["repository"]["full_name"], "repository.full_name")?;
+    if !filter.wants(&repo) {
+        return Ok(GithubDelivery::Ignored(format!(
+            "{repo} is not one of the programme's repositories"
+        )));
+    }
+    let actor = text(&payload["sender"]["login"], "sender.login")?;
+    let action = payload["action"].as_str().unwrap_or("");
+    // When the work happened, as the REST import dates it.
+    let when = match (event, action) {
+        ("push", _) => &payload["head_commit"]["timestamp"],
+        ("pull_request", "closed") => &payload["pull_request"]["merged_at"],
+        ("pull_request", _) => &payload["pull_request"]["created_at"],
+        ("pull_request_review", _) => &payload["review"]["submitted_at"],
+        ("issues", "closed") => &payload["issue"]["closed_at"],
+        ("issues", _) => &payload["issue"]["created_at"],
+        _ => &payload["comment"]["created_at"],
+    };
+    let created_at = match when.as_str().or(payload["repository"]["updated_at"].as_str()) {
+        Some(at) => OffsetDateTime::parse(at, &Rfc3339)
+            .map_err(|_| BadDelivery(format!("`{at}` is not an RFC 3339 time")))?
+            .to_offset(UtcOffset::UTC)
+            .format(&Rfc3339)
+            .map_err(|e| BadDelivery(e.to_string()))?,
+        // An unmerged close or a push without commits: nothing is dated, nothing counted.
+        None => "1970-01-01T00:00:00Z".to_string(),
+    };
+    let raw = serde_json::value::RawValue::from_string(
+        String::from_utf8_lossy(body).into_owned(),
+    )
+    .map_err(|_| BadDelivery("the body is not JSON".into()))?;
+    let reference = crate::github_archive::EventRef {
+        id: delivery,
+        kind,
+        actor: &actor,
+        repo: &repo,
+        created_at: &created_at,
+        payload: &raw,
+    };
+    let mut records = Vec::new();
+    let mut skips = crate::Skips::default();
+    crate::github_archive::convert(&reference, "delivery", 1, &mut records, &mut skips)
+        .map_err(|e| BadDelivery(e.to_string()))?;
+    if records.is_empty() && skips.0.is_empty() {
+        skips.add(format!("{event} {action} (not a contribution)"));
+    }
+    Ok(GithubDelivery::Activities {
+        repo,
+        records,
+        skips,
+    })
+}
+
+#[cfg(test)]
+mod github_tests {
+    use super::*;
+    use crate::github_archive::ArchiveFilter;
+
+    fn sample(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../../testdata/samples/github-webhooks/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn read(event: &str, name: &str) -> GithubDelivery {
+        github_contributions(event, "d-1", &sample(name), &ArchiveFilter::new(&[])).unwrap()
+    }
+
+    fn ids(delivery: GithubDelivery) -> Vec<String> {
+        match delivery {
+            GithubDelivery::Activities { records, .. } => {
+                records.into_iter().map(|r| r.external_id).collect()
+            }
+            GithubDelivery::Ignored(why) => panic!("ignored: {why}"),
+        }
+    }
+
+    #[test]
+    fn deliveries_use_the_rest_imports_ids() {
+        assert_eq!(
+            ids(read("issues", "issues.opened.payload.json")),
+            vec!["issue:codertocat/hello-world#1:opened"]
+        );
+        assert_eq!(
+            ids(read("pull_request_review", "pull_request_review.submitted.payload.json")),
+            vec!["review:237895671"]
+        );
+        assert_eq!(
+            ids(read("issue_comment", "issue_comment.created.payload.json")),
+            vec!["comment:492700400"]
+        );
+    }
+
+    #[test]
+    fn a_pull_request_closed_without_merging_counts_nothing() {
+        match read("pull_request", "pull_request.closed.payload.json") {
+            GithubDelivery::Activities { records, skips, .. } => {
+                assert!(records.is_empty());
+                assert_eq!(skips.0[0].reason, "pull request closed without merging");
+            }
+            GithubDelivery::Ignored(why) => panic!("ignored: {why}"),
+        }
+    }
+
+    #[test]
+    fn other_events_and_repositories_are_ignored() {
+        let filter = ArchiveFilter::new(&["mautic/mautic".to_string()]);
+        let body = sample("issues.opened.payload.json");
+        assert!(matches!(
+            github_contributions("issues", "d", &body, &filter).unwrap(),
+            GithubDelivery::Ignored(why) if why.contains("not one of the programme's repositories")
+        ));
+        assert!(matches!(
+            github_contributions("star", "d", b"{}", &filter).unwrap(),
+            GithubDelivery::Ignored(_)
+        ));
+        assert!(github_contributions("issues", "d", b"not json", &filter).is_err());
     }
 }

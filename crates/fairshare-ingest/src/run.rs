@@ -217,7 +217,8 @@ impl Importer<'_> {
         let name = path.display().to_string();
         let filter = Arc::clone(filter);
         let input = fairshare_import::github_archive::open(path)?;
-        let mut session = self.session("github_archive", &name, "").await?;
+        // Stored as `github`, with the REST import's ids: an event read both ways counts once.
+        let mut session = self.session("github", &name, "").await?;
         let reader_name = name.clone();
         let outcome = self
             .stream_into(&mut session, "events read", move |sink, progress| {

@@ -15,6 +15,7 @@ pub mod report;
 pub mod rules;
 pub mod scores;
 pub mod serve;
+pub mod sources;
 pub mod thresholds;
 pub mod users;
 
@@ -38,7 +39,8 @@ impl Context {
             .await
             .with_context(|| {
                 format!("opening the database {}", redact(&self.config.database_url))
-            })?;
+            })?
+            .with_clock(self.clock());
         fairshare_ingest::ensure_embedded_bigmac(&store)
             .await
             .context("storing the embedded Big Mac data")?;
@@ -54,11 +56,27 @@ impl Context {
     /// Today in UTC, or `FAIRSHARE_TODAY` (YYYY-MM-DD) when set: for demos, tests and
     /// catching up on past months.
     pub fn today(&self) -> Date {
-        std::env::var("FAIRSHARE_TODAY")
+        self.clock().today()
+    }
+
+    /// The program's clock: real time, or from `FAIRSHARE_TODAY` on with real hours.
+    pub fn clock(&self) -> fairshare_store::clock::Clock {
+        match std::env::var("FAIRSHARE_TODAY")
             .ok()
             .and_then(|d| parse_date(&d).ok())
-            .unwrap_or_else(|| time::OffsetDateTime::now_utc().date())
+        {
+            Some(today) => fairshare_store::clock::Clock::starting_on(today),
+            None => fairshare_store::clock::Clock::system(),
+        }
     }
+}
+
+/// A time to the minute with its zone, as people read it in listings.
+pub fn minute(at: time::OffsetDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute] UTC"
+    ))
+    .unwrap_or_default()
 }
 
 /// A database URL without its password, for messages.

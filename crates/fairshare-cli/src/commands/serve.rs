@@ -77,15 +77,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         github_sponsors_url: site.github_sponsors_url.clone(),
         policy_html,
     });
-    let mail = &context.config.mail;
-    state.mailer = std::sync::Arc::new(fairshare_web::mail::Mailer {
-        transport: mail.transport()?,
-        from: mail.from.clone(),
-        base_url: mail
-            .base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}")),
-    });
+    state.mailer = std::sync::Arc::new(context.config.mail.mailer(&address.to_string())?);
     let github = &context.config.github_login;
     if !github.client_id.is_empty() {
         state.github_login = Some(std::sync::Arc::new(
@@ -98,10 +90,21 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             },
         ));
     }
-    if std::env::var_os("FAIRSHARE_TODAY").is_some() {
-        let today = context.today();
-        state.today = std::sync::Arc::new(move || today);
+    {
+        let clock = store.clock().clone();
+        state.today = std::sync::Arc::new(move || clock.today());
     }
+    state.github_webhook_secret = context.config.github.webhook_secret.clone();
+    // The programme's machine: sources, the monthly review and mail, on their own.
+    let scheduler = if context.config.scheduler.enabled {
+        let scheduler =
+            super::sources::scheduler_of(context, store.clone(), state.mailer.clone()).await?;
+        let period = std::time::Duration::from_secs(context.config.scheduler.tick_secs);
+        state.next_review = Some(context.config.scheduler_settings()?.review);
+        Some(tokio::spawn(scheduler.run_forever(period)))
+    } else {
+        None
+    };
     let spool_dir = context
         .config
         .server
@@ -123,6 +126,9 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     };
     fairshare_web::serve(listener, state).await?;
     drain.abort();
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
     store.close().await;
     Ok(())
 }
