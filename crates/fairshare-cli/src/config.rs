@@ -116,17 +116,28 @@ impl Config {
         let publish = match self.review.publish.as_str() {
             "auto" => fairshare_scheduler::Publish::Auto,
             "approve" => fairshare_scheduler::Publish::Approve,
-            other => bail!("fairshare.toml: review.publish must be `auto` or `approve`, not `{other}`"),
+            other => {
+                bail!("fairshare.toml: review.publish must be `auto` or `approve`, not `{other}`")
+            }
         };
         let s = &self.scheduler;
         if !(5..=3600).contains(&s.tick_secs) {
-            bail!("fairshare.toml: scheduler.tick_secs must be from 5 to 3600, not {}", s.tick_secs);
+            bail!(
+                "fairshare.toml: scheduler.tick_secs must be from 5 to 3600, not {}",
+                s.tick_secs
+            );
         }
         if s.digest_hour > 23 {
-            bail!("fairshare.toml: scheduler.digest_hour must be from 0 to 23, not {}", s.digest_hour);
+            bail!(
+                "fairshare.toml: scheduler.digest_hour must be from 0 to 23, not {}",
+                s.digest_hour
+            );
         }
         if !(1..=100).contains(&s.alert_after) {
-            bail!("fairshare.toml: scheduler.alert_after must be from 1 to 100, not {}", s.alert_after);
+            bail!(
+                "fairshare.toml: scheduler.alert_after must be from 1 to 100, not {}",
+                s.alert_after
+            );
         }
         Ok(fairshare_scheduler::Settings {
             sources,
@@ -437,6 +448,9 @@ pub struct ServerConfig {
     /// long import holding SQLite's write lock). Default: next to an SQLite database
     /// (`fairshare.db` → `fairshare.db-webhooks`), `fairshare-webhooks` otherwise.
     pub webhook_spool: Option<std::path::PathBuf>,
+    /// `GET /metrics` answers a scraper that sends `Authorization: Bearer <token>`;
+    /// unset: off (404). Better set through `FAIRSHARE_SERVER__METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -450,6 +464,7 @@ impl Default for ServerConfig {
             max_connections: limits.max_connections,
             cache_mib: limits.cache_bytes >> 20,
             webhook_spool: None,
+            metrics_token: None,
         }
     }
 }

@@ -145,10 +145,7 @@ impl Default for ReviewCalendar {
 impl ReviewCalendar {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=28).contains(&self.day) {
-            return Err(format!(
-                "review.day must be from 1 to 28, not {}",
-                self.day
-            ));
+            return Err(format!("review.day must be from 1 to 28, not {}", self.day));
         }
         if self.hour > 23 {
             return Err(format!(
@@ -238,7 +235,10 @@ mod tests {
             last_started: Some(last),
             failures_in_a_row: 0,
         };
-        assert_eq!(next_run(every("6h"), history, 0), Some(last + Duration::hours(6)));
+        assert_eq!(
+            next_run(every("6h"), history, 0),
+            Some(last + Duration::hours(6))
+        );
         // At most a tenth of the interval later.
         assert_eq!(
             next_run(every("10h"), history, 500),
@@ -281,7 +281,10 @@ mod tests {
         let march = Month::new(2026, 3).unwrap();
         let april = Month::new(2026, 4).unwrap();
         assert_eq!(calendar.review_time(march), datetime!(2026-04-03 06:00 UTC));
-        assert_eq!(calendar.due_month(datetime!(2026-04-03 05:59 UTC), None), None);
+        assert_eq!(
+            calendar.due_month(datetime!(2026-04-03 05:59 UTC), None),
+            None
+        );
         assert_eq!(
             calendar.due_month(datetime!(2026-04-03 06:00 UTC), None),
             Some(march)

@@ -194,7 +194,11 @@ impl SourceDefinition {
         let enabled = match keys.get("enabled") {
             None => true,
             Some(Value::Bool(b)) => *b,
-            Some(other) => return Err(within(format!("`enabled` must be true or false, not {other}"))),
+            Some(other) => {
+                return Err(within(format!(
+                    "`enabled` must be true or false, not {other}"
+                )));
+            }
         };
         let own: Map<String, Value> = keys
             .iter()
@@ -239,8 +243,8 @@ pub fn read_all(tables: &[Map<String, Value>]) -> Result<Vec<SourceDefinition>, 
     let mut seen = BTreeMap::new();
     let mut out = Vec::with_capacity(tables.len());
     for (index, table) in tables.iter().enumerate() {
-        let definition = SourceDefinition::from_keys(table)
-            .map_err(|why| format!("sources[{index}]: {why}"))?;
+        let definition =
+            SourceDefinition::from_keys(table).map_err(|why| format!("sources[{index}]: {why}"))?;
         if let Some(first) = seen.insert(definition.name.clone(), index) {
             return Err(format!(
                 "sources[{index}]: the name `{}` is already used by sources[{first}]",
@@ -280,27 +284,40 @@ mod tests {
             }
         );
         // What is stored reads back the same.
-        assert_eq!(SourceDefinition::from_keys(&source.to_keys()).unwrap(), source);
+        assert_eq!(
+            SourceDefinition::from_keys(&source.to_keys()).unwrap(),
+            source
+        );
     }
 
     #[test]
     fn mistakes_name_the_source_and_the_key() {
         let error = |value| SourceDefinition::from_keys(&keys(value)).unwrap_err();
-        assert!(error(json!({"name": "forum", "kind": "discourse", "every": "1h", "ur": "x"}))
-            .contains("unknown field `ur`"));
-        assert!(error(json!({"name": "forum", "kind": "discorse", "every": "1h"}))
-            .contains("unknown kind `discorse`"));
-        assert!(error(json!({"name": "forum", "kind": "discourse", "every": "1 hour", "url": "x"}))
-            .starts_with("source `forum`: `every`"));
+        assert!(
+            error(json!({"name": "forum", "kind": "discourse", "every": "1h", "ur": "x"}))
+                .contains("unknown field `ur`")
+        );
+        assert!(
+            error(json!({"name": "forum", "kind": "discorse", "every": "1h"}))
+                .contains("unknown kind `discorse`")
+        );
+        assert!(
+            error(json!({"name": "forum", "kind": "discourse", "every": "1 hour", "url": "x"}))
+                .starts_with("source `forum`: `every`")
+        );
         assert!(error(json!({"name": "g", "kind": "git", "every": "1h"})).contains("`path`"));
         assert!(
             error(json!({"name": "rates", "kind": "ecb", "every": "1d", "url": "javascript:x"}))
                 .contains("`url`")
         );
         assert!(error(json!({"name": "a b", "kind": "git", "every": "1h"})).contains("`name`"));
-        assert!(error(json!({"name": "oc", "kind": "opencollective", "every": "1d",
-            "collective": "mautic", "team": "x"}))
-        .contains("credits no work"));
+        assert!(
+            error(
+                json!({"name": "oc", "kind": "opencollective", "every": "1d",
+            "collective": "mautic", "team": "x"})
+            )
+            .contains("credits no work")
+        );
     }
 
     #[test]

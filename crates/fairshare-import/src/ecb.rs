@@ -40,7 +40,10 @@ pub fn parse_download(file: &str, bytes: &[u8]) -> Result<Vec<Rate>, ImportError
     if entry.size() > MAX_CSV {
         return Err(bad(format!("{name} is larger than 64 MiB")));
     }
-    parse(&format!("{file}!{name}"), std::io::Read::take(entry, MAX_CSV))
+    parse(
+        &format!("{file}!{name}"),
+        std::io::Read::take(entry, MAX_CSV),
+    )
 }
 
 /// Every rate of the file; the first bad value stops it with its line and column.

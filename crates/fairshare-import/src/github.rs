@@ -210,12 +210,8 @@ impl GithubRepo {
                         continue;
                     };
                     let at = self.time(&comment.created_at, "created_at")?;
-                    let mut record = self.record(
-                        ids::comment(comment.id),
-                        ActivityKind::Comment,
-                        person,
-                        at,
-                    );
+                    let mut record =
+                        self.record(ids::comment(comment.id), ActivityKind::Comment, person, at);
                     record.url = comment.html_url;
                     page.records.push(record);
                 }
@@ -270,12 +266,8 @@ impl GithubRepo {
                     continue;
                 }
                 let at = self.time(submitted, "submitted_at")?;
-                let mut record = self.record(
-                    ids::review(review.id),
-                    ActivityKind::Review,
-                    person,
-                    at,
-                );
+                let mut record =
+                    self.record(ids::review(review.id), ActivityKind::Review, person, at);
                 record.url = review.html_url;
                 record.title = pull.title.clone();
                 page.records.push(record);

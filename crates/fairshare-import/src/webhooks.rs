@@ -174,7 +174,10 @@ pub fn github_contributions(
         ("issues", _) => &payload["issue"]["created_at"],
         _ => &payload["comment"]["created_at"],
     };
-    let created_at = match when.as_str().or(payload["repository"]["updated_at"].as_str()) {
+    let created_at = match when
+        .as_str()
+        .or(payload["repository"]["updated_at"].as_str())
+    {
         Some(at) => OffsetDateTime::parse(at, &Rfc3339)
             .map_err(|_| BadDelivery(format!("`{at}` is not an RFC 3339 time")))?
             .to_offset(UtcOffset::UTC)
@@ -183,10 +186,8 @@ pub fn github_contributions(
         // An unmerged close or a push without commits: nothing is dated, nothing counted.
         None => "1970-01-01T00:00:00Z".to_string(),
     };
-    let raw = serde_json::value::RawValue::from_string(
-        String::from_utf8_lossy(body).into_owned(),
-    )
-    .map_err(|_| BadDelivery("the body is not JSON".into()))?;
+    let raw = serde_json::value::RawValue::from_string(String::from_utf8_lossy(body).into_owned())
+        .map_err(|_| BadDelivery("the body is not JSON".into()))?;
     let reference = crate::github_archive::EventRef {
         id: delivery,
         kind,
@@ -242,7 +243,10 @@ mod github_tests {
             vec!["issue:codertocat/hello-world#1:opened"]
         );
         assert_eq!(
-            ids(read("pull_request_review", "pull_request_review.submitted.payload.json")),
+            ids(read(
+                "pull_request_review",
+                "pull_request_review.submitted.payload.json"
+            )),
             vec!["review:237895671"]
         );
         assert_eq!(

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use fairshare_engine::sources::SourceSettings;
 use fairshare_engine::ThresholdPolicy;
+use fairshare_engine::sources::SourceSettings;
 use fairshare_import::Skips;
 use fairshare_store::activities::IngestSummary;
 use fairshare_store::bigmac::ReleaseChecks;
@@ -38,7 +38,8 @@ pub async fn run(
     env: &SourceEnv<'_>,
 ) -> Result<Vec<String>> {
     use fairshare_import::{github, github_sponsors, meetup, opencollective};
-    let token = |name: &Option<String>, default: &str| (env.secret)(name.as_deref().unwrap_or(default));
+    let token =
+        |name: &Option<String>, default: &str| (env.secret)(name.as_deref().unwrap_or(default));
     match settings {
         SourceSettings::Git {
             path,
@@ -129,7 +130,15 @@ pub async fn run(
                 opencollective::read(api, collective, token(token_env, "OPENCOLLECTIVE_TOKEN"))
                     .await?;
             let name = format!("{api} {collective}");
-            payments(importer, "opencollective", &name, name.as_bytes(), &records, &skips).await
+            payments(
+                importer,
+                "opencollective",
+                &name,
+                name.as_bytes(),
+                &records,
+                &skips,
+            )
+            .await
         }
         SourceSettings::GithubSponsors {
             login,
@@ -143,7 +152,17 @@ pub async fn run(
             let (records, skips) = github_sponsors::charges(&activities, env.today);
             let name = format!("{api} {login}");
             let mut lines = vec![format!("{} sponsors activities read", activities.len())];
-            lines.extend(payments(importer, "github_sponsors_api", &name, name.as_bytes(), &records, &skips).await?);
+            lines.extend(
+                payments(
+                    importer,
+                    "github_sponsors_api",
+                    &name,
+                    name.as_bytes(),
+                    &records,
+                    &skips,
+                )
+                .await?,
+            );
             Ok(lines)
         }
         SourceSettings::Ecb { url } => {
@@ -291,8 +310,7 @@ pub async fn payments(
 }
 
 async fn download(url: &str) -> Result<Vec<u8>> {
-    let client =
-        fairshare_import::http::ApiClient::new("download", url, None, Default::default())?;
+    let client = fairshare_import::http::ApiClient::new("download", url, None, Default::default())?;
     Ok(client.download(url, MAX_DOWNLOAD).await?)
 }
 
@@ -350,9 +368,8 @@ async fn mirror(url: &str, dir: &Path) -> Result<PathBuf> {
         .await
     } else {
         if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                fairshare_import::ImportError::Io(parent.display().to_string(), e)
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| fairshare_import::ImportError::Io(parent.display().to_string(), e))?;
         }
         git(vec![
             "clone".into(),
@@ -371,8 +388,14 @@ async fn mirror(url: &str, dir: &Path) -> Result<PathBuf> {
 mod tests {
     #[test]
     fn clone_urls_name_their_repository() {
-        assert_eq!(super::repo_name_of("https://github.com/mautic/mautic.git"), "mautic/mautic");
-        assert_eq!(super::repo_name_of("git@github.com:mautic/mautic.git"), "mautic/mautic");
+        assert_eq!(
+            super::repo_name_of("https://github.com/mautic/mautic.git"),
+            "mautic/mautic"
+        );
+        assert_eq!(
+            super::repo_name_of("git@github.com:mautic/mautic.git"),
+            "mautic/mautic"
+        );
         assert_eq!(super::repo_name_of("/srv/repos/app"), "repos/app");
     }
 }

@@ -188,7 +188,9 @@ impl Scheduler {
                     if !sources.iter().any(|s| &s.definition.name == name) {
                         ran.push(Outcome {
                             job: source_job(name),
-                            result: Err(format!("no source named `{name}` (see fairshare sources)")),
+                            result: Err(format!(
+                                "no source named `{name}` (see fairshare sources)"
+                            )),
                         });
                         continue;
                     }
@@ -228,7 +230,11 @@ impl Scheduler {
             } else {
                 trigger
             };
-            let run = match self.store.start_job_run(&job, trigger, &self.instance).await {
+            let run = match self
+                .store
+                .start_job_run(&job, trigger, &self.instance)
+                .await
+            {
                 Ok(run) => run,
                 Err(error) => {
                     return Some(Outcome {
@@ -319,7 +325,9 @@ impl Scheduler {
                 Ok(Some(release)) => Ok(format!(
                     "published the thresholds of the {release} release, now in force"
                 )),
-                Err(error) => Err(format!("the thresholds in force could not be published: {error}")),
+                Err(error) => Err(format!(
+                    "the thresholds in force could not be published: {error}"
+                )),
             };
             self.record("thresholds", Trigger::Schedule, &result).await;
             Some(Outcome {
@@ -434,11 +442,7 @@ impl Scheduler {
     /// Runs `work` if this instance takes `job`'s lease (renewed while it runs);
     /// none when another instance holds it.
     async fn leased<T>(&self, job: &str, work: impl Future<Output = T>) -> Option<T> {
-        match self
-            .store
-            .take_job_lease(job, &self.instance, LEASE)
-            .await
-        {
+        match self.store.take_job_lease(job, &self.instance, LEASE).await {
             Ok(true) => {}
             Ok(false) => return None,
             Err(error) => {
@@ -447,7 +451,8 @@ impl Scheduler {
             }
         }
         let renewal = {
-            let (store, job, instance) = (self.store.clone(), job.to_string(), self.instance.clone());
+            let (store, job, instance) =
+                (self.store.clone(), job.to_string(), self.instance.clone());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(std::time::Duration::from_secs(30)).await;
@@ -466,7 +471,10 @@ impl Scheduler {
 
 /// Failed runs of `job` since its last success.
 async fn failures_of(store: &Store, job: &str) -> u32 {
-    let runs = store.job_runs(Some(job), None, 50).await.unwrap_or_default();
+    let runs = store
+        .job_runs(Some(job), None, 50)
+        .await
+        .unwrap_or_default();
     runs.iter().take_while(|r| r.outcome == "failed").count() as u32
 }
 

@@ -177,11 +177,15 @@ async fn mails_of(
                 ),
                 "partner" => (
                     "{org} is a Community Partner again",
-                    format!("After the review of {month}, {{org}} is a Community Partner again: {reason}."),
+                    format!(
+                        "After the review of {month}, {{org}} is a Community Partner again: {reason}."
+                    ),
                 ),
                 _ => (
                     "{org}: your partner status changed",
-                    format!("After the review of {month}, the status of {{org}} is now {to}: {reason}."),
+                    format!(
+                        "After the review of {month}, the status of {{org}} is now {to}: {reason}."
+                    ),
                 ),
             };
             for_admins("status", subject.into(), body, "/portal").await?
@@ -239,7 +243,10 @@ async fn ranking_mails(
             Some(p) => format!("down {} from #{p}", ranked.rank - p),
         };
         let name = organisation_name(scheduler, &ranked.org).await;
-        for to in store.addresses_of(Role::OrgAdmin, Some(&ranked.org)).await? {
+        for to in store
+            .addresses_of(Role::OrgAdmin, Some(&ranked.org))
+            .await?
+        {
             mails.push(Mail {
                 dedupe_key: format!("audit:{}:{to}:{}", entry.id, ranked.org),
                 recipient: to,
@@ -297,7 +304,11 @@ pub async fn queue_digest(scheduler: &Scheduler) {
             "Big Mac price submission",
             "Big Mac price submissions",
         ));
-        lines.extend(count(waiting.claims_total(), "claim of work", "claims of work"));
+        lines.extend(count(
+            waiting.claims_total(),
+            "claim of work",
+            "claims of work",
+        ));
         for draft in &drafts {
             lines.push(format!(
                 "- the ranking of {} awaits your approval",
@@ -360,7 +371,12 @@ pub async fn queue_digest(scheduler: &Scheduler) {
 }
 
 /// Tells administrators once a source has failed `alert_after` times in a row.
-pub async fn alert_failing_source(scheduler: &Scheduler, source: &SourceState, run: i64, error: &str) {
+pub async fn alert_failing_source(
+    scheduler: &Scheduler,
+    source: &SourceState,
+    run: i64,
+    error: &str,
+) {
     let failures = source.failures_in_a_row + 1;
     if failures != scheduler.settings.alert_after {
         return;

@@ -7,7 +7,6 @@ use std::path::Path;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
-use crate::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::{Db, Result, Store, StoreError};
 
 /// What a check of a database found.
@@ -73,7 +72,7 @@ impl Store {
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
                 let mut report = check_sqlite(&mut conn).await?;
-                report.known_version = latest(SQLITE_MIGRATIONS);
+                report.known_version = crate::db::latest_version(crate::Backend::Sqlite);
                 return Ok(report);
             }
             Db::Postgres(pool) => {
@@ -81,7 +80,10 @@ impl Store {
                     sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
                         .fetch_one(pool)
                         .await?;
-                (applied.unwrap_or(0), latest(POSTGRES_MIGRATIONS))
+                (
+                    applied.unwrap_or(0),
+                    crate::db::latest_version(crate::Backend::Postgres),
+                )
             }
         };
         let mut problems = Vec::new();
@@ -96,10 +98,6 @@ impl Store {
             problems,
         })
     }
-}
-
-fn latest(migrations: &[(i64, &str, &str)]) -> i64 {
-    migrations.iter().map(|(v, _, _)| *v).max().unwrap_or(0)
 }
 
 /// Integrity, foreign keys and schema version of an SQLite database.
@@ -144,7 +142,7 @@ async fn check_sqlite(conn: &mut SqliteConnection) -> Result<CheckReport> {
             0
         }
     };
-    let known = latest(SQLITE_MIGRATIONS);
+    let known = crate::db::latest_version(crate::Backend::Sqlite);
     if applied > known {
         problems.push(format!(
             "it was written by a newer Fairshare (schema version {applied}; this binary knows {known})"

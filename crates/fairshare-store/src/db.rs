@@ -236,6 +236,15 @@ pub enum Backend {
     Postgres,
 }
 
+/// The newest schema version this binary knows for `backend`.
+pub(crate) fn latest_version(backend: Backend) -> i64 {
+    let migrations = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    migrations.iter().map(|(v, _, _)| *v).max().unwrap_or(0)
+}
+
 /// How long an SQLite writer waits for the write lock before giving up.
 pub const SQLITE_BUSY_WAIT: Duration = Duration::from_secs(60);
 

@@ -217,7 +217,11 @@ impl Store {
                         .execute(&mut *conn)
                         .await?;
                     });
-                    let action = if known.is_some() { "sources.update" } else { "sources.add" };
+                    let action = if known.is_some() {
+                        "sources.update"
+                    } else {
+                        "sources.add"
+                    };
                     tx.audit(
                         actor,
                         action,
@@ -308,7 +312,11 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         });
-        let action = if existing.is_some() { "sources.update" } else { "sources.add" };
+        let action = if existing.is_some() {
+            "sources.update"
+        } else {
+            "sources.add"
+        };
         tx.audit(
             actor,
             action,
@@ -324,7 +332,11 @@ impl Store {
         self.update_source(
             name,
             actor,
-            if paused { "sources.pause" } else { "sources.resume" },
+            if paused {
+                "sources.pause"
+            } else {
+                "sources.resume"
+            },
             SourceUpdate::Paused(paused),
         )
         .await
@@ -332,13 +344,8 @@ impl Store {
 
     /// Asks the scheduler to run a source at its next tick, paused or not.
     pub async fn request_source_sync(&self, name: &str, actor: &str) -> Result<()> {
-        self.update_source(
-            name,
-            actor,
-            "sources.sync_now",
-            SourceUpdate::SyncNow,
-        )
-        .await
+        self.update_source(name, actor, "sources.sync_now", SourceUpdate::SyncNow)
+            .await
     }
 
     async fn update_source(
@@ -400,9 +407,8 @@ impl Store {
         rows.into_iter()
             .map(|row| {
                 let keys: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&row.definition).map_err(|e| {
-                        StoreError::Corrupt(format!("source `{}`: {e}", row.name))
-                    })?;
+                    serde_json::from_str(&row.definition)
+                        .map_err(|e| StoreError::Corrupt(format!("source `{}`: {e}", row.name)))?;
                 let definition = SourceDefinition::from_keys(&keys)
                     .map_err(|e| StoreError::Corrupt(format!("source `{}`: {e}", row.name)))?;
                 let job = source_job(&row.name);
@@ -516,7 +522,10 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
         });
-        if let Some(name) = job.strip_prefix("source:") {
+        if let Some(name) = job
+            .strip_prefix("source:")
+            .filter(|_| trigger != Trigger::Webhook)
+        {
             on_tx!(&mut tx, conn => {
                 sqlx::query("UPDATE sources SET sync_requested_at = NULL WHERE name = $1")
                     .bind(name)
@@ -593,7 +602,11 @@ impl Store {
     }
 
     /// Stores the preview of a month's review awaiting approval (once per month).
-    pub async fn save_review_draft(&self, month: &str, preview: &serde_json::Value) -> Result<bool> {
+    pub async fn save_review_draft(
+        &self,
+        month: &str,
+        preview: &serde_json::Value,
+    ) -> Result<bool> {
         let now = self.clock().now();
         let inserted = on_pool!(self.db(), pool => {
             sqlx::query(
@@ -612,15 +625,14 @@ impl Store {
 
     /// Drafts not yet published, oldest first.
     pub async fn review_drafts(&self) -> Result<Vec<ReviewDraft>> {
-        let rows: Vec<(String, OffsetDateTime, String, Option<OffsetDateTime>)> =
-            on_pool!(self.db(), pool => {
-                sqlx::query_as(
-                    "SELECT month, prepared_at, preview, published_at FROM review_drafts \
-                     WHERE published_at IS NULL ORDER BY month",
-                )
-                .fetch_all(pool)
-                .await?
-            });
+        let rows: Vec<(String, OffsetDateTime, String, Option<OffsetDateTime>)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT month, prepared_at, preview, published_at FROM review_drafts \
+                 WHERE published_at IS NULL ORDER BY month",
+            )
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .map(|(month, prepared_at, preview, published_at)| ReviewDraft {
@@ -665,5 +677,63 @@ impl Store {
         });
         row.map(|(m,)| crate::parse_column("rankings.month", &m))
             .transpose()
+    }
+}
+
+/// Runs of one job with one outcome, for `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTotals {
+    pub job: String,
+    pub outcome: String,
+    pub count: i64,
+    /// The finished runs' durations added up.
+    pub seconds: f64,
+}
+
+impl Store {
+    /// Every job's runs by outcome, with their total duration.
+    pub async fn run_totals(&self) -> Result<Vec<RunTotals>> {
+        let rows: Vec<(String, String, i64, Option<f64>)> = match self.db() {
+            crate::Db::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT job, outcome, COUNT(*), \
+                     SUM((julianday(finished_at) - julianday(started_at)) * 86400.0) \
+                     FROM job_runs GROUP BY job, outcome ORDER BY job, outcome",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+            crate::Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT job, outcome, COUNT(*), \
+                     SUM(EXTRACT(EPOCH FROM finished_at - started_at))::float8 \
+                     FROM job_runs GROUP BY job, outcome ORDER BY job, outcome",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(job, outcome, count, seconds)| RunTotals {
+                job,
+                outcome,
+                count,
+                seconds: seconds.unwrap_or(0.0),
+            })
+            .collect())
+    }
+
+    /// The schema version applied and the one this binary expects.
+    pub async fn schema_versions(&self) -> Result<(i64, i64)> {
+        let (applied,): (Option<i64>,) = on_pool!(self.db(), pool => {
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok((
+            applied.unwrap_or(0),
+            crate::db::latest_version(self.backend()),
+        ))
     }
 }

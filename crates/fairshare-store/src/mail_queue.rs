@@ -13,10 +13,19 @@ use crate::{Result, Store, on_pool};
 /// they answer the reader's own request.
 pub const CATEGORIES: [(&str, &str); 5] = [
     ("applications", "Applications: received and decided"),
-    ("status", "Partner status and requests: status changes, claim and detail decisions"),
+    (
+        "status",
+        "Partner status and requests: status changes, claim and detail decisions",
+    ),
     ("ranking", "The monthly ranking"),
-    ("digest", "Reviewers and team leads: the daily digest of what waits"),
-    ("operations", "Administrators: failing sources and reviews that could not run"),
+    (
+        "digest",
+        "Reviewers and team leads: the daily digest of what waits",
+    ),
+    (
+        "operations",
+        "Administrators: failing sources and reviews that could not run",
+    ),
 ];
 
 /// Mail that is always sent (an invitation someone asked to send).
@@ -140,7 +149,11 @@ impl Store {
     pub async fn mail_failed(&self, mail: &QueuedMail, error: &str) -> Result<()> {
         let now = self.clock().now();
         let attempts = mail.attempts + 1;
-        let state = if attempts >= MAX_ATTEMPTS { "failed" } else { "queued" };
+        let state = if attempts >= MAX_ATTEMPTS {
+            "failed"
+        } else {
+            "queued"
+        };
         let retry = now + Duration::minutes(5) * 2i32.pow(attempts.clamp(1, 10) as u32 - 1);
         on_pool!(self.db(), pool => {
             sqlx::query(
@@ -231,7 +244,11 @@ impl Store {
         });
         tx.audit(
             &email,
-            if wanted { "mail.subscribe" } else { "mail.unsubscribe" },
+            if wanted {
+                "mail.subscribe"
+            } else {
+                "mail.unsubscribe"
+            },
             &format!("mail:{email}"),
             serde_json::json!({ "category": category }),
         )

@@ -171,7 +171,11 @@ impl Store {
 
     /// What reviewing `month` would do now — status changes with reasons and the
     /// ranking — without writing anything: the draft a reviewer approves.
-    pub async fn preview_review(&self, month: Month, rules: &ProgrammeRules) -> Result<ReviewOutcome> {
+    pub async fn preview_review(
+        &self,
+        month: Month,
+        rules: &ProgrammeRules,
+    ) -> Result<ReviewOutcome> {
         self.review_month_alone(month, rules, None, "preview", true)
             .await
     }

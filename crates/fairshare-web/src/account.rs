@@ -218,12 +218,20 @@ struct AccountPage {
     console: bool,
     verifier: bool,
     verified: bool,
+    /// Each kind of mail: (category, what it is, wanted).
+    mail: Vec<(&'static str, &'static str, bool)>,
 }
 
-/// `/account`: who is signed in, with which roles, where to go, and signing out.
-pub async fn account(viewer: Viewer) -> crate::error::Result {
+/// `/account`: who is signed in, with which roles, where to go, which mail they
+/// receive, and signing out.
+pub async fn account(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, "/account", |_| true)?;
+    let off = state.store.opt_outs(&user.user.email).await?;
     Ok(page(render_string(&AccountPage {
+        mail: fairshare_store::mail_queue::CATEGORIES
+            .iter()
+            .map(|(category, words)| (*category, *words, !off.iter().any(|o| o == category)))
+            .collect(),
         title: "Your account",
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),

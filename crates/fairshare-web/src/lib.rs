@@ -15,8 +15,10 @@ pub mod error;
 mod format;
 pub mod github_login;
 mod lookup;
+mod machine;
 pub mod mail;
 mod member;
+mod metrics;
 mod pages;
 mod portal;
 mod recovery;
@@ -58,6 +60,10 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Where webhook deliveries wait when the database cannot take them at once.
     pub spool: Option<Arc<spool::WebhookSpool>>,
+    pub github_webhook: Arc<GithubWebhook>,
+    pub machine: Arc<Machine>,
+    /// Requests served, by status class, with their latencies (for `/metrics`).
+    pub metrics: Arc<metrics::RequestMetrics>,
 }
 
 /// What keeps one client, or one kind of request, from exhausting the server or
@@ -155,6 +161,37 @@ pub struct WebhookSecrets {
     pub github_sponsors: Option<String>,
     /// Open Collective does not sign webhooks: the URL carries it (`?token=`).
     pub opencollective: Option<String>,
+    /// GitHub signs repository deliveries (`/webhooks/github`) with it.
+    pub github: Option<String>,
+}
+
+/// What the GitHub repository webhook stores: the repositories it reads, and the bot
+/// patterns and teams every contribution import applies.
+#[derive(Clone)]
+pub struct GithubWebhook {
+    pub repositories: Arc<fairshare_import::github_archive::ArchiveFilter>,
+    pub settings: fairshare_ingest::Settings,
+}
+
+impl Default for GithubWebhook {
+    fn default() -> Self {
+        GithubWebhook {
+            repositories: Arc::new(fairshare_import::github_archive::ArchiveFilter::new(&[])),
+            settings: Default::default(),
+        }
+    }
+}
+
+/// What the console and the probes say about the programme's machine.
+#[derive(Clone, Default)]
+pub struct Machine {
+    /// The monthly review's calendar, when the scheduler runs inside this server.
+    pub review: Option<fairshare_engine::schedule::ReviewCalendar>,
+    /// `approve`: the scheduler prepares drafts that reviewers publish.
+    pub approve_reviews: bool,
+    /// `GET /metrics`: off when unset; otherwise a request must carry
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -170,6 +207,9 @@ impl AppState {
             cache: Arc::new(site::PageCache::default()),
             limits: Arc::new(Limits::default()),
             spool: None,
+            github_webhook: Arc::new(GithubWebhook::default()),
+            machine: Arc::new(Machine::default()),
+            metrics: Arc::new(metrics::RequestMetrics::default()),
         }
     }
 
@@ -273,10 +313,22 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(webhooks::github_sponsors).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),
         )
         .route(
+            "/webhooks/github",
+            axum::routing::post(webhooks::github).layer(tower_http::limit::RequestBodyLimitLayer::new(25 << 20)),
+        )
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/admin/sources", get(machine::sources).post(machine::add_source))
+        .route("/admin/sources/{name}/{action}", axum::routing::post(machine::source_action))
+        .route("/admin/review-drafts/{month}/publish", axum::routing::post(machine::publish_draft))
+        .route("/unsubscribe", get(machine::unsubscribe_form).post(machine::unsubscribe))
+        .route("/account/mail", axum::routing::post(machine::mail_choices))
+        .route(
             "/webhooks/opencollective",
             axum::routing::post(webhooks::opencollective).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),
         )
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -1,4 +1,4 @@
-//! Sponsorship webhooks. Each delivery is authenticated before anything is read or
+//! Webhooks: sponsorships, and GitHub repository events (contributions). Each delivery is authenticated before anything is read or
 //! stored: GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared
 //! secret, compared in constant time), Open Collective's `?token=` (its webhooks carry
 //! no signature). A bad or missing credential is 401 and stores nothing; a redelivery
@@ -82,6 +82,115 @@ pub async fn github_sponsors(
         Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
     };
     store(&state, &event).await
+}
+
+/// `POST /webhooks/github`: a repository's `push`, `pull_request`,
+/// `pull_request_review`, `issues` and `issue_comment` deliveries, stored as the REST
+/// import stores them (same ids: a delivery, a sync and an archive import of one event
+/// count once). Other events and repositories are acknowledged and ignored.
+pub async fn github(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = state.webhooks.github.as_deref() else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the GitHub webhook is not configured ([github] webhook_secret)",
+        );
+    };
+    if !valid_github_signature(secret, &body, header(&headers, "x-hub-signature-256")) {
+        tracing::warn!("GitHub webhook refused: bad or missing signature");
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            "bad or missing X-Hub-Signature-256",
+        );
+    }
+    let Some(event) = header(&headers, "x-github-event") else {
+        return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Event");
+    };
+    if event == "ping" {
+        return (StatusCode::OK, Json(json!({ "status": "pong" }))).into_response();
+    }
+    let Some(delivery) = header(&headers, "x-github-delivery") else {
+        return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
+    };
+    use fairshare_import::webhooks::{GithubDelivery, github_contributions};
+    let hook = &state.github_webhook;
+    let (repo, mut records, skips) =
+        match github_contributions(event, delivery, &body, &hook.repositories) {
+            Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
+            Ok(GithubDelivery::Ignored(why)) => {
+                return (
+                    StatusCode::ACCEPTED,
+                    Json(json!({ "status": "ignored", "reason": why })),
+                )
+                    .into_response();
+            }
+            Ok(GithubDelivery::Activities {
+                repo,
+                records,
+                skips,
+            }) => (repo, records, skips),
+        };
+    let importer = fairshare_ingest::Importer {
+        store: &state.store,
+        actor: "github-webhook",
+        settings: &hook.settings,
+        progress: std::sync::Arc::new(fairshare_ingest::Quiet),
+    };
+    let input = format!("{repo} webhook {delivery}");
+    match importer
+        .activities("github", &input, &body, &mut records, &skips)
+        .await
+    {
+        Ok(summary) => {
+            record_webhook_run(&state, &repo, &summary).await;
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "status": "stored",
+                    "new": summary.new,
+                    "already_known": summary.already_known,
+                    "skipped": summary.skipped.iter().map(|(_, n)| n).sum::<u64>(),
+                })),
+            )
+                .into_response()
+        }
+        Err(error) => {
+            // GitHub shows the failed delivery and can redeliver it: nothing is lost.
+            tracing::error!(%error, %delivery, "a GitHub delivery could not be stored");
+            reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the delivery could not be stored now; redeliver it later",
+            )
+        }
+    }
+}
+
+/// Records a delivery as a run of the `github` source of its repository, if any.
+async fn record_webhook_run(
+    state: &AppState,
+    repo: &str,
+    summary: &fairshare_store::activities::IngestSummary,
+) {
+    use fairshare_engine::sources::SourceSettings;
+    let Ok(sources) = state.store.sources().await else {
+        return;
+    };
+    let Some(source) = sources.iter().find(|s| {
+        matches!(&s.definition.settings, SourceSettings::Github { repo: r, .. } if r.eq_ignore_ascii_case(repo))
+    }) else {
+        return;
+    };
+    let job = source.job();
+    let lines = fairshare_ingest::sources::summary_lines(summary, &[]).join("\n");
+    let recorded = async {
+        let run = state
+            .store
+            .start_job_run(&job, fairshare_store::jobs::Trigger::Webhook, "web")
+            .await?;
+        state.store.finish_job_run(run, Ok(&lines)).await
+    };
+    if let Err(error) = recorded.await {
+        tracing::warn!(%error, "the webhook's run could not be recorded");
+    }
 }
 
 pub async fn opencollective(

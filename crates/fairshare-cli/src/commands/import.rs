@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
-use fairshare_import::Skips;
 use fairshare_engine::sources::SourceSettings;
+use fairshare_import::Skips;
 use fairshare_ingest::Importer;
 use fairshare_store::activities::IngestSummary;
 use fairshare_store::directory::AffiliationImportSummary;

@@ -37,9 +37,7 @@ impl Context {
     pub async fn store(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.config.database_url)
             .await
-            .with_context(|| {
-                format!("opening the database {}", redact(&self.config.database_url))
-            })?
+            .with_context(|| format!("opening the database {}", redact(&self.config.database_url)))?
             .with_clock(self.clock());
         fairshare_ingest::ensure_embedded_bigmac(&store)
             .await

@@ -53,6 +53,42 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             .sponsorship
             .opencollective_webhook_secret
             .clone(),
+        github: context.config.github.webhook_secret.clone(),
+    });
+    let scheduler_settings = context.config.scheduler_settings()?;
+    // The repository webhook reads the configured repositories and those of the
+    // `github` sources; with neither, every repository the secret signs.
+    let mut repositories = context.config.contributions.github_repositories.clone();
+    repositories.extend(
+        scheduler_settings
+            .sources
+            .iter()
+            .filter_map(|s| match &s.settings {
+                fairshare_engine::sources::SourceSettings::Github { repo, .. } => {
+                    Some(repo.clone())
+                }
+                _ => None,
+            }),
+    );
+    state.github_webhook = std::sync::Arc::new(fairshare_web::GithubWebhook {
+        repositories: std::sync::Arc::new(fairshare_import::github_archive::ArchiveFilter::new(
+            &repositories,
+        )),
+        settings: context.config.contributions.settings(),
+    });
+    state.machine = std::sync::Arc::new(fairshare_web::Machine {
+        review: context
+            .config
+            .scheduler
+            .enabled
+            .then_some(scheduler_settings.review),
+        approve_reviews: scheduler_settings.publish == fairshare_scheduler::Publish::Approve,
+        metrics_token: context
+            .config
+            .server
+            .metrics_token
+            .clone()
+            .filter(|t| !t.is_empty()),
     });
     let site = &context.config.site;
     for (setting, url) in [
@@ -94,13 +130,11 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         let clock = store.clock().clone();
         state.today = std::sync::Arc::new(move || clock.today());
     }
-    state.github_webhook_secret = context.config.github.webhook_secret.clone();
     // The programme's machine: sources, the monthly review and mail, on their own.
     let scheduler = if context.config.scheduler.enabled {
         let scheduler =
             super::sources::scheduler_of(context, store.clone(), state.mailer.clone()).await?;
         let period = std::time::Duration::from_secs(context.config.scheduler.tick_secs);
-        state.next_review = Some(context.config.scheduler_settings()?.review);
         Some(tokio::spawn(scheduler.run_forever(period)))
     } else {
         None

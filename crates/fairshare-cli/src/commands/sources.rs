@@ -39,12 +39,19 @@ async fn scheduler(context: &Context) -> anyhow::Result<fairshare_scheduler::Sch
 pub async fn sources(context: &Context, args: SourcesArgs) -> anyhow::Result<()> {
     let scheduler = scheduler(context).await?;
     let sources = scheduler.store().sources().await?;
-    let when = |at: Option<time::OffsetDateTime>| {
-        at.map(super::minute).unwrap_or_else(|| "—".into())
-    };
+    let when =
+        |at: Option<time::OffsetDateTime>| at.map(super::minute).unwrap_or_else(|| "—".into());
     Listing {
         columns: names(&[
-            "name", "kind", "every", "team", "from", "state", "last run", "outcome", "next run",
+            "name",
+            "kind",
+            "every",
+            "team",
+            "from",
+            "state",
+            "last run",
+            "outcome",
+            "next run",
             "last error",
         ]),
         rows: sources
