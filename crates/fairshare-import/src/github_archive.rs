@@ -329,7 +329,7 @@ pub(crate) fn convert(
     }
     let bad =
         |field: &str, message: String| ImportError::invalid(file, Some(line), Some(field), message);
-    let at = OffsetDateTime::parse(&event.created_at, &Rfc3339).map_err(|_| {
+    let at = OffsetDateTime::parse(event.created_at, &Rfc3339).map_err(|_| {
         bad(
             "created_at",
             format!("`{}` is not an RFC 3339 time", event.created_at),

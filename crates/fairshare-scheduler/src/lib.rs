@@ -48,6 +48,9 @@ pub enum Publish {
     Approve,
 }
 
+/// Reads a secret by the name of its environment variable.
+pub type SecretReader = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// What the scheduler runs, from the configuration.
 pub struct Settings {
     /// The sources of `fairshare.toml` (the console's are in the database).
@@ -65,7 +68,7 @@ pub struct Settings {
     /// Failed runs in a row after which administrators are told.
     pub alert_after: u32,
     /// Reads a token from the environment by name.
-    pub secret: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub secret: Arc<SecretReader>,
 }
 
 impl Default for Settings {

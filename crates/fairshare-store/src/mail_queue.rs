@@ -356,7 +356,8 @@ impl Store {
 
     /// Counts of what waits for a decision.
     pub async fn waiting(&self) -> Result<Waiting> {
-        let (counts, claims): (Vec<(String, i64)>, Vec<(String, i64)>) = on_pool!(self.db(), pool => {
+        type Counts = Vec<(String, i64)>;
+        let (counts, claims): (Counts, Counts) = on_pool!(self.db(), pool => {
             let counts = sqlx::query_as(
                 "SELECT 'applications', COUNT(*) FROM applications WHERE status IN ('pending', 'deferred') \
                  UNION ALL SELECT 'changes', COUNT(*) FROM organisation_changes WHERE status = 'pending' \

@@ -48,6 +48,7 @@ async fn github_sponsors_deliveries_are_verified_and_stored_once() {
         state.webhooks = Arc::new(WebhookSecrets {
             github_sponsors: Some("s3cret".into()),
             opencollective: Some("tok".into()),
+            github: None,
         });
         let body = sample("sponsorship.created.payload.json");
         let headers = |signature: String, delivery: &str| {
@@ -204,4 +205,61 @@ async fn unconfigured_webhooks_are_off() {
         post(&state, "/webhooks/github-sponsors", &[], b"{}".to_vec()).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
+}
+
+#[tokio::test]
+async fn github_repository_deliveries_are_verified_and_counted_once() {
+    for t in fairshare_testkit::stores().await {
+        let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
+        assert_eq!(
+            post(&state, "/webhooks/github", &[], b"{}".to_vec()).await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}: off until a secret is set",
+            t.backend
+        );
+        state.webhooks = Arc::new(WebhookSecrets {
+            github: Some("s3cret".into()),
+            ..Default::default()
+        });
+        let body = sample("pull_request_review.submitted.payload.json");
+        let headers = |signature: String, delivery: &str| {
+            vec![
+                ("x-github-event", "pull_request_review".to_string()),
+                ("x-github-delivery", delivery.to_string()),
+                ("x-hub-signature-256", signature),
+            ]
+        };
+        assert_eq!(
+            post(
+                &state,
+                "/webhooks/github",
+                &headers(sign("guess", &body), "d1"),
+                body.clone()
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            t.backend
+        );
+        for delivery in ["d1", "d1", "d2"] {
+            assert_eq!(
+                post(
+                    &state,
+                    "/webhooks/github",
+                    &headers(sign("s3cret", &body), delivery),
+                    body.clone()
+                )
+                .await,
+                StatusCode::ACCEPTED,
+                "{}",
+                t.backend
+            );
+        }
+        let reviews = t.store.audit_log(Some("import:github:"), 10).await.unwrap();
+        let new: Vec<i64> = reviews
+            .iter()
+            .map(|a| a.details["new"].as_i64().unwrap_or(-1))
+            .collect();
+        assert_eq!(new, vec![0, 0, 1], "{}: stored once", t.backend);
+    }
 }
