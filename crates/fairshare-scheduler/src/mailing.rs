@@ -68,17 +68,9 @@ fn full_body(scheduler: &Scheduler, message: &QueuedMail, unsubscribe: &str) -> 
         body.push_str(&format!(
             "\n-- \nYou receive this mail about {} because of your role in the partners \
              programme. Stop this kind of mail: {unsubscribe}\nChoose what you receive: {}\n",
-            category_words(&message.category),
+            fairshare_store::mail_queue::category_words(&message.category),
             scheduler.mailer.link("/account#mail"),
         ));
     }
     body
-}
-
-fn category_words(category: &str) -> &str {
-    fairshare_store::mail_queue::CATEGORIES
-        .iter()
-        .find(|(c, _)| *c == category)
-        .map(|(_, words)| *words)
-        .unwrap_or(category)
 }

@@ -37,16 +37,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AuditEntry>> {
         let pattern = format!("{}%", subject_prefix.unwrap_or(""));
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: i64,
-            at: OffsetDateTime,
-            actor: String,
-            action: String,
-            subject: String,
-            details: String,
-        }
-        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+        let rows: Vec<AuditRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(
                 "SELECT id, at, actor, action, subject, details FROM audit_log \
                  WHERE subject LIKE $1 ORDER BY id DESC LIMIT $2",
@@ -56,17 +47,31 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|row| AuditEntry {
-                details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
-                id: row.id,
-                at: row.at,
-                actor: row.actor,
-                action: row.action,
-                subject: row.subject,
-            })
-            .collect())
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+}
+
+/// An audit entry as stored (its details as JSON text).
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    at: OffsetDateTime,
+    actor: String,
+    action: String,
+    subject: String,
+    details: String,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(row: AuditRow) -> AuditEntry {
+        AuditEntry {
+            details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+            id: row.id,
+            at: row.at,
+            actor: row.actor,
+            action: row.action,
+            subject: row.subject,
+        }
     }
 }
 

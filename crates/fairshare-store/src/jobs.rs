@@ -120,6 +120,44 @@ impl SourceState {
     }
 }
 
+/// Writes a source's definition (new or replacing its old one), audited.
+async fn save_source(
+    tx: &mut Tx,
+    definition: &SourceDefinition,
+    origin: Origin,
+    replacing: bool,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let keys = definition.to_keys();
+    let text = serde_json::Value::Object(keys.clone()).to_string();
+    on_tx!(&mut *tx, conn => {
+        sqlx::query(
+            "INSERT INTO sources (name, kind, definition, origin, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET \
+             kind = excluded.kind, definition = excluded.definition, updated_at = excluded.updated_at",
+        )
+        .bind(&definition.name)
+        .bind(definition.settings.kind())
+        .bind(&text)
+        .bind(origin.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    });
+    tx.audit(
+        actor,
+        if replacing {
+            "sources.update"
+        } else {
+            "sources.add"
+        },
+        &source_job(&definition.name),
+        serde_json::json!({"origin": origin.as_str(), "definition": keys}),
+    )
+    .await
+}
+
 enum SourceUpdate {
     Paused(bool),
     SyncNow,
@@ -204,29 +242,13 @@ impl Store {
                 }
                 Some((old, _)) if *old == text => continue,
                 known => {
-                    on_tx!(&mut tx, conn => {
-                        sqlx::query(
-                            "INSERT INTO sources (name, kind, definition, origin, updated_at) \
-                             VALUES ($1, $2, $3, 'config', $4) ON CONFLICT (name) DO UPDATE SET \
-                             kind = excluded.kind, definition = excluded.definition, updated_at = excluded.updated_at",
-                        )
-                        .bind(&definition.name)
-                        .bind(definition.settings.kind())
-                        .bind(&text)
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
-                    });
-                    let action = if known.is_some() {
-                        "sources.update"
-                    } else {
-                        "sources.add"
-                    };
-                    tx.audit(
+                    save_source(
+                        &mut tx,
+                        definition,
+                        Origin::Config,
+                        known.is_some(),
                         actor,
-                        action,
-                        &source_job(&definition.name),
-                        serde_json::json!({"origin": "config", "definition": definition.to_keys()}),
+                        now,
                     )
                     .await?;
                 }
@@ -260,7 +282,6 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         let now = self.clock().now();
-        let text = serde_json::Value::Object(definition.to_keys()).to_string();
         let mut tx = Tx::begin(self.db()).await?;
         let clash: Option<(String,)> = on_tx!(&mut tx, conn => {
             sqlx::query_as("SELECT origin FROM sources WHERE name = $1")
@@ -299,29 +320,13 @@ impl Store {
             }
             (None, None) => {}
         }
-        on_tx!(&mut tx, conn => {
-            sqlx::query(
-                "INSERT INTO sources (name, kind, definition, origin, updated_at) \
-                 VALUES ($1, $2, $3, 'console', $4) ON CONFLICT (name) DO UPDATE SET \
-                 kind = excluded.kind, definition = excluded.definition, updated_at = excluded.updated_at",
-            )
-            .bind(&definition.name)
-            .bind(definition.settings.kind())
-            .bind(&text)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
-        let action = if existing.is_some() {
-            "sources.update"
-        } else {
-            "sources.add"
-        };
-        tx.audit(
+        save_source(
+            &mut tx,
+            definition,
+            Origin::Console,
+            existing.is_some(),
             actor,
-            action,
-            &source_job(&definition.name),
-            serde_json::json!({"origin": "console", "definition": definition.to_keys()}),
+            now,
         )
         .await?;
         tx.commit().await

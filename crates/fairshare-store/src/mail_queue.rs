@@ -28,6 +28,15 @@ pub const CATEGORIES: [(&str, &str); 5] = [
     ),
 ];
 
+/// How a category of mail reads in a sentence ("mail about …").
+pub fn category_words(category: &str) -> &str {
+    CATEGORIES
+        .iter()
+        .find(|(c, _)| *c == category)
+        .map(|(_, words)| *words)
+        .unwrap_or(category)
+}
+
 /// Mail that is always sent (an invitation someone asked to send).
 pub const ALWAYS: &str = "invitation";
 
@@ -282,16 +291,7 @@ impl Store {
         since: OffsetDateTime,
         limit: i64,
     ) -> Result<Vec<crate::audit::AuditEntry>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: i64,
-            at: OffsetDateTime,
-            actor: String,
-            action: String,
-            subject: String,
-            details: String,
-        }
-        let rows: Vec<Row> = on_pool!(self.db(), pool => {
+        let rows: Vec<crate::audit::AuditRow> = on_pool!(self.db(), pool => {
             let mut query = sqlx::QueryBuilder::new(
                 "SELECT a.id, a.at, a.actor, a.action, a.subject, a.details FROM audit_log a \
                  WHERE NOT EXISTS (SELECT 1 FROM audit_notified n WHERE n.audit_id = a.id) AND a.at >= ",
@@ -306,17 +306,7 @@ impl Store {
             query.push_bind(limit);
             query.build_query_as().fetch_all(pool).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| crate::audit::AuditEntry {
-                details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
-                id: r.id,
-                at: r.at,
-                actor: r.actor,
-                action: r.action,
-                subject: r.subject,
-            })
-            .collect())
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Records that the mails of these audit entries are queued.

@@ -407,7 +407,7 @@ pub async fn unsubscribe_form(
         title: "Unsubscribe",
         token: query.token,
         recipient,
-        category: category_words(&category).to_string(),
+        category: fairshare_store::mail_queue::category_words(&category).to_string(),
     })))
 }
 
@@ -440,16 +440,8 @@ pub async fn unsubscribe(
         "Unsubscribed",
         format!(
             "{recipient} no longer receives mail about {}. You can turn it back on from your account page.",
-            category_words(&category)
+            fairshare_store::mail_queue::category_words(&category)
         ),
         Some(("/account#mail", "Your mail choices")),
     ))
-}
-
-fn category_words(category: &str) -> &str {
-    fairshare_store::mail_queue::CATEGORIES
-        .iter()
-        .find(|(c, _)| *c == category)
-        .map(|(_, words)| *words)
-        .unwrap_or(category)
 }

@@ -54,6 +54,16 @@ fn scheduler(
     Scheduler::new(store.with_clock(clock.clone()), settings, mailer)
 }
 
+/// A fixture repository and one daily git source reading it.
+fn one_git_source() -> (tempfile::TempDir, Vec<Map<String, Value>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    fairshare_testkit::make_git_fixture(&repo);
+    let sources = vec![source(json!({"name": "code", "kind": "git", "every": "1d",
+        "path": repo.display().to_string()}))];
+    (dir, sources)
+}
+
 /// People: an organisation's administrator, a reviewer and an administrator.
 async fn people(store: &Store) {
     let boss = store
@@ -461,12 +471,8 @@ async fn two_months_run_by_themselves_syncs_webhooks_reviews_and_mail() {
 async fn two_instances_on_one_database_run_each_job_once() {
     for t in fairshare_testkit::stores().await {
         let backend = t.backend;
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        fairshare_testkit::make_git_fixture(&repo);
+        let (dir, sources) = one_git_source();
         let clock = Clock::manual(datetime!(2026-03-02 00:00 UTC));
-        let sources = vec![source(json!({"name": "code", "kind": "git", "every": "1d",
-            "path": repo.display().to_string()}))];
         let second_store = Store::open(&t.url).await.unwrap();
         let one = scheduler(
             t.store.clone(),
@@ -503,12 +509,8 @@ async fn two_instances_on_one_database_run_each_job_once() {
 async fn a_dead_instances_lease_expires_and_another_takes_over() {
     for t in fairshare_testkit::stores().await {
         let backend = t.backend;
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        fairshare_testkit::make_git_fixture(&repo);
+        let (dir, sources) = one_git_source();
         let clock = Clock::manual(datetime!(2026-03-10 00:00 UTC));
-        let sources = vec![source(json!({"name": "code", "kind": "git", "every": "1d",
-            "path": repo.display().to_string()}))];
         let machine = scheduler(t.store.clone(), &clock, sources, &dir.path().join("mail"));
         machine.prepare().await.unwrap();
         let store = machine.store();
@@ -538,12 +540,8 @@ async fn a_dead_instances_lease_expires_and_another_takes_over() {
 async fn a_console_sync_request_runs_a_paused_source_once() {
     for t in fairshare_testkit::stores().await {
         let backend = t.backend;
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        fairshare_testkit::make_git_fixture(&repo);
+        let (dir, sources) = one_git_source();
         let clock = Clock::manual(datetime!(2026-03-10 00:00 UTC));
-        let sources = vec![source(json!({"name": "code", "kind": "git", "every": "1d",
-            "path": repo.display().to_string()}))];
         let machine = scheduler(t.store.clone(), &clock, sources, &dir.path().join("mail"));
         machine.prepare().await.unwrap();
         let store = machine.store();
