@@ -280,7 +280,8 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
     add_user(dir.path(), &db, "lead@example.org", "team_lead:events");
 
-    // December: November is complete and can be reviewed.
+    // December: November is complete and can be reviewed. The reviewer publishes it by
+    // hand, before the scheduler's day for it (the 28th here).
     let shots = std::env::var_os("SCREENSHOTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
@@ -289,7 +290,10 @@ fn an_organisation_joins_and_reaches_the_home_page() {
         dir.path(),
         &db,
         "2026-12-05",
-        &[("FAIRSHARE_MAIL__OUTBOX", outbox.to_str().unwrap())],
+        &[
+            ("FAIRSHARE_MAIL__OUTBOX", outbox.to_str().unwrap()),
+            ("FAIRSHARE_REVIEW__DAY", "28"),
+        ],
     );
     let base = format!("http://{}", server.address);
     let browser = Browser::open(shots);
