@@ -48,7 +48,10 @@ impl Registry {
 
     /// At the cap: asks the longest-idle connections to close, so that `room` more fit.
     fn make_room(&self, cap: usize, room: usize) {
-        let open = self.open.lock().expect("connection registry");
+        let open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if open.len() + room <= cap {
             return;
         }
@@ -56,7 +59,9 @@ impl Registry {
             .values()
             .filter(|c| !c.shed.load(Ordering::Relaxed))
             .collect();
-        idle.sort_by_key(|c| c.last_active.load(Ordering::Relaxed));
+        // Each connection's time is read once: connections keep moving while we sort,
+        // and a key that changes mid-sort breaks the sort's order (and panics).
+        idle.sort_by_cached_key(|c| c.last_active.load(Ordering::Relaxed));
         for connection in idle.into_iter().take(open.len() + room - cap) {
             connection.shed.store(true, Ordering::Relaxed);
             connection.wake.notify_one();
@@ -144,7 +149,11 @@ pub async fn run(
             Err(e) => {
                 // Out of file descriptors, most likely: close idle ones and go on.
                 tracing::warn!(error = %e, "accepting a connection failed");
-                let open = registry.open.lock().expect("connection registry").len();
+                let open = registry
+                    .open
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .len();
                 registry.make_room(open.saturating_sub(open / 10).max(1), 1);
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
