@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use fairshare_engine::ProgrammeRules;
-use fairshare_engine::schedule::{self, Every, ReviewCalendar, RunHistory};
+use fairshare_engine::schedule::{self, Every, ReviewCalendar};
 use fairshare_engine::sources::SourceDefinition;
 use fairshare_ingest::Importer;
 use fairshare_store::Store;
@@ -357,13 +357,7 @@ impl Scheduler {
             {
                 return None;
             }
-            let previous = self.store.last_run("review").await.ok()?;
-            let history = RunHistory {
-                last_started: previous.as_ref().map(|r| r.started_at),
-                failures_in_a_row: u32::from(
-                    previous.as_ref().is_some_and(|r| r.outcome == "failed"),
-                ) * failures_of(&self.store, "review").await,
-            };
+            let history = self.store.job_history("review").await.ok()?;
             let daily: Every = "1d".parse().ok()?;
             if history.failures_in_a_row > 0 && !schedule::is_due(daily, history, 0, now) {
                 return None;
@@ -470,15 +464,6 @@ impl Scheduler {
         }
         Some(result)
     }
-}
-
-/// Failed runs of `job` since its last success.
-async fn failures_of(store: &Store, job: &str) -> u32 {
-    let runs = store
-        .job_runs(Some(job), None, 50)
-        .await
-        .unwrap_or_default();
-    runs.iter().take_while(|r| r.outcome == "failed").count() as u32
 }
 
 fn first_line(text: &str) -> &str {

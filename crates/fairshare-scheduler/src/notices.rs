@@ -35,14 +35,21 @@ pub async fn queue_notices(scheduler: &Scheduler) {
     let work = async {
         let store = &scheduler.store;
         let since = store.clock().now() - HORIZON;
+        // Status notices state the programme's minimums: the rules are read once, and
+        // only when there is something to tell.
+        let mut rules = None;
         loop {
             let entries = store.unnotified_audit(&TOLD, since, 200).await?;
             if entries.is_empty() {
                 return Ok::<_, fairshare_store::StoreError>(());
             }
+            if rules.is_none() {
+                rules = Some(store.rules_in_force(&scheduler.settings.rules).await?);
+            }
+            let rules = rules.as_ref().expect("read above");
             let mut told = Vec::with_capacity(entries.len());
             for entry in &entries {
-                for mail in mails_of(scheduler, entry).await? {
+                for mail in mails_of(scheduler, rules, entry).await? {
                     store.queue_mail(&mail).await?;
                 }
                 told.push(entry.id);
@@ -58,6 +65,7 @@ pub async fn queue_notices(scheduler: &Scheduler) {
 /// The mails one audit entry means.
 async fn mails_of(
     scheduler: &Scheduler,
+    rules: &fairshare_engine::ProgrammeRules,
     entry: &AuditEntry,
 ) -> Result<Vec<Mail>, fairshare_store::StoreError> {
     let store = &scheduler.store;
@@ -150,7 +158,6 @@ async fn mails_of(
         }
         "partners.status" => {
             let (month, to, reason) = (detail("month"), detail("to"), detail("reason"));
-            let rules = store.rules_in_force(&scheduler.settings.rules).await?;
             let needs = format!(
                 "To stay a Community Partner an organisation sponsors the project every month at \
                  least at the fair amount for its country, and its people earn at least {} \

@@ -490,6 +490,25 @@ impl Store {
         Ok(row.map(JobRun::from))
     }
 
+    /// When `job` last started and how many of its runs failed since its last success:
+    /// what the engine's schedule needs to know whether it is due.
+    pub async fn job_history(&self, job: &str) -> Result<RunHistory> {
+        let last = self.last_run(job).await?;
+        let (failures,): (i64,) = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM job_runs WHERE job = $1 AND outcome = 'failed' AND id > \
+                 COALESCE((SELECT MAX(id) FROM job_runs WHERE job = $1 AND outcome = 'ok'), 0)",
+            )
+            .bind(job)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(RunHistory {
+            last_started: last.map(|r| r.started_at),
+            failures_in_a_row: u32::try_from(failures).unwrap_or(u32::MAX),
+        })
+    }
+
     /// Runs, newest first; `job` narrows to one job, `before` pages back.
     pub async fn job_runs(
         &self,

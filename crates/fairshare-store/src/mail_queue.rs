@@ -125,15 +125,18 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?
         });
-        for mail in &due {
+        if !due.is_empty() {
             crate::tx::on_tx!(&mut tx, conn => {
-                sqlx::query(
-                    "UPDATE mail_queue SET state = 'sending', next_attempt_at = $1 WHERE id = $2",
-                )
-                .bind(now + CLAIM)
-                .bind(mail.id)
-                .execute(&mut *conn)
-                .await?;
+                let mut claim = sqlx::QueryBuilder::new(
+                    "UPDATE mail_queue SET state = 'sending', next_attempt_at = ",
+                );
+                claim.push_bind(now + CLAIM).push(" WHERE id IN (");
+                let mut ids = claim.separated(", ");
+                for mail in &due {
+                    ids.push_bind(mail.id);
+                }
+                claim.push(")");
+                claim.build().execute(&mut *conn).await?;
             });
         }
         tx.commit().await?;

@@ -22,6 +22,14 @@ pub fn cents(amount: Decimal) -> String {
     grouped(rounded)
 }
 
+/// A time to the minute with its zone, as people read it: `2026-03-03 06:00 UTC`.
+pub fn minute(at: time::OffsetDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute] UTC"
+    ))
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

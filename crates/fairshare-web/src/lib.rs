@@ -13,6 +13,7 @@ mod console;
 mod details_review;
 pub mod error;
 mod format;
+pub use format::minute;
 pub mod github_login;
 mod lookup;
 mod machine;

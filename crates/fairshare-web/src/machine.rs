@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Viewer, require, require_form};
 use crate::error::AppError;
+use crate::format::minute;
 use crate::pages::render_string;
 use crate::recovery::notice;
 
@@ -64,14 +65,6 @@ struct SourcesPage {
     next_review: String,
     drafts: Vec<(String, String, Vec<String>, Vec<String>)>,
     kinds: &'static [&'static str],
-}
-
-/// Times to the minute, with their zone.
-fn minute(at: time::OffsetDateTime) -> String {
-    at.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute] UTC"
-    ))
-    .unwrap_or_default()
 }
 
 fn source_row(s: &SourceState) -> SourceRow {
@@ -329,38 +322,19 @@ pub async fn publish_draft(
     Ok(Redirect::to("/admin/sources#review").into_response())
 }
 
-#[derive(Deserialize)]
-pub struct MailChoices {
-    csrf: String,
-    /// The categories wanted (checked boxes); the rest are turned off.
-    #[serde(default)]
-    wanted: Vec<String>,
-}
-
 /// `/account/mail`: the kinds of mail a person receives.
 pub async fn mail_choices(
     State(state): State<AppState>,
     viewer: Viewer,
-    axum_extra_form: axum::body::Bytes,
+    // The ticked boxes repeat `wanted`: read as pairs, the form keeps them all.
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> crate::error::Result {
-    // Repeated `wanted` fields: serde_urlencoded reads them into a list only in pairs.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&axum_extra_form)
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let choices = MailChoices {
-        csrf: pairs
-            .iter()
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
-        wanted: pairs
-            .iter()
-            .filter(|(k, _)| k == "wanted")
-            .map(|(_, v)| v.clone())
-            .collect(),
-    };
-    let user = require_form(viewer, "/account", |_| true, &choices.csrf)?;
+    let field = |name: &'static str| pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v);
+    let csrf = field("csrf").next().cloned().unwrap_or_default();
+    let wanted: Vec<&String> = field("wanted").collect();
+    let user = require_form(viewer, "/account", |_| true, &csrf)?;
     for (category, _) in fairshare_store::mail_queue::CATEGORIES {
-        let wanted = choices.wanted.iter().any(|w| w == category);
+        let wanted = wanted.iter().any(|w| *w == category);
         state
             .store
             .set_mail_choice(&user.user.email, category, wanted)

@@ -69,14 +69,6 @@ impl Context {
     }
 }
 
-/// A time to the minute with its zone, as people read it in listings.
-pub fn minute(at: time::OffsetDateTime) -> String {
-    at.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute] UTC"
-    ))
-    .unwrap_or_default()
-}
-
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -133,7 +133,8 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     // The programme's machine: sources, the monthly review and mail, on their own.
     let scheduler = if context.config.scheduler.enabled {
         let scheduler =
-            super::sources::scheduler_of(context, store.clone(), state.mailer.clone()).await?;
+            super::sources::scheduler_of(scheduler_settings, store.clone(), state.mailer.clone())
+                .await?;
         let period = std::time::Duration::from_secs(context.config.scheduler.tick_secs);
         Some(tokio::spawn(scheduler.run_forever(period)))
     } else {

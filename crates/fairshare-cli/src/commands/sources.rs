@@ -20,11 +20,10 @@ pub struct SyncArgs {
 
 /// The scheduler of `store`, with the configuration's sources stored.
 pub async fn scheduler_of(
-    context: &Context,
+    settings: fairshare_scheduler::Settings,
     store: fairshare_store::Store,
     mailer: std::sync::Arc<fairshare_web::mail::Mailer>,
 ) -> anyhow::Result<fairshare_scheduler::Scheduler> {
-    let settings = context.config.scheduler_settings()?;
     let scheduler = fairshare_scheduler::Scheduler::new(store, settings, mailer);
     scheduler.prepare().await.map_err(anyhow::Error::msg)?;
     Ok(scheduler)
@@ -33,14 +32,15 @@ pub async fn scheduler_of(
 async fn scheduler(context: &Context) -> anyhow::Result<fairshare_scheduler::Scheduler> {
     let store = context.store().await?;
     let mailer = std::sync::Arc::new(context.config.mail.mailer(&context.config.server.bind)?);
-    scheduler_of(context, store, mailer).await
+    scheduler_of(context.config.scheduler_settings()?, store, mailer).await
 }
 
 pub async fn sources(context: &Context, args: SourcesArgs) -> anyhow::Result<()> {
     let scheduler = scheduler(context).await?;
     let sources = scheduler.store().sources().await?;
-    let when =
-        |at: Option<time::OffsetDateTime>| at.map(super::minute).unwrap_or_else(|| "—".into());
+    let when = |at: Option<time::OffsetDateTime>| {
+        at.map(fairshare_web::minute).unwrap_or_else(|| "—".into())
+    };
     Listing {
         columns: names(&[
             "name",

@@ -3,6 +3,7 @@
 mod applications;
 mod connections;
 mod limits;
+mod probes;
 mod roles;
 mod sign_in;
 mod webhooks;
