@@ -110,6 +110,10 @@ enum Command {
     /// The programme's rules in force: show, history, record a new version.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// The activity counts pages and scores read: verify them against the activities,
+    /// or rebuild them.
+    #[command(subcommand)]
+    Rollups(commands::rollups::RollupsCommand),
 }
 
 fn main() -> ExitCode {
@@ -169,6 +173,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => commands::admin::audit(&context, args).await,
             Command::Sources(args) => commands::sources::sources(&context, args).await,
             Command::Sync(args) => commands::sources::sync(&context, args).await,
+            Command::Rollups(command) => commands::rollups::run(&context, command).await,
         }
     });
     match result {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::directory::{domain_index, org_slugs, resolve_person};
+use crate::rollups;
 use crate::tx::{Tx, on_tx};
 use crate::{Backend, Result, Store, StoreError, on_pool};
 
@@ -57,6 +58,8 @@ pub struct IngestSession {
     people: HashMap<IdentityKey, (i64, i64, Option<String>)>,
     affiliations: HashMap<i64, Vec<Affiliation>>,
     bots: HashMap<i64, bool>,
+    /// Members with new activities, refreshed in the rollups before the commit.
+    changed: rollups::ChangedMembers,
     summary: IngestSummary,
 }
 
@@ -91,6 +94,7 @@ impl Store {
             people: HashMap::new(),
             affiliations: HashMap::new(),
             bots: HashMap::new(),
+            changed: rollups::ChangedMembers::default(),
             summary: IngestSummary {
                 run_id,
                 source: source.to_string(),
@@ -349,6 +353,26 @@ impl IngestSession {
             .filter_map(|r| r.record.commit_sha.as_deref())
             .collect();
         for chunk in shas.chunks(BATCH) {
+            // The copies leave the rollups before they leave the ledger.
+            let copies: Vec<(i64, i64, OffsetDateTime)> = on_tx!(&mut self.tx, conn => {
+                let mut select = sqlx::QueryBuilder::new(
+                    "SELECT id, member_id, occurred_at FROM activities WHERE source <> 'git' AND commit_sha IN (",
+                );
+                let mut list = select.separated(", ");
+                for sha in chunk {
+                    list.push_bind(sha.to_string());
+                }
+                select.push(")");
+                select.build_query_as().fetch_all(&mut *conn).await?
+            });
+            if copies.is_empty() {
+                continue;
+            }
+            let ids: Vec<i64> = copies.iter().map(|(id, _, _)| *id).collect();
+            rollups::retract(&mut self.tx, &rollups::Scope::Activities(&ids)).await?;
+            for (_, member, at) in &copies {
+                self.changed.add(*member, at.date());
+            }
             on_tx!(&mut self.tx, conn => {
                 let mut delete = sqlx::QueryBuilder::new(
                     "DELETE FROM activities WHERE source <> 'git' AND commit_sha IN (",
@@ -473,9 +497,20 @@ impl IngestSession {
                     .push_bind(row.reason)
                     .push_bind(run_id);
             });
-            insert.push(" ON CONFLICT (source, external_id) DO NOTHING");
-            insert.build().execute(conn).await?.rows_affected()
+            insert.push(" ON CONFLICT (source, external_id) DO NOTHING RETURNING id, member_id, occurred_at");
+            insert.build_query_as::<(i64, i64, OffsetDateTime)>().fetch_all(conn).await?
         });
+        if let Some(first_id) = inserted.iter().map(|(id, _, _)| *id).min() {
+            let scope = rollups::Scope::RunFrom {
+                run: run_id,
+                first_id,
+            };
+            rollups::apply(&mut self.tx, &scope).await?;
+        }
+        for (_, member, at) in &inserted {
+            self.changed.add(*member, at.date());
+        }
+        let inserted = inserted.len() as u64;
         self.summary.new += inserted;
         self.summary.already_known += rows.len() as u64 - inserted;
         Ok(())
@@ -507,6 +542,7 @@ impl IngestSession {
             .iter()
             .map(|s| (s.reason.clone(), s.count))
             .collect();
+        rollups::refresh_members(&mut self.tx, &self.changed).await?;
         let details = serde_json::to_value(&self.summary).unwrap_or_default();
         self.tx.finish_run(self.summary.run_id, &details).await?;
         let subject = format!("import:{}:{}", self.summary.source, self.summary.input);

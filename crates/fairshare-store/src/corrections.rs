@@ -6,6 +6,7 @@ use fairshare_engine::ActivityId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::rollups;
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool};
 
@@ -66,6 +67,8 @@ impl Store {
                 "activity #{activity} is already excluded (correction #{id})"
             )));
         }
+        let scope = rollups::Scope::Activities(std::slice::from_ref(&activity.0));
+        rollups::retract(&mut tx, &scope).await?;
         let (id,): (i64,) = on_tx!(&mut tx, conn => {
             sqlx::query_as(
                 "INSERT INTO corrections (activity_id, reason, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -77,6 +80,7 @@ impl Store {
             .fetch_one(conn)
             .await?
         });
+        rollups::apply(&mut tx, &scope).await?;
         tx.audit(
             actor,
             "corrections.add",
@@ -90,6 +94,17 @@ impl Store {
 
     pub async fn remove_correction(&self, id: i64, reason: &str, actor: &str) -> Result<()> {
         let mut tx = Tx::begin(self.db()).await?;
+        let activity: Option<(i64,)> = on_tx!(&mut tx, conn => {
+            sqlx::query_as("SELECT activity_id FROM corrections WHERE id = $1 AND removed_at IS NULL")
+                .bind(id)
+                .fetch_optional(conn)
+                .await?
+        });
+        let Some((activity,)) = activity else {
+            return Err(StoreError::NotFound(format!("no active correction #{id}")));
+        };
+        let scope = rollups::Scope::Activities(std::slice::from_ref(&activity));
+        rollups::retract(&mut tx, &scope).await?;
         let changed = on_tx!(&mut tx, conn => {
             sqlx::query("UPDATE corrections SET removed_at = $1, removed_by = $2, removed_reason = $3 WHERE id = $4 AND removed_at IS NULL")
                 .bind(crate::now())
@@ -103,6 +118,7 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound(format!("no active correction #{id}")));
         }
+        rollups::apply(&mut tx, &scope).await?;
         tx.audit(
             actor,
             "corrections.remove",

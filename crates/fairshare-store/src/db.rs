@@ -121,6 +121,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "scheduler",
         include_str!("../migrations/sqlite/0021_scheduler.sql"),
     ),
+    (
+        22,
+        "rollups",
+        include_str!("../migrations/sqlite/0022_rollups.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -227,6 +232,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         21,
         "scheduler",
         include_str!("../migrations/postgres/0021_scheduler.sql"),
+    ),
+    (
+        22,
+        "rollups",
+        include_str!("../migrations/postgres/0022_rollups.sql"),
     ),
 ];
 

@@ -13,6 +13,7 @@ use fairshare_records::{AffiliationRecord, OrgName, OrgRecord};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
+use crate::rollups;
 use crate::tx::{Tx, on_tx};
 use crate::{Result, Store, StoreError, on_pool, parse_column};
 
@@ -923,14 +924,28 @@ async fn merge(tx: &mut Tx, from: i64, into: i64, actor: &str, reason: &str) -> 
 
 /// Moves identities (with their activities) and affiliations from one member to another.
 async fn move_things(tx: &mut Tx, moved: &Moved, from: i64, to: i64) -> Result<()> {
-    for identity in &moved.identities {
+    for &identity in &moved.identities {
+        let before = rollups::Scope::Identity {
+            identity,
+            member: from,
+        };
+        rollups::retract(tx, &before).await?;
         on_tx!(tx, conn => {
             sqlx::query("UPDATE identities SET member_id = $1 WHERE id = $2 AND member_id = $3")
                 .bind(to).bind(identity).bind(from).execute(&mut *conn).await?;
             sqlx::query("UPDATE activities SET member_id = $1 WHERE identity_id = $2 AND member_id = $3")
                 .bind(to).bind(identity).bind(from).execute(&mut *conn).await?;
         });
+        let after = rollups::Scope::Identity {
+            identity,
+            member: to,
+        };
+        rollups::apply(tx, &after).await?;
     }
+    let mut changed = rollups::ChangedMembers::default();
+    changed.add(from, rollups::EVER);
+    changed.add(to, rollups::EVER);
+    rollups::refresh_members(tx, &changed).await?;
     for affiliation in &moved.affiliations {
         on_tx!(tx, conn => {
             sqlx::query("UPDATE affiliations SET member_id = $1 WHERE id = $2 AND member_id = $3")
@@ -1029,6 +1044,7 @@ pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
             .fetch_all(conn)
             .await?
         });
+        let mut updates = Vec::new();
         for AttributionRow {
             id,
             occurred_at: at,
@@ -1049,17 +1065,25 @@ pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
                 &domains,
             );
             if new_org != org || Reason::parse(&reason) != Some(new_reason) {
-                on_tx!(tx, conn => {
-                    sqlx::query("UPDATE activities SET org_id = $1, attribution = $2 WHERE id = $3")
-                        .bind(new_org)
-                        .bind(new_reason.as_str())
-                        .bind(id)
-                        .execute(conn)
-                        .await?;
-                });
-                changed += 1;
+                updates.push((id, new_org, new_reason));
             }
         }
+        // The moved activities leave their old organisation's counts and join the new.
+        let ids: Vec<i64> = updates.iter().map(|(id, _, _)| *id).collect();
+        let scope = rollups::Scope::Activities(&ids);
+        rollups::retract(tx, &scope).await?;
+        for (id, new_org, new_reason) in &updates {
+            on_tx!(tx, conn => {
+                sqlx::query("UPDATE activities SET org_id = $1, attribution = $2 WHERE id = $3")
+                    .bind(new_org)
+                    .bind(new_reason.as_str())
+                    .bind(id)
+                    .execute(conn)
+                    .await?;
+            });
+        }
+        rollups::apply(tx, &scope).await?;
+        changed += updates.len() as u64;
     }
     Ok(changed)
 }

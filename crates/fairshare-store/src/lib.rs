@@ -35,7 +35,9 @@ pub mod org_changes;
 pub mod payments;
 pub mod public;
 pub mod rates;
+mod report;
 pub mod review;
+pub mod rollups;
 pub mod rules;
 pub mod scores;
 pub mod thresholds;
@@ -94,10 +96,12 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         let db = Db::connect(url).await?;
         db.migrate().await?;
-        Ok(Store {
+        let store = Store {
             db,
             clock: clock::Clock::system(),
-        })
+        };
+        store.ensure_rollups_built().await?;
+        Ok(store)
     }
 
     /// Opens a PostgreSQL database with every table inside `schema` (created if
@@ -105,10 +109,12 @@ impl Store {
     pub async fn open_postgres_schema(url: &str, schema: &str) -> Result<Store> {
         let db = Db::connect_postgres_schema(url, schema).await?;
         db.migrate().await?;
-        Ok(Store {
+        let store = Store {
             db,
             clock: clock::Clock::system(),
-        })
+        };
+        store.ensure_rollups_built().await?;
+        Ok(store)
     }
 
     /// The same store reading time from `clock` (a shifted or manual clock).
@@ -141,6 +147,12 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// Reads an ISO day (`YYYY-MM-DD`) stored as text, naming the column if it is not one.
+pub(crate) fn parse_day(column: &str, text: &str) -> Result<time::Date> {
+    time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| StoreError::Corrupt(format!("{column} `{text}` is not a day")))
 }
 
 pub(crate) fn parse_decimal(column: &str, text: &str) -> Result<rust_decimal::Decimal> {

@@ -357,34 +357,37 @@ impl Store {
         };
         let last = Month::of(today).previous();
         let first = (1..12).fold(last, |m, _| m.previous());
-        let mut mix = Vec::new();
-        for month in first.through(last) {
-            let rows: Vec<(String, Option<String>, i64)> = on_pool!(self.db(), pool => {
-                sqlx::query_as(
-                    "SELECT a.kind, a.team, COUNT(*) FROM activities a \
-                     WHERE a.org_id = $1 AND a.occurred_at >= $2 AND a.occurred_at < $3 \
-                     AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-                     GROUP BY a.kind, a.team",
-                )
-                .bind(id)
-                .bind(midnight(month.first_day()))
-                .bind(midnight(month.next().first_day()))
-                .fetch_all(pool)
-                .await?
-            });
-            let mut entry = MonthMix {
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT month, kind, team, CAST(SUM(n) AS BIGINT) FROM rollup_months \
+                 WHERE org_id = $1 AND month >= $2 AND month <= $3 GROUP BY month, kind, team",
+            )
+            .bind(id)
+            .bind(first.to_string())
+            .bind(last.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        let mut mix: Vec<MonthMix> = first
+            .through(last)
+            .map(|month| MonthMix {
                 month,
                 by_kind: BTreeMap::new(),
                 by_team: BTreeMap::new(),
+            })
+            .collect();
+        for (month, kind, team, count) in rows {
+            let month: Month = parse_column("rollup_months.month", &month)?;
+            let Some(entry) = mix.iter_mut().find(|m| m.month == month) else {
+                continue;
             };
-            for (kind, team, count) in rows {
-                *entry.by_kind.entry(kind).or_default() += count;
-                *entry
-                    .by_team
-                    .entry(team.unwrap_or_else(|| "no team".into()))
-                    .or_default() += count;
-            }
-            mix.push(entry);
+            *entry.by_kind.entry(kind).or_default() += count;
+            let team = if team.is_empty() {
+                "no team".into()
+            } else {
+                team
+            };
+            *entry.by_team.entry(team).or_default() += count;
         }
         let staff: Vec<(String,)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
@@ -520,170 +523,5 @@ impl Store {
             partners,
             sponsors: sponsors.into_iter().map(|(n,)| n).collect(),
         })
-    }
-
-    /// The community report over the whole UTC days `from..=to`.
-    pub async fn community_report(&self, from: Date, to: Date) -> Result<CommunityReport> {
-        if to < from {
-            return Err(StoreError::Invalid(format!(
-                "the report window ends ({to}) before it starts ({from})"
-            )));
-        }
-        let start = midnight(from);
-        let end = midnight(to.next_day().unwrap_or(to));
-        let length = end - start;
-        let (activities, active_contributors) = self.activity_totals(start, end).await?;
-        let (previous_contributors, retained_contributors, new_contributors): (i64, i64, i64) = on_pool!(self.db(), pool => {
-            let previous: (i64,) = sqlx::query_as(
-                "SELECT COUNT(DISTINCT a.member_id) FROM activities a \
-                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
-                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot)",
-            )
-            .bind(start - length)
-            .bind(start)
-            .fetch_one(pool)
-            .await?;
-            let retained: (i64,) = sqlx::query_as(
-                "SELECT COUNT(DISTINCT p.member_id) FROM activities p \
-                 WHERE p.occurred_at >= $1 AND p.occurred_at < $2 \
-                 AND p.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-                 AND EXISTS (SELECT 1 FROM activities c WHERE c.member_id = p.member_id AND c.occurred_at >= $2 AND c.occurred_at < $3)",
-            )
-            .bind(start - length)
-            .bind(start)
-            .bind(end)
-            .fetch_one(pool)
-            .await?;
-            let new: (i64,) = sqlx::query_as(
-                "SELECT COUNT(DISTINCT a.member_id) FROM activities a \
-                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
-                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-                 AND NOT EXISTS (SELECT 1 FROM activities b WHERE b.member_id = a.member_id AND b.occurred_at < $1)",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_one(pool)
-            .await?;
-            (previous.0, retained.0, new.0)
-        });
-        let by_kind = self.counts_by("a.kind", start, end).await?;
-        let by_source = self.counts_by("a.source", start, end).await?;
-        let by_team = self
-            .counts_by("COALESCE(a.team, 'no team')", start, end)
-            .await?;
-        #[derive(sqlx::FromRow)]
-        struct ContributorRow {
-            display_name: String,
-            listed: bool,
-            organisation: Option<String>,
-            activities: i64,
-        }
-        let top: Vec<ContributorRow> = on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT m.display_name, m.listed, o.name AS organisation, t.n AS activities FROM \
-                 (SELECT a.member_id, MAX(a.org_id) AS org_id, COUNT(*) AS n FROM activities a \
-                  WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
-                  AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-                  GROUP BY a.member_id ORDER BY COUNT(*) DESC, a.member_id LIMIT 10) t \
-                 JOIN members m ON m.id = t.member_id LEFT JOIN organisations o ON o.id = t.org_id \
-                 ORDER BY t.n DESC, m.id",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_all(pool)
-            .await?
-        });
-        let organisations: Vec<TopOrganisation> = on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT o.slug, o.name, t.n AS activities, t.people AS contributors FROM \
-                 (SELECT a.org_id, COUNT(*) AS n, COUNT(DISTINCT a.member_id) AS people FROM activities a \
-                  WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND a.org_id IS NOT NULL \
-                  AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-                  GROUP BY a.org_id ORDER BY COUNT(*) DESC, a.org_id LIMIT 10) t \
-                 JOIN organisations o ON o.id = t.org_id ORDER BY t.n DESC, o.slug",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_all(pool)
-            .await?
-        });
-        let mut trend = Vec::new();
-        let mut week = start;
-        while week < end {
-            let until = (week + Duration::days(7)).min(end);
-            let (activities, contributors) = self.activity_totals(week, until).await?;
-            trend.push(TrendPoint {
-                from: week.date(),
-                activities,
-                contributors,
-            });
-            week = until;
-        }
-        Ok(CommunityReport {
-            from,
-            to,
-            activities,
-            active_contributors,
-            new_contributors,
-            previous_contributors,
-            retained_contributors,
-            by_kind,
-            by_source,
-            by_team,
-            top_contributors: top
-                .into_iter()
-                .map(|row| TopContributor {
-                    name: row.listed.then_some(row.display_name),
-                    organisation: row.organisation,
-                    activities: row.activities,
-                })
-                .collect(),
-            top_organisations: organisations,
-            trend,
-        })
-    }
-
-    /// Activities and distinct contributors (bots left out) in `[start, end)`.
-    pub async fn activity_totals(
-        &self,
-        start: OffsetDateTime,
-        end: OffsetDateTime,
-    ) -> Result<(i64, i64)> {
-        Ok(on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT COUNT(*), COUNT(DISTINCT a.member_id) FROM activities a \
-                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
-                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot)",
-            )
-            .bind(start)
-            .bind(end)
-            .fetch_one(pool)
-            .await?
-        }))
-    }
-
-    /// Activity counts in `[start, end)` grouped by `expression` (a column of `a`).
-    async fn counts_by(
-        &self,
-        expression: &'static str,
-        start: OffsetDateTime,
-        end: OffsetDateTime,
-    ) -> Result<Vec<Count>> {
-        let rows: Vec<(String, i64)> = on_pool!(self.db(), pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {expression}, COUNT(*) FROM activities a \
-                 WHERE a.occurred_at >= $1 AND a.occurred_at < $2 \
-                 AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-                 GROUP BY {expression} ORDER BY COUNT(*) DESC, {expression}"
-            )))
-            .bind(start)
-            .bind(end)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(name, count)| Count { name, count })
-            .collect())
     }
 }

@@ -51,7 +51,29 @@ pub struct ActivityDetail {
 /// One count as the database's JSON array carries it, positionally (member, kind,
 /// channel, team, count): a month holds hundreds of thousands, and arrays keep the JSON
 /// half the size of objects (see ARCHITECTURE.md, *Scores from counts*).
-type CountRow = (i64, String, Option<String>, Option<String>, u64);
+type CountRow = (i64, String, String, String, i64);
+
+/// Rollup rows as the engine counts them.
+fn activity_counts(rows: Vec<CountRow>) -> Result<Vec<ActivityCount>> {
+    rows.into_iter()
+        .map(|(member, kind, channel, team, count)| {
+            Ok(ActivityCount {
+                member: MemberId(member),
+                kind: parse_column("activities.kind", &kind)?,
+                channel: unkeyed(channel),
+                team: unkeyed(team),
+                count: u64::try_from(count).map_err(|_| {
+                    StoreError::Corrupt(format!("rollup_months: a count of {count}"))
+                })?,
+            })
+        })
+        .collect()
+}
+
+/// A rollup key column back to the activity's value: '' stands for none.
+fn unkeyed(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
 
 /// One activity of an organisation's month with what `explain` shows of it.
 #[derive(sqlx::FromRow)]
@@ -107,26 +129,21 @@ impl Store {
         // own row costs more than the query (sqlx's SQLite rows cross threads one by one).
         let aggregate = match self.db().backend() {
             Backend::Sqlite => {
-                "json_group_array(json_array(g.member_id, g.kind, g.channel, g.team, g.n))"
+                "json_group_array(json_array(r.member_id, r.kind, r.channel, r.team, r.n - r.corrected))"
             }
             Backend::Postgres => {
-                "json_agg(json_build_array(g.member_id, g.kind, g.channel, g.team, g.n))::text"
+                "json_agg(json_build_array(r.member_id, r.kind, r.channel, r.team, r.n - r.corrected))::text"
             }
         };
+        // The month's counts come from the rollup (bots are never in it), in key order:
+        // organisation by organisation.
         let sql = format!(
-            // Bots and corrections are few: sets looked up in memory, while the month's
-            // range is read from the index activities_month alone.
-            "SELECT g.org_id, {aggregate} FROM (\
-             SELECT a.org_id, a.member_id, a.kind, a.channel, a.team, COUNT(*) AS n FROM activities a \
-             WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND a.org_id IS NOT NULL \
-             AND a.member_id NOT IN (SELECT id FROM members WHERE is_bot) \
-             AND a.id NOT IN (SELECT activity_id FROM corrections WHERE removed_at IS NULL) \
-             GROUP BY a.org_id, a.member_id, a.kind, a.channel, a.team) g GROUP BY g.org_id"
+            "SELECT r.org_id, {aggregate} FROM rollup_months r \
+             WHERE r.month = $1 AND r.org_id <> 0 AND r.n > r.corrected GROUP BY r.org_id"
         );
         let rows: Vec<(i64, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(month.first_day().midnight().assume_utc())
-                .bind(month.next().first_day().midnight().assume_utc())
+                .bind(month.to_string())
                 .fetch_all(pool)
                 .await?
         });
@@ -142,19 +159,7 @@ impl Store {
             let counts: Vec<CountRow> = serde_json::from_str(&json).map_err(|e| {
                 StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
             })?;
-            let counts = counts
-                .into_iter()
-                .map(|(member, kind, channel, team, count)| {
-                    Ok(ActivityCount {
-                        member: MemberId(member),
-                        kind: parse_column("activities.kind", &kind)?,
-                        channel,
-                        team,
-                        count,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            by_org.push((org, counts));
+            by_org.push((org, activity_counts(counts)?));
         }
         let mut scores = by_org
             .into_iter()
@@ -188,7 +193,20 @@ impl Store {
         month: Month,
         rules: &ScoringRules,
     ) -> Result<OrgScore> {
-        Ok(self.org_month(org_id, org, month, rules).await?.0)
+        let rows: Vec<CountRow> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT member_id, kind, channel, team, n - corrected FROM rollup_months \
+                 WHERE month = $1 AND org_id = $2 AND n > corrected",
+            )
+            .bind(month.to_string())
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(OrgScore {
+            org: org.to_string(),
+            score: score_counts(&activity_counts(rows)?, rules),
+        })
     }
 
     /// One organisation's score for `month` with every activity's details.

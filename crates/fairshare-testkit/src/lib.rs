@@ -59,6 +59,44 @@ pub async fn postgres() -> Option<TestStore> {
     })
 }
 
+/// Every test's scenario ends with the rollups checked against its activities: a
+/// write path that forgets them fails the test that took it.
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let url = self.url.clone();
+        // A runtime of its own: `drop` may run inside the test's runtime, which
+        // cannot be blocked on.
+        let checks = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the rollup check");
+            runtime.block_on(async {
+                let store = Store::open(&url).await?;
+                let checks = store.verify_rollups().await;
+                store.close().await;
+                checks
+            })
+        })
+        .join()
+        .expect("the rollup check ran");
+        match checks {
+            Ok(checks) => {
+                let wrong: Vec<_> = checks.iter().filter(|c| !c.agrees()).collect();
+                assert!(
+                    wrong.is_empty(),
+                    "{}: the rollups differ from the activities after this test: {wrong:#?}",
+                    self.backend
+                );
+            }
+            Err(e) => panic!("{}: the rollups could not be checked: {e}", self.backend),
+        }
+    }
+}
+
 fn unique_schema() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()

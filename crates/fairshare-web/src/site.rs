@@ -286,10 +286,7 @@ pub async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
             if let Some(m) = month {
                 let (activities, contributors) = state
                     .store
-                    .activity_totals(
-                        m.first_day().midnight().assume_utc(),
-                        m.next().first_day().midnight().assume_utc(),
-                    )
+                    .activity_totals(m.first_day(), m.next().first_day())
                     .await?;
                 headlines.push(Headline {
                     value: grouped(contributors.into()),

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod payments;
 pub mod rates;
 pub mod report;
+pub mod rollups;
 pub mod rules;
 pub mod scores;
 pub mod serve;

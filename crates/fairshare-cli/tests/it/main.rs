@@ -8,6 +8,7 @@ mod contributions;
 mod demo;
 mod github;
 mod rates;
+mod rollups;
 mod schedule;
 mod scores;
 mod serve;
