@@ -163,20 +163,8 @@ pub struct Page {
 
 /// `?page=` (from 1) and `?per_page=` (1–500, default 100).
 fn paginate<T: Serialize>(items: Vec<T>, page: &Page) -> Result<serde_json::Value, AppError> {
-    let number = |name: &str, text: &Option<String>, default: usize, most: usize| match text {
-        None => Ok(default),
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=most).contains(n))
-            .ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "`{name}` must be a whole number from 1 to {most}, not `{t}`"
-                ))
-            }),
-    };
-    let per_page = number("per_page", &page.per_page, 100, 500)?;
-    let page_number = number("page", &page.page, 1, usize::MAX)?;
+    let per_page = crate::lookup::whole_number("per_page", page.per_page.as_deref(), 100, 500)?;
+    let page_number = crate::lookup::whole_number("page", page.page.as_deref(), 1, usize::MAX)?;
     let total = items.len();
     let shown: Vec<T> = items
         .into_iter()

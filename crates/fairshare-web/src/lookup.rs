@@ -16,6 +16,27 @@ pub fn parse_date(name: &str, text: &str) -> Result<Date, AppError> {
     })
 }
 
+/// A whole number from 1 to `most` (a page number, a page size), `default` when absent.
+pub fn whole_number(
+    name: &str,
+    text: Option<&str>,
+    default: usize,
+    most: usize,
+) -> Result<usize, AppError> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(default),
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=most).contains(n))
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "`{name}` must be a whole number from 1 to {most}, not `{t}`"
+                ))
+            }),
+    }
+}
+
 pub fn parse_country(name: &str, text: &str) -> Result<CountryCode, AppError> {
     CountryCode::parse(text).map_err(|e| match e {
         ParseCodeError::Shape(_) => AppError::BadRequest(format!(

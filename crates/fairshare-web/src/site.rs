@@ -330,7 +330,13 @@ pub struct DirectoryFilter {
     service: String,
     #[serde(default)]
     language: String,
+    /// From 1; [`PARTNERS_PER_PAGE`] a page.
+    #[serde(default)]
+    page: String,
 }
+
+/// Partners on one page of the directory: a large programme's list stays light.
+pub const PARTNERS_PER_PAGE: usize = 100;
 
 struct Choice {
     value: String,
@@ -349,6 +355,15 @@ struct PartnersPage {
     services: Vec<Choice>,
     languages: Vec<Choice>,
     filtered: bool,
+    /// Partners matching the filters, on every page.
+    matching: usize,
+    page: usize,
+    pages: usize,
+    /// The positions of the first and last partner shown, among those matching.
+    first: usize,
+    last: usize,
+    /// The filters as a query string to carry to the other pages (`&country=…`).
+    carried: String,
 }
 
 fn choices(values: BTreeSet<String>, chosen: &str, label: impl Fn(&str) -> String) -> Vec<Choice> {
@@ -373,8 +388,9 @@ pub async fn partners(
         page_key(uri.path(), &filter),
         &headers,
         |state| async move {
+            let page = crate::lookup::whole_number("page", Some(&filter.page), 1, usize::MAX)?;
             let (month, all) = state.store.latest_partners().await?;
-            let shown: Vec<PartnerView> = all
+            let matching: Vec<&PublicPartner> = all
                 .iter()
                 .filter(|p| {
                     filter.country.is_empty()
@@ -382,8 +398,32 @@ pub async fn partners(
                 })
                 .filter(|p| filter.service.is_empty() || p.services.contains(&filter.service))
                 .filter(|p| filter.language.is_empty() || p.languages.contains(&filter.language))
-                .map(PartnerView::of)
                 .collect();
+            let pages = matching.len().div_ceil(PARTNERS_PER_PAGE).max(1);
+            if page > pages {
+                return Err(AppError::NotFound(format!(
+                    "there are {pages} pages of partners, not {page}"
+                )));
+            }
+            let shown: Vec<PartnerView> = matching
+                .iter()
+                .skip((page - 1) * PARTNERS_PER_PAGE)
+                .take(PARTNERS_PER_PAGE)
+                .map(|p| PartnerView::of(p))
+                .collect::<Vec<_>>();
+            let last = (page - 1) * PARTNERS_PER_PAGE + shown.len();
+            let kept: Vec<(&str, &String)> = [
+                ("country", &filter.country),
+                ("service", &filter.service),
+                ("language", &filter.language),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+            let carried = match serde_urlencoded::to_string(&kept).unwrap_or_default() {
+                query if query.is_empty() => query,
+                query => format!("&{query}"),
+            };
             render_string(&PartnersPage {
                 title: "Partners",
                 month: month.map(month_name).unwrap_or_default(),
@@ -407,6 +447,12 @@ pub async fn partners(
                     && filter.service.is_empty()
                     && filter.language.is_empty()),
                 partners: shown,
+                matching: matching.len(),
+                first: (page - 1) * PARTNERS_PER_PAGE + 1,
+                last,
+                page,
+                pages,
+                carried,
             })
         },
     )
