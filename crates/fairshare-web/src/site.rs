@@ -402,7 +402,7 @@ pub async fn partners(
             let pages = matching.len().div_ceil(PARTNERS_PER_PAGE).max(1);
             if page > pages {
                 return Err(AppError::NotFound(format!(
-                    "there are {pages} pages of partners, not {page}"
+                    "page {page} is past the last page of partners ({pages})"
                 )));
             }
             let shown: Vec<PartnerView> = matching

@@ -9,7 +9,13 @@ use std::time::Duration;
 use crate::site::{TODAY, start, start_with};
 use crate::{fairshare, stderr, stdout};
 
-fn request(address: &str, method: &str, path: &str, headers: &str, body: &str) -> String {
+pub(crate) fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -26,7 +32,7 @@ fn request(address: &str, method: &str, path: &str, headers: &str, body: &str) -
     response
 }
 
-fn json_of(response: &str) -> serde_json::Value {
+pub(crate) fn json_of(response: &str) -> serde_json::Value {
     serde_json::from_str(
         response
             .split_once("\r\n\r\n")
@@ -49,13 +55,13 @@ fn set_cookie(response: &str, name: &str) -> String {
         .to_string()
 }
 
-fn status(response: &str) -> u16 {
+pub(crate) fn status(response: &str) -> u16 {
     response[9..12].parse().unwrap()
 }
 
 /// `fairshare ARGS` on `db` in `dir` on the tests' day: its standard output, or the
 /// test fails with its error.
-fn run_on(dir: &std::path::Path, db: &str, args: &[&str]) -> String {
+pub(crate) fn run_on(dir: &std::path::Path, db: &str, args: &[&str]) -> String {
     let out = fairshare(dir, Some(db), args, &[TODAY]);
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     stdout(&out)
@@ -69,7 +75,7 @@ fn demo(dir: &std::path::Path) -> String {
 }
 
 /// The two organisations ranked first in October 2026.
-fn top_two(dir: &std::path::Path, db: &str) -> (String, String) {
+pub(crate) fn top_two(dir: &std::path::Path, db: &str) -> (String, String) {
     let ranking = run_on(
         dir,
         db,
@@ -112,7 +118,7 @@ pub fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
 }
 
 /// Signs in; the session cookie and the page's anti-forgery token.
-fn sign_in(address: &str, email: &str) -> (String, String) {
+pub(crate) fn sign_in(address: &str, email: &str) -> (String, String) {
     let response = request(
         address,
         "POST",
@@ -972,7 +978,7 @@ fn an_organisation_changes_what_moves_money_and_credit_only_through_a_reviewer()
 }
 
 /// The `name=value` pairs of a page's text inputs, URL-encoded for a form body.
-fn inputs_of(page: &str) -> Vec<(String, String)> {
+pub(crate) fn inputs_of(page: &str) -> Vec<(String, String)> {
     page.split("<input ")
         .skip(1)
         .filter_map(|tag| {

@@ -7,6 +7,7 @@ mod contract;
 mod contributions;
 mod demo;
 mod github;
+mod instances;
 mod rates;
 mod rollups;
 mod schedule;

@@ -129,6 +129,18 @@ fn public_pages_and_api_show_the_published_programme() {
     let filtered = get(&format!("/partners?country={country}"));
     assert!(filtered.contains(&format!("href=\"/partners/{}\"", top[0][1])));
     assert!(filtered.contains("Clear filters"));
+    // One page holds them all here; pages past it and pages that are not numbers say so.
+    assert!(!partners.contains("Next page"));
+    let beyond = get(&format!("/partners?page=2&country={country}"));
+    assert!(
+        beyond.starts_with("HTTP/1.1 404") && beyond.contains("past the last page of partners (1)"),
+        "{beyond}"
+    );
+    let nonsense = get("/partners?page=first");
+    assert!(
+        nonsense.starts_with("HTTP/1.1 400") && nonsense.contains("`page` must be a whole number"),
+        "{nonsense}"
+    );
 
     // A partner page with its charts; unknown partners are a friendly 404.
     let page = get(&format!("/partners/{}", top[0][1]));

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The reference for `fairshare scores --month`: the same month's aggregation in DuckDB
+over the same rows. Exports the activities, members and corrections of a Fairshare
+database (an SQLite file or a PostgreSQL URL) once into a DuckDB file, then times the
+month's scores there (default weights and caps, as bench/month-scores.sql).
+
+    pip install duckdb
+    python3 bench/duckdb-month-scores.py /tmp/p.db /tmp/p.duckdb 2026-10      # export once, time
+    python3 bench/duckdb-month-scores.py /tmp/p.db /tmp/p.duckdb 2026-10 -q   # time only: for hyperfine
+
+Prints the query's own time (best of 5, in-process) and the top three organisations,
+to compare with `fairshare scores`.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import duckdb
+
+source, target, month = sys.argv[1:4]
+quiet = "-q" in sys.argv[4:]
+year, mon = (int(x) for x in month.split("-"))
+start = f"{year:04d}-{mon:02d}-01"
+end = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}-01"
+
+TABLES = {
+    "activities": "id, member_id, org_id, kind, channel, team, occurred_at",
+    "members": "id, is_bot",
+    "corrections": "activity_id, removed_at",
+    "organisations": "id, slug",
+}
+
+
+def export(table, columns, path):
+    """Writes `table` as CSV with a header, through the database's own client."""
+    if source.startswith(("postgres://", "postgresql://")):
+        sql = f"COPY (SELECT {columns} FROM {table}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        with open(path, "w") as out:
+            subprocess.run(["psql", source, "-qc", sql], stdout=out, check=True)
+    else:
+        with open(path, "w") as out:
+            subprocess.run(["sqlite3", "-header", "-csv", source, f"SELECT {columns} FROM {table}"],
+                           stdout=out, check=True)
+
+
+if not os.path.exists(target):
+    db = duckdb.connect(target)
+    for table, columns in TABLES.items():
+        path = f"{target}.{table}.csv"
+        export(table, columns, path)
+        cast = " REPLACE (CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at)" if table == "activities" else ""
+        db.execute(f"CREATE TABLE {table} AS SELECT *{cast} FROM read_csv_auto('{path}', header = true)")
+        os.remove(path)
+    db.close()
+
+db = duckdb.connect(target, read_only=True)
+QUERY = f"""
+WITH rules (kind, weight, cap) AS (VALUES
+    ('commit', 1, 30), ('pr_opened', 2, 20), ('pr_merged', 3, 20), ('review', 2, 30),
+    ('issue_opened', 1, 15), ('issue_closed', 1, 15), ('comment', 0.5, 30),
+    ('docs_change', 2, 20), ('translation', 2, 20), ('forum_post', 1, 30),
+    ('forum_solution', 3, 15), ('chat_help', 1, 30), ('chat_message', 0, 0),
+    ('event_organised', 10, 2), ('talk_given', 8, 3), ('meetup_hosted', 8, 2),
+    ('team_leadership', 10, 1), ('release_management', 10, 2), ('design', 5, 5),
+    ('marketing', 5, 5), ('other_task', 3, 5)),
+counts AS (
+    SELECT a.org_id, a.member_id, a.kind, COUNT(*) AS n
+    FROM activities a JOIN members m ON m.id = a.member_id
+    WHERE a.occurred_at >= TIMESTAMPTZ '{start} 00:00:00+00' AND a.occurred_at < TIMESTAMPTZ '{end} 00:00:00+00'
+      AND a.org_id IS NOT NULL AND NOT CAST(m.is_bot AS BOOLEAN)
+      AND a.id NOT IN (SELECT activity_id FROM corrections WHERE removed_at IS NULL)
+    GROUP BY a.org_id, a.member_id, a.kind)
+SELECT o.slug, SUM(r.weight * LEAST(c.n, r.cap)) AS score, COUNT(DISTINCT c.member_id) AS members,
+       SUM(c.n) AS activities
+FROM counts c JOIN rules r ON r.kind = c.kind JOIN organisations o ON o.id = c.org_id
+GROUP BY o.slug ORDER BY score DESC, members DESC, o.slug
+"""
+best = None
+for _ in range(1 if quiet else 5):
+    began = time.perf_counter()
+    rows = db.execute(QUERY).fetchall()
+    took = time.perf_counter() - began
+    best = took if best is None else min(best, took)
+if not quiet:
+    print(f"DuckDB {duckdb.__version__}: {len(rows)} organisations scored in {best * 1000:.0f} ms "
+          "(the query alone, best of 5)")
+    for row in rows[:3]:
+        print(row)
