@@ -24,11 +24,12 @@ year, mon = (int(x) for x in month.split("-"))
 start = f"{year:04d}-{mon:02d}-01"
 end = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}-01"
 
-TABLES = {
-    "activities": "id, member_id, org_id, kind, channel, team, occurred_at",
-    "members": "id, is_bot",
-    "corrections": "activity_id, removed_at",
-    "organisations": "id, slug",
+TABLES = {  # table: its columns with their DuckDB types
+    "activities": {"id": "BIGINT", "member_id": "BIGINT", "org_id": "BIGINT", "kind": "VARCHAR",
+                   "channel": "VARCHAR", "team": "VARCHAR", "occurred_at": "VARCHAR"},
+    "members": {"id": "BIGINT", "is_bot": "VARCHAR"},
+    "corrections": {"activity_id": "BIGINT", "removed_at": "VARCHAR"},
+    "organisations": {"id": "BIGINT", "slug": "VARCHAR"},
 }
 
 
@@ -48,9 +49,20 @@ if not os.path.exists(target):
     db = duckdb.connect(target)
     for table, columns in TABLES.items():
         path = f"{target}.{table}.csv"
-        export(table, columns, path)
-        cast = " REPLACE (CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at)" if table == "activities" else ""
-        db.execute(f"CREATE TABLE {table} AS SELECT *{cast} FROM read_csv_auto('{path}', header = true)")
+        export(table, ", ".join(columns), path)
+        # Native types, as a DuckDB user would have them: time as a timestamp, the bot
+        # flag (SQLite 0/1, PostgreSQL t/f) as a boolean.
+        convert = {"occurred_at": "CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at",
+                   "is_bot": "is_bot IN ('1', 't', 'true') AS is_bot"}
+        select = ", ".join(convert.get(c, c) for c in columns)
+        types = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
+        if os.path.getsize(path) == 0:  # an empty table: sqlite3 writes no header
+            db.execute(f"CREATE TABLE {table} AS SELECT {select} FROM "
+                       f"(SELECT {', '.join(f'CAST(NULL AS {t}) AS {c}' for c, t in columns.items())}) "
+                       "WHERE false")
+        else:
+            db.execute(f"CREATE TABLE {table} AS SELECT {select} FROM "
+                       f"read_csv('{path}', header = true, delim = ',', columns = {{{types}}})")
         os.remove(path)
     db.close()
 
@@ -68,7 +80,7 @@ counts AS (
     SELECT a.org_id, a.member_id, a.kind, COUNT(*) AS n
     FROM activities a JOIN members m ON m.id = a.member_id
     WHERE a.occurred_at >= TIMESTAMPTZ '{start} 00:00:00+00' AND a.occurred_at < TIMESTAMPTZ '{end} 00:00:00+00'
-      AND a.org_id IS NOT NULL AND NOT CAST(m.is_bot AS BOOLEAN)
+      AND a.org_id IS NOT NULL AND NOT m.is_bot
       AND a.id NOT IN (SELECT activity_id FROM corrections WHERE removed_at IS NULL)
     GROUP BY a.org_id, a.member_id, a.kind)
 SELECT o.slug, SUM(r.weight * LEAST(c.n, r.cap)) AS score, COUNT(DISTINCT c.member_id) AS members,

@@ -154,26 +154,34 @@ impl Store {
         })
         .into_iter()
         .collect();
-        let mut by_org: Vec<(i64, Vec<ActivityCount>)> = Vec::with_capacity(rows.len());
-        for (org, json) in rows {
-            let counts: Vec<CountRow> = serde_json::from_str(&json).map_err(|e| {
+        // Reading and scoring each organisation's counts is independent work: split
+        // across the cores (a month of a large programme has hundreds of thousands).
+        let score_one = |(org, json): &(i64, String)| -> Result<OrgScore> {
+            let counts: Vec<CountRow> = serde_json::from_str(json).map_err(|e| {
                 StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
             })?;
-            by_org.push((org, activity_counts(counts)?));
-        }
-        let mut scores = by_org
-            .into_iter()
-            .map(|(org, counts)| {
-                Ok(OrgScore {
-                    org: slugs.get(&org).cloned().ok_or_else(|| {
-                        StoreError::Corrupt(format!(
-                            "activity credited to unknown organisation {org}"
-                        ))
-                    })?,
-                    score: score_counts(&counts, rules),
-                })
+            Ok(OrgScore {
+                org: slugs.get(org).cloned().ok_or_else(|| {
+                    StoreError::Corrupt(format!("activity credited to unknown organisation {org}"))
+                })?,
+                score: score_counts(&activity_counts(counts)?, rules),
             })
-            .collect::<Result<Vec<_>>>()?;
+        };
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let share = rows.len().div_ceil(workers).max(1);
+        let mut scores = std::thread::scope(|scope| {
+            let handles: Vec<_> = rows
+                .chunks(share)
+                .map(|chunk| scope.spawn(move || chunk.iter().map(score_one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
         scores.sort_by(|a, b| {
             b.score
                 .score
