@@ -190,9 +190,10 @@ impl Store {
     }
 
     /// Distinct contributors in each bucket of `bucket` days of `[from, until)`: a
-    /// member counts in a bucket on their first active day in it, which is the day whose
-    /// previous active day falls before the bucket (`rollup_returns`). One index seek
-    /// per day, whatever the number of people.
+    /// member counts in a bucket on their first active day in it, the day whose
+    /// previous active day falls before the bucket. So a bucket's contributors are its
+    /// days' people (`rollup_day_people`) less the returns from inside the bucket
+    /// (`rollup_returns`): a few index seeks per day, whatever the number of people.
     async fn contributors(
         &self,
         from: Date,
@@ -203,28 +204,43 @@ impl Store {
         if days <= 0 {
             return Ok(Vec::new());
         }
-        let sql = match self.backend() {
-            Backend::Sqlite => {
-                "WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i + 1 < $2) \
-                 SELECT date($1, '+' || (g.i / $3 * $3) || ' days') AS b, \
-                 CAST(COALESCE(SUM(r.n), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN r.prev_day = '0000-00-00' THEN r.n ELSE 0 END), 0) AS BIGINT) \
-                 FROM g LEFT JOIN rollup_returns r ON r.day = date($1, '+' || g.i || ' days') \
-                 AND r.prev_day < date($1, '+' || (g.i / $3 * $3) || ' days') GROUP BY 1 ORDER BY 1"
-            }
-            Backend::Postgres => {
-                "SELECT to_char(CAST($1 AS DATE) + g.i / $3 * $3, 'YYYY-MM-DD') AS b, \
-                 CAST(COALESCE(SUM(r.n), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN r.prev_day = '0000-00-00' THEN r.n ELSE 0 END), 0) AS BIGINT) \
-                 FROM generate_series(0, $2 - 1) AS g(i) LEFT JOIN rollup_returns r \
-                 ON r.day = to_char(CAST($1 AS DATE) + g.i, 'YYYY-MM-DD') \
-                 AND r.prev_day < to_char(CAST($1 AS DATE) + g.i / $3 * $3, 'YYYY-MM-DD') \
-                 GROUP BY 1 ORDER BY 1"
-            }
+        // Per day: its people, less those whose previous day is already in the bucket
+        // (few rows, one index range), and the first-timers.
+        let (series, day, bucket_start) = match self.backend() {
+            Backend::Sqlite => (
+                "(WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < $2) SELECT i FROM c) AS g",
+                "date($1, '+' || g.i || ' days')",
+                "date($1, '+' || (g.i / $3 * $3) || ' days')",
+            ),
+            Backend::Postgres => (
+                "generate_series(0, $2 - 1) AS g(i)",
+                "to_char(CAST($1 AS DATE) + g.i, 'YYYY-MM-DD')",
+                "to_char(CAST($1 AS DATE) + g.i / $3 * $3, 'YYYY-MM-DD')",
+            ),
         };
+        // A day's returns from before a short bucket are most of its rows, those from
+        // inside it few: short buckets subtract the few from the day's people, long ones
+        // add up the returns from before them.
+        let active = if bucket <= 31 {
+            format!(
+                "(SELECT p.n FROM rollup_day_people p WHERE p.day = {day}) - COALESCE((SELECT SUM(r.n) \
+                 FROM rollup_returns r WHERE r.day = {day} AND r.prev_day >= {bucket_start}), 0)"
+            )
+        } else {
+            format!(
+                "(SELECT SUM(r.n) FROM rollup_returns r WHERE r.day = {day} AND r.prev_day < {bucket_start})"
+            )
+        };
+        let sql = format!(
+            "SELECT t.b, CAST(COALESCE(SUM(t.active), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(t.first), 0) AS BIGINT) FROM (SELECT {bucket_start} AS b, \
+             {active} AS active, \
+             (SELECT r.n FROM rollup_returns r WHERE r.day = {day} AND r.prev_day = '0000-00-00') AS first \
+             FROM {series}) t GROUP BY t.b ORDER BY t.b"
+        );
         let as_int = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
         let rows: Vec<(String, i64, i64)> = on_pool!(self.db(), pool => {
-            sqlx::query_as(sql)
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(from.to_string())
                 .bind(as_int(days))
                 .bind(as_int(bucket.max(1)))

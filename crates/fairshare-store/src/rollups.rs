@@ -8,7 +8,8 @@
 //!   `rollup_org_days`): a write that changes activities calls [`retract`] on them
 //!   before the change and [`apply`] after it (an import only applies what it added);
 //! - **per member** (`rollup_member_days` with each active day's previous one,
-//!   `rollup_returns` counted from it, `rollup_member_months`): recomputed for the
+//!   `rollup_returns` and `rollup_day_people` counted from it, `rollup_member_months`):
+//!   recomputed for the
 //!   members whose activities changed, from the first changed day on
 //!   ([`refresh_members`]).
 //!
@@ -316,12 +317,22 @@ fn refresh_statements(backend: Backend) -> Vec<String> {
              ON CONFLICT (day, prev_day) DO UPDATE SET n = rollup_returns.n + excluded.n"
         )
     };
+    let people = |sign: &str| {
+        format!(
+            "INSERT INTO rollup_day_people (day, n) \
+             SELECT d.day, {sign}COUNT(*) FROM rollup_member_days d \
+             JOIN rollup_dirty x ON x.member_id = d.member_id WHERE d.day >= x.from_day \
+             GROUP BY d.day \
+             ON CONFLICT (day) DO UPDATE SET n = rollup_day_people.n + excluded.n"
+        )
+    };
     vec![
         format!(
             "UPDATE rollup_dirty SET prev_day = COALESCE((SELECT MAX(d.day) FROM rollup_member_days d \
              WHERE d.member_id = rollup_dirty.member_id AND d.day < rollup_dirty.from_day), '{NEVER}')"
         ),
         returns("-"),
+        people("-"),
         "DELETE FROM rollup_member_days WHERE member_id IN (SELECT member_id FROM rollup_dirty) \
          AND day >= (SELECT x.from_day FROM rollup_dirty x WHERE x.member_id = rollup_member_days.member_id)"
             .into(),
@@ -335,6 +346,7 @@ fn refresh_statements(backend: Backend) -> Vec<String> {
              JOIN rollup_dirty x ON x.member_id = g.member_id"
         ),
         returns(""),
+        people(""),
         "DELETE FROM rollup_member_months WHERE member_id IN (SELECT member_id FROM rollup_dirty) \
          AND month >= (SELECT substr(x.from_day, 1, 7) FROM rollup_dirty x \
          WHERE x.member_id = rollup_member_months.member_id)"
@@ -372,6 +384,12 @@ fn per_member_checks(backend: Backend) -> Vec<(&'static str, String, String, Vec
             vec!["day", "prev_day", "n"],
         ),
         (
+            "rollup_day_people",
+            format!("SELECT e.day, COUNT(*) AS n FROM ({member_days}) e GROUP BY e.day"),
+            "SELECT day, n FROM rollup_day_people WHERE n <> 0".into(),
+            vec!["day", "n"],
+        ),
+        (
             "rollup_member_months",
             format!(
                 "SELECT {month} AS month, a.member_id, COUNT(*) AS n FROM activities a \
@@ -390,6 +408,7 @@ const TABLES: &[&str] = &[
     "rollup_org_days",
     "rollup_member_days",
     "rollup_returns",
+    "rollup_day_people",
     "rollup_member_months",
 ];
 

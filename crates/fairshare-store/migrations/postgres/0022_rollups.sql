@@ -18,7 +18,10 @@ CREATE TABLE rollup_months (
     corrected  BIGINT NOT NULL,
     PRIMARY KEY (month, org_id, member_id, kind, channel, team)
 );
-CREATE INDEX rollup_months_org ON rollup_months (org_id, month);
+-- PostgreSQL keeps rows in a heap, not in key order: covering indexes let a month's
+-- scores and an organisation's months be read from the index alone.
+CREATE INDEX rollup_months_month ON rollup_months (month, org_id) INCLUDE (member_id, kind, channel, team, n, corrected);
+CREATE INDEX rollup_months_org ON rollup_months (org_id, month) INCLUDE (member_id, kind, team, n);
 
 -- Per day, kind, source and team: the report's totals and mixes.
 CREATE TABLE rollup_days (
@@ -62,6 +65,13 @@ CREATE TABLE rollup_returns (
     prev_day  TEXT NOT NULL,
     n         BIGINT NOT NULL,
     PRIMARY KEY (day, prev_day)
+);
+-- How many members were active on each day: with `rollup_returns`, a bucket's
+-- distinct contributors are its days' people less those who had already come earlier
+-- in the bucket, without reading every return.
+CREATE TABLE rollup_day_people (
+    day  TEXT PRIMARY KEY,
+    n    BIGINT NOT NULL
 );
 -- Per member and month: the report's top contributors.
 CREATE TABLE rollup_member_months (

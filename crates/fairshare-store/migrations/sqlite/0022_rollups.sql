@@ -63,6 +63,13 @@ CREATE TABLE rollup_returns (
     n         INTEGER NOT NULL,
     PRIMARY KEY (day, prev_day)
 ) STRICT, WITHOUT ROWID;
+-- How many members were active on each day: with `rollup_returns`, a bucket's
+-- distinct contributors are its days' people less those who had already come earlier
+-- in the bucket, without reading every return.
+CREATE TABLE rollup_day_people (
+    day  TEXT PRIMARY KEY,
+    n    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 -- Per member and month: the report's top contributors.
 CREATE TABLE rollup_member_months (
     month      TEXT NOT NULL,
