@@ -199,10 +199,6 @@ fn strings(field: &str, json: &str) -> Result<Vec<String>> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("{field}: {e}")))
 }
 
-fn midnight(day: Date) -> OffsetDateTime {
-    day.midnight().assume_utc()
-}
-
 impl Store {
     /// The latest month with a published ranking.
     pub async fn latest_ranking_month(&self) -> Result<Option<Month>> {
@@ -492,14 +488,16 @@ impl Store {
 
     /// The recognition page's lists, for the twelve months before `today`.
     pub async fn recognition(&self, today: Date) -> Result<Recognition> {
-        let since = midnight(today - Duration::days(365));
         let contributors: Vec<(String, i64)> = on_pool!(self.db(), pool => {
+            // The people who agreed to be named, each with their daily counts (bots are
+            // never in the rollups).
             sqlx::query_as(
-                "SELECT m.display_name, COUNT(*) FROM activities a JOIN members m ON m.id = a.member_id \
-                 WHERE a.occurred_at >= $1 AND m.listed AND NOT m.is_bot \
-                 GROUP BY m.id, m.display_name ORDER BY COUNT(*) DESC, m.display_name LIMIT 500",
+                "SELECT m.display_name, CAST(SUM(d.n) AS BIGINT) FROM members m \
+                 JOIN rollup_member_days d ON d.member_id = m.id AND d.day >= $1 \
+                 WHERE m.listed GROUP BY m.id, m.display_name \
+                 ORDER BY SUM(d.n) DESC, m.display_name LIMIT 500",
             )
-            .bind(since)
+            .bind((today - Duration::days(365)).to_string())
             .fetch_all(pool)
             .await?
         });

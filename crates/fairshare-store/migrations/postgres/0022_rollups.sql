@@ -92,3 +92,5 @@ INSERT INTO rollup_state (id, built_at) VALUES (1, NULL);
 
 -- Bots are few: a partial index keeps "every bot" from reading every member.
 CREATE INDEX members_bots ON members (id) WHERE is_bot;
+-- Likewise the people who agreed to be named, for the recognition page.
+CREATE INDEX members_listed ON members (id) WHERE listed;
