@@ -29,4 +29,4 @@ echo "== under load (wrk -t2 -c32 -d10s)"
 for u in / /partners /partners/org-00004 "/report?days=730"; do
   wrk -t2 -c32 -d10s "http://127.0.0.1:$PORT$u" | awk -v u="$u" '/Requests\/sec/ {print u, $2, "requests/s"}'
 done
-echo "== serve's peak memory: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status)"
+echo "== serve's memory: peak $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status); now, of which file-backed (the memory-mapped database) $(awk '/RssFile/ {print $2, $3}' /proc/$PID/status) and heap $(awk '/RssAnon/ {print $2, $3}' /proc/$PID/status)"
