@@ -112,104 +112,67 @@ pub fn read(
         .with_hidden(hidden)
         .all()
         .map_err(|e| fail("cannot walk the history", &e))?;
-    // The tree walk wants a resource cache (for rename tracking, which is off): make
-    // it once, as making one reads attributes.
-    let mut walk_cache = repo
-        .diff_resource_cache_for_tree_diff()
-        .map_err(|e| fail("cannot prepare diffs", &e))?;
-    let empty_tree = repo.empty_tree();
+    let shared = repo.clone().into_sync();
     let mut batch = Vec::with_capacity(BATCH);
     let mut at_boundary = 0u64;
-    for info in walk {
-        // A history that cannot be walked further is never taken for its end.
-        let info = info.map_err(|e| fail("the history could not be read further", &e))?;
-        let id = info.id;
-        let parents: Vec<gix::ObjectId> = info.parent_ids.iter().copied().collect();
-        outcome.commits_read += 1;
-        if outcome.commits_read.is_multiple_of(1_000) {
-            progress(outcome.commits_read);
-        }
-        if boundary.contains(&id) {
-            at_boundary += 1;
-            outcome.skips.add(SHALLOW_BOUNDARY);
-            continue;
-        }
-        if parents.len() > 1 {
-            outcome.skips.add("merge commit");
-            continue;
-        }
-        let commit = repo
-            .find_commit(id)
-            .map_err(|e| fail(&format!("commit {id} could not be read"), &e))?;
-        let Ok(author) = commit.author() else {
-            outcome.skips.add("unreadable author");
-            continue;
-        };
-        let author = author.trim();
-        let Ok(author_key) = IdentityKey::from_email(&author.email.to_str_lossy()) else {
-            outcome.skips.add("author without a usable email address");
-            continue;
-        };
-        let at = author
-            .time()
-            .ok()
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.seconds).ok());
-        let Some(at) = at else {
-            outcome.skips.add("unreadable author date");
-            continue;
-        };
-        let message = commit.message_raw_sloppy().to_str_lossy().into_owned();
-        let trailers = Trailers::parse(&message);
-        let title = message.lines().next().unwrap_or("").trim().to_string();
-
-        let change = diff_size(
-            &repo,
-            &commit,
-            parents.first().copied(),
-            &empty_tree,
-            &mut walk_cache,
-        )
-        .map_err(|e| {
-            fail(
-                &format!("commit {id}: its files and lines could not be read"),
-                &e,
-            )
-        })?;
-        let sha = id.to_string();
-        let mut people: Vec<(IdentityKey, Option<String>)> =
-            vec![(author_key, Some(author.name.to_str_lossy().into_owned()))];
-        for (name, email) in &trailers.co_authors {
-            match IdentityKey::from_email(email) {
-                Ok(key) if !people.iter().any(|(k, _)| *k == key) => {
-                    people.push((key, name.clone()))
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let mut differ = Differ::start(scope, &shared);
+        let mut chunk: Vec<Pending> = Vec::with_capacity(CHUNK);
+        // Hands finished commits' records to `sink` in walk order, in batches.
+        let mut deliver = |done: Vec<Pending>| -> Result<(), ImportError> {
+            for pending in done {
+                batch.extend(pending.records);
+                if batch.len() >= BATCH {
+                    sink(std::mem::take(&mut batch))?;
                 }
-                Ok(_) => {}
-                Err(_) => outcome
-                    .skips
-                    .add("co-author without a usable email address"),
+            }
+            Ok(())
+        };
+        for info in walk {
+            // A history that cannot be walked further is never taken for its end.
+            let info = info.map_err(|e| fail("the history could not be read further", &e))?;
+            let id = info.id;
+            let parents: Vec<gix::ObjectId> = info.parent_ids.iter().copied().collect();
+            outcome.commits_read += 1;
+            if outcome.commits_read.is_multiple_of(1_000) {
+                progress(outcome.commits_read);
+            }
+            if boundary.contains(&id) {
+                at_boundary += 1;
+                outcome.skips.add(SHALLOW_BOUNDARY);
+                continue;
+            }
+            if parents.len() > 1 {
+                outcome.skips.add("merge commit");
+                continue;
+            }
+            let commit = repo
+                .find_commit(id)
+                .map_err(|e| fail(&format!("commit {id} could not be read"), &e))?;
+            let Some(records) = commit_records(&commit, options, &mut outcome.skips) else {
+                continue;
+            };
+            chunk.push(Pending {
+                id,
+                parent: parents.first().copied(),
+                records,
+            });
+            if chunk.len() == CHUNK {
+                for done in differ.send(std::mem::take(&mut chunk), &fail)? {
+                    deliver(done)?;
+                }
             }
         }
-        for (index, (key, name)) in people.into_iter().enumerate() {
-            let mut record = ActivityRecord::new(
-                format!("{sha}:{key}"),
-                ActivityKind::Commit,
-                PersonRef::new(key, name.as_deref()),
-                at,
-            );
-            record.channel = Some(options.repo_name.to_string());
-            record.team = options.team.map(str::to_string);
-            record.title = Some(title.clone());
-            record.on_behalf_of = trailers.on_behalf_of.clone();
-            record.commit_sha = Some(sha.clone());
-            if index == 0 {
-                record.change = Some(change);
+        if !chunk.is_empty() {
+            for done in differ.send(chunk, &fail)? {
+                deliver(done)?;
             }
-            batch.push(record);
         }
-        if batch.len() >= BATCH {
-            sink(std::mem::take(&mut batch))?;
+        for done in differ.finish(&fail)? {
+            deliver(done)?;
         }
-    }
+        Ok(())
+    })?;
     if !batch.is_empty() {
         sink(batch)?;
     }
@@ -225,14 +188,236 @@ pub fn read(
     Ok(outcome)
 }
 
+/// Commits per job handed to a diff worker: long runs of consecutive commits keep
+/// each worker's delta-base cache useful (64 measured 0.90× `git log`, 1024 0.83×).
+const CHUNK: usize = 1024;
+
+/// A commit read, waiting for its files and lines.
+struct Pending {
+    id: gix::ObjectId,
+    parent: Option<gix::ObjectId>,
+    /// The author's first, then each distinct co-author's.
+    records: Vec<ActivityRecord>,
+}
+
+/// The activities of one commit without its files and lines, or `None` (with the
+/// reason counted in `skips`) when it cannot be credited to anyone.
+fn commit_records(
+    commit: &gix::Commit<'_>,
+    options: &GitImport<'_>,
+    skips: &mut Skips,
+) -> Option<Vec<ActivityRecord>> {
+    let Ok(author) = commit.author() else {
+        skips.add("unreadable author");
+        return None;
+    };
+    let author = author.trim();
+    let Ok(author_key) = IdentityKey::from_email(&author.email.to_str_lossy()) else {
+        skips.add("author without a usable email address");
+        return None;
+    };
+    let at = author
+        .time()
+        .ok()
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.seconds).ok());
+    let Some(at) = at else {
+        skips.add("unreadable author date");
+        return None;
+    };
+    let message = commit.message_raw_sloppy().to_str_lossy().into_owned();
+    let trailers = Trailers::parse(&message);
+    let title = message.lines().next().unwrap_or("").trim().to_string();
+    let sha = commit.id.to_string();
+    let mut people: Vec<(IdentityKey, Option<String>)> =
+        vec![(author_key, Some(author.name.to_str_lossy().into_owned()))];
+    for (name, email) in &trailers.co_authors {
+        match IdentityKey::from_email(email) {
+            Ok(key) if !people.iter().any(|(k, _)| *k == key) => people.push((key, name.clone())),
+            Ok(_) => {}
+            Err(_) => skips.add("co-author without a usable email address"),
+        }
+    }
+    Some(
+        people
+            .into_iter()
+            .map(|(key, name)| {
+                let mut record = ActivityRecord::new(
+                    format!("{sha}:{key}"),
+                    ActivityKind::Commit,
+                    PersonRef::new(key, name.as_deref()),
+                    at,
+                );
+                record.channel = Some(options.repo_name.to_string());
+                record.team = options.team.map(str::to_string);
+                record.title = Some(title.clone());
+                record.on_behalf_of = trailers.on_behalf_of.clone();
+                record.commit_sha = Some(sha.clone());
+                record
+            })
+            .collect(),
+    )
+}
+
+/// A job: its index and its commits, each with its first parent.
+type Job = (usize, Vec<(gix::ObjectId, Option<gix::ObjectId>)>);
+
+/// A job's result: each commit's size in order, or the first commit that failed.
+type Sized = Result<Vec<ChangeSize>, (gix::ObjectId, String)>;
+
+/// Diffs commits on one worker per core (each with its own repository handle and
+/// caches) and gives them back in the order they were sent: the walk and the store
+/// see the history exactly as a single thread would.
+struct Differ {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    results: std::sync::mpsc::Receiver<(usize, Sized)>,
+    /// Chunks sent and not yet given back, oldest first.
+    waiting: std::collections::VecDeque<Vec<Pending>>,
+    /// Index of the oldest waiting chunk.
+    next: usize,
+    arrived: std::collections::BTreeMap<usize, Vec<ChangeSize>>,
+    workers: usize,
+}
+
+impl Differ {
+    fn start<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        shared: &'scope gix::ThreadSafeRepository,
+    ) -> Differ {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let (done, results) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (queue, done) = (queue.clone(), done.clone());
+            scope.spawn(move || {
+                let repo = diff_repository(shared);
+                let Ok(mut cache) = repo.diff_resource_cache_for_tree_diff() else {
+                    return;
+                };
+                let empty_tree = repo.empty_tree();
+                loop {
+                    let job = queue.lock().map(|q| q.recv());
+                    let Ok(Ok((index, commits))) = job else {
+                        return; // no more work
+                    };
+                    let sized: Sized = commits
+                        .into_iter()
+                        .map(|(id, parent)| {
+                            diff_size(&repo, id, parent, &empty_tree, &mut cache)
+                                .map_err(|e| (id, e))
+                        })
+                        .collect();
+                    if done.send((index, sized)).is_err() {
+                        return; // the walk stopped
+                    }
+                }
+            });
+        }
+        Differ {
+            jobs: Some(jobs),
+            results,
+            waiting: Default::default(),
+            next: 0,
+            arrived: Default::default(),
+            workers,
+        }
+    }
+
+    /// Sends a chunk; returns the chunks now complete, in order. Keeps a few chunks
+    /// per worker in flight, so memory stays flat however long the history.
+    fn send(
+        &mut self,
+        chunk: Vec<Pending>,
+        fail: &impl Fn(&str, &dyn std::fmt::Display) -> ImportError,
+    ) -> Result<Vec<Vec<Pending>>, ImportError> {
+        let index = self.next + self.waiting.len();
+        let commits = chunk.iter().map(|p| (p.id, p.parent)).collect();
+        self.waiting.push_back(chunk);
+        if let Some(jobs) = &self.jobs
+            && jobs.send((index, commits)).is_err()
+        {
+            return Err(fail(
+                "the diff workers stopped",
+                &"a worker failed to start",
+            ));
+        }
+        let mut ready = Vec::new();
+        while self.waiting.len() > 3 * self.workers {
+            ready.extend(self.receive(fail)?);
+        }
+        Ok(ready)
+    }
+
+    /// Waits for every chunk still out; returns them in order.
+    fn finish(
+        mut self,
+        fail: &impl Fn(&str, &dyn std::fmt::Display) -> ImportError,
+    ) -> Result<Vec<Vec<Pending>>, ImportError> {
+        self.jobs = None;
+        let mut ready = Vec::new();
+        while !self.waiting.is_empty() {
+            ready.extend(self.receive(fail)?);
+        }
+        Ok(ready)
+    }
+
+    /// Waits for one result; returns the chunks that became complete in order.
+    fn receive(
+        &mut self,
+        fail: &impl Fn(&str, &dyn std::fmt::Display) -> ImportError,
+    ) -> Result<Vec<Vec<Pending>>, ImportError> {
+        let (index, sized) = self
+            .results
+            .recv()
+            .map_err(|e| fail("the diff workers stopped", &e))?;
+        let sizes = sized.map_err(|(id, e)| {
+            fail(
+                &format!("commit {id}: its files and lines could not be read"),
+                &e,
+            )
+        })?;
+        self.arrived.insert(index, sizes);
+        let mut ready = Vec::new();
+        while let Some(sizes) = self.arrived.remove(&self.next) {
+            let Some(mut chunk) = self.waiting.pop_front() else {
+                break;
+            };
+            for (pending, size) in chunk.iter_mut().zip(sizes) {
+                // On the author's activity only, so co-authors do not multiply totals.
+                if let Some(first) = pending.records.first_mut() {
+                    first.change = Some(size);
+                }
+            }
+            ready.push(chunk);
+            self.next += 1;
+        }
+        Ok(ready)
+    }
+}
+
+/// A thread's own handle on the repository, with the caches the diffs need.
+fn diff_repository(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+    let mut repo = shared.to_thread_local();
+    repo.object_cache_size_if_unset(32 * 1024 * 1024);
+    // Blobs are mostly deltas of their previous version: like git's 96 MiB delta-base
+    // cache, keep bases by memory, not by a fixed count of entries.
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            128 * 1024 * 1024,
+        ))
+    });
+    repo
+}
+
 fn diff_size(
     repo: &gix::Repository,
-    commit: &gix::Commit<'_>,
+    id: gix::ObjectId,
     parent: Option<gix::ObjectId>,
     empty_tree: &gix::Tree<'_>,
     walk_cache: &mut gix::diff::blob::Platform,
 ) -> Result<ChangeSize, String> {
     use gix::object::tree::diff::Change;
+    let commit = repo.find_commit(id).map_err(|e| e.to_string())?;
     let tree = commit.tree().map_err(|e| e.to_string())?;
     let parent_tree = match parent {
         Some(p) => repo
