@@ -67,16 +67,12 @@ if not os.path.exists(target):
     db.close()
 
 db = duckdb.connect(target, read_only=True)
-QUERY = f"""
-WITH rules (kind, weight, cap) AS (VALUES
-    ('commit', 1, 30), ('pr_opened', 2, 20), ('pr_merged', 3, 20), ('review', 2, 30),
-    ('issue_opened', 1, 15), ('issue_closed', 1, 15), ('comment', 0.5, 30),
-    ('docs_change', 2, 20), ('translation', 2, 20), ('forum_post', 1, 30),
-    ('forum_solution', 3, 15), ('chat_help', 1, 30), ('chat_message', 0, 0),
-    ('event_organised', 10, 2), ('talk_given', 8, 3), ('meetup_hosted', 8, 2),
-    ('team_leadership', 10, 1), ('release_management', 10, 2), ('design', 5, 5),
-    ('marketing', 5, 5), ('other_task', 3, 5)),
-counts AS (
+# The weights and caps: the same VALUES list as the SQLite reference, read from it.
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "month-scores.sql")) as reference:
+    text = reference.read()
+RULES = text[text.index("WITH rules"):text.index("counts AS (")]
+QUERY = RULES + f"""counts AS (
     SELECT a.org_id, a.member_id, a.kind, COUNT(*) AS n
     FROM activities a JOIN members m ON m.id = a.member_id
     WHERE a.occurred_at >= TIMESTAMPTZ '{start} 00:00:00+00' AND a.occurred_at < TIMESTAMPTZ '{end} 00:00:00+00'

@@ -66,15 +66,10 @@ pub fn read(
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         ImportError::invalid(&place, None, None, format!("{what}: {e}"))
     };
-    let mut repo = gix::open(options.path).map_err(|e| fail("not a git repository", &e))?;
-    repo.object_cache_size_if_unset(32 * 1024 * 1024);
-    // Blobs are mostly deltas of their previous version: like git's 96 MiB delta-base
-    // cache, keep bases by memory, not by a fixed count of entries.
-    repo.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-            128 * 1024 * 1024,
-        ))
-    });
+    let shared = gix::open(options.path)
+        .map_err(|e| fail("not a git repository", &e))?
+        .into_sync();
+    let repo = with_caches(&shared);
     if options.rev.is_none()
         && repo
             .head()
@@ -112,7 +107,6 @@ pub fn read(
         .with_hidden(hidden)
         .all()
         .map_err(|e| fail("cannot walk the history", &e))?;
-    let shared = repo.clone().into_sync();
     let mut batch = Vec::with_capacity(BATCH);
     let mut at_boundary = 0u64;
     std::thread::scope(|scope| -> Result<(), ImportError> {
@@ -290,7 +284,7 @@ impl Differ {
         for _ in 0..workers {
             let (queue, done) = (queue.clone(), done.clone());
             scope.spawn(move || {
-                let repo = diff_repository(shared);
+                let repo = with_caches(shared);
                 let Ok(mut cache) = repo.diff_resource_cache_for_tree_diff() else {
                     return;
                 };
@@ -395,8 +389,8 @@ impl Differ {
     }
 }
 
-/// A thread's own handle on the repository, with the caches the diffs need.
-fn diff_repository(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+/// A thread's own handle on the repository, with the caches reading it needs.
+fn with_caches(shared: &gix::ThreadSafeRepository) -> gix::Repository {
     let mut repo = shared.to_thread_local();
     repo.object_cache_size_if_unset(32 * 1024 * 1024);
     // Blobs are mostly deltas of their previous version: like git's 96 MiB delta-base

@@ -597,16 +597,13 @@ impl GroupKey {
     }
 
     fn sql(self, backend: Backend) -> &'static str {
-        match (self, backend) {
-            (GroupKey::Org, _) => "COALESCE(o.slug, 'unaffiliated')",
-            (GroupKey::Member, _) => "m.display_name || ' #' || CAST(m.id AS TEXT)",
-            (GroupKey::Kind, _) => "a.kind",
-            (GroupKey::Source, _) => "a.source",
-            (GroupKey::Team, _) => "COALESCE(a.team, '')",
-            (GroupKey::Month, Backend::Sqlite) => "substr(a.occurred_at, 1, 7)",
-            (GroupKey::Month, Backend::Postgres) => {
-                "to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')"
-            }
+        match self {
+            GroupKey::Org => "COALESCE(o.slug, 'unaffiliated')",
+            GroupKey::Member => "m.display_name || ' #' || CAST(m.id AS TEXT)",
+            GroupKey::Kind => "a.kind",
+            GroupKey::Source => "a.source",
+            GroupKey::Team => "COALESCE(a.team, '')",
+            GroupKey::Month => rollups::month_and_day(backend).0,
         }
     }
 }

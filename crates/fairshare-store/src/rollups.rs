@@ -9,9 +9,8 @@
 //!   before the change and [`apply`] after it (an import only applies what it added);
 //! - **per member** (`rollup_member_days` with each active day's previous one,
 //!   `rollup_returns` and `rollup_day_people` counted from it, `rollup_member_months`):
-//!   recomputed for the
-//!   members whose activities changed, from the first changed day on
-//!   ([`refresh_members`]).
+//!   recomputed for the members whose activities changed, from the first changed day
+//!   on ([`refresh_members`]).
 //!
 //! Every write path to `activities` and `corrections` goes through these functions
 //! (ARCHITECTURE.md, *Invariants*). [`Store::verify_rollups`] recomputes every table
@@ -123,7 +122,7 @@ const ADDITIVE: &[Additive] = &[
 ];
 
 /// The activity's UTC month (`YYYY-MM`) and day (`YYYY-MM-DD`) as text.
-fn month_and_day(backend: Backend) -> (&'static str, &'static str) {
+pub(crate) fn month_and_day(backend: Backend) -> (&'static str, &'static str) {
     match backend {
         Backend::Sqlite => (
             "substr(a.occurred_at, 1, 7)",
@@ -212,13 +211,6 @@ async fn execute(tx: &mut Tx, sql: String) -> Result<u64> {
     }))
 }
 
-fn backend_of(tx: &Tx) -> Backend {
-    match tx {
-        Tx::Sqlite(_) => Backend::Sqlite,
-        Tx::Postgres(_) => Backend::Postgres,
-    }
-}
-
 /// Adds the activities in `scope` to the additive rollups: after they were stored or
 /// changed.
 pub(crate) async fn apply(tx: &mut Tx, scope: &Scope<'_>) -> Result<()> {
@@ -232,7 +224,7 @@ pub(crate) async fn retract(tx: &mut Tx, scope: &Scope<'_>) -> Result<()> {
 }
 
 async fn change(tx: &mut Tx, scope: &Scope<'_>, sign: &str) -> Result<()> {
-    let backend = backend_of(tx);
+    let backend = tx.backend();
     for condition in scope.conditions() {
         for table in ADDITIVE {
             execute(tx, table.upsert(backend, &condition, sign)).await?;
@@ -264,7 +256,27 @@ pub(crate) async fn refresh_members(tx: &mut Tx, changed: &ChangedMembers) -> Re
     if changed.is_empty() {
         return Ok(());
     }
-    let backend = backend_of(tx);
+    let rows: Vec<(&i64, &Date)> = changed.0.iter().collect();
+    let fills: Vec<String> = rows
+        .chunks(1000)
+        .map(|chunk| {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|(member, day)| format!("({member}, '{day}')"))
+                .collect();
+            format!(
+                "INSERT INTO rollup_dirty (member_id, from_day) VALUES {}",
+                values.join(", ")
+            )
+        })
+        .collect();
+    refresh_dirty(tx, fills).await
+}
+
+/// Fills `rollup_dirty` (a temporary table of each changed member's first changed
+/// day) with `fills`, then recomputes those members' rollups from it.
+async fn refresh_dirty(tx: &mut Tx, fills: Vec<String>) -> Result<()> {
+    let backend = tx.backend();
     let integer = match backend {
         Backend::Sqlite => "INTEGER",
         Backend::Postgres => "BIGINT",
@@ -278,22 +290,7 @@ pub(crate) async fn refresh_members(tx: &mut Tx, changed: &ChangedMembers) -> Re
     )
     .await?;
     execute(tx, "DELETE FROM rollup_dirty".into()).await?;
-    let rows: Vec<(&i64, &Date)> = changed.0.iter().collect();
-    for chunk in rows.chunks(1000) {
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|(member, day)| format!("({member}, '{day}')"))
-            .collect();
-        execute(
-            tx,
-            format!(
-                "INSERT INTO rollup_dirty (member_id, from_day) VALUES {}",
-                values.join(", ")
-            ),
-        )
-        .await?;
-    }
-    for statement in refresh_statements(backend) {
+    for statement in fills.into_iter().chain(refresh_statements(backend)) {
         execute(tx, statement).await?;
     }
     execute(tx, "DELETE FROM rollup_dirty".into()).await?;
@@ -566,17 +563,10 @@ async fn rebuild(tx: &mut Tx) -> Result<()> {
         execute(tx, format!("DELETE FROM {table}")).await?;
     }
     apply(tx, &Scope::All).await?;
-    let members: Vec<(i64,)> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT DISTINCT member_id FROM activities \
-             WHERE member_id NOT IN (SELECT id FROM members WHERE is_bot)",
-        )
-        .fetch_all(&mut *conn)
-        .await?
-    });
-    let mut changed = ChangedMembers::default();
-    for (member,) in members {
-        changed.add(member, EVER);
-    }
-    refresh_members(tx, &changed).await
+    // Every member with activities, from the first day: filled inside the database.
+    let everyone = format!(
+        "INSERT INTO rollup_dirty (member_id, from_day) SELECT DISTINCT member_id, '{EVER}' \
+         FROM activities WHERE member_id NOT IN (SELECT id FROM members WHERE is_bot)"
+    );
+    refresh_dirty(tx, vec![everyone]).await
 }

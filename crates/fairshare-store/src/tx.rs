@@ -1,7 +1,7 @@
 //! A transaction on either backend, for work that spans many statements and awaits
 //! (an ingest session, a merge). Helpers take `&mut Tx` and dispatch with `on_tx!`.
 
-use crate::{Db, Result};
+use crate::{Backend, Db, Result};
 
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
@@ -34,6 +34,13 @@ impl Tx {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
     }
 
     pub async fn commit(self) -> Result<()> {
