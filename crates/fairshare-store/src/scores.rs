@@ -192,29 +192,47 @@ impl Store {
         Ok(scores)
     }
 
-    /// One organisation's score for `month`, activity by activity (the items say which
-    /// earned what).
-    async fn org_month_score(
+    /// One organisation's score in each month of `first..=last` that it has counts in,
+    /// read in one query from the monthly rollup.
+    async fn org_months_scores(
         &self,
         org_id: i64,
         org: &str,
-        month: Month,
+        first: Month,
+        last: Month,
         rules: &ScoringRules,
-    ) -> Result<OrgScore> {
-        let rows: Vec<CountRow> = on_pool!(self.db(), pool => {
+    ) -> Result<BTreeMap<Month, OrgScore>> {
+        let rows: Vec<(String, i64, String, String, String, i64)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT member_id, kind, channel, team, n - corrected FROM rollup_months \
-                 WHERE month = $1 AND org_id = $2 AND n > corrected",
+                "SELECT month, member_id, kind, channel, team, n - corrected FROM rollup_months \
+                 WHERE org_id = $1 AND month >= $2 AND month <= $3 AND n > corrected",
             )
-            .bind(month.to_string())
             .bind(org_id)
+            .bind(first.to_string())
+            .bind(last.to_string())
             .fetch_all(pool)
             .await?
         });
-        Ok(OrgScore {
-            org: org.to_string(),
-            score: score_counts(&activity_counts(rows)?, rules),
-        })
+        let mut by_month: BTreeMap<Month, Vec<CountRow>> = BTreeMap::new();
+        for (month, member, kind, channel, team, count) in rows {
+            let month: Month = parse_column("rollup_months.month", &month)?;
+            by_month
+                .entry(month)
+                .or_default()
+                .push((member, kind, channel, team, count));
+        }
+        by_month
+            .into_iter()
+            .map(|(month, counts)| {
+                Ok((
+                    month,
+                    OrgScore {
+                        org: org.to_string(),
+                        score: score_counts(&activity_counts(counts)?, rules),
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// One organisation's score for `month` with every activity's details.
@@ -368,6 +386,14 @@ impl Store {
         let financial = self
             .org_compliance(org, first, last, policy, tolerance, &mut cache.compliance)
             .await;
+        // One organisation alone: its months in one query; a review: every
+        // organisation's month, scored once for all.
+        let own = if cache.everyone {
+            BTreeMap::new()
+        } else {
+            self.org_months_scores(org_id, org, first, last, scoring)
+                .await?
+        };
         let mut practical = Vec::with_capacity(months.len());
         for month in &months {
             let scored = if cache.everyone {
@@ -377,7 +403,7 @@ impl Store {
                     .get(org)
                     .cloned()
             } else {
-                Some(self.org_month_score(org_id, org, *month, scoring).await?)
+                own.get(month).cloned()
             };
             let (points, members, activities) = scored
                 .map(|s| (s.score.score, s.score.members, s.score.activities))
