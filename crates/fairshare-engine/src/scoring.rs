@@ -68,6 +68,13 @@ impl ScoringRules {
         self.caps.get(&kind).copied().unwrap_or(0)
     }
 
+    /// Whether an activity's channel or team can change its points: only when some
+    /// repository, channel or team has an impact factor. Otherwise counts may be summed
+    /// across channels and teams before scoring, with the same result.
+    pub fn places_matter(&self) -> bool {
+        !self.impact.is_empty()
+    }
+
     /// The factor of an activity: its channel's, else its team's, else 1.
     pub fn impact(&self, channel: Option<&str>, team: Option<&str>) -> Decimal {
         channel
@@ -255,12 +262,8 @@ mod tests {
         assert_eq!(s.by_kind[&ActivityKind::Commit], Decimal::from(30));
     }
 
-    #[test]
-    fn counts_score_the_same_as_activities() {
-        let mut rules = ScoringRules::default();
-        rules.caps.insert(ActivityKind::Review, 3);
-        rules.impact.insert("core".into(), "1.5".parse().unwrap());
-        rules.impact.insert("docs".into(), "0.5".parse().unwrap());
+    /// A fixed pseudo-random mix: six members flooding four kinds across channels.
+    fn mixed_activities() -> Vec<ActivityFact> {
         let kinds = [
             ActivityKind::Review,
             ActivityKind::Commit,
@@ -268,7 +271,6 @@ mod tests {
             ActivityKind::TalkGiven,
         ];
         let channels = [None, Some("core"), Some("docs")];
-        // A fixed pseudo-random mix: members flooding kinds across channels.
         let mut state = 7u64;
         let mut next = |n: u64| {
             state = state
@@ -276,20 +278,23 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (state >> 33) % n
         };
-        let facts: Vec<ActivityFact> = (0..500)
+        (0..500)
             .map(|id| {
                 let member = next(6) as i64;
                 let kind = kinds[next(4) as usize];
                 fact(id, member, kind, channels[next(3) as usize])
             })
-            .collect();
+            .collect()
+    }
+
+    /// The activities counted per member and kind, and per channel when `by_channel`.
+    fn counted(facts: &[ActivityFact], by_channel: bool) -> Vec<ActivityCount> {
         let mut counts: BTreeMap<(MemberId, ActivityKind, Option<String>), u64> = BTreeMap::new();
-        for f in &facts {
-            *counts
-                .entry((f.member, f.kind, f.channel.clone()))
-                .or_default() += 1;
+        for f in facts {
+            let channel = f.channel.clone().filter(|_| by_channel);
+            *counts.entry((f.member, f.kind, channel)).or_default() += 1;
         }
-        let counts: Vec<ActivityCount> = counts
+        counts
             .into_iter()
             .map(|((member, kind, channel), count)| ActivityCount {
                 member,
@@ -298,15 +303,39 @@ mod tests {
                 team: None,
                 count,
             })
-            .collect();
-        let by_activity = score(&facts, &rules);
-        let by_count = score_counts(&counts, &rules);
-        assert!(by_activity.items.iter().any(|i| i.capped));
+            .collect()
+    }
+
+    fn assert_same_score(by_count: &Score, by_activity: &Score) {
         assert_eq!(by_count.score, by_activity.score);
         assert_eq!(by_count.members, by_activity.members);
         assert_eq!(by_count.activities, by_activity.activities);
         assert_eq!(by_count.by_kind, by_activity.by_kind);
         assert!(by_count.items.is_empty());
+    }
+
+    #[test]
+    fn counts_score_the_same_as_activities() {
+        let mut rules = ScoringRules::default();
+        rules.caps.insert(ActivityKind::Review, 3);
+        rules.impact.insert("core".into(), "1.5".parse().unwrap());
+        rules.impact.insert("docs".into(), "0.5".parse().unwrap());
+        let facts = mixed_activities();
+        let by_activity = score(&facts, &rules);
+        assert!(by_activity.items.iter().any(|i| i.capped));
+        assert!(rules.places_matter());
+        assert_same_score(&score_counts(&counted(&facts, true), &rules), &by_activity);
+    }
+
+    #[test]
+    fn without_impact_factors_counts_summed_across_channels_score_the_same() {
+        let mut rules = ScoringRules::default();
+        rules.caps.insert(ActivityKind::Review, 3);
+        assert!(!rules.places_matter());
+        let facts = mixed_activities();
+        let by_activity = score(&facts, &rules);
+        assert!(by_activity.items.iter().any(|i| i.capped));
+        assert_same_score(&score_counts(&counted(&facts, false), &rules), &by_activity);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::compliance::ComplianceCache;
-use crate::{Backend, Result, Store, StoreError, on_pool, parse_column};
+use crate::{Db, Result, Store, StoreError, on_pool, parse_column};
 
 /// What evaluations on the same day share: compliance's reference lookups and, when
 /// every partner is evaluated (a monthly review), each month's scores of everyone,
@@ -52,6 +52,55 @@ pub struct ActivityDetail {
 /// channel, team, count): a month holds hundreds of thousands, and arrays keep the JSON
 /// half the size of objects (see ARCHITECTURE.md, *Scores from counts*).
 type CountRow = (i64, String, String, String, i64);
+
+/// An organisation's counts of a month as the database aggregates them.
+enum OrgCounts {
+    /// SQLite: a JSON array of [`CountRow`]s.
+    Json(i64, String),
+    /// PostgreSQL: the columns of its [`CountRow`]s, one array each.
+    Columns(PgColumns),
+}
+
+type PgColumns = (
+    i64,
+    Vec<i64>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<i64>,
+);
+
+impl OrgCounts {
+    /// The organisation and its count rows.
+    fn rows(&self) -> Result<(i64, Vec<CountRow>)> {
+        match self {
+            OrgCounts::Json(org, json) => Ok((
+                *org,
+                serde_json::from_str(json).map_err(|e| {
+                    StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
+                })?,
+            )),
+            OrgCounts::Columns((org, members, kinds, channels, teams, counts)) => {
+                let lengths = [kinds.len(), channels.len(), teams.len(), counts.len()];
+                if lengths.iter().any(|&l| l != members.len()) {
+                    return Err(StoreError::Corrupt(format!(
+                        "activity counts of organisation {org}: columns of unequal length"
+                    )));
+                }
+                let rows = (0..members.len()).map(|i| {
+                    (
+                        members[i],
+                        kinds[i].clone(),
+                        channels[i].clone(),
+                        teams[i].clone(),
+                        counts[i],
+                    )
+                });
+                Ok((*org, rows.collect()))
+            }
+        }
+    }
+}
 
 /// Rollup rows as the engine counts them.
 fn activity_counts(rows: Vec<CountRow>) -> Result<Vec<ActivityCount>> {
@@ -124,29 +173,43 @@ impl Store {
     /// The database counts the month's scorable activities per member, kind, channel and
     /// team, so the work here grows with the people active, not with their activities.
     pub async fn month_scores(&self, month: Month, rules: &ScoringRules) -> Result<Vec<OrgScore>> {
-        // One row per organisation with its counts as a JSON array: a month has
-        // hundreds of thousands of (member, kind) counts, and handing each over as its
-        // own row costs more than the query (sqlx's SQLite rows cross threads one by one).
-        let aggregate = match self.db().backend() {
-            Backend::Sqlite => {
-                "json_group_array(json_array(r.member_id, r.kind, r.channel, r.team, r.n - r.corrected))"
-            }
-            Backend::Postgres => {
-                "json_agg(json_build_array(r.member_id, r.kind, r.channel, r.team, r.n - r.corrected))::text"
-            }
+        // The month's counts come from the rollup (bots are never in it). Without impact
+        // factors a count's channel and team cannot change its points, so the database
+        // sums them away first: fewer counts to hand over and score.
+        let counts = if rules.places_matter() {
+            "SELECT org_id, member_id, kind, channel, team, n - corrected AS n FROM rollup_months \
+             WHERE month = $1 AND org_id <> 0 AND n > corrected"
+        } else {
+            "SELECT org_id, member_id, kind, '' AS channel, '' AS team, \
+             CAST(SUM(n - corrected) AS BIGINT) AS n FROM rollup_months \
+             WHERE month = $1 AND org_id <> 0 AND n > corrected GROUP BY org_id, member_id, kind"
         };
-        // The month's counts come from the rollup (bots are never in it), in key order:
-        // organisation by organisation.
-        let sql = format!(
-            "SELECT r.org_id, {aggregate} FROM rollup_months r \
-             WHERE r.month = $1 AND r.org_id <> 0 AND r.n > r.corrected GROUP BY r.org_id"
-        );
-        let rows: Vec<(i64, String)> = on_pool!(self.db(), pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(month.to_string())
-                .fetch_all(pool)
-                .await?
-        });
+        // One row per organisation with its counts aggregated: a month has hundreds of
+        // thousands of counts, and handing each over as its own row costs more than the
+        // query. SQLite hands over a JSON array (sqlx moves SQLite rows between threads
+        // one by one); PostgreSQL one typed array per column, in its binary format.
+        let rows: Vec<OrgCounts> = match self.db() {
+            Db::Sqlite(pool) => sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(format!(
+                "SELECT org_id, json_group_array(json_array(member_id, kind, channel, team, n)) \
+                 FROM ({counts}) GROUP BY org_id"
+            )))
+            .bind(month.to_string())
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|(org, json)| OrgCounts::Json(org, json))
+            .collect(),
+            Db::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT org_id, array_agg(member_id), array_agg(kind), array_agg(channel), \
+                 array_agg(team), array_agg(n) FROM ({counts}) c GROUP BY org_id"
+            )))
+            .bind(month.to_string())
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(OrgCounts::Columns)
+            .collect(),
+        };
         let slugs: HashMap<i64, String> = on_pool!(self.db(), pool => {
             sqlx::query_as::<_, (i64, String)>("SELECT id, slug FROM organisations")
                 .fetch_all(pool)
@@ -156,12 +219,10 @@ impl Store {
         .collect();
         // Reading and scoring each organisation's counts is independent work: split
         // across the cores (a month of a large programme has hundreds of thousands).
-        let score_one = |(org, json): &(i64, String)| -> Result<OrgScore> {
-            let counts: Vec<CountRow> = serde_json::from_str(json).map_err(|e| {
-                StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
-            })?;
+        let score_one = |counts: &OrgCounts| -> Result<OrgScore> {
+            let (org, counts) = counts.rows()?;
             Ok(OrgScore {
-                org: slugs.get(org).cloned().ok_or_else(|| {
+                org: slugs.get(&org).cloned().ok_or_else(|| {
                     StoreError::Corrupt(format!("activity credited to unknown organisation {org}"))
                 })?,
                 score: score_counts(&activity_counts(counts)?, rules),
