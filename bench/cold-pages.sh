@@ -23,7 +23,7 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null "$BASE/healthz" && break; sleep 
 # The portal is signed in: an administrator of the largest organisation.
 ADMIN="bench-$(date +%s)@example.org"
 echo "bench password $RANDOM$RANDOM" > "$WORK/password"
-"$F" --database "$DB" users add "$ADMIN" --role org_admin:org-00001 < "$WORK/password" > /dev/null
+"$F" --database "$DB" users add --email "$ADMIN" --role org_admin:org-00001 < "$WORK/password" > /dev/null
 curl -s -o /dev/null -c "$WORK/jar" --data-urlencode "email=$ADMIN" \
   --data-urlencode "password=$(cat "$WORK/password")" "$BASE/login"
 

@@ -68,13 +68,6 @@ impl ScoringRules {
         self.caps.get(&kind).copied().unwrap_or(0)
     }
 
-    /// Whether an activity's channel or team can change its points: only when some
-    /// repository, channel or team has an impact factor. Otherwise counts may be summed
-    /// across channels and teams before scoring, with the same result.
-    pub fn places_matter(&self) -> bool {
-        !self.impact.is_empty()
-    }
-
     /// The factor of an activity: its channel's, else its team's, else 1.
     pub fn impact(&self, channel: Option<&str>, team: Option<&str>) -> Decimal {
         channel
@@ -109,7 +102,7 @@ pub struct ScoredActivity {
     pub capped: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Score {
     #[serde(with = "crate::decimal_text")]
     pub score: Decimal,
@@ -118,6 +111,9 @@ pub struct Score {
     pub activities: usize,
     /// Points per kind.
     pub by_kind: BTreeMap<ActivityKind, Decimal>,
+    /// Points per member, for every member counted in `members` (some with none).
+    #[serde(skip)]
+    pub by_member: BTreeMap<MemberId, Decimal>,
     /// Every activity with its points; empty when scored from counts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ScoredActivity>,
@@ -147,8 +143,9 @@ pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
             .push((impact, c.count));
     }
     let mut by_kind: BTreeMap<ActivityKind, Decimal> = BTreeMap::new();
+    let mut by_member: BTreeMap<MemberId, Decimal> = BTreeMap::new();
     let mut total = Decimal::ZERO;
-    for ((_, kind), mut list) in groups {
+    for ((member, kind), mut list) in groups {
         // As in `score`: the cap keeps the most valuable activities.
         list.sort_by_key(|(impact, _)| std::cmp::Reverse(*impact));
         let mut room = u64::from(rules.cap(kind));
@@ -161,30 +158,29 @@ pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
         }
         total += points;
         *by_kind.entry(kind).or_default() += points;
+        *by_member.entry(member).or_default() += points;
     }
     let activities = counts.iter().map(|c| c.count as usize).sum();
-    let members = counts.iter().map(|c| c.member).collect();
-    totals(total, members, activities, by_kind, Vec::new())
+    totals(total, by_member, activities, by_kind, Vec::new())
 }
 
 /// The score with its figures in their shortest form (`91`, not `91.0`).
 fn totals(
     total: Decimal,
-    mut members: Vec<MemberId>,
+    mut by_member: BTreeMap<MemberId, Decimal>,
     activities: usize,
     mut by_kind: BTreeMap<ActivityKind, Decimal>,
     items: Vec<ScoredActivity>,
 ) -> Score {
-    members.sort_unstable();
-    members.dedup();
-    for points in by_kind.values_mut() {
+    for points in by_kind.values_mut().chain(by_member.values_mut()) {
         *points = points.normalize();
     }
     Score {
         score: total.normalize(),
-        members: members.len(),
+        members: by_member.len(),
         activities,
         by_kind,
+        by_member,
         items,
     }
 }
@@ -202,8 +198,9 @@ pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
     }
     let mut items = Vec::with_capacity(activities.len());
     let mut by_kind: BTreeMap<ActivityKind, Decimal> = BTreeMap::new();
+    let mut by_member: BTreeMap<MemberId, Decimal> = BTreeMap::new();
     let mut total = Decimal::ZERO;
-    for ((_, kind), mut list) in groups {
+    for ((member, kind), mut list) in groups {
         // Highest impact first (then oldest id), so a cap cuts the least valuable.
         list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
         let cap = rules.cap(kind) as usize;
@@ -217,6 +214,7 @@ pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
             };
             total += points;
             *by_kind.entry(kind).or_default() += points;
+            *by_member.entry(member).or_default() += points;
             items.push(ScoredActivity {
                 id: fact.id,
                 member: fact.member,
@@ -228,8 +226,7 @@ pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
         }
     }
     items.sort_by_key(|i| i.id);
-    let members = activities.iter().map(|a| a.member).collect();
-    totals(total, members, activities.len(), by_kind, items)
+    totals(total, by_member, activities.len(), by_kind, items)
 }
 
 #[cfg(test)]
@@ -287,12 +284,13 @@ mod tests {
             .collect()
     }
 
-    /// The activities counted per member and kind, and per channel when `by_channel`.
-    fn counted(facts: &[ActivityFact], by_channel: bool) -> Vec<ActivityCount> {
+    /// The activities counted per member, kind and channel.
+    fn counted(facts: &[ActivityFact]) -> Vec<ActivityCount> {
         let mut counts: BTreeMap<(MemberId, ActivityKind, Option<String>), u64> = BTreeMap::new();
         for f in facts {
-            let channel = f.channel.clone().filter(|_| by_channel);
-            *counts.entry((f.member, f.kind, channel)).or_default() += 1;
+            *counts
+                .entry((f.member, f.kind, f.channel.clone()))
+                .or_default() += 1;
         }
         counts
             .into_iter()
@@ -311,6 +309,7 @@ mod tests {
         assert_eq!(by_count.members, by_activity.members);
         assert_eq!(by_count.activities, by_activity.activities);
         assert_eq!(by_count.by_kind, by_activity.by_kind);
+        assert_eq!(by_count.by_member, by_activity.by_member);
         assert!(by_count.items.is_empty());
     }
 
@@ -323,19 +322,11 @@ mod tests {
         let facts = mixed_activities();
         let by_activity = score(&facts, &rules);
         assert!(by_activity.items.iter().any(|i| i.capped));
-        assert!(rules.places_matter());
-        assert_same_score(&score_counts(&counted(&facts, true), &rules), &by_activity);
-    }
-
-    #[test]
-    fn without_impact_factors_counts_summed_across_channels_score_the_same() {
-        let mut rules = ScoringRules::default();
-        rules.caps.insert(ActivityKind::Review, 3);
-        assert!(!rules.places_matter());
-        let facts = mixed_activities();
-        let by_activity = score(&facts, &rules);
-        assert!(by_activity.items.iter().any(|i| i.capped));
-        assert_same_score(&score_counts(&counted(&facts, false), &rules), &by_activity);
+        assert_eq!(
+            by_activity.by_member.values().sum::<Decimal>(),
+            by_activity.score
+        );
+        assert_same_score(&score_counts(&counted(&facts), &rules), &by_activity);
     }
 
     #[test]

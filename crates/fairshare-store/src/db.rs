@@ -126,6 +126,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollups",
         include_str!("../migrations/sqlite/0022_rollups.sql"),
     ),
+    (
+        23,
+        "organisation reads",
+        include_str!("../migrations/sqlite/0023_org_reads.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -238,6 +243,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollups",
         include_str!("../migrations/postgres/0022_rollups.sql"),
     ),
+    (
+        23,
+        "organisation reads",
+        include_str!("../migrations/postgres/0023_org_reads.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,12 +294,13 @@ impl Db {
             // (imports write in one transaction; see ARCHITECTURE, "Writers").
             .busy_timeout(SQLITE_BUSY_WAIT)
             .foreign_keys(true)
-            // 64 MiB of page cache per connection: index maintenance during bulk imports
+            // 32 MiB of page cache per connection: index maintenance during bulk imports
             // otherwise thrashes SQLite's 2 MiB default.
-            .pragma("cache_size", "-65536")
-            // Reads through a memory map: no copy of each page through a system call
-            // (explain's scattered rows). Only address space; RSS grows with pages read.
-            .pragma("mmap_size", "8589934592")
+            .pragma("cache_size", "-32768")
+            // No memory map: pages read through it count in the process's resident
+            // memory (hundreds of MB on a large database); read through the kernel's
+            // page cache instead, memory stays bounded by the caches above.
+            .pragma("mmap_size", "0")
             .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

@@ -53,51 +53,71 @@ pub struct ActivityDetail {
 /// half the size of objects (see ARCHITECTURE.md, *Scores from counts*).
 type CountRow = (i64, String, String, String, i64);
 
+/// One range of organisations' counts of `month` (ids `low..=high`), from the rollup
+/// (bots are never in it). One row per organisation with its counts aggregated: a month
+/// has hundreds of thousands of counts, and sqlx moves SQLite rows between threads one by
+/// one, so SQLite hands each organisation's over as a JSON array. PostgreSQL's typed rows
+/// in its binary format are cheaper than any aggregate of them.
+async fn month_counts(db: Db, month: Month, (low, high): (i64, i64)) -> Result<Vec<OrgCounts>> {
+    let counts = "FROM rollup_months WHERE month = $1 AND org_id >= $2 AND org_id <= $3 \
+                  AND org_id <> 0 AND n > corrected";
+    Ok(match &db {
+        Db::Sqlite(pool) => sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(format!(
+            "SELECT org_id, json_group_array(json_array(member_id, kind, channel, team, \
+             n - corrected)) {counts} GROUP BY org_id"
+        )))
+        .bind(month.to_string())
+        .bind(low)
+        .bind(high)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|(org, json)| OrgCounts::Json(org, json))
+        .collect(),
+        Db::Postgres(pool) => {
+            let rows: Vec<(i64, i64, String, String, String, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT org_id, member_id, kind, channel, team, n - corrected {counts}"
+                )))
+                .bind(month.to_string())
+                .bind(low)
+                .bind(high)
+                .fetch_all(pool)
+                .await?;
+            let mut by_org: HashMap<i64, Vec<CountRow>> = HashMap::new();
+            for (org, member, kind, channel, team, n) in rows {
+                by_org
+                    .entry(org)
+                    .or_default()
+                    .push((member, kind, channel, team, n));
+            }
+            by_org
+                .into_iter()
+                .map(|(org, rows)| OrgCounts::Rows(org, rows))
+                .collect()
+        }
+    })
+}
+
 /// An organisation's counts of a month as the database aggregates them.
 enum OrgCounts {
     /// SQLite: a JSON array of [`CountRow`]s.
     Json(i64, String),
-    /// PostgreSQL: the columns of its [`CountRow`]s, one array each.
-    Columns(PgColumns),
+    /// PostgreSQL: the rows themselves.
+    Rows(i64, Vec<CountRow>),
 }
-
-type PgColumns = (
-    i64,
-    Vec<i64>,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
-    Vec<i64>,
-);
 
 impl OrgCounts {
     /// The organisation and its count rows.
-    fn rows(&self) -> Result<(i64, Vec<CountRow>)> {
+    fn into_rows(self) -> Result<(i64, Vec<CountRow>)> {
         match self {
             OrgCounts::Json(org, json) => Ok((
-                *org,
-                serde_json::from_str(json).map_err(|e| {
+                org,
+                serde_json::from_str(&json).map_err(|e| {
                     StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
                 })?,
             )),
-            OrgCounts::Columns((org, members, kinds, channels, teams, counts)) => {
-                let lengths = [kinds.len(), channels.len(), teams.len(), counts.len()];
-                if lengths.iter().any(|&l| l != members.len()) {
-                    return Err(StoreError::Corrupt(format!(
-                        "activity counts of organisation {org}: columns of unequal length"
-                    )));
-                }
-                let rows = (0..members.len()).map(|i| {
-                    (
-                        members[i],
-                        kinds[i].clone(),
-                        channels[i].clone(),
-                        teams[i].clone(),
-                        counts[i],
-                    )
-                });
-                Ok((*org, rows.collect()))
-            }
+            OrgCounts::Rows(org, rows) => Ok((org, rows)),
         }
     }
 }
@@ -117,6 +137,32 @@ fn activity_counts(rows: Vec<CountRow>) -> Result<Vec<ActivityCount>> {
             })
         })
         .collect()
+}
+
+/// Consecutive ranges of ids, at most `parts`, each holding about the same share of
+/// the weights; `weighted` is in id order.
+fn balanced_ranges(weighted: &[(i64, i64)], parts: usize) -> Vec<(i64, i64)> {
+    let total: i64 = weighted.iter().map(|(_, w)| (*w).max(0)).sum();
+    let share = total / i64::try_from(parts.max(1)).unwrap_or(1) + 1;
+    let mut ranges = Vec::with_capacity(parts);
+    let (mut start, mut filled) = (None, 0i64);
+    for (id, weight) in weighted {
+        start.get_or_insert(*id);
+        filled += (*weight).max(0);
+        if filled >= share {
+            ranges.push((start.take().unwrap_or(*id), *id));
+            filled = 0;
+        }
+    }
+    if let (Some(start), Some((last, _))) = (start, weighted.last()) {
+        ranges.push((start, *last));
+    }
+    ranges
+}
+
+/// How a member is named where points are explained: "Name #id" (names repeat).
+fn member_label(name: &str, id: i64) -> String {
+    format!("{name} #{id}")
 }
 
 /// A rollup key column back to the activity's value: '' stands for none.
@@ -173,43 +219,21 @@ impl Store {
     /// The database counts the month's scorable activities per member, kind, channel and
     /// team, so the work here grows with the people active, not with their activities.
     pub async fn month_scores(&self, month: Month, rules: &ScoringRules) -> Result<Vec<OrgScore>> {
-        // The month's counts come from the rollup (bots are never in it). Without impact
-        // factors a count's channel and team cannot change its points, so the database
-        // sums them away first: fewer counts to hand over and score.
-        let counts = if rules.places_matter() {
-            "SELECT org_id, member_id, kind, channel, team, n - corrected AS n FROM rollup_months \
-             WHERE month = $1 AND org_id <> 0 AND n > corrected"
-        } else {
-            "SELECT org_id, member_id, kind, '' AS channel, '' AS team, \
-             CAST(SUM(n - corrected) AS BIGINT) AS n FROM rollup_months \
-             WHERE month = $1 AND org_id <> 0 AND n > corrected GROUP BY org_id, member_id, kind"
-        };
-        // One row per organisation with its counts aggregated: a month has hundreds of
-        // thousands of counts, and handing each over as its own row costs more than the
-        // query. SQLite hands over a JSON array (sqlx moves SQLite rows between threads
-        // one by one); PostgreSQL one typed array per column, in its binary format.
-        let rows: Vec<OrgCounts> = match self.db() {
-            Db::Sqlite(pool) => sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(format!(
-                "SELECT org_id, json_group_array(json_array(member_id, kind, channel, team, n)) \
-                 FROM ({counts}) GROUP BY org_id"
-            )))
-            .bind(month.to_string())
-            .fetch_all(pool)
+        // The month is read in one range of organisations per core, each on its own
+        // connection and task: the database aggregates the ranges side by side.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let reads: Vec<_> = self
+            .month_org_ranges(month, workers)
             .await?
             .into_iter()
-            .map(|(org, json)| OrgCounts::Json(org, json))
-            .collect(),
-            Db::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT org_id, array_agg(member_id), array_agg(kind), array_agg(channel), \
-                 array_agg(team), array_agg(n) FROM ({counts}) c GROUP BY org_id"
-            )))
-            .bind(month.to_string())
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(OrgCounts::Columns)
-            .collect(),
-        };
+            .map(|range| tokio::spawn(month_counts(self.db().clone(), month, range)))
+            .collect();
+        let mut rows = Vec::new();
+        for read in reads {
+            rows.extend(read.await.map_err(|e| {
+                StoreError::Corrupt(format!("reading the month's counts stopped: {e}"))
+            })??);
+        }
         let slugs: HashMap<i64, String> = on_pool!(self.db(), pool => {
             sqlx::query_as::<_, (i64, String)>("SELECT id, slug FROM organisations")
                 .fetch_all(pool)
@@ -219,8 +243,8 @@ impl Store {
         .collect();
         // Reading and scoring each organisation's counts is independent work: split
         // across the cores (a month of a large programme has hundreds of thousands).
-        let score_one = |counts: &OrgCounts| -> Result<OrgScore> {
-            let (org, counts) = counts.rows()?;
+        let score_one = |counts: OrgCounts| -> Result<OrgScore> {
+            let (org, counts) = counts.into_rows()?;
             Ok(OrgScore {
                 org: slugs.get(&org).cloned().ok_or_else(|| {
                     StoreError::Corrupt(format!("activity credited to unknown organisation {org}"))
@@ -228,12 +252,19 @@ impl Store {
                 score: score_counts(&activity_counts(counts)?, rules),
             })
         };
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let share = rows.len().div_ceil(workers).max(1);
+        // Reading and scoring each organisation's counts is independent work: dealt
+        // out to one thread per core.
+        let mut hands: Vec<Vec<OrgCounts>> = (0..workers).map(|_| Vec::new()).collect();
+        for (i, counts) in rows.into_iter().enumerate() {
+            hands[i % workers].push(counts);
+        }
+        let score_one = &score_one;
         let mut scores = std::thread::scope(|scope| {
-            let handles: Vec<_> = rows
-                .chunks(share)
-                .map(|chunk| scope.spawn(move || chunk.iter().map(score_one).collect::<Vec<_>>()))
+            let handles: Vec<_> = hands
+                .into_iter()
+                .map(|hand| {
+                    scope.spawn(move || hand.into_iter().map(score_one).collect::<Vec<_>>())
+                })
                 .collect();
             handles
                 .into_iter()
@@ -251,6 +282,53 @@ impl Store {
                 .then(a.org.cmp(&b.org))
         });
         Ok(scores)
+    }
+
+    /// `parts` ranges of organisation ids that together cover `month`'s counts, each
+    /// with about as many counts (from the per-organisation totals).
+    async fn month_org_ranges(&self, month: Month, parts: usize) -> Result<Vec<(i64, i64)>> {
+        let totals: Vec<(i64, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT org_id, n FROM rollup_org_months WHERE month = $1 AND org_id <> 0 ORDER BY org_id",
+            )
+            .bind(month.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(balanced_ranges(&totals, parts))
+    }
+
+    /// One organisation's score in each month of `first..=last` that it has counts in,
+    /// read in one query from the monthly rollup (the portal's standing and trends).
+    pub async fn org_scores(
+        &self,
+        org: &str,
+        first: Month,
+        last: Month,
+        rules: &ScoringRules,
+    ) -> Result<BTreeMap<Month, OrgScore>> {
+        let org_id = self.org_id(org).await?;
+        self.org_months_scores(org_id, org, first, last, rules)
+            .await
+    }
+
+    /// Members as `explain` names them ("Name #id"), for points counted per member.
+    pub async fn member_labels(&self, members: &[MemberId]) -> Result<BTreeMap<MemberId, String>> {
+        if members.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<String> = members.iter().map(|m| m.0.to_string()).collect();
+        let sql = format!(
+            "SELECT id, display_name FROM members WHERE id IN ({})",
+            ids.join(", ")
+        );
+        let rows: Vec<(i64, String)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (MemberId(id), member_label(&name, id)))
+            .collect())
     }
 
     /// One organisation's score in each month of `first..=last` that it has counts in,
@@ -363,7 +441,7 @@ impl Store {
                     id: ActivityId(id),
                     occurred_at,
                     source,
-                    member: format!("{name} #{member}"),
+                    member: member_label(&name, member),
                     kind,
                     channel,
                     team,
@@ -509,4 +587,29 @@ fn with_financial_problem(
         evaluation.financial.reasons.insert(0, reason);
     }
     Ok(evaluation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_ranges;
+
+    #[test]
+    fn ranges_cover_every_id_once_with_about_equal_weight() {
+        // One heavy organisation first, then a long tail.
+        let weighted: Vec<(i64, i64)> = std::iter::once((1, 50))
+            .chain((2..=101).map(|id| (id, 1)))
+            .collect();
+        let ranges = balanced_ranges(&weighted, 2);
+        assert_eq!(ranges, vec![(1, 27), (28, 101)]); // 76 and 74 of 150
+        let ranges = balanced_ranges(&weighted, 3);
+        assert_eq!(ranges.first().map(|r| r.0), Some(1));
+        assert_eq!(ranges.last().map(|r| r.1), Some(101));
+        assert!(ranges.windows(2).all(|w| w[1].0 > w[0].1), "{ranges:?}");
+        assert!(ranges.len() <= 3, "{ranges:?}");
+    }
+
+    #[test]
+    fn no_weights_no_ranges() {
+        assert!(balanced_ranges(&[], 2).is_empty());
+    }
 }

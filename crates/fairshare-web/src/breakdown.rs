@@ -177,24 +177,26 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
         })
         .collect();
 
-    let mut trend = Vec::with_capacity(TREND_MONTHS);
-    let mut shown = month;
-    for _ in 0..TREND_MONTHS {
-        let points = if shown == month {
-            scored.score.score
-        } else {
-            state
-                .store
-                .explain(&query.org, shown, &rules)
-                .await?
-                .0
-                .score
-                .score
-        };
-        trend.push((shown.to_string(), month_name(shown), points_text(points)));
-        shown = shown.previous();
+    // The months before come from the counts, in one query.
+    let mut first = month;
+    for _ in 1..TREND_MONTHS {
+        first = first.previous();
     }
-    trend.reverse();
+    let before = state
+        .store
+        .org_scores(&query.org, first, month.previous(), &rules)
+        .await?;
+    let trend = first
+        .through(month)
+        .map(|shown| {
+            let points = if shown == month {
+                scored.score.score
+            } else {
+                before.get(&shown).map_or(Decimal::ZERO, |s| s.score.score)
+            };
+            (shown.to_string(), month_name(shown), points_text(points))
+        })
+        .collect();
 
     Ok(BreakdownPage {
         title: "Breakdown",

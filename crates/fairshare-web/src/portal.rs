@@ -8,7 +8,8 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use fairshare_engine::advice::{MoveUp, Placing, gap_to_top_three, move_up};
-use fairshare_engine::{ActivityKind, Month};
+use fairshare_engine::scoring::Score;
+use fairshare_engine::{ActivityKind, MemberId, Month};
 use fairshare_store::accounts::{Role, SessionUser};
 
 use crate::AppState;
@@ -129,31 +130,42 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
     let organisation_name = organisation.name.clone();
     let status = organisation.status;
     let evaluation = state.store.evaluate(slug, today, &rules).await?;
-    let last = Month::of(today).previous();
-    let (scored, details) = state.store.explain(slug, last, &rules.scoring).await?;
-    let (current, _) = state
+    let this_month = Month::of(today);
+    let last = this_month.previous();
+    // Last month's and this month's scores from the counts, in one query.
+    let mut scores = state
         .store
-        .explain(slug, Month::of(today), &rules.scoring)
+        .org_scores(slug, last, this_month, &rules.scoring)
         .await?;
-    let months = criteria_months(state, slug, &rules, &evaluation, &current.score).await?;
-    let (_, ranking) = state.store.latest_partners().await?;
+    let mut score_of = |month| {
+        scores
+            .remove(&month)
+            .map_or_else(Score::default, |scored| scored.score)
+    };
+    let (scored, current) = (score_of(last), score_of(this_month));
+    let months = criteria_months(state, slug, &rules, &evaluation, &current).await?;
+    let ranking = state.store.latest_podium_and(slug).await?;
     let mine = ranking.iter().find(|p| p.slug == slug);
     let gap_to_top3 = gap_to_top_three(
         mine.map(|p| Placing {
             rank: usize::try_from(p.rank).unwrap_or(usize::MAX),
             score: p.score,
         }),
-        scored.score.score,
+        scored.score,
         ranking.get(2).map(|p| p.score),
     );
-    let mut by_person: std::collections::BTreeMap<String, rust_decimal::Decimal> =
-        Default::default();
-    for item in &scored.score.items {
-        if let Some(detail) = details.get(&item.id) {
-            *by_person.entry(detail.member.clone()).or_default() += item.points;
-        }
-    }
-    let suggestions = how_to_move_up(&move_up(&rules, &scored.score, &current.score, gap_to_top3));
+    let earners: Vec<MemberId> = scored
+        .by_member
+        .iter()
+        .filter(|(_, points)| !points.is_zero())
+        .map(|(member, _)| *member)
+        .collect();
+    let labels = state.store.member_labels(&earners).await?;
+    let by_person = earners
+        .iter()
+        .filter_map(|member| Some((labels.get(member)?.clone(), scored.by_member[member])))
+        .collect();
+    let suggestions = how_to_move_up(&move_up(&rules, &scored, &current, gap_to_top3));
     Ok(Standing {
         months,
         streak: evaluation.financial.months.last().map_or(0, |m| m.streak),
@@ -176,12 +188,12 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
             ),
         ],
         month: month_name(last),
-        score: points_text(scored.score.score),
+        score: points_text(scored.score),
         rank: mine.map(|p| p.rank),
         previous_rank: mine.and_then(|p| p.previous_rank),
         gap_to_top3: gap_to_top3.map(points_text),
-        this_month: points_text(current.score.score),
-        by_kind: crate::breakdown::by_kind(&scored.score),
+        this_month: points_text(current.score),
+        by_kind: crate::breakdown::by_kind(&scored),
         by_person: crate::breakdown::ranked(by_person),
         suggestions,
         claims: state.store.claims(Some(slug), None).await?,

@@ -1,0 +1,6 @@
+-- An organisation's own reads (the portal, its breakdown, a single evaluation) answered
+-- from indexes alone: its months' counts, and its latest status changes.
+DROP INDEX rollup_months_org;
+CREATE INDEX rollup_months_org ON rollup_months (org_id, month)
+    INCLUDE (member_id, kind, channel, team, n, corrected);
+CREATE INDEX status_changes_org ON status_changes (org_id, id);
