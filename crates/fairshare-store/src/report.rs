@@ -111,6 +111,15 @@ fn day_ranges(column: &str, edges: &[(Date, Date)]) -> String {
     }
 }
 
+/// What a total of the report's daily counts is taken by.
+enum Mix {
+    Kind,
+    Source,
+    Team,
+    /// The week numbered from the window's first day.
+    Week,
+}
+
 impl Store {
     /// The community report over the whole UTC days `from..=to`.
     pub async fn community_report(&self, from: Date, to: Date) -> Result<CommunityReport> {
@@ -131,22 +140,21 @@ impl Store {
         let (active, previous_active) = (sum(&whole), sum(&previous));
         let retained = active + previous_active - sum(&both);
         let weeks = self.contributors(from, until, WEEK).await?;
-        let days = self.day_counts(from, until).await?;
         let mut by_kind = BTreeMap::<String, i64>::new();
         let mut by_source = BTreeMap::<String, i64>::new();
         let mut by_team = BTreeMap::<String, i64>::new();
         let mut by_week = BTreeMap::<Date, i64>::new();
-        for (day, kind, source, team, n) in days {
-            *by_kind.entry(kind).or_default() += n;
-            *by_source.entry(source).or_default() += n;
-            let team = if team.is_empty() {
-                "no team".into()
-            } else {
-                team
+        for (mix, key, n) in self.day_mixes(from, until).await? {
+            match mix {
+                Mix::Kind => by_kind.insert(key, n),
+                Mix::Source => by_source.insert(key, n),
+                Mix::Team if key.is_empty() => by_team.insert("no team".into(), n),
+                Mix::Team => by_team.insert(key, n),
+                Mix::Week => {
+                    let week: i64 = crate::parse_column("rollup_days week", &key)?;
+                    by_week.insert(from + Duration::days(week * WEEK), n)
+                }
             };
-            *by_team.entry(team).or_default() += n;
-            let week = from + Duration::days((day - from).whole_days() / WEEK * WEEK);
-            *by_week.entry(week).or_default() += n;
         }
         let trend = weeks
             .iter()
@@ -258,30 +266,41 @@ impl Store {
             .collect()
     }
 
-    /// The daily counts of `[from, until)` by kind, source and team.
-    async fn day_counts(
-        &self,
-        from: Date,
-        until: Date,
-    ) -> Result<Vec<(Date, String, String, String, i64)>> {
-        let rows: Vec<(String, String, String, String, i64)> = on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT day, kind, source, team, n FROM rollup_days WHERE day >= $1 AND day < $2 AND n <> 0",
-            )
-            .bind(from.to_string())
-            .bind(until.to_string())
-            .fetch_all(pool)
-            .await?
+    /// The activities of `[from, until)` totalled by kind, by source, by team and by
+    /// week (numbered from `from`), summed in the database: two years of daily counts
+    /// are tens of thousands of rows, and a handful of totals is all the report needs.
+    async fn day_mixes(&self, from: Date, until: Date) -> Result<Vec<(Mix, String, i64)>> {
+        let week = match self.backend() {
+            Backend::Sqlite => "CAST(julianday(day) - julianday($1) AS INTEGER) / $3",
+            Backend::Postgres => "(CAST(day AS DATE) - CAST($1 AS DATE)) / $3",
+        };
+        let sql = format!(
+            "WITH d AS (SELECT day, kind, source, team, n FROM rollup_days \
+             WHERE day >= $1 AND day < $2 AND n <> 0) \
+             SELECT 'kind', kind, CAST(SUM(n) AS BIGINT) FROM d GROUP BY kind \
+             UNION ALL SELECT 'source', source, CAST(SUM(n) AS BIGINT) FROM d GROUP BY source \
+             UNION ALL SELECT 'team', team, CAST(SUM(n) AS BIGINT) FROM d GROUP BY team \
+             UNION ALL SELECT 'week', CAST({week} AS TEXT), CAST(SUM(n) AS BIGINT) FROM d \
+             GROUP BY {week}"
+        );
+        let rows: Vec<(String, String, i64)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(from.to_string())
+                .bind(until.to_string())
+                .bind(WEEK)
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter()
-            .map(|(day, kind, source, team, n)| {
-                Ok((
-                    crate::parse_day("rollup_days.day", &day)?,
-                    kind,
-                    source,
-                    team,
-                    n,
-                ))
+            .map(|(mix, key, n)| {
+                let mix = match mix.as_str() {
+                    "kind" => Mix::Kind,
+                    "source" => Mix::Source,
+                    "team" => Mix::Team,
+                    "week" => Mix::Week,
+                    other => return Err(StoreError::Corrupt(format!("report mix `{other}`"))),
+                };
+                Ok((mix, key, n))
             })
             .collect()
     }
