@@ -2,7 +2,7 @@
 //! to this month's minimum, the gap to the top three, the headroom its active people
 //! have under each cap, and where work weighs more. Numbers only; the portal words them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 
@@ -66,7 +66,7 @@ pub fn gap_to_top_three(
     Some(gap.max(Decimal::ZERO))
 }
 
-/// What would move the organisation up, from last month's scored activities, this
+/// What would move the organisation up, from last month's counted activities, this
 /// month's score so far and the gap to the top three.
 pub fn move_up(
     rules: &ProgrammeRules,
@@ -76,12 +76,8 @@ pub fn move_up(
 ) -> MoveUp {
     let minimum = rules.eligibility.min_monthly_score;
     let missing = minimum - so_far.score;
-    let mut counted: HashMap<(MemberId, ActivityKind), u32> = HashMap::new();
-    let mut people = BTreeSet::new();
-    for item in &last.items {
-        people.insert(item.member);
-        *counted.entry((item.member, item.kind)).or_default() += 1;
-    }
+    let counted = &last.counted;
+    let people: BTreeSet<MemberId> = counted.keys().map(|(member, _)| *member).collect();
     let scoring = &rules.scoring;
     let mut headroom: Vec<Headroom> = ActivityKind::ALL
         .iter()
@@ -94,7 +90,8 @@ pub fn move_up(
                 people
                     .iter()
                     .map(|member| {
-                        cap.saturating_sub(counted.get(&(*member, kind)).copied().unwrap_or(0))
+                        let done = counted.get(&(*member, kind)).copied().unwrap_or(0);
+                        cap.saturating_sub(u32::try_from(done).unwrap_or(u32::MAX))
                     })
                     .sum()
             };

@@ -114,6 +114,10 @@ pub struct Score {
     /// Points per member, for every member counted in `members` (some with none).
     #[serde(skip)]
     pub by_member: BTreeMap<MemberId, Decimal>,
+    /// Scorable activities per member and kind, those a cap cut included: how much
+    /// room each person has left under the caps.
+    #[serde(skip)]
+    pub counted: BTreeMap<(MemberId, ActivityKind), u64>,
     /// Every activity with its points; empty when scored from counts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ScoredActivity>,
@@ -145,7 +149,9 @@ pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
     let mut by_kind: BTreeMap<ActivityKind, Decimal> = BTreeMap::new();
     let mut by_member: BTreeMap<MemberId, Decimal> = BTreeMap::new();
     let mut total = Decimal::ZERO;
+    let mut counted = BTreeMap::new();
     for ((member, kind), mut list) in groups {
+        counted.insert((member, kind), list.iter().map(|(_, n)| n).sum());
         // As in `score`: the cap keeps the most valuable activities.
         list.sort_by_key(|(impact, _)| std::cmp::Reverse(*impact));
         let mut room = u64::from(rules.cap(kind));
@@ -161,13 +167,14 @@ pub fn score_counts(counts: &[ActivityCount], rules: &ScoringRules) -> Score {
         *by_member.entry(member).or_default() += points;
     }
     let activities = counts.iter().map(|c| c.count as usize).sum();
-    totals(total, by_member, activities, by_kind, Vec::new())
+    totals(total, by_member, counted, activities, by_kind, Vec::new())
 }
 
 /// The score with its figures in their shortest form (`91`, not `91.0`).
 fn totals(
     total: Decimal,
     mut by_member: BTreeMap<MemberId, Decimal>,
+    counted: BTreeMap<(MemberId, ActivityKind), u64>,
     activities: usize,
     mut by_kind: BTreeMap<ActivityKind, Decimal>,
     items: Vec<ScoredActivity>,
@@ -181,6 +188,7 @@ fn totals(
         activities,
         by_kind,
         by_member,
+        counted,
         items,
     }
 }
@@ -200,7 +208,9 @@ pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
     let mut by_kind: BTreeMap<ActivityKind, Decimal> = BTreeMap::new();
     let mut by_member: BTreeMap<MemberId, Decimal> = BTreeMap::new();
     let mut total = Decimal::ZERO;
+    let mut counted = BTreeMap::new();
     for ((member, kind), mut list) in groups {
+        counted.insert((member, kind), list.len() as u64);
         // Highest impact first (then oldest id), so a cap cuts the least valuable.
         list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
         let cap = rules.cap(kind) as usize;
@@ -226,7 +236,7 @@ pub fn score(activities: &[ActivityFact], rules: &ScoringRules) -> Score {
         }
     }
     items.sort_by_key(|i| i.id);
-    totals(total, by_member, activities.len(), by_kind, items)
+    totals(total, by_member, counted, activities.len(), by_kind, items)
 }
 
 #[cfg(test)]
@@ -310,6 +320,7 @@ mod tests {
         assert_eq!(by_count.activities, by_activity.activities);
         assert_eq!(by_count.by_kind, by_activity.by_kind);
         assert_eq!(by_count.by_member, by_activity.by_member);
+        assert_eq!(by_count.counted, by_activity.counted);
         assert!(by_count.items.is_empty());
     }
 

@@ -76,7 +76,8 @@ pub struct User {
     pub email: String,
     pub grants: Vec<Grant>,
     pub disabled: bool,
-    /// The user proved the address by following an emailed link.
+    /// The user proved the address by following an emailed link, or an administrator
+    /// vouched for it (`users add --confirmed`, `users confirm`).
     pub verified: bool,
 }
 
@@ -185,6 +186,35 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Marks `email`'s address as confirmed, as its confirmation link would (an
+    /// administrator vouching for it); audited. Confirming twice changes nothing.
+    pub async fn confirm_email(&self, email: &str, actor: &str) -> Result<()> {
+        let email = email.trim().to_lowercase();
+        let mut tx = Tx::begin(self.db()).await?;
+        let updated = on_tx!(&mut tx, conn => {
+            sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE email = $2")
+                .bind(crate::now())
+                .bind(&email)
+                .execute(conn)
+                .await?
+                .rows_affected()
+        });
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no user has the email {email}"
+            )));
+        }
+        tx.audit(
+            actor,
+            "users.confirm_email",
+            &format!("user:{email}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Gives `user` a role; audited. The first administrator of an organisation is

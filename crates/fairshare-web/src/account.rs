@@ -360,11 +360,25 @@ struct ApplyPage {
 
 pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, "/apply", |_| true)?;
-    let countries = crate::lookup::threshold_set(&state, None)
+    // Every country: an organisation where the Big Mac index has no price still
+    // applies, and a comparable country or a price submission sets its amount.
+    let priced: std::collections::HashSet<String> = crate::lookup::threshold_set(&state, None)
         .await?
         .rows
         .iter()
-        .map(|t| (t.iso_a3.to_string(), t.name.clone()))
+        .map(|t| t.iso_a3.to_string())
+        .collect();
+    let countries = fairshare_engine::CountryCode::all_iso()
+        .into_iter()
+        .filter_map(|code| {
+            let name = code.iso_name()?;
+            let label = if priced.contains(code.as_str()) {
+                name.to_string()
+            } else {
+                format!("{name} (no Big Mac price yet: a comparable country sets the amount)")
+            };
+            Some((code.as_str().to_string(), label))
+        })
         .collect();
     Ok(page(render_string(&ApplyPage {
         title: "Apply to become a partner",

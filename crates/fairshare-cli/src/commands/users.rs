@@ -1,4 +1,4 @@
-//! `fairshare users`: accounts for the web (add with roles, list).
+//! `fairshare users`: accounts for the web (add with roles, confirm, list).
 
 use std::io::BufRead;
 
@@ -13,12 +13,24 @@ pub enum UsersCommand {
     /// Add a user. The password is read from standard input (one line), never from an
     /// argument, so it does not end up in the shell's history.
     Add {
+        /// The address the user signs in with.
         #[arg(long)]
         email: String,
         /// A role, `admin`, `reviewer`, `member`, `org_admin:SLUG` or `team_lead:TEAM`
         /// (repeat for several).
         #[arg(long = "role", value_name = "ROLE[:SCOPE]", required = true)]
         roles: Vec<String>,
+        /// Mark the address as confirmed: you know it is theirs, so no confirmation
+        /// mail is needed.
+        #[arg(long)]
+        confirmed: bool,
+    },
+    /// Mark a user's address as confirmed (audited), for one who cannot receive the
+    /// confirmation mail.
+    Confirm {
+        /// The user's address.
+        #[arg(long)]
+        email: String,
     },
     /// Every user with their roles.
     List {
@@ -44,7 +56,11 @@ fn grant(text: &str) -> anyhow::Result<Grant> {
 pub async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()> {
     let store = context.store().await?;
     match command {
-        UsersCommand::Add { email, roles } => {
+        UsersCommand::Add {
+            email,
+            roles,
+            confirmed,
+        } => {
             let grants = roles
                 .iter()
                 .map(|r| grant(r))
@@ -60,13 +76,22 @@ pub async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()>
             let id = store
                 .add_user(&email, &hash, &grants, &context.actor)
                 .await?;
-            println!("user #{id} {email} added");
+            if confirmed {
+                store.confirm_email(&email, &context.actor).await?;
+            }
+            let state = if confirmed { ", address confirmed" } else { "" };
+            println!("user #{id} {email} added{state}");
+            Ok(())
+        }
+        UsersCommand::Confirm { email } => {
+            store.confirm_email(&email, &context.actor).await?;
+            println!("{email}: address confirmed");
             Ok(())
         }
         UsersCommand::List { format } => {
             let users = store.users().await?;
             Listing {
-                columns: names(&["id", "email", "roles", "disabled"]),
+                columns: names(&["id", "email", "roles", "confirmed", "disabled"]),
                 rows: users
                     .iter()
                     .map(|u| {
@@ -84,6 +109,7 @@ pub async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()>
                                 })
                                 .collect::<Vec<_>>()
                                 .join(" "),
+                            u.verified.to_string(),
                             u.disabled.to_string(),
                         ]
                     })

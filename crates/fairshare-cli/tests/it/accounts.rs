@@ -1705,3 +1705,77 @@ async fn github_sign_in_links_or_creates_the_account() {
         stdout(&out)
     );
 }
+
+#[tokio::test]
+async fn an_address_vouched_for_by_an_administrator_is_confirmed_and_audited() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), t.url.as_str());
+        add_user(dir, db, "later@example.org", "reviewer");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+            .current_dir(dir)
+            .args([
+                "--database",
+                db,
+                "users",
+                "add",
+                "--email",
+                "known@example.org",
+            ])
+            .args(["--role", "admin", "--confirmed"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("address confirmed"));
+        let confirmed = |email: &str| {
+            let list: serde_json::Value = serde_json::from_str(&stdout(&fairshare(
+                dir,
+                Some(db),
+                "users list --format json",
+                &[],
+            )))
+            .unwrap();
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["email"] == email)
+                .unwrap()["verified"]
+                .as_bool()
+                .unwrap()
+        };
+        assert!(confirmed("known@example.org"), "{}", t.backend);
+        assert!(!confirmed("later@example.org"));
+        let confirm = fairshare(
+            dir,
+            Some(db),
+            "users confirm --email Later@Example.org",
+            &[],
+        );
+        assert!(confirm.status.success(), "{}", stderr(&confirm));
+        assert!(confirmed("later@example.org"));
+        let unknown = fairshare(
+            dir,
+            Some(db),
+            "users confirm --email nobody@example.org",
+            &[],
+        );
+        assert!(!unknown.status.success());
+        assert!(stderr(&unknown).contains("nobody@example.org"));
+        let audit = stdout(&fairshare(dir, Some(db), "audit --format csv", &[]));
+        assert_eq!(audit.matches("users.confirm_email").count(), 2, "{audit}");
+    }
+}
