@@ -90,10 +90,22 @@ pub(crate) fn top_two(dir: &std::path::Path, db: &str) -> (String, String) {
 
 /// Adds a user with the test password; `role` may list several, space-separated.
 pub fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
+    add_user_with(dir, db, email, role, &[]);
+}
+
+/// `add_user` with more arguments for `users add`; what it printed.
+fn add_user_with(
+    dir: &std::path::Path,
+    db: &str,
+    email: &str,
+    role: &str,
+    more: &[&str],
+) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
     command
         .current_dir(dir)
-        .args(["--database", db, "users", "add", "--email", email]);
+        .args(["--database", db, "users", "add", "--email", email])
+        .args(more);
     for role in role.split(' ') {
         command.args(["--role", role]);
     }
@@ -115,6 +127,7 @@ pub fn add_user(dir: &std::path::Path, db: &str, email: &str, role: &str) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Signs in; the session cookie and the page's anti-forgery token.
@@ -1712,35 +1725,8 @@ async fn an_address_vouched_for_by_an_administrator_is_confirmed_and_audited() {
         let dir = tempfile::tempdir().unwrap();
         let (dir, db) = (dir.path(), t.url.as_str());
         add_user(dir, db, "later@example.org", "reviewer");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
-            .current_dir(dir)
-            .args([
-                "--database",
-                db,
-                "users",
-                "add",
-                "--email",
-                "known@example.org",
-            ])
-            .args(["--role", "admin", "--confirmed"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"a long enough password\n")
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("address confirmed"));
+        let added = add_user_with(dir, db, "known@example.org", "admin", &["--confirmed"]);
+        assert!(added.contains("address confirmed"), "{added}");
         let confirmed = |email: &str| {
             let list: serde_json::Value = serde_json::from_str(&stdout(&fairshare(
                 dir,
