@@ -440,3 +440,30 @@ fn configuration_comes_from_file_and_environment() {
     );
     assert!(stderr(&float).contains("configuration file missing.toml does not exist"));
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error_in_any_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("f.db").display());
+    for format in ["table", "csv", "json"] {
+        let mut child = crate::fairshare_command(
+            dir.path(),
+            Some(&db),
+            &["thresholds", "--format", format],
+            &[],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        // Like `| head -0`: the reader is gone before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("error"),
+            "{format}: {}",
+            stderr(&out)
+        );
+    }
+}
