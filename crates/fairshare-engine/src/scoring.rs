@@ -314,16 +314,6 @@ mod tests {
             .collect()
     }
 
-    fn assert_same_score(by_count: &Score, by_activity: &Score) {
-        assert_eq!(by_count.score, by_activity.score);
-        assert_eq!(by_count.members, by_activity.members);
-        assert_eq!(by_count.activities, by_activity.activities);
-        assert_eq!(by_count.by_kind, by_activity.by_kind);
-        assert_eq!(by_count.by_member, by_activity.by_member);
-        assert_eq!(by_count.counted, by_activity.counted);
-        assert!(by_count.items.is_empty());
-    }
-
     #[test]
     fn counts_score_the_same_as_activities() {
         let mut rules = ScoringRules::default();
@@ -337,7 +327,14 @@ mod tests {
             by_activity.by_member.values().sum::<Decimal>(),
             by_activity.score
         );
-        assert_same_score(&score_counts(&counted(&facts), &rules), &by_activity);
+        let by_count = score_counts(&counted(&facts), &rules);
+        assert_eq!(by_count.score, by_activity.score);
+        assert_eq!(by_count.members, by_activity.members);
+        assert_eq!(by_count.activities, by_activity.activities);
+        assert_eq!(by_count.by_kind, by_activity.by_kind);
+        assert_eq!(by_count.by_member, by_activity.by_member);
+        assert_eq!(by_count.counted, by_activity.counted);
+        assert!(by_count.items.is_empty());
     }
 
     #[test]

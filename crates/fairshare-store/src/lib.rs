@@ -173,6 +173,15 @@ pub(crate) fn optional_web_link(field: &str, value: Option<&str>) -> Result<Opti
 
 /// Reads a stored state or kind column (`status`, `kind`…) into the engine's type: the
 /// one place status text becomes a value, so nothing else compares status strings.
+/// Row ids as an SQL list (`1, 2, 3`) for `IN (…)`: ids are integers, never text from
+/// outside, so they are safe to write into the statement.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn parse_column<T>(column: &str, text: &str) -> Result<T>
 where
     T: std::str::FromStr,

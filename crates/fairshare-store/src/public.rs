@@ -253,25 +253,28 @@ impl Store {
 
     /// The partners of `month`'s published ranking, in rank order.
     pub async fn public_partners(&self, month: Month) -> Result<Vec<PublicPartner>> {
-        self.ranked_partners(month, "").await
+        self.ranked_partners(month, None).await
     }
 
     /// The latest ranking's first three and `slug`'s own place, in rank order: what the
     /// portal compares an organisation with, without reading the whole ranking.
     pub async fn latest_podium_and(&self, slug: &str) -> Result<Vec<PublicPartner>> {
         match self.latest_ranking_month().await? {
-            Some(month) => self.ranked_partners(month, slug).await,
+            Some(month) => self.ranked_partners(month, Some(slug)).await,
             None => Ok(Vec::new()),
         }
     }
 
     /// `month`'s ranked partners: all of them, or with `podium_and` the first three and
     /// that organisation.
-    async fn ranked_partners(&self, month: Month, podium_and: &str) -> Result<Vec<PublicPartner>> {
-        let only = if podium_and.is_empty() {
-            ""
-        } else {
-            " AND (e.rank <= 3 OR e.org = $2)"
+    async fn ranked_partners(
+        &self,
+        month: Month,
+        podium_and: Option<&str>,
+    ) -> Result<Vec<PublicPartner>> {
+        let only = match podium_and {
+            None => "",
+            Some(_) => " AND (e.rank <= 3 OR e.org = $2)",
         };
         let sql = format!(
             "SELECT e.rank, e.org, o.name, o.country, o.website, e.score, e.members, e.previous_rank, \
@@ -281,9 +284,12 @@ impl Store {
         );
         let rows: Vec<PartnerRow> = on_pool!(self.db(), pool => {
             let query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(month.to_string());
-            if podium_and.is_empty() { query } else { query.bind(podium_and) }
-                .fetch_all(pool)
-                .await?
+            match podium_and {
+                None => query,
+                Some(slug) => query.bind(slug),
+            }
+            .fetch_all(pool)
+            .await?
         });
         rows.into_iter()
             .map(|row| {

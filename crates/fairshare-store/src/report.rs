@@ -10,7 +10,7 @@ use fairshare_engine::Month;
 use time::{Date, Duration};
 
 use crate::public::{CommunityReport, Count, TopContributor, TopOrganisation, TrendPoint};
-use crate::{Backend, Result, Store, StoreError, on_pool};
+use crate::{Backend, Result, Store, StoreError, id_list, on_pool};
 
 /// Days in a trend bucket.
 const WEEK: i64 = 7;
@@ -92,13 +92,6 @@ fn month_list(months: &[Month]) -> String {
         .join(", ")
 }
 
-fn id_list(ids: &[i64]) -> String {
-    ids.iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn day_ranges(column: &str, edges: &[(Date, Date)]) -> String {
     let ranges: Vec<String> = edges
         .iter()
@@ -109,15 +102,6 @@ fn day_ranges(column: &str, edges: &[(Date, Date)]) -> String {
     } else {
         format!("({})", ranges.join(" OR "))
     }
-}
-
-/// What a total of the report's daily counts is taken by.
-enum Mix {
-    Kind,
-    Source,
-    Team,
-    /// The week numbered from the window's first day.
-    Week,
 }
 
 impl Store {
@@ -145,15 +129,16 @@ impl Store {
         let mut by_team = BTreeMap::<String, i64>::new();
         let mut by_week = BTreeMap::<Date, i64>::new();
         for (mix, key, n) in self.day_mixes(from, until).await? {
-            match mix {
-                Mix::Kind => by_kind.insert(key, n),
-                Mix::Source => by_source.insert(key, n),
-                Mix::Team if key.is_empty() => by_team.insert("no team".into(), n),
-                Mix::Team => by_team.insert(key, n),
-                Mix::Week => {
+            match mix.as_str() {
+                "kind" => by_kind.insert(key, n),
+                "source" => by_source.insert(key, n),
+                "team" if key.is_empty() => by_team.insert("no team".into(), n),
+                "team" => by_team.insert(key, n),
+                "week" => {
                     let week: i64 = crate::parse_column("rollup_days week", &key)?;
                     by_week.insert(from + Duration::days(week * WEEK), n)
                 }
+                other => return Err(StoreError::Corrupt(format!("report mix `{other}`"))),
             };
         }
         let trend = weeks
@@ -267,9 +252,10 @@ impl Store {
     }
 
     /// The activities of `[from, until)` totalled by kind, by source, by team and by
-    /// week (numbered from `from`), summed in the database: two years of daily counts
-    /// are tens of thousands of rows, and a handful of totals is all the report needs.
-    async fn day_mixes(&self, from: Date, until: Date) -> Result<Vec<(Mix, String, i64)>> {
+    /// week (numbered from `from`), as (`kind`|`source`|`team`|`week`, key, total),
+    /// summed in the database: two years of daily counts are tens of thousands of rows,
+    /// and a handful of totals is all the report needs.
+    async fn day_mixes(&self, from: Date, until: Date) -> Result<Vec<(String, String, i64)>> {
         let week = match self.backend() {
             Backend::Sqlite => "CAST(julianday(day) - julianday($1) AS INTEGER) / $3",
             Backend::Postgres => "(CAST(day AS DATE) - CAST($1 AS DATE)) / $3",
@@ -283,26 +269,14 @@ impl Store {
              UNION ALL SELECT 'week', CAST({week} AS TEXT), CAST(SUM(n) AS BIGINT) FROM d \
              GROUP BY {week}"
         );
-        let rows: Vec<(String, String, i64)> = on_pool!(self.db(), pool => {
+        Ok(on_pool!(self.db(), pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(from.to_string())
                 .bind(until.to_string())
                 .bind(WEEK)
                 .fetch_all(pool)
                 .await?
-        });
-        rows.into_iter()
-            .map(|(mix, key, n)| {
-                let mix = match mix.as_str() {
-                    "kind" => Mix::Kind,
-                    "source" => Mix::Source,
-                    "team" => Mix::Team,
-                    "week" => Mix::Week,
-                    other => return Err(StoreError::Corrupt(format!("report mix `{other}`"))),
-                };
-                Ok((mix, key, n))
-            })
-            .collect()
+        }))
     }
 
     /// The most active contributors of the window, named if they agreed to be, with the

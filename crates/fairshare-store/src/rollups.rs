@@ -48,10 +48,7 @@ impl Scope<'_> {
             }
             Scope::Activities(ids) => ids
                 .chunks(1000)
-                .map(|chunk| {
-                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                    format!("a.id IN ({})", list.join(", "))
-                })
+                .map(|chunk| format!("a.id IN ({})", crate::id_list(chunk)))
                 .collect(),
             Scope::Identity { identity, member } => {
                 vec![format!(

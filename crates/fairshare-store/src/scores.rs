@@ -48,9 +48,10 @@ pub struct ActivityDetail {
     pub excluded: bool,
 }
 
-/// One count as the database's JSON array carries it, positionally (member, kind,
-/// channel, team, count): a month holds hundreds of thousands, and arrays keep the JSON
-/// half the size of objects (see ARCHITECTURE.md, *Scores from counts*).
+/// One count (member, kind, channel, team, count), as PostgreSQL's rows and SQLite's
+/// JSON arrays carry it: positional, because a month holds hundreds of thousands and
+/// arrays keep the JSON half the size of objects (see ARCHITECTURE.md, *Scores from
+/// counts*).
 type CountRow = (i64, String, String, String, i64);
 
 /// One range of organisations' counts of `month` (ids `low..=high`), from the rollup
@@ -241,8 +242,6 @@ impl Store {
         })
         .into_iter()
         .collect();
-        // Reading and scoring each organisation's counts is independent work: split
-        // across the cores (a month of a large programme has hundreds of thousands).
         let score_one = |counts: OrgCounts| -> Result<OrgScore> {
             let (org, counts) = counts.into_rows()?;
             Ok(OrgScore {
@@ -317,10 +316,10 @@ impl Store {
         if members.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let ids: Vec<String> = members.iter().map(|m| m.0.to_string()).collect();
+        let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
         let sql = format!(
             "SELECT id, display_name FROM members WHERE id IN ({})",
-            ids.join(", ")
+            crate::id_list(&ids)
         );
         let rows: Vec<(i64, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?
