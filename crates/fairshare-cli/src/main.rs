@@ -77,7 +77,7 @@ enum Command {
     Profile(commands::applications::ProfileArgs),
     /// The community report over a window (HTML with charts, JSON or CSV).
     Report(commands::report::ReportArgs),
-    /// Accounts for the web: add with roles, list.
+    /// Accounts for the web: add with roles, confirm an address, list.
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
     /// Review applications: list, show, decide, and staff confirmations.
