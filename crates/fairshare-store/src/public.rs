@@ -256,13 +256,16 @@ impl Store {
         self.ranked_partners(month, None).await
     }
 
-    /// The latest ranking's first three and `slug`'s own place, in rank order: what the
-    /// portal compares an organisation with, without reading the whole ranking.
-    pub async fn latest_podium_and(&self, slug: &str) -> Result<Vec<PublicPartner>> {
-        match self.latest_ranking_month().await? {
-            Some(month) => self.ranked_partners(month, Some(slug)).await,
-            None => Ok(Vec::new()),
-        }
+    /// The latest ranking's month, its first three and `slug`'s own place in rank
+    /// order: what the portal and a badge need, without reading the whole ranking.
+    pub async fn latest_podium_and(
+        &self,
+        slug: &str,
+    ) -> Result<(Option<Month>, Vec<PublicPartner>)> {
+        Ok(match self.latest_ranking_month().await? {
+            Some(month) => (Some(month), self.ranked_partners(month, Some(slug)).await?),
+            None => (None, Vec::new()),
+        })
     }
 
     /// `month`'s ranked partners: all of them, or with `podium_and` the first three and

@@ -144,7 +144,7 @@ async fn standing(state: &AppState, slug: &str) -> Result<Standing, AppError> {
     };
     let (scored, current) = (score_of(last), score_of(this_month));
     let months = criteria_months(state, slug, &rules, &evaluation, &current).await?;
-    let ranking = state.store.latest_podium_and(slug).await?;
+    let (_, ranking) = state.store.latest_podium_and(slug).await?;
     let mine = ranking.iter().find(|p| p.slug == slug);
     let gap_to_top3 = gap_to_top_three(
         mine.map(|p| Placing {

@@ -728,7 +728,7 @@ pub async fn badge(
     let page = state
         .cache
         .get_or_render(&state, &page_key(uri.path(), &()), |state| async move {
-            let (month, partners) = state.store.latest_partners().await?;
+            let (month, partners) = state.store.latest_podium_and(&slug).await?;
             let found = partners.iter().find(|p| p.slug == slug).ok_or_else(|| {
                 AppError::NotFound(format!("`{slug}` is not in the latest ranking"))
             })?;
