@@ -232,8 +232,11 @@ impl Default for MailConfig {
 
 impl MailConfig {
     /// The mail layer; links point at `base_url`, else at the address `bind`.
-    pub fn mailer(&self, bind: &str) -> anyhow::Result<fairshare_web::mail::Mailer> {
+    /// The mailer, its subjects marked with the project's name (`project`, empty for
+    /// none).
+    pub fn mailer(&self, bind: &str, project: &str) -> anyhow::Result<fairshare_web::mail::Mailer> {
         Ok(fairshare_web::mail::Mailer {
+            project: project.to_string(),
             transport: self.transport()?,
             from: self.from.clone(),
             base_url: self
@@ -272,6 +275,9 @@ pub struct SiteConfig {
     pub opencollective_url: Option<String>,
     /// The project's GitHub Sponsors page.
     pub github_sponsors_url: Option<String>,
+    /// The project's logo (an https:// address), shown with its name in every page's
+    /// header.
+    pub logo_url: Option<String>,
     /// A Markdown file with the programme's policy (default: the text that ships).
     pub policy_file: Option<PathBuf>,
 }
@@ -279,9 +285,10 @@ pub struct SiteConfig {
 impl Default for SiteConfig {
     fn default() -> Self {
         SiteConfig {
-            project: "the project".into(),
+            project: fairshare_web::DEFAULT_PROJECT.into(),
             opencollective_url: None,
             github_sponsors_url: None,
+            logo_url: None,
             policy_file: None,
         }
     }

@@ -289,6 +289,7 @@ impl Differ {
                     return;
                 };
                 let empty_tree = repo.empty_tree();
+                let mut buffers = Buffers::default();
                 loop {
                     let job = queue.lock().map(|q| q.recv());
                     let Ok(Ok((index, commits))) = job else {
@@ -297,7 +298,7 @@ impl Differ {
                     let sized: Sized = commits
                         .into_iter()
                         .map(|(id, parent)| {
-                            diff_size(&repo, id, parent, &empty_tree, &mut cache)
+                            diff_size(&repo, id, parent, &empty_tree, &mut cache, &mut buffers)
                                 .map_err(|e| (id, e))
                         })
                         .collect();
@@ -409,6 +410,7 @@ fn diff_size(
     parent: Option<gix::ObjectId>,
     empty_tree: &gix::Tree<'_>,
     walk_cache: &mut gix::diff::blob::Platform,
+    buffers: &mut Buffers,
 ) -> Result<ChangeSize, String> {
     use gix::object::tree::diff::Change;
     let commit = repo.find_commit(id).map_err(|e| e.to_string())?;
@@ -461,7 +463,7 @@ fn diff_size(
                     ..
                 } => (side(source_id, source_entry_mode), side(id, entry_mode)),
             };
-            match line_counts(repo, before, after) {
+            match line_counts(repo, before, after, buffers) {
                 Ok(Some((added, removed))) => {
                     size.added += added;
                     size.removed += removed;
@@ -485,6 +487,13 @@ struct Side {
     gitlink: bool,
 }
 
+/// A worker's two blob buffers, reused from one file to the next.
+#[derive(Default)]
+struct Buffers {
+    before: Vec<u8>,
+    after: Vec<u8>,
+}
+
 /// Lines added and removed between two sides, as `git diff --numstat` counts them
 /// (Myers diff by line); `None` when either side is binary (a NUL in its first 8000
 /// bytes, git's rule).
@@ -492,25 +501,36 @@ fn line_counts(
     repo: &gix::Repository,
     before: Option<Side>,
     after: Option<Side>,
+    buffers: &mut Buffers,
 ) -> Result<Option<(u32, u32)>, String> {
     use gix::diff::blob::{Algorithm, Diff, InternedInput};
-    let load = |side: Option<Side>| -> Result<Vec<u8>, String> {
+    use gix::objs::FindExt;
+    let load = |side: Option<Side>, buffer: &mut Vec<u8>| -> Result<(), String> {
+        buffer.clear();
         match side {
             // git diffs a submodule as this one line; its commit is not in this clone.
             Some(Side { id, gitlink: true }) => {
-                Ok(format!("Subproject commit {id}\n").into_bytes())
+                buffer.extend_from_slice(format!("Subproject commit {id}\n").as_bytes());
             }
-            Some(Side { id, .. }) => Ok(repo
-                .find_object(id)
-                .map_err(|e| format!("object {id}: {e}"))?
-                .detach()
-                .data),
-            None => Ok(Vec::new()),
+            Some(Side { id, .. }) => {
+                // The blob is read into `buffer` (its lifetime is the buffer's).
+                let len = repo
+                    .objects
+                    .find_blob(&id, buffer)
+                    .map_err(|e| format!("object {id}: {e}"))?
+                    .data
+                    .len();
+                buffer.truncate(len);
+            }
+            None => {}
         }
+        Ok(())
     };
-    let (old, new) = (load(before)?, load(after)?);
+    load(before, &mut buffers.before)?;
+    load(after, &mut buffers.after)?;
+    let (old, new) = (buffers.before.as_slice(), buffers.after.as_slice());
     let binary = |data: &[u8]| data[..data.len().min(8000)].contains(&0);
-    if binary(&old) || binary(&new) {
+    if binary(old) || binary(new) {
         return Ok(None);
     }
     if old.is_empty() || new.is_empty() {
@@ -518,9 +538,9 @@ fn line_counts(
             let newlines = data.iter().filter(|b| **b == b'\n').count() as u32;
             newlines + u32::from(data.last().is_some_and(|b| *b != b'\n'))
         };
-        return Ok(Some((lines(&new), lines(&old))));
+        return Ok(Some((lines(new), lines(old))));
     }
-    let input = InternedInput::new(old.as_slice(), new.as_slice());
+    let input = InternedInput::new(old, new);
     let diff = Diff::compute(Algorithm::Myers, &input);
     Ok(Some((diff.count_additions(), diff.count_removals())))
 }

@@ -189,7 +189,11 @@ pub fn require(
 ) -> Result<SessionUser, Denied> {
     match viewer.0 {
         None => Err(Denied::SignIn(here.to_string())),
-        Some(user) if allowed(&user) => Ok(user),
+        Some(user) if allowed(&user) => {
+            // A signed-in page: its header links to what the person may use.
+            crate::chrome::signed_in(&user);
+            Ok(user)
+        }
         Some(_) => Err(Denied::Forbidden),
     }
 }

@@ -22,7 +22,12 @@ struct PendingApplication {
     org: String,
     name: String,
     submitted_at: String,
+    /// The evaluation attached when it was submitted.
     eligible: bool,
+    /// The same evaluation today, and why it fails when it does: a deferred
+    /// application may have become eligible since (approving records today's).
+    eligible_today: bool,
+    reasons_today: Vec<String>,
     status: String,
 }
 
@@ -30,6 +35,8 @@ struct PendingApplication {
 #[template(path = "admin.html")]
 struct AdminPage {
     title: &'static str,
+    today: String,
+    nav: crate::console_nav::ConsoleNav,
     email: String,
     csrf: String,
     applications: Vec<PendingApplication>,
@@ -41,22 +48,32 @@ struct AdminPage {
 
 pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, "/admin", |u| u.user.can_review())?;
+    let nav = crate::console_nav::console_nav(&state, &user, "/admin").await?;
     let result: Result<AdminPage, StoreError> = async {
-        let applications = state
-            .store
-            .applications()
-            .await?
-            .into_iter()
-            .filter(|a| a.status.is_open())
-            .map(|a| PendingApplication {
+        let rules = state.rules().await?;
+        let today = state.today();
+        let mut applications = Vec::new();
+        // Few wait at a time; each is evaluated as the portal would show it today.
+        for a in state.store.applications().await? {
+            if !a.status.is_open() {
+                continue;
+            }
+            let now = state
+                .store
+                .evaluate_application(&a.form, today, &rules)
+                .await?;
+            let reasons_today = [&now.financial.reasons[..], &now.practical.reasons[..]].concat();
+            applications.push(PendingApplication {
                 id: a.id,
                 name: a.form.name.clone(),
                 org: a.org,
                 submitted_at: a.submitted_at.date().to_string(),
                 eligible: a.eligible,
+                eligible_today: now.eligible,
+                reasons_today,
                 status: a.status.to_string(),
-            })
-            .collect();
+            });
+        }
         let audit = state
             .store
             .audit_log(None, 30)
@@ -81,6 +98,8 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> crate::erro
             at_risk.push((slug, name, since.unwrap_or_default(), reason));
         }
         Ok(AdminPage {
+            nav,
+            today: today.to_string(),
             at_risk,
             title: "Console",
             email: user.user.email.clone(),
@@ -134,6 +153,22 @@ pub async fn decide(
     if form.comment.trim().is_empty() {
         return Err(AppError::BadRequest("a decision needs a comment".into()));
     }
+    // Decided on today's facts: an application deferred for want of a month's payment
+    // is judged on the months now complete, and the new evaluation is recorded first.
+    let application = state.store.application(id).await?;
+    if application.status.is_open() {
+        let rules = state.rules().await?;
+        let now = state
+            .store
+            .evaluate_application(&application.form, state.today(), &rules)
+            .await?;
+        if now.eligible != application.eligible {
+            state
+                .store
+                .refresh_open_application(&application.org, &now, &user.user.email)
+                .await?;
+        }
+    }
     state
         .store
         .decide_application(id, decision, form.comment.trim(), &user.user.email)
@@ -145,6 +180,7 @@ pub async fn decide(
 #[template(path = "claims.html")]
 struct ClaimsPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     email: String,
     csrf: String,
     claims: Vec<fairshare_store::claims::Claim>,
@@ -156,7 +192,7 @@ pub(crate) fn verifier(user: &SessionUser) -> bool {
 }
 
 /// The teams whose claims `user` verifies; None: every team.
-fn verified_teams(user: &SessionUser) -> Option<Vec<String>> {
+pub(crate) fn verified_teams(user: &SessionUser) -> Option<Vec<String>> {
     if user.user.can_review() {
         None
     } else {
@@ -179,6 +215,7 @@ pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> crat
     let claims = state.store.claims(None, Some(&all)).await?;
     Ok(page(render_string(&ClaimsPage {
         title: "Claims to verify",
+        nav: crate::console_nav::console_nav(&state, &user, "/admin/claims").await?,
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),
         claims,
@@ -264,6 +301,7 @@ fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
 #[template(path = "console_corrections.html")]
 struct CorrectionsPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     csrf: String,
     corrections: Vec<fairshare_store::corrections::Correction>,
 }
@@ -273,6 +311,7 @@ pub async fn corrections(State(state): State<AppState>, viewer: Viewer) -> crate
     let corrections = state.store.corrections(None).await?;
     Ok(page(render_string(&CorrectionsPage {
         title: "Corrections",
+        nav: crate::console_nav::console_nav(&state, &user, "/admin/corrections").await?,
         csrf: user.csrf.clone(),
         corrections,
     })))
@@ -333,6 +372,7 @@ pub async fn correct(
 #[template(path = "console_prices.html")]
 struct PricesPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     csrf: String,
     submissions: Vec<fairshare_store::SubmissionRecord>,
 }
@@ -342,6 +382,7 @@ pub async fn prices(State(state): State<AppState>, viewer: Viewer) -> crate::err
     let submissions = state.store.submissions().await?;
     Ok(page(render_string(&PricesPage {
         title: "Price submissions",
+        nav: crate::console_nav::console_nav(&state, &user, "/admin/prices").await?,
         csrf: user.csrf.clone(),
         submissions,
     })))
@@ -370,6 +411,7 @@ const AUDIT_PAGE: i64 = 200;
 #[template(path = "console_audit.html")]
 struct AuditPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     subject: String,
     /// Each entry with its details as text and its subject URL-encoded.
     entries: Vec<(fairshare_store::AuditEntry, String, String)>,
@@ -389,12 +431,13 @@ pub async fn audit(
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<AuditQuery>,
 ) -> crate::error::Result {
-    reviewer(viewer, "/admin/audit")?;
+    let user = reviewer(viewer, "/admin/audit")?;
     let subject = query.subject.trim().to_string();
     let prefix = Some(subject.as_str()).filter(|s| !s.is_empty());
     let entries = state.store.audit_log(prefix, AUDIT_PAGE).await?;
     Ok(page(render_string(&AuditPage {
         title: "Audit log",
+        nav: crate::console_nav::console_nav(&state, &user, "/admin/audit").await?,
         entries: entries
             .into_iter()
             .map(|e| {
@@ -416,14 +459,16 @@ pub async fn audit(
 #[template(path = "console_runs.html")]
 struct RunsPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     runs: Vec<fairshare_store::audit::ImportRun>,
 }
 
 pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
-    reviewer(viewer, "/admin/runs")?;
+    let user = reviewer(viewer, "/admin/runs")?;
     let runs = state.store.import_runs(100).await?;
     Ok(page(render_string(&RunsPage {
         title: "Import runs",
+        nav: crate::console_nav::console_nav(&state, &user, "/admin/runs").await?,
         runs,
     })))
 }
@@ -432,14 +477,16 @@ pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> crate::error
 #[template(path = "console_organisations.html")]
 struct OrganisationsPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     organisations: Vec<(String, String, String, String, String)>,
 }
 
 pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
-    reviewer(viewer, "/admin/organisations")?;
+    let user = reviewer(viewer, "/admin/organisations")?;
     let rows = state.store.organisation_statuses().await?;
     Ok(page(render_string(&OrganisationsPage {
         title: "Organisations",
+        nav: crate::console_nav::console_nav(&state, &user, "/admin/organisations").await?,
         organisations: rows
             .into_iter()
             .map(|o| {
@@ -459,6 +506,7 @@ pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> cra
 #[template(path = "console_members.html")]
 struct MembersPage {
     title: &'static str,
+    nav: crate::console_nav::ConsoleNav,
     csrf: String,
     query: String,
     member: Option<fairshare_store::directory::MemberDetail>,
@@ -479,6 +527,7 @@ pub async fn members(
     axum::extract::Query(query): axum::extract::Query<MemberQuery>,
 ) -> crate::error::Result {
     let user = reviewer(viewer, "/admin/members")?;
+    let nav = crate::console_nav::console_nav(&state, &user, "/admin/members").await?;
     let result: Result<MembersPage, StoreError> = async {
         let member = if query.q.trim().is_empty() {
             None
@@ -494,6 +543,7 @@ pub async fn members(
         changes.truncate(30);
         Ok(MembersPage {
             title: "Members",
+            nav,
             csrf: user.csrf.clone(),
             query: query.q.clone(),
             member,

@@ -28,6 +28,7 @@ struct Pending {
 #[derive(Template)]
 #[template(path = "console_changes.html")]
 struct ChangesPage {
+    nav: crate::console_nav::ConsoleNav,
     title: &'static str,
     csrf: String,
     pending: Vec<Pending>,
@@ -35,6 +36,7 @@ struct ChangesPage {
 
 pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, HERE, |u| u.user.can_review())?;
+    let nav = crate::console_nav::console_nav(&state, &user, HERE).await?;
     let result: Result<ChangesPage, StoreError> = async {
         let mut pending = Vec::new();
         for request in state.store.details_changes(None).await? {
@@ -48,6 +50,7 @@ pub async fn changes(State(state): State<AppState>, viewer: Viewer) -> crate::er
             });
         }
         Ok(ChangesPage {
+            nav,
             title: "Organisation changes",
             csrf: user.csrf.clone(),
             pending,

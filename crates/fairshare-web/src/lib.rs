@@ -9,7 +9,9 @@ mod api;
 pub mod auth;
 mod breakdown;
 mod charts;
+pub mod chrome;
 mod console;
+mod console_nav;
 mod details_review;
 pub mod error;
 mod format;
@@ -104,8 +106,23 @@ pub struct SiteSettings {
     pub project: String,
     pub opencollective_url: Option<String>,
     pub github_sponsors_url: Option<String>,
+    /// The project's logo, an address checked as a web link.
+    pub logo_url: Option<String>,
     /// The programme's policy, rendered from Markdown.
     pub policy_html: String,
+}
+
+/// What pages call the project when no name is configured.
+pub const DEFAULT_PROJECT: &str = "the project";
+
+/// The project's own name for titles, headers and mail subjects; empty when none is
+/// configured.
+pub fn brand_name(project: &str) -> &str {
+    if project == DEFAULT_PROJECT {
+        ""
+    } else {
+        project
+    }
 }
 
 /// The policy text that ships, used unless the configuration names another file.
@@ -114,9 +131,10 @@ pub const DEFAULT_POLICY: &str = include_str!("../content/become-a-partner.md");
 impl Default for SiteSettings {
     fn default() -> Self {
         SiteSettings {
-            project: "the project".into(),
+            project: DEFAULT_PROJECT.into(),
             opencollective_url: None,
             github_sponsors_url: None,
+            logo_url: None,
             policy_html: markdown_html(DEFAULT_POLICY),
         }
     }
@@ -329,6 +347,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(webhooks::opencollective).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),
         )
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), chrome::scope))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -55,6 +55,7 @@ struct RunRow {
 #[derive(Template)]
 #[template(path = "console_sources.html")]
 struct SourcesPage {
+    nav: crate::console_nav::ConsoleNav,
     title: &'static str,
     csrf: String,
     admin: bool,
@@ -124,6 +125,7 @@ fn run_row(r: &JobRun) -> RunRow {
 /// `/admin/sources`: the machine at a glance (reviewers see it; administrators act).
 pub async fn sources(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, "/admin/sources", |u| u.user.can_review())?;
+    let nav = crate::console_nav::console_nav(&state, &user, "/admin/sources").await?;
     let sources = state.store.sources().await?;
     let runs = state.store.job_runs(None, None, 50).await?;
     let now = state.store.clock().now();
@@ -182,6 +184,7 @@ pub async fn sources(State(state): State<AppState>, viewer: Viewer) -> crate::er
         })
         .collect();
     Ok(page(render_string(&SourcesPage {
+        nav,
         title: "Sources and schedule",
         csrf: user.csrf.clone(),
         admin: user.user.has(Role::Admin),

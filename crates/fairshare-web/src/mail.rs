@@ -83,6 +83,9 @@ pub struct Mailer {
     pub from: String,
     /// The site's public address, e.g. `https://partners.example.org`.
     pub base_url: String,
+    /// The project's name (`site.project`): every subject starts with it, so a
+    /// person in several programmes knows which one writes.
+    pub project: String,
 }
 
 impl Mailer {
@@ -129,6 +132,11 @@ impl Mailer {
             None => crate::auth::random_token(),
         };
         let message_id = format!("<{local}@{}>", from.email.domain());
+        let subject = if self.project.is_empty() {
+            subject.to_string()
+        } else {
+            format!("[{} partners] {subject}", self.project)
+        };
         let mut builder = Message::builder()
             .from(from)
             .to(recipient)

@@ -79,12 +79,12 @@ pub(crate) fn error_page(error: AppError) -> Response {
 
 /// A page as a string, for the cache; a template error is ours (500).
 pub(crate) fn render_string(page: &impl Template) -> Result<String, AppError> {
-    page.render()
+    page.render_with_values(&crate::chrome::current().values())
         .map_err(|e| AppError::Internal(format!("template: {e}")))
 }
 
 fn render(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
+    match page.render_with_values(&crate::chrome::current().values()) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");

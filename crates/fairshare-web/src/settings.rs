@@ -43,6 +43,7 @@ struct Version {
 #[derive(Template)]
 #[template(path = "console_settings.html")]
 struct SettingsPage {
+    nav: crate::console_nav::ConsoleNav,
     title: &'static str,
     csrf: String,
     may_change: bool,
@@ -59,6 +60,7 @@ struct SettingsPage {
 
 pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
     let user = require(viewer, HERE, |u| u.user.can_review())?;
+    let nav = crate::console_nav::console_nav(&state, &user, HERE).await?;
     let result: Result<SettingsPage, StoreError> = async {
         let recorded = state.store.recorded_rules(50).await?;
         let rules = recorded
@@ -84,6 +86,7 @@ pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> crate::e
             })
             .collect();
         Ok(SettingsPage {
+            nav,
             title: "Programme settings",
             csrf: user.csrf.clone(),
             may_change: user.user.has(Role::Admin),

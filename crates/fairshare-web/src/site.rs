@@ -4,7 +4,9 @@
 //!
 //! Pages are cached by address and dropped when public data changes (the cache reads
 //! the store's `public_data_version` — the latest audit entry and import run — at most
-//! once a second) or the day changes.
+//! once a second) or the day changes. Requests that miss the same page at once wait
+//! for one render instead of each rendering it: after a sync empties the cache under
+//! load, the store sees one query set per page, not one per waiting visitor.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -30,13 +32,21 @@ use crate::pages::{error_page, render_string};
 #[derive(Default)]
 pub struct PageCache {
     inner: Mutex<CacheState>,
+    /// The renders under way, by key and generation: later misses wait on them.
+    rendering: Mutex<HashMap<(String, u64), Render>>,
 }
+
+/// One page's render under way: the first request fills it, the others wait on it.
+type Render = std::sync::Arc<tokio::sync::OnceCell<Cached>>;
 
 #[derive(Default)]
 struct CacheState {
     version: String,
     day: Option<Date>,
     checked: Option<Instant>,
+    /// Counts the clears: a page rendered from the data before a clear is not kept
+    /// after it.
+    generation: u64,
     pages: HashMap<String, Cached>,
     /// Keys in the order they were stored: the oldest go first when full.
     order: std::collections::VecDeque<String>,
@@ -46,6 +56,7 @@ struct CacheState {
 
 impl CacheState {
     fn clear(&mut self) {
+        self.generation += 1;
         self.pages.clear();
         self.order.clear();
         self.bytes = 0;
@@ -101,36 +112,77 @@ impl PageCache {
         Fut: std::future::Future<Output = Result<(String, &'static str), AppError>>,
     {
         let today = state.today();
-        let stale = {
-            let cache = self.inner.lock().expect("page cache lock");
-            cache.day != Some(today) || cache.checked.is_none_or(|at| at.elapsed() >= VERSION_CHECK)
-        };
-        if stale {
-            let version = state.store.public_data_version().await?;
+        // One request a second asks the store for the version; the others go on with
+        // what the cache holds meanwhile.
+        let check = {
             let mut cache = self.inner.lock().expect("page cache lock");
-            if cache.version != version || cache.day != Some(today) {
-                cache.clear();
-                cache.version = version;
-                cache.day = Some(today);
+            let due = cache.day != Some(today)
+                || cache.checked.is_none_or(|at| at.elapsed() >= VERSION_CHECK);
+            if due {
+                cache.checked = Some(Instant::now());
             }
-            cache.checked = Some(Instant::now());
-        }
-        if let Some(hit) = self.inner.lock().expect("page cache lock").pages.get(key) {
-            return Ok(hit.clone());
-        }
-        let (body, content_type) = make(state.clone()).await?;
-        let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
-        let page = Cached {
-            body: Bytes::from(body),
-            content_type,
-            etag,
+            due
         };
-        let budget = state.limits.cache_bytes;
-        self.inner
+        if check {
+            let version = state.store.public_data_version().await;
+            let mut cache = self.inner.lock().expect("page cache lock");
+            match version {
+                Ok(version) => {
+                    if cache.version != version || cache.day != Some(today) {
+                        cache.clear();
+                        cache.version = version;
+                        cache.day = Some(today);
+                    }
+                }
+                Err(e) => {
+                    cache.checked = None; // the next request asks again
+                    return Err(e.into());
+                }
+            }
+        }
+        let generation = {
+            let cache = self.inner.lock().expect("page cache lock");
+            if let Some(hit) = cache.pages.get(key) {
+                return Ok(hit.clone());
+            }
+            cache.generation
+        };
+        let flight = (key.to_string(), generation);
+        let render = self
+            .rendering
             .lock()
             .expect("page cache lock")
-            .keep(key.to_string(), page.clone(), budget);
-        Ok(page)
+            .entry(flight.clone())
+            .or_default()
+            .clone();
+        // The first request renders; the others wait for its page. Should it fail, the
+        // next waiter renders in its turn.
+        let page = render
+            .get_or_try_init(|| async {
+                let (body, content_type) = make(state.clone()).await?;
+                let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
+                let page = Cached {
+                    body: Bytes::from(body),
+                    content_type,
+                    etag,
+                };
+                let mut cache = self.inner.lock().expect("page cache lock");
+                if cache.generation == generation {
+                    cache.keep(key.to_string(), page.clone(), state.limits.cache_bytes);
+                }
+                Ok::<_, AppError>(page)
+            })
+            .await
+            .cloned();
+        let mut rendering = self.rendering.lock().expect("page cache lock");
+        if rendering
+            .get(&flight)
+            .is_some_and(|current| std::sync::Arc::ptr_eq(current, &render))
+            && (page.is_ok() || std::sync::Arc::strong_count(&render) <= 2)
+        {
+            rendering.remove(&flight);
+        }
+        page
     }
 }
 

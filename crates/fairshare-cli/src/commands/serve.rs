@@ -94,6 +94,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
     for (setting, url) in [
         ("site.opencollective_url", &site.opencollective_url),
         ("site.github_sponsors_url", &site.github_sponsors_url),
+        ("site.logo_url", &site.logo_url),
     ] {
         if let Some(url) = url {
             fairshare_engine::links::web_link(url)
@@ -111,9 +112,13 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         project: site.project.clone(),
         opencollective_url: site.opencollective_url.clone(),
         github_sponsors_url: site.github_sponsors_url.clone(),
+        logo_url: site.logo_url.clone(),
         policy_html,
     });
-    state.mailer = std::sync::Arc::new(context.config.mail.mailer(&address.to_string())?);
+    state.mailer = std::sync::Arc::new(context.config.mail.mailer(
+        &address.to_string(),
+        fairshare_web::brand_name(&site.project),
+    )?);
     let github = &context.config.github_login;
     if !github.client_id.is_empty() {
         state.github_login = Some(std::sync::Arc::new(

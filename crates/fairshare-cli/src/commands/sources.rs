@@ -31,7 +31,10 @@ pub async fn scheduler_of(
 
 async fn scheduler(context: &Context) -> anyhow::Result<fairshare_scheduler::Scheduler> {
     let store = context.store().await?;
-    let mailer = std::sync::Arc::new(context.config.mail.mailer(&context.config.server.bind)?);
+    let mailer = std::sync::Arc::new(context.config.mail.mailer(
+        &context.config.server.bind,
+        fairshare_web::brand_name(&context.config.site.project),
+    )?);
     scheduler_of(context.config.scheduler_settings()?, store, mailer).await
 }
 

@@ -228,11 +228,214 @@ impl Browser {
         self.wait_for("Your account");
     }
 
+    /// Resizes the window, as a phone's or a desktop's screen.
+    fn resize(&self, width: u32) {
+        self.call(
+            "POST",
+            &self.at("/window/rect"),
+            Some(json!({ "width": width, "height": 900 })),
+        );
+    }
+
+    fn script(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            &self.at("/execute/sync"),
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// How many pixels the page is wider than the window (0 when nothing scrolls
+    /// sideways), with the outermost elements that stick out.
+    fn overflow(&self) -> (i64, String) {
+        let found = self.script(
+            r#"const width = document.documentElement.clientWidth;
+               const out = [...document.body.querySelectorAll('*')].filter(e =>
+                 e.getBoundingClientRect().right > width + 1 &&
+                 !(e.parentElement && e.parentElement.getBoundingClientRect().right > width + 1));
+               return [document.documentElement.scrollWidth - width,
+                 out.slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                   (e.className ? '.' + String(e.className).split(' ').join('.') : '')).join(', ')];"#,
+            json!([]),
+        );
+        (
+            found[0].as_i64().unwrap_or_default(),
+            found[1].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// axe-core's serious and critical violations on the page, one line each.
+    fn accessibility_violations(&self, axe: &str) -> Vec<String> {
+        self.script(&format!("{axe}\nreturn true;"), json!([]));
+        let found = self.call(
+            "POST",
+            &self.at("/execute/async"),
+            Some(json!({ "script": AXE_RUN, "args": [] })),
+        );
+        found
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|line| line.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn sign_out(&self, base: &str) {
         self.go(&format!("{base}/account"));
         self.click("form[action='/logout'] button");
         self.wait_for("Community partners who fund");
     }
+}
+
+/// Runs axe-core on the page and answers its serious and critical violations.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] }).then(result => done(
+  result.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)
+), error => done([`axe failed: ${error}`]));
+"#;
+
+/// axe-core's script: `AXE_CORE_JS`, or where `.ci/run` installs it from npm. Missing,
+/// the check is skipped — unless `REQUIRE_BROWSER_TESTS` asks for every browser check.
+fn axe_core() -> Option<String> {
+    let path = std::env::var_os("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| {
+                PathBuf::from(home).join(".cache/fairshare/npm/node_modules/axe-core/axe.min.js")
+            })
+        })?;
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Some(script),
+        Err(e) => {
+            assert!(
+                std::env::var_os("REQUIRE_BROWSER_TESTS").is_none(),
+                "REQUIRE_BROWSER_TESTS is set but axe-core is missing at {}: {e} \
+                 (npm install --prefix ~/.cache/fairshare/npm axe-core)",
+                path.display()
+            );
+            eprintln!(
+                "accessibility check skipped: axe-core not found at {}",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn every_page_fits_a_phone_and_passes_the_accessibility_check() {
+    if !crate::browser_tests_can_run(true) {
+        return;
+    }
+    let axe = axe_core();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("pages.db").display());
+    let run = |args: &[&str]| {
+        let out = fairshare(
+            dir.path(),
+            Some(&db),
+            args,
+            &[("FAIRSHARE_TODAY", "2026-11-22")],
+        );
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["demo", "--seed", "9"]);
+    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
+    let slug = ranking
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').nth(1))
+        .unwrap()
+        .to_string();
+    add_user(dir.path(), &db, "admin@example.org", "admin");
+    add_user(
+        dir.path(),
+        &db,
+        "boss@example.org",
+        &format!("org_admin:{slug}"),
+    );
+    let shots = std::env::var_os("SCREENSHOTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
+    let server = start(dir.path(), &db, "2026-11-22");
+    let base = format!("http://{}", server.address);
+    let browser = Browser::open(shots);
+    let public = [
+        "/".to_string(),
+        "/partners".into(),
+        format!("/partners/{slug}"),
+        "/thresholds".into(),
+        "/thresholds?country=NPL".into(),
+        "/become-a-partner".into(),
+        "/recognition".into(),
+        "/report".into(),
+        "/login".into(),
+        "/signup".into(),
+        "/forgot".into(),
+    ];
+    let organisation = [
+        "/account".to_string(),
+        "/me".into(),
+        "/apply".into(),
+        "/portal".into(),
+        format!("/portal/breakdown?org={slug}"),
+    ];
+    let console = [
+        "/admin",
+        "/admin/claims",
+        "/admin/corrections",
+        "/admin/prices",
+        "/admin/runs",
+        "/admin/audit",
+        "/admin/changes",
+        "/admin/settings",
+        "/admin/organisations",
+        "/admin/members",
+        "/admin/sources",
+    ]
+    .map(String::from);
+    let mut problems = Vec::new();
+    let mut check = |pages: &[String]| {
+        for (width, screen) in [(1280, "desktop"), (360, "phone")] {
+            browser.resize(width);
+            for page in pages {
+                browser.go(&format!("{base}{page}"));
+                let (overflow, culprits) = browser.overflow();
+                if overflow > 0 {
+                    problems.push(format!(
+                        "{page} at {width} px scrolls sideways by {overflow} px ({culprits})"
+                    ));
+                }
+                if width == 360 {
+                    let name = page.trim_matches('/').replace(['/', '?', '=', '&'], "-");
+                    browser.shot(&format!(
+                        "phone-{}",
+                        if name.is_empty() { "home" } else { &name }
+                    ));
+                }
+                if let Some(axe) = &axe {
+                    for violation in browser.accessibility_violations(axe) {
+                        problems.push(format!("{page} ({screen}): {violation}"));
+                    }
+                }
+            }
+        }
+    };
+    check(&public);
+    browser.resize(1280);
+    browser.sign_in(&base, "boss@example.org");
+    check(&organisation);
+    browser.resize(1280);
+    browser.sign_out(&base);
+    browser.sign_in(&base, "admin@example.org");
+    check(&console);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

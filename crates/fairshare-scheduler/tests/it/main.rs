@@ -50,6 +50,7 @@ fn scheduler(
         transport: Transport::Outbox(outbox.to_path_buf()),
         from: "Fairshare <partners@example.org>".into(),
         base_url: "https://partners.example.org".into(),
+        project: String::new(),
     });
     Scheduler::new(store.with_clock(clock.clone()), settings, mailer)
 }
