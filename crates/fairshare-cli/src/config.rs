@@ -231,17 +231,21 @@ impl Default for MailConfig {
 }
 
 impl MailConfig {
-    /// The mail layer; links point at `base_url`, else at the address `bind`.
-    /// The mailer, its subjects marked with the project's name (`project`, empty for
-    /// none).
-    pub fn mailer(&self, bind: &str, project: &str) -> anyhow::Result<fairshare_web::mail::Mailer> {
+    /// The mail layer, its subjects marked with the project's name; links point at
+    /// `base_url`, else at `site.base_url`, else at the address `bind`.
+    pub fn mailer(
+        &self,
+        bind: &str,
+        site: &SiteConfig,
+    ) -> anyhow::Result<fairshare_web::mail::Mailer> {
         Ok(fairshare_web::mail::Mailer {
-            project: project.to_string(),
+            project: fairshare_web::brand_name(&site.project).to_string(),
             transport: self.transport()?,
             from: self.from.clone(),
             base_url: self
                 .base_url
                 .clone()
+                .or_else(|| site.base_url.clone())
                 .unwrap_or_else(|| format!("http://{bind}")),
         })
     }
@@ -278,6 +282,9 @@ pub struct SiteConfig {
     /// The project's logo (an https:// address), shown with its name in every page's
     /// header.
     pub logo_url: Option<String>,
+    /// The site's public address (`https://partners.example.org`): badge snippets that
+    /// partners paste elsewhere, and mail links unless `mail.base_url` says otherwise.
+    pub base_url: Option<String>,
     /// A Markdown file with the programme's policy (default: the text that ships).
     pub policy_file: Option<PathBuf>,
 }
@@ -289,6 +296,7 @@ impl Default for SiteConfig {
             opencollective_url: None,
             github_sponsors_url: None,
             logo_url: None,
+            base_url: None,
             policy_file: None,
         }
     }

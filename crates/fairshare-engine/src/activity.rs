@@ -88,6 +88,35 @@ impl ActivityKind {
     }
 }
 
+impl ActivityKind {
+    /// The kind in words, as a person reads it on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivityKind::Commit => "Commit",
+            ActivityKind::PrOpened => "Pull request opened",
+            ActivityKind::PrMerged => "Pull request merged",
+            ActivityKind::Review => "Review",
+            ActivityKind::IssueOpened => "Issue opened",
+            ActivityKind::IssueClosed => "Issue closed",
+            ActivityKind::Comment => "Comment",
+            ActivityKind::DocsChange => "Documentation change",
+            ActivityKind::Translation => "Translation",
+            ActivityKind::ForumPost => "Forum post",
+            ActivityKind::ForumSolution => "Forum solution",
+            ActivityKind::ChatHelp => "Chat help",
+            ActivityKind::ChatMessage => "Chat message",
+            ActivityKind::EventOrganised => "Event organised",
+            ActivityKind::TalkGiven => "Talk given",
+            ActivityKind::MeetupHosted => "Meetup hosted",
+            ActivityKind::TeamLeadership => "Team leadership",
+            ActivityKind::ReleaseManagement => "Release management",
+            ActivityKind::Design => "Design",
+            ActivityKind::Marketing => "Marketing",
+            ActivityKind::OtherTask => "Other task",
+        }
+    }
+}
+
 impl fmt::Display for ActivityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -123,6 +123,12 @@ pub struct CommunityReport {
     pub active_contributors: i64,
     /// Contributors whose first activity ever falls in the window.
     pub new_contributors: i64,
+    /// Activities in the window of the same length just before.
+    pub previous_activities: i64,
+    /// The last day with any activity up to the window's end: the data behind the
+    /// report stops there (no import since, or a quiet spell).
+    #[serde(with = "fairshare_engine::iso_date::option")]
+    pub data_until: Option<Date>,
     /// Contributors active in the window of the same length just before.
     pub previous_contributors: i64,
     /// Of those, the ones active again in this window.
@@ -415,15 +421,24 @@ impl Store {
             };
             *entry.by_team.entry(team).or_default() += count;
         }
+        // Its people who agreed to be named: affiliated today, or credited to it in the
+        // last twelve months however that came about (an email domain, a trailer).
+        let mut since = Month::of(today);
+        for _ in 0..12 {
+            since = since.previous();
+        }
         let staff: Vec<(String,)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT DISTINCT m.display_name FROM affiliations f JOIN members m ON m.id = f.member_id \
-                 WHERE f.org_id = $1 AND m.listed AND NOT m.is_bot \
-                 AND (f.valid_from IS NULL OR f.valid_from <= $2) AND (f.valid_until IS NULL OR f.valid_until >= $2) \
+                "SELECT DISTINCT m.display_name FROM members m \
+                 WHERE m.listed AND NOT m.is_bot AND (m.id IN ( \
+                   SELECT f.member_id FROM affiliations f WHERE f.org_id = $1 \
+                   AND (f.valid_from IS NULL OR f.valid_from <= $2) AND (f.valid_until IS NULL OR f.valid_until >= $2)) \
+                 OR m.id IN (SELECT r.member_id FROM rollup_months r WHERE r.org_id = $1 AND r.month >= $3 AND r.n > 0)) \
                  ORDER BY m.display_name",
             )
             .bind(id)
             .bind(today)
+            .bind(since.to_string())
             .fetch_all(pool)
             .await?
         });

@@ -128,8 +128,18 @@ impl Store {
         let mut by_source = BTreeMap::<String, i64>::new();
         let mut by_team = BTreeMap::<String, i64>::new();
         let mut by_week = BTreeMap::<Date, i64>::new();
-        for (mix, key, n) in self.day_mixes(from, until).await? {
+        let (mut previous_activities, mut data_until) = (0, None);
+        for (mix, key, n) in self.day_mixes(before, from, until).await? {
             match mix.as_str() {
+                "previous" => {
+                    previous_activities = n;
+                    None
+                }
+                "latest" if key.is_empty() => None,
+                "latest" => {
+                    data_until = Some(crate::parse_day("rollup_days day", &key)?);
+                    None
+                }
                 "kind" => by_kind.insert(key, n),
                 "source" => by_source.insert(key, n),
                 "team" if key.is_empty() => by_team.insert("no team".into(), n),
@@ -153,6 +163,8 @@ impl Store {
             from,
             to,
             activities: by_week.values().sum(),
+            previous_activities,
+            data_until,
             active_contributors: active,
             new_contributors: whole.iter().map(|b| b.new).sum(),
             previous_contributors: previous_active,
@@ -255,7 +267,15 @@ impl Store {
     /// week (numbered from `from`), as (`kind`|`source`|`team`|`week`, key, total),
     /// summed in the database: two years of daily counts are tens of thousands of rows,
     /// and a handful of totals is all the report needs.
-    async fn day_mixes(&self, from: Date, until: Date) -> Result<Vec<(String, String, i64)>> {
+    /// The window's totals by kind, source, team and week, the previous window's total
+    /// (`previous`, from `before`) and the last day with activity before `until`
+    /// (`latest`), in one statement.
+    async fn day_mixes(
+        &self,
+        before: Date,
+        from: Date,
+        until: Date,
+    ) -> Result<Vec<(String, String, i64)>> {
         let week = match self.backend() {
             Backend::Sqlite => "CAST(julianday(day) - julianday($1) AS INTEGER) / $3",
             Backend::Postgres => "(CAST(day AS DATE) - CAST($1 AS DATE)) / $3",
@@ -267,13 +287,17 @@ impl Store {
              UNION ALL SELECT 'source', source, CAST(SUM(n) AS BIGINT) FROM d GROUP BY source \
              UNION ALL SELECT 'team', team, CAST(SUM(n) AS BIGINT) FROM d GROUP BY team \
              UNION ALL SELECT 'week', CAST({week} AS TEXT), CAST(SUM(n) AS BIGINT) FROM d \
-             GROUP BY {week}"
+             GROUP BY {week} \
+             UNION ALL SELECT 'previous', '', CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup_days \
+             WHERE day >= $4 AND day < $1 \
+             UNION ALL SELECT 'latest', COALESCE(MAX(day), ''), 0 FROM rollup_days WHERE day < $2 AND n <> 0"
         );
         Ok(on_pool!(self.db(), pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(from.to_string())
                 .bind(until.to_string())
                 .bind(WEEK)
+                .bind(before.to_string())
                 .fetch_all(pool)
                 .await?
         }))

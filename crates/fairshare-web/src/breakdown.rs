@@ -38,8 +38,7 @@ struct Line {
 }
 
 struct Excluded {
-    id: ActivityId,
-    kind: String,
+    kind: &'static str,
     reason: String,
     by: String,
 }
@@ -105,7 +104,7 @@ pub(crate) fn by_kind(score: &fairshare_engine::scoring::Score) -> Vec<(String, 
         .by_kind
         .iter()
         .filter(|(_, p)| !p.is_zero())
-        .map(|(k, p)| (k.as_str().replace('_', " "), points_text(*p)))
+        .map(|(k, p)| (k.label().to_string(), points_text(*p)))
         .collect()
 }
 
@@ -150,7 +149,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
             id: item.id,
             day: detail.occurred_at.date().to_string(),
             person: detail.member.clone(),
-            kind: item.kind.as_str().replace('_', " "),
+            kind: item.kind.label().to_string(),
             team,
             title: detail.title.clone().unwrap_or_default(),
             url: detail.url.clone(),
@@ -169,8 +168,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
                 .iter()
                 .find(|c| c.activity_id == d.id && !c.removed);
             Excluded {
-                id: d.id,
-                kind: d.kind.as_str().replace('_', " "),
+                kind: d.kind.label(),
                 reason: correction.map(|c| c.reason.clone()).unwrap_or_default(),
                 by: correction.map(|c| c.created_by.clone()).unwrap_or_default(),
             }

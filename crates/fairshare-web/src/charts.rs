@@ -60,48 +60,126 @@ pub fn bars(title: &str, rows: &[(String, i64)]) -> String {
 }
 
 /// A line through `(label, value)` points in order, labels under the first, middle
-/// and last points.
+/// and last points, with a y-axis from 0 and gridlines at round values.
 pub fn line(title: &str, points: &[(String, i64)]) -> String {
-    let (width, height, left, bottom, top) = (640i64, 220i64, 50i64, 30i64, 12i64);
+    let labels: Vec<String> = points.iter().map(|p| p.0.clone()).collect();
+    let values: Vec<Option<i64>> = points.iter().map(|p| Some(p.1)).collect();
+    plot(title, &labels, &values, Axis::Count)
+}
+
+/// Places in a ranking over time: 1 at the top, months without a place left open.
+pub fn rank_line(title: &str, months: &[String], ranks: &[Option<i64>]) -> String {
+    plot(title, months, ranks, Axis::Rank)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Axis {
+    /// 0 at the bottom, more is higher.
+    Count,
+    /// 1 at the top, lower places further down.
+    Rank,
+}
+
+/// Up to five round tick values covering `0..=max` (1, 2 or 5 times a power of ten).
+fn ticks(max: i64) -> Vec<i64> {
+    let max = max.max(1);
+    let mut step = 1i64;
+    loop {
+        for factor in [1, 2, 5] {
+            let candidate = step * factor;
+            if max / candidate <= 4 {
+                let top = (max + candidate - 1) / candidate * candidate;
+                return (0..=top / candidate).map(|i| i * candidate).collect();
+            }
+        }
+        step *= 10;
+    }
+}
+
+fn plot(title: &str, labels: &[String], values: &[Option<i64>], axis: Axis) -> String {
+    let (width, height, left, bottom, top) = (640i64, 220i64, 56i64, 30i64, 12i64);
     let plot_w = width - left - 12;
     let plot_h = height - bottom - top;
-    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+    let largest = values.iter().flatten().copied().max().unwrap_or(0);
+    let grid = ticks(largest);
+    let top_value = *grid.last().unwrap_or(&1);
     let x = |i: usize| {
-        if points.len() <= 1 {
+        if labels.len() <= 1 {
             left + plot_w / 2
         } else {
-            left + (i as i64 * plot_w) / (points.len() as i64 - 1)
+            left + (i as i64 * plot_w) / (labels.len() as i64 - 1)
         }
     };
-    let y = |v: i64| top + plot_h - (v as f64 / max as f64 * plot_h as f64).round() as i64;
+    let y = |v: i64| match axis {
+        Axis::Count => top + plot_h - (v as f64 / top_value as f64 * plot_h as f64).round() as i64,
+        // Place 1 at the top edge, `top_value` at the bottom.
+        Axis::Rank => {
+            let span = (top_value - 1).max(1) as f64;
+            top + ((v - 1).max(0) as f64 / span * plot_h as f64).round() as i64
+        }
+    };
+    let points: Vec<(String, i64)> = labels
+        .iter()
+        .zip(values)
+        .filter_map(|(l, v)| v.map(|v| (l.clone(), v)))
+        .collect();
     let mut svg = String::new();
     let _ = write!(
         svg,
         r#"<svg class="chart line" role="img" aria-labelledby="{id}-t {id}-d" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">{title}</title><desc id="{id}-d">{desc}</desc>"#,
         id = slug(title),
         title = escape(title),
-        desc = escape(&describe(points)),
+        desc = escape(&describe(&points)),
     );
+    let tick_values: Vec<i64> = match axis {
+        Axis::Count => grid,
+        // Place 1 always; 0 is no place.
+        Axis::Rank => grid.into_iter().map(|t| t.max(1)).collect(),
+    };
+    let mut drawn = Vec::new();
+    for value in tick_values {
+        if drawn.contains(&value) {
+            continue;
+        }
+        drawn.push(value);
+        let at = y(value);
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{left}" y1="{at}" x2="{right}" y2="{at}"/><text class="tick" x="{tx}" y="{ty}" text-anchor="end">{label}</text>"#,
+            right = width - 12,
+            tx = left - 6,
+            ty = at + 4,
+            label = fairshare_engine::money::grouped(value.into()),
+        );
+    }
     let _ = write!(
         svg,
-        r#"<line class="axis" x1="{left}" y1="{base}" x2="{right}" y2="{base}"/><text class="tick" x="{tx}" y="{ty}" text-anchor="end">{max}</text><text class="tick" x="{tx}" y="{base}" text-anchor="end">0</text>"#,
+        r#"<line class="axis" x1="{left}" y1="{base}" x2="{right}" y2="{base}"/>"#,
         base = top + plot_h,
         right = width - 12,
-        tx = left - 6,
-        ty = top + 10,
-        max = fairshare_engine::money::grouped(max.into()),
     );
-    let path: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, (_, v))| format!("{},{}", x(i), y(*v)))
-        .collect();
-    let _ = write!(
-        svg,
-        r#"<polyline class="series" fill="none" points="{}"/>"#,
-        path.join(" ")
-    );
-    for (i, (label, value)) in points.iter().enumerate() {
+    // One polyline per run of consecutive values: a month without one breaks the line.
+    let mut run: Vec<String> = Vec::new();
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        match value {
+            Some(v) => run.push(format!("{},{}", x(i), y(*v))),
+            None if !run.is_empty() => runs.push(std::mem::take(&mut run)),
+            None => {}
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    for run in runs {
+        let _ = write!(
+            svg,
+            r#"<polyline class="series" fill="none" points="{}"/>"#,
+            run.join(" ")
+        );
+    }
+    for (i, (label, value)) in labels.iter().zip(values).enumerate() {
+        let Some(value) = value else { continue };
         let _ = write!(
             svg,
             r#"<circle class="point" cx="{}" cy="{}" r="3.5"><title>{}: {}</title></circle>"#,
@@ -111,13 +189,13 @@ pub fn line(title: &str, points: &[(String, i64)]) -> String {
             value
         );
     }
-    let mut labelled = vec![0, points.len() / 2, points.len().saturating_sub(1)];
+    let mut labelled = vec![0, labels.len() / 2, labels.len().saturating_sub(1)];
     labelled.dedup();
-    for i in labelled.into_iter().filter(|i| *i < points.len()) {
+    for i in labelled.into_iter().filter(|i| *i < labels.len()) {
         // The first and last labels align to their ends so they stay inside the chart.
         let anchor = match i {
-            0 if points.len() > 1 => "start",
-            i if i + 1 == points.len() && i > 0 => "end",
+            0 if labels.len() > 1 => "start",
+            i if i + 1 == labels.len() && i > 0 => "end",
             _ => "middle",
         };
         let _ = write!(
@@ -125,7 +203,7 @@ pub fn line(title: &str, points: &[(String, i64)]) -> String {
             r#"<text class="tick" x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
             x(i),
             height - 8,
-            escape(&points[i].0)
+            escape(&labels[i])
         );
     }
     svg.push_str("</svg>");
@@ -189,7 +267,34 @@ mod tests {
             &[("w1".into(), 0), ("w2".into(), 10), ("w3".into(), 5)],
         );
         assert_eq!(svg.matches("<circle").count(), 3);
-        assert!(svg.contains(r#"points="50,190 339,12 628,101""#), "{svg}");
+        assert!(svg.contains(r#"points="56,190 342,12 628,101""#), "{svg}");
         assert!(line("Empty", &[]).contains("No data."));
+    }
+
+    #[test]
+    fn the_y_axis_has_round_ticks_with_gridlines() {
+        assert_eq!(ticks(10), vec![0, 5, 10]);
+        assert_eq!(ticks(37), vec![0, 10, 20, 30, 40]);
+        assert_eq!(ticks(0), vec![0, 1]);
+        let svg = line("Trend", &[("w1".into(), 3), ("w2".into(), 37)]);
+        assert_eq!(svg.matches(r#"class="grid""#).count(), 5, "{svg}");
+        assert!(
+            svg.contains(">40</text>") && svg.contains(">20</text>"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn a_rank_chart_puts_first_place_on_top_and_leaves_unranked_months_open() {
+        let months: Vec<String> = ["m1", "m2", "m3", "m4"].map(String::from).to_vec();
+        let svg = rank_line("Rank", &months, &[Some(1), Some(5), None, Some(3)]);
+        // 1 at the top edge (y = 12); the axis runs to 6, so 5 sits 4/5 of the way down.
+        assert!(svg.contains(r#"points="56,12 246,154""#), "{svg}");
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            2,
+            "the gap breaks the line: {svg}"
+        );
+        assert_eq!(svg.matches("<circle").count(), 3);
     }
 }

@@ -79,7 +79,7 @@ pub async fn admin(State(state): State<AppState>, viewer: Viewer) -> crate::erro
             .audit_log(None, 30)
             .await?
             .into_iter()
-            .map(|e| (e.at.to_string(), e.actor, e.action, e.subject))
+            .map(|e| (crate::format::minute(e.at), e.actor, e.action, e.subject))
             .collect();
         // An at-risk partner's newest notice is the review that put it at risk.
         let mut at_risk = Vec::new();

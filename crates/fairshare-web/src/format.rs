@@ -30,6 +30,23 @@ pub fn minute(at: time::OffsetDateTime) -> String {
     .unwrap_or_default()
 }
 
+/// An activity kind in words (`pr_merged` reads "Pull request merged"); text that is
+/// not a kind is shown as it is.
+pub fn kind_label(kind: impl std::fmt::Display) -> String {
+    let text = kind.to_string();
+    match text.parse::<fairshare_engine::ActivityKind>() {
+        Ok(kind) => kind.label().to_string(),
+        Err(_) => text,
+    }
+}
+
+/// Counts by kind with each kind in words, for a chart's labels.
+pub fn kind_labels(rows: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    rows.into_iter()
+        .map(|(kind, n)| (kind_label(kind), n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

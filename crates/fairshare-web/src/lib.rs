@@ -108,6 +108,9 @@ pub struct SiteSettings {
     pub github_sponsors_url: Option<String>,
     /// The project's logo, an address checked as a web link.
     pub logo_url: Option<String>,
+    /// The site's public address, without a trailing slash: snippets pasted on other
+    /// sites link back with it.
+    pub base_url: String,
     /// The programme's policy, rendered from Markdown.
     pub policy_html: String,
 }
@@ -135,6 +138,7 @@ impl Default for SiteSettings {
             opencollective_url: None,
             github_sponsors_url: None,
             logo_url: None,
+            base_url: "http://localhost".into(),
             policy_html: markdown_html(DEFAULT_POLICY),
         }
     }
@@ -283,6 +287,7 @@ pub fn router(state: AppState) -> Router {
         .route("/become-a-partner", get(site::become_a_partner))
         .route("/recognition", get(site::recognition))
         .route("/report", get(site::report))
+        .route("/report.csv", get(site::report_csv))
         .route("/badges/{file}", get(site::badge))
         .route("/thresholds", get(pages::thresholds))
         .route("/assets/style.css", get(pages::stylesheet))

@@ -243,7 +243,7 @@ fn how_to_move_up(advice: &MoveUp) -> Vec<String> {
         };
         tips.push(format!(
             "{}: {} points each, up to {} a person a month — {room}.",
-            h.kind.as_str().replace('_', " "),
+            h.kind.label(),
             points_text(h.weight),
             h.cap,
         ));

@@ -66,7 +66,14 @@ pub fn report_html(report: &CommunityReport, standalone: bool) -> String {
         standalone,
         stylesheet: crate::pages::STYLESHEET,
         headline: vec![
-            (grouped(report.activities.into()), "contributions".into()),
+            (
+                grouped(report.activities.into()),
+                format!(
+                    "contributions ({} in the {} days before)",
+                    grouped(report.previous_activities.into()),
+                    (report.to - report.from).whole_days() + 1
+                ),
+            ),
             (
                 grouped(report.active_contributors.into()),
                 "active contributors".into(),
@@ -80,7 +87,10 @@ pub fn report_html(report: &CommunityReport, standalone: bool) -> String {
                 "of the previous window's contributors came back".into(),
             ),
         ],
-        kinds_chart: charts::bars("Contributions by kind", &kinds),
+        kinds_chart: charts::bars(
+            "Contributions by kind",
+            &crate::format::kind_labels(kinds.clone()),
+        ),
         sources_chart: charts::bars("Contributions by source", &sources),
         teams_chart: charts::bars("Contributions by team", &teams),
         trend_chart: charts::line("Contributions per week", &trend),
@@ -154,6 +164,16 @@ pub fn report_csv(report: &CommunityReport) -> String {
         "totals",
         "new_contributors",
         report.new_contributors.to_string(),
+    );
+    row(
+        "totals",
+        "previous_activities",
+        report.previous_activities.to_string(),
+    );
+    row(
+        "totals",
+        "data_until",
+        report.data_until.map(|d| d.to_string()).unwrap_or_default(),
     );
     row(
         "totals",

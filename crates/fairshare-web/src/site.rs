@@ -525,6 +525,11 @@ struct PartnerTemplate {
     country: String,
     status: &'static str,
     rank_chart: String,
+    score_chart: String,
+    /// The badge's absolute address, when the organisation is in the latest ranking
+    /// (a former partner's page shows neither a badge nor a snippet).
+    badge: Option<String>,
+    base_url: String,
     ranks: Vec<RankRow>,
     kinds_chart: String,
     teams_chart: String,
@@ -544,6 +549,11 @@ pub async fn partner(
         &headers,
         |state| async move {
             let page = crate::lookup::partner_page(&state, &slug).await?;
+            let (_, podium_and_self) = state.store.latest_podium_and(&slug).await?;
+            let base_url = state.site.base_url.clone();
+            let badge = (page.status.public_title().is_some()
+                && podium_and_self.iter().any(|p| p.slug == slug))
+            .then(|| format!("{base_url}/badges/{slug}.svg"));
             let mut kinds: HashMap<String, i64> = HashMap::new();
             let mut teams: HashMap<String, i64> = HashMap::new();
             for month in &page.mix {
@@ -561,22 +571,48 @@ pub async fn partner(
             };
             let kinds = sorted(kinds);
             let total: i64 = kinds.iter().map(|k| k.1).sum();
-            let monthly: Vec<(String, i64)> = page
-                .mix
+            // Every chart on the page covers the same twelve months, up to the last
+            // complete one.
+            let mut months = vec![Month::of(state.today()).previous()];
+            while months.len() < 12 {
+                let earlier = months[months.len() - 1].previous();
+                months.push(earlier);
+            }
+            months.reverse();
+            let labels: Vec<String> = months.iter().map(|m| m.to_string()).collect();
+            let monthly: Vec<(String, i64)> = months
                 .iter()
-                .map(|m| (m.month.to_string(), m.by_kind.values().sum()))
+                .map(|month| {
+                    let n = page
+                        .mix
+                        .iter()
+                        .filter(|m| m.month == *month)
+                        .map(|m| m.by_kind.values().sum::<i64>())
+                        .sum();
+                    (month.to_string(), n)
+                })
                 .collect();
-            // Higher is better on the chart: plot places from the bottom of the ranking.
-            let ranks: Vec<(String, i64)> = page
-                .ranks
+            let ranked =
+                |pick: fn(&fairshare_store::public::RankPoint) -> i64| -> Vec<Option<i64>> {
+                    months
+                        .iter()
+                        .map(|month| page.ranks.iter().find(|r| r.month == *month).map(pick))
+                        .collect()
+                };
+            let places = ranked(|r| r.rank);
+            let scores: Vec<(String, i64)> = labels
                 .iter()
-                .map(|r| (r.month.to_string(), r.score.trunc().try_into().unwrap_or(0)))
+                .zip(ranked(|r| r.score.trunc().try_into().unwrap_or(0)))
+                .filter_map(|(label, score)| score.map(|s| (label.clone(), s)))
                 .collect();
             render_string(&PartnerTemplate {
                 title: page.name.clone(),
                 country: country_name(page.country.as_deref()),
                 status: page.status.public_title().unwrap_or("Former partner"),
-                rank_chart: charts::line("Monthly score", &ranks),
+                rank_chart: charts::rank_line("Place in each month's ranking", &labels, &places),
+                score_chart: charts::line("Score in each month's ranking", &scores),
+                badge,
+                base_url,
                 ranks: page
                     .ranks
                     .iter()
@@ -587,7 +623,10 @@ pub async fn partner(
                         score: grouped(r.score),
                     })
                     .collect(),
-                kinds_chart: charts::bars("Contributions by kind, last 12 months", &kinds),
+                kinds_chart: charts::bars(
+                    "Contributions by kind, last 12 months",
+                    &crate::format::kind_labels(kinds),
+                ),
                 teams_chart: charts::bars("Contributions by team, last 12 months", &sorted(teams)),
                 monthly_chart: charts::line("Contributions per month", &monthly),
                 total_12_months: grouped(total.into()),
@@ -765,6 +804,31 @@ pub async fn report(
         },
     )
     .await
+}
+
+/// `/report.csv`: the same report's figures, one `section,name,value` row each, for a
+/// spreadsheet.
+pub async fn report_csv(
+    State(state): State<AppState>,
+    Query(window): Query<Window>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page = state
+        .cache
+        .get_or_render(&state, &page_key(uri.path(), &window), |state| async move {
+            let (from, to) = report_window(&window, state.today())?;
+            let report = state.store.community_report(from, to).await?;
+            Ok((
+                crate::report::report_csv(&report),
+                "text/csv; charset=utf-8",
+            ))
+        })
+        .await;
+    match page {
+        Ok(page) => send(page, &headers, REVALIDATE),
+        Err(e) => error_page(e),
+    }
 }
 
 /// `/badges/{slug}.svg`: the partner's status and this month's rank, to embed anywhere.

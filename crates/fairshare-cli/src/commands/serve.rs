@@ -95,6 +95,7 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         ("site.opencollective_url", &site.opencollective_url),
         ("site.github_sponsors_url", &site.github_sponsors_url),
         ("site.logo_url", &site.logo_url),
+        ("site.base_url", &site.base_url),
     ] {
         if let Some(url) = url {
             fairshare_engine::links::web_link(url)
@@ -113,12 +114,15 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
         opencollective_url: site.opencollective_url.clone(),
         github_sponsors_url: site.github_sponsors_url.clone(),
         logo_url: site.logo_url.clone(),
+        base_url: site
+            .base_url
+            .clone()
+            .or_else(|| context.config.mail.base_url.clone())
+            .map(|url| url.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{address}")),
         policy_html,
     });
-    state.mailer = std::sync::Arc::new(context.config.mail.mailer(
-        &address.to_string(),
-        fairshare_web::brand_name(&site.project),
-    )?);
+    state.mailer = std::sync::Arc::new(context.config.mail.mailer(&address.to_string(), site)?);
     let github = &context.config.github_login;
     if !github.client_id.is_empty() {
         state.github_login = Some(std::sync::Arc::new(

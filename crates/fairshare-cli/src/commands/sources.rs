@@ -31,10 +31,12 @@ pub async fn scheduler_of(
 
 async fn scheduler(context: &Context) -> anyhow::Result<fairshare_scheduler::Scheduler> {
     let store = context.store().await?;
-    let mailer = std::sync::Arc::new(context.config.mail.mailer(
-        &context.config.server.bind,
-        fairshare_web::brand_name(&context.config.site.project),
-    )?);
+    let mailer = std::sync::Arc::new(
+        context
+            .config
+            .mail
+            .mailer(&context.config.server.bind, &context.config.site)?,
+    );
     scheduler_of(context.config.scheduler_settings()?, store, mailer).await
 }
 
