@@ -38,6 +38,8 @@ struct Line {
 }
 
 struct Excluded {
+    /// The activity, for the list item's anchor (people read its kind and reason).
+    id: ActivityId,
     kind: &'static str,
     reason: String,
     by: String,
@@ -168,6 +170,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
                 .iter()
                 .find(|c| c.activity_id == d.id && !c.removed);
             Excluded {
+                id: d.id,
                 kind: d.kind.label(),
                 reason: correction.map(|c| c.reason.clone()).unwrap_or_default(),
                 by: correction.map(|c| c.created_by.clone()).unwrap_or_default(),

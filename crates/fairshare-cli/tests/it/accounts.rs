@@ -388,7 +388,8 @@ fn every_role_reaches_only_what_is_its_own() {
     let breakdown = get(&format!("{breakdown_a}&month=2026-10"), Some(&sessions[2]));
     assert!(breakdown.contains("By team") && breakdown.contains("Every activity"));
     assert!(
-        breakdown.contains(&format!("<li>#{activity} ")) && breakdown.contains("duplicate"),
+        breakdown.contains(&format!("<li id=\"excluded-{activity}\">"))
+            && breakdown.contains("duplicate"),
         "{breakdown}"
     );
     assert!(

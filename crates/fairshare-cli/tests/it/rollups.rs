@@ -234,6 +234,28 @@ async fn the_report_read_from_rollups_equals_the_activities_counted_one_by_one()
         )
         .await;
         assert_eq!(retained[0].1, report.retained_contributors, "{}", t.backend);
+        // The window before, and the last day with any activity.
+        let previous = count(
+            &t.store,
+            "SELECT 'previous', COUNT(*) FROM activities \
+             WHERE occurred_at >= $1 AND occurred_at < $2 \
+             AND member_id NOT IN (SELECT id FROM members WHERE is_bot)"
+                .into(),
+            &[from - (until - from), from],
+        )
+        .await;
+        assert_eq!(previous[0].1, report.previous_activities, "{}", t.backend);
+        // Nothing after the day the data ends, something on it.
+        let last = report.data_until.expect("the demo has activity");
+        let store = &t.store;
+        let between = |a: Date, b: Date| async move {
+            let sql = "SELECT 'n', COUNT(*) FROM activities WHERE occurred_at >= $1 AND occurred_at < $2 \
+                       AND member_id NOT IN (SELECT id FROM members WHERE is_bot)";
+            count(store, sql.into(), &[a, b]).await
+        };
+        let day_after = last.next_day().unwrap();
+        assert!(between(last, day_after).await[0].1 > 0, "{}", t.backend);
+        assert_eq!(between(day_after, until).await[0].1, 0, "{}", t.backend);
     }
 }
 
