@@ -9,8 +9,13 @@ use crate::output::{Format, Listing, names};
 
 #[derive(clap::Args)]
 pub struct ScoresArgs {
+    /// The month to score (UTC), e.g. 2026-10.
     #[arg(long, value_name = "YYYY-MM")]
     month: Month,
+    /// Show a column for every activity kind, not only the kinds that earned points.
+    #[arg(long)]
+    all_kinds: bool,
+    /// How to print the listing.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
 }
@@ -20,7 +25,17 @@ pub async fn scores(context: &Context, args: ScoresArgs) -> anyhow::Result<()> {
     let programme = context.rules(&store).await?;
     let rules = programme.scoring.clone();
     let scores = store.month_scores(args.month, &rules).await?;
-    let kinds: Vec<ActivityKind> = ActivityKind::ALL.to_vec();
+    // Only the kinds anyone earned points for, unless every kind is asked for: most
+    // programmes credit a handful of the 21.
+    let kinds: Vec<ActivityKind> = ActivityKind::ALL
+        .into_iter()
+        .filter(|kind| {
+            args.all_kinds
+                || scores
+                    .iter()
+                    .any(|s| s.score.by_kind.get(kind).is_some_and(|p| !p.is_zero()))
+        })
+        .collect();
     let mut columns = names(&["org", "score", "members", "activities"]);
     columns.extend(kinds.iter().map(|k| format!("kind:{}", k.as_str())));
     Listing {
@@ -57,10 +72,13 @@ pub enum ExplainFormat {
 
 #[derive(clap::Args)]
 pub struct ExplainArgs {
+    /// The organisation, by its slug (as in its address, /partners/SLUG).
     #[arg(long, value_name = "SLUG")]
     org: String,
+    /// The month whose score to explain (UTC), e.g. 2026-10.
     #[arg(long, value_name = "YYYY-MM")]
     month: Month,
+    /// Text for a person, JSON for a program.
     #[arg(long, value_enum, default_value = "text")]
     format: ExplainFormat,
 }
@@ -144,11 +162,13 @@ pub async fn explain(context: &Context, args: ExplainArgs) -> anyhow::Result<()>
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
+    /// The organisation, by its slug (as in its address, /partners/SLUG).
     #[arg(long, value_name = "SLUG")]
     org: String,
     /// Evaluate as on this day (default: today): the months before its month count.
     #[arg(long, value_parser = super::parse_date, value_name = "YYYY-MM-DD")]
     as_of: Option<time::Date>,
+    /// Text for a person, JSON for a program.
     #[arg(long, value_enum, default_value = "text")]
     format: ExplainFormat,
 }
@@ -212,11 +232,13 @@ pub async fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<(
 
 #[derive(clap::Args)]
 pub struct ReviewArgs {
+    /// The month to review and publish (UTC); it must be over.
     #[arg(long, value_name = "YYYY-MM")]
     month: Month,
     /// Publish the month's ranking again (audited; needs --reason).
     #[arg(long, requires = "reason")]
     republish: bool,
+    /// Why the month is published again (kept in the audit log).
     #[arg(long)]
     reason: Option<String>,
 }
@@ -256,8 +278,10 @@ pub async fn review_month(context: &Context, args: ReviewArgs) -> anyhow::Result
 
 #[derive(clap::Args)]
 pub struct RankingArgs {
+    /// The published month to show, e.g. 2026-10.
     #[arg(long, value_name = "YYYY-MM")]
     month: Month,
+    /// How to print the listing.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
 }

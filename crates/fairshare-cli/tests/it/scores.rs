@@ -27,9 +27,19 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
         .unwrap();
         let csv = ok(dir, db, "scores --month 2026-02 --format csv");
         let header = csv.lines().next().unwrap();
+        // Only the kinds that earned points have a column, unless all are asked for.
+        assert_eq!(
+            header, "org,score,members,activities,kind:commit,kind:talk_given",
+            "{csv}"
+        );
+        let every = ok(dir, db, "scores --month 2026-02 --all-kinds --format csv");
         assert!(
-            header.starts_with("org,score,members,activities,kind:commit,kind:pr_opened,"),
-            "{header}"
+            every
+                .lines()
+                .next()
+                .unwrap()
+                .starts_with("org,score,members,activities,kind:commit,kind:pr_opened,"),
+            "{every}"
         );
         let column = |name: &str| header.split(',').position(|c| c == name).unwrap();
         let row = |org: &str| {
