@@ -356,18 +356,29 @@ struct ApplyPage {
     email: String,
     csrf: String,
     countries: Vec<(String, String)>,
+    /// The country chosen to see its amount (kept selected in the application form).
+    country: String,
+    /// That country's monthly amount, in words.
+    amount: Option<String>,
 }
 
-pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+pub async fn apply_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<crate::site::CountryQuery>,
+) -> crate::error::Result {
     let user = require(viewer, "/apply", |_| true)?;
     // Every country: an organisation where the Big Mac index has no price still
     // applies, and a comparable country or a price submission sets its amount.
-    let priced: std::collections::HashSet<String> = crate::lookup::threshold_set(&state, None)
-        .await?
-        .rows
-        .iter()
-        .map(|t| t.iso_a3.to_string())
-        .collect();
+    let set = crate::lookup::threshold_set(&state, None).await?;
+    let amount = if query.country.is_empty() {
+        None
+    } else {
+        let code = crate::lookup::parse_country("country", &query.country)?;
+        Some(crate::site::monthly_amount(&set, code))
+    };
+    let priced: std::collections::HashSet<String> =
+        set.rows.iter().map(|t| t.iso_a3.to_string()).collect();
     let countries = fairshare_engine::CountryCode::all_iso()
         .into_iter()
         .filter_map(|code| {
@@ -385,6 +396,8 @@ pub async fn apply_form(State(state): State<AppState>, viewer: Viewer) -> crate:
         email: user.user.email.clone(),
         csrf: user.csrf.clone(),
         countries,
+        country: query.country.clone(),
+        amount,
     })))
 }
 
@@ -470,5 +483,9 @@ pub async fn apply(
     store
         .submit_application(&application, applicant, &evaluation, &user.user.email)
         .await?;
-    Ok(Redirect::to(&format!("/portal?org={slug}")).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        &format!("/portal?org={slug}"),
+        "applied",
+    ))
+    .into_response())
 }

@@ -173,7 +173,7 @@ pub async fn decide(
         .store
         .decide_application(id, decision, form.comment.trim(), &user.user.email)
         .await?;
-    Ok(Redirect::to("/admin").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/admin", "decided")).into_response())
 }
 
 #[derive(Template)]
@@ -241,7 +241,9 @@ pub async fn decide_claim(
         })
         .await;
     match result {
-        Ok(()) => Ok(Redirect::to("/admin/claims").into_response()),
+        Ok(()) => Ok(
+            Redirect::to(&crate::chrome::done_at("/admin/claims", "claim-decided")).into_response(),
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -288,7 +290,7 @@ pub async fn review(
             &user.user.email,
         )
         .await?;
-    Ok(Redirect::to("/admin").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/admin", "reviewed")).into_response())
 }
 
 fn reviewer(viewer: Viewer, here: &str) -> Result<SessionUser, Denied> {
@@ -365,7 +367,7 @@ pub async fn correct(
         }
         other => return Err(AppError::NotFound(format!("no action `{other}`"))),
     }
-    Ok(Redirect::to("/admin/corrections").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/admin/corrections", "corrected")).into_response())
 }
 
 #[derive(Template)]
@@ -401,7 +403,7 @@ pub async fn decide_price(
         .store
         .decide_submission(id, verdict, &user.user.email, comment)
         .await?;
-    Ok(Redirect::to("/admin/prices").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/admin/prices", "price-decided")).into_response())
 }
 
 /// Entries shown on the audit log page.
@@ -654,5 +656,9 @@ pub async fn member_action(
     }
     .await;
     let shown = result?;
-    Ok(Redirect::to(&format!("/admin/members?q={}", crate::auth::encode(&shown))).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        &format!("/admin/members?q={}", crate::auth::encode(&shown)),
+        "member-changed",
+    ))
+    .into_response())
 }

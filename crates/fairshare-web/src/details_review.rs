@@ -84,5 +84,5 @@ pub async fn decide(
             .refresh_open_application(&org, &evaluation, actor)
             .await?;
     }
-    Ok(Redirect::to(HERE).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(HERE, "decided")).into_response())
 }

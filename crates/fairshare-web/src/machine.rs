@@ -262,7 +262,7 @@ pub async fn add_source(
         .store
         .save_console_source(&definition, replace, &user.user.email)
         .await?;
-    Ok(Redirect::to("/admin/sources").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/admin/sources", "source-saved")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -294,7 +294,7 @@ pub async fn source_action(
             )));
         }
     }
-    Ok(Redirect::to("/admin/sources").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/admin/sources", "source-saved")).into_response())
 }
 
 /// A reviewer publishes a month's draft: the review runs now, on today's facts.
@@ -322,7 +322,11 @@ pub async fn publish_draft(
         .review_month(parsed, &rules, None, &user.user.email)
         .await?;
     state.store.close_review_draft(&month).await?;
-    Ok(Redirect::to("/admin/sources#review").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        "/admin/sources#review",
+        "draft-published",
+    ))
+    .into_response())
 }
 
 /// `/account/mail`: the kinds of mail a person receives.

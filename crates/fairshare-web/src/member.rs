@@ -94,7 +94,7 @@ pub async fn set_listing(
     }
     .await;
     result?;
-    Ok(Redirect::to("/me").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/me", "saved")).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -122,5 +122,5 @@ pub async fn answer_staff(
         .store
         .confirm_staff(application, &key, confirm, &user.user.email)
         .await?;
-    Ok(Redirect::to("/me").into_response())
+    Ok(Redirect::to(&crate::chrome::done_at("/me", "saved")).into_response())
 }

@@ -392,7 +392,11 @@ pub async fn submit_claim(
         .store
         .submit_claim(&org, &claim, &user.user.email)
         .await?;
-    Ok(Redirect::to(&format!("/portal?org={org}#claims-{org}")).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        &format!("/portal?org={org}#claims-{org}"),
+        "claim-sent",
+    ))
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -440,7 +444,11 @@ pub async fn save_profile(
         .store
         .set_profile(&org, &profile, &user.user.email)
         .await?;
-    Ok(Redirect::to(&format!("/portal?org={org}#profile-{org}")).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        &format!("/portal?org={org}#profile-{org}"),
+        "profile-saved",
+    ))
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -503,7 +511,11 @@ pub async fn request_details(
     }
     .await;
     result?;
-    Ok(Redirect::to(&format!("/portal?org={org}#details-{org}")).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        &format!("/portal?org={org}#details-{org}"),
+        "change-asked",
+    ))
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -531,7 +543,11 @@ pub async fn invite_staff(
         .store
         .invite_staff(&org, &member, &user.user.email)
         .await?;
-    Ok(Redirect::to(&format!("/portal?org={org}#staff-{org}")).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(
+        &format!("/portal?org={org}#staff-{org}"),
+        "staff-invited",
+    ))
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -593,7 +609,11 @@ pub async fn submit_price(
     }
     .await;
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/portal?org={org}")).into_response()),
+        Ok(()) => Ok(Redirect::to(&crate::chrome::done_at(
+            &format!("/portal?org={org}"),
+            "price-sent",
+        ))
+        .into_response()),
         Err(e) => Err(e),
     }
 }

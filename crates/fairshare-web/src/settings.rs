@@ -221,7 +221,7 @@ pub async fn save(
         .store
         .record_rules(&rules, &current, reason, &user.user.email)
         .await?;
-    Ok(Redirect::to(HERE).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(HERE, "rules-saved")).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -260,7 +260,7 @@ pub async fn comparable(
             )));
         }
     }
-    Ok(Redirect::to(HERE).into_response())
+    Ok(Redirect::to(&crate::chrome::done_at(HERE, "saved")).into_response())
 }
 
 #[cfg(test)]

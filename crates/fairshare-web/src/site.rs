@@ -648,12 +648,27 @@ struct BecomePage {
     code: String,
     opencollective_url: Option<String>,
     github_sponsors_url: Option<String>,
+    /// The rules in force, in words: what the automatic evaluation asks for.
+    minimums: Vec<String>,
 }
 
 #[derive(serde::Deserialize, serde::Serialize, Default)]
 pub struct CountryQuery {
     #[serde(default)]
-    country: String,
+    pub(crate) country: String,
+}
+
+/// A country's monthly amount in words, or why it has none yet.
+pub(crate) fn monthly_amount(set: &fairshare_store::ThresholdSet, code: CountryCode) -> String {
+    match set.country(code) {
+        Some(t) => format!("{} {} per month", t.currency, grouped(t.threshold_local)),
+        None => format!(
+            "{} has no threshold in the {} release yet: a comparable country or a price \
+             submission sets it (see the threshold calculator)",
+            country_name(Some(code.as_str())),
+            set.release
+        ),
+    }
 }
 
 pub async fn become_a_partner(
@@ -668,17 +683,36 @@ pub async fn become_a_partner(
         &headers,
         |state| async move {
             let set = crate::lookup::threshold_set(&state, None).await?;
+            let rules = state.rules().await?;
+            let eligibility = &rules.eligibility;
+            let mut minimums = vec![
+                format!(
+                    "Sponsorship at least your country's monthly amount in each of the last {} complete months{}.",
+                    eligibility.months,
+                    if rules.tolerance.is_zero() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (up to {} % short still counts)",
+                            (rules.tolerance * rust_decimal::Decimal::from(100)).normalize()
+                        )
+                    }
+                ),
+                format!(
+                    "A contribution score of at least {} points in each of those months.",
+                    crate::format::points_text(eligibility.min_monthly_score)
+                ),
+            ];
+            if eligibility.min_members > 0 {
+                minimums.push(format!(
+                    "At least {} of your people contributing in each of those months.",
+                    eligibility.min_members
+                ));
+            }
             let mut answer = None;
             if !query.country.is_empty() {
                 let code = parse_country("country", &query.country)?;
-                answer = Some(match set.country(code) {
-                    Some(t) => format!("{} {} per month", t.currency, grouped(t.threshold_local)),
-                    None => format!(
-                        "{} has no threshold in the {} release yet: see the threshold calculator",
-                        country_name(Some(code.as_str())),
-                        set.release
-                    ),
-                });
+                answer = Some(monthly_amount(&set, code));
             }
             render_string(&BecomePage {
                 title: "Become a partner",
@@ -697,6 +731,7 @@ pub async fn become_a_partner(
                 code: query.country.clone(),
                 opencollective_url: state.site.opencollective_url.clone(),
                 github_sponsors_url: state.site.github_sponsors_url.clone(),
+                minimums,
             })
         },
     )

@@ -562,8 +562,13 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     browser.fill("input[name=evidence]", "https://newco.example/talk");
     browser.fill("input[name=description]", "Talk at the user conference");
     browser.click("form[action='/portal/claims'] button");
-    let claimed = browser.wait_for("Talk at the user conference");
+    // The form holds the description too: wait for the confirmation, not the text.
+    let claimed = browser.wait_for("Your claim is sent");
     assert!(claimed.contains("Talk at the user conference"), "{claimed}");
+    assert!(
+        claimed.contains("Your claim is sent; the lead of its team verifies it."),
+        "every action is confirmed: {claimed}"
+    );
     browser.sign_out(&base);
     browser.sign_in(&base, "lead@example.org");
     browser.go(&format!("{base}/admin/claims"));
@@ -675,6 +680,10 @@ fn managers_and_organisations_manage_in_the_browser() {
     browser.fill("#reason", "Reviews are the bottleneck");
     browser.click("form[action='/admin/settings'] button[type=submit]");
     let settings = browser.wait_for("Reviews are the bottleneck");
+    assert!(
+        settings.contains("The rules are recorded and in force from now on."),
+        "{settings}"
+    );
     assert!(
         settings.contains("<code>scoring.weights.review</code>: 2 → 3"),
         "{settings}"
