@@ -34,6 +34,10 @@ const FIRST: [&str; 16] = [
     "Ada", "Bo", "Chen", "Dara", "Eli", "Farah", "Gus", "Hana", "Ivo", "Jin", "Kemal", "Lena",
     "Mo", "Nia", "Omar", "Pia",
 ];
+const LAST: [&str; 16] = [
+    "Okafor", "Schmidt", "Tanaka", "Silva", "Novak", "Haddad", "Larsen", "Moreau", "Kowalski",
+    "Nguyen", "Rossi", "Mensah", "Ivanova", "Garcia", "Patel", "Brennan",
+];
 const WORDS: [&str; 12] = [
     "Northwind",
     "Bluefin",
@@ -107,11 +111,20 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
             );
             OrgRecord {
                 line: i as u64 + 2,
-                name: format!(
-                    "{} {}",
-                    WORDS[i % WORDS.len()],
-                    ["Labs", "Digital", "Systems", "Studio"][i % 4]
-                ),
+                // Unique names: each word takes each suffix in turn, then a number.
+                name: match i / (WORDS.len() * 4) {
+                    0 => format!(
+                        "{} {}",
+                        WORDS[i % WORDS.len()],
+                        ["Labs", "Digital", "Systems", "Studio"][i / WORDS.len() % 4]
+                    ),
+                    n => format!(
+                        "{} {} {}",
+                        WORDS[i % WORDS.len()],
+                        ["Labs", "Digital", "Systems", "Studio"][i / WORDS.len() % 4],
+                        n + 1
+                    ),
+                },
                 country: Some(
                     CountryCode::parse(COUNTRIES[i % COUNTRIES.len()]).expect("ISO code"),
                 ),
@@ -125,18 +138,47 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
         .import_orgs("demo:orgs", "demo", &orgs, &context.actor)
         .await?;
 
-    // People: most work for an organisation (by email domain), some on their own.
-    let people: Vec<(String, Option<usize>)> = (0..args.members)
+    // People: most work for an organisation (by email domain), some on their own; some
+    // join after the start and some stop, so reports show newcomers and departures.
+    let months: Vec<Month> = first.through(Month::of(context.today())).collect();
+    let people: Vec<(String, Option<usize>, Month, Month)> = (0..args.members)
         .map(|i| {
-            let name = format!("{} {}", FIRST[i % FIRST.len()], i);
+            let (given, family) = (FIRST[i % FIRST.len()], LAST[i / FIRST.len() % LAST.len()]);
+            let name = match i / (FIRST.len() * LAST.len()) {
+                0 => format!("{given} {family}"),
+                n => format!("{given} {}. {family}", char::from(b'A' + (n % 26) as u8)),
+            };
             let org = (rng.random_range(0..10) < 7).then(|| rng.random_range(0..args.orgs.max(1)));
-            (name, org)
+            let joined = if rng.random_range(0..10) < 3 {
+                months[rng.random_range(0..months.len())]
+            } else {
+                first
+            };
+            let left = if rng.random_range(0..10) < 1 {
+                months[rng.random_range(0..months.len())].max(joined)
+            } else {
+                Month::of(context.today())
+            };
+            (name, org, joined, left)
         })
         .collect();
     let mut records = Vec::new();
     let mut serial = 0u64;
-    for month in first.through(last) {
-        for (i, (name, org)) in people.iter().enumerate() {
+    // Up to yesterday: the current month so far, too.
+    let today = context.today();
+    for month in months.iter().copied() {
+        let last_day = if month == Month::of(today) {
+            today.day().saturating_sub(1).min(28)
+        } else {
+            28
+        };
+        if last_day == 0 {
+            continue;
+        }
+        for (i, (name, org, joined, left)) in people.iter().enumerate() {
+            if month < *joined || month > *left {
+                continue;
+            }
             // Long-tailed activity: a few people do most of the work.
             let intensity = 2.5 + (args.members as f64 / (i as f64 + 3.0)).powf(0.7);
             let count = (intensity * rng.random_range(0.3..1.7)) as u32;
@@ -155,7 +197,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                     Some(o) => format!("person{i}@{}", orgs[*o].domains[0]),
                     None => format!("person{i}@gmail.com"),
                 };
-                let day = rng.random_range(1..=28u8);
+                let day = rng.random_range(1..=last_day);
                 let at = time::Date::from_calendar_date(
                     month.first_day().year(),
                     month.first_day().month(),
@@ -211,7 +253,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
             .set_profile(&org.slug, &profile, &context.actor)
             .await?;
     }
-    for (i, (_, org)) in people.iter().enumerate() {
+    for (i, (_, org, _, _)) in people.iter().enumerate() {
         if i % 3 == 2 {
             continue;
         }
