@@ -143,7 +143,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.into()),
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        let outcome = match cli.command {
             Command::Serve(args) => commands::serve::run(&context, args).await,
             Command::Config(command) => commands::admin::config(&context, command),
             Command::Bigmac(command) => commands::bigmac::run(&context, command).await,
@@ -174,6 +174,10 @@ fn main() -> ExitCode {
             Command::Sources(args) => commands::sources::sources(&context, args).await,
             Command::Sync(args) => commands::sources::sync(&context, args).await,
             Command::Rollups(command) => commands::rollups::run(&context, command).await,
+        };
+        match outcome {
+            Err(e) => Err(commands::suggest_organisations(&context, e).await),
+            done => done,
         }
     });
     match result {

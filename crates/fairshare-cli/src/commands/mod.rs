@@ -21,7 +21,7 @@ pub mod thresholds;
 pub mod users;
 
 use anyhow::Context as _;
-use fairshare_store::Store;
+use fairshare_store::{Store, StoreError};
 use time::Date;
 
 use crate::config::Config;
@@ -30,6 +30,45 @@ pub struct Context {
     pub config: Config,
     /// Recorded in the audit log for every change.
     pub actor: String,
+}
+
+/// An unknown organisation slug gets the closest ones on record ("did you mean …"),
+/// read only when the command already failed on it.
+pub async fn suggest_organisations(context: &Context, error: anyhow::Error) -> anyhow::Error {
+    let Some(slug) = error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<StoreError>() {
+            Some(StoreError::NotFound(message)) => message
+                .strip_prefix("no organisation `")
+                .and_then(|rest| rest.strip_suffix('`'))
+                .map(str::to_string),
+            _ => None,
+        })
+    else {
+        return error;
+    };
+    let Ok(store) = context.store().await else {
+        return error;
+    };
+    let Ok(organisations) = store.organisation_statuses().await else {
+        return error;
+    };
+    let mut close: Vec<(f64, String)> = organisations
+        .into_iter()
+        .map(|o| (strsim::jaro_winkler(&slug, &o.slug), o.slug))
+        .filter(|(similarity, _)| *similarity >= 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let names: Vec<String> = close
+        .into_iter()
+        .take(3)
+        .map(|(_, s)| format!("`{s}`"))
+        .collect();
+    if names.is_empty() {
+        error
+    } else {
+        anyhow::anyhow!("{error:#}; did you mean {}?", names.join(" or "))
+    }
 }
 
 impl Context {

@@ -65,6 +65,14 @@ async fn scores_by_kind_with_caps_impact_and_no_bots() {
             "bots never score"
         );
 
+        let typo = fairshare(dir, db, "explain --org globx --month 2026-02", &[]);
+        assert!(!typo.status.success());
+        assert!(
+            stderr(&typo).contains("no organisation `globx`; did you mean `globex`?"),
+            "{}",
+            stderr(&typo)
+        );
+
         let text = ok(dir, db, "explain --org globex --month 2026-02");
         assert!(
             text.starts_with("globex in 2026-02: 18 points from 4 activities by 1 members"),
