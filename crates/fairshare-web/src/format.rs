@@ -40,6 +40,84 @@ pub fn kind_label(kind: impl std::fmt::Display) -> String {
     }
 }
 
+/// What an audit entry's action did, in words (`claims.approve` reads "Claim
+/// approved"); an action not listed here is shown as recorded.
+pub fn audit_words(action: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("accounts.link", "Account linked"),
+        ("activities.import", "Activities imported"),
+        ("affiliations.import", "Affiliations imported"),
+        ("applications.approved", "Application approved"),
+        ("applications.deferred", "Application deferred"),
+        ("applications.invite_staff", "Staff invited to confirm"),
+        ("applications.reevaluate", "Application evaluated again"),
+        ("applications.rejected", "Application rejected"),
+        ("applications.staff_confirmed", "Staff member confirmed"),
+        ("applications.staff_declined", "Staff member declined"),
+        ("applications.submit", "Application submitted"),
+        ("bigmac.approve", "Price submission approved"),
+        ("bigmac.import", "Big Mac data imported"),
+        ("bigmac.map", "Comparable country set"),
+        ("bigmac.reject", "Price submission rejected"),
+        ("bigmac.submit", "Price submitted"),
+        ("bigmac.unmap", "Comparable country removed"),
+        ("claims.approve", "Claim approved"),
+        ("claims.reject", "Claim rejected"),
+        ("claims.submit", "Claim submitted"),
+        ("corrections.add", "Activity excluded from scoring"),
+        ("corrections.remove", "Exclusion lifted"),
+        ("mail.subscribe", "Mail turned on"),
+        ("mail.unsubscribe", "Mail turned off"),
+        ("members.affiliate", "Affiliation added"),
+        ("members.merge", "Members merged"),
+        ("members.opt_in", "Agreed to be named"),
+        ("members.opt_out", "Withdrew consent to be named"),
+        ("members.split", "Member split"),
+        ("members.undo", "Member change undone"),
+        (
+            "organisations.change_approve",
+            "Organisation change approved",
+        ),
+        (
+            "organisations.change_reject",
+            "Organisation change rejected",
+        ),
+        (
+            "organisations.change_request",
+            "Organisation change requested",
+        ),
+        ("organisations.profile", "Public profile edited"),
+        ("orgs.import", "Organisations imported"),
+        ("partners.status", "Partner status changed"),
+        ("payments.add", "Payment added"),
+        ("payments.import", "Payments imported"),
+        ("payments.remove", "Payment removed"),
+        ("ranking.publish", "Ranking published"),
+        ("ranking.republish", "Ranking published again"),
+        ("rates.import", "Exchange rates imported"),
+        ("rollups.rebuild", "Counts rebuilt"),
+        ("rules.change", "Programme rules changed"),
+        ("sources.add", "Source added"),
+        ("sources.pause", "Source paused"),
+        ("sources.remove", "Source removed"),
+        ("sources.resume", "Source resumed"),
+        ("sources.sync_now", "Source synced on request"),
+        ("sources.update", "Source changed"),
+        ("thresholds.publish", "Thresholds published"),
+        ("users.add", "Account added"),
+        ("users.confirm_email", "Address confirmed by an admin"),
+        ("users.grant", "Role granted"),
+        ("users.link_github", "GitHub sign-in linked"),
+        ("users.reset_password", "Password reset"),
+        ("users.verify_email", "Address confirmed"),
+    ];
+    WORDS
+        .iter()
+        .find(|(code, _)| *code == action)
+        .map(|(_, words)| words.to_string())
+        .unwrap_or_else(|| action.to_string())
+}
+
 /// Counts by kind with each kind in words, for a chart's labels.
 pub fn kind_labels(rows: Vec<(String, i64)>) -> Vec<(String, i64)> {
     rows.into_iter()
@@ -50,6 +128,13 @@ pub fn kind_labels(rows: Vec<(String, i64)>) -> Vec<(String, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_actions_read_as_words_and_unknown_ones_as_recorded() {
+        assert_eq!(audit_words("claims.approve"), "Claim approved");
+        assert_eq!(audit_words("applications.approved"), "Application approved");
+        assert_eq!(audit_words("something.new"), "something.new");
+    }
 
     #[test]
     fn groups_thousands() {
