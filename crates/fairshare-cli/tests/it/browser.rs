@@ -327,14 +327,11 @@ fn axe_core() -> Option<String> {
     }
 }
 
-#[test]
-fn every_page_fits_a_phone_and_passes_the_accessibility_check() {
-    if !crate::browser_tests_can_run(true) {
-        return;
-    }
-    let axe = axe_core();
+/// The demo programme as of 2026-11-22 in a fresh SQLite file `file`, and the slug of
+/// October's first partner.
+fn demo_and_its_first_partner(file: &str) -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("pages.db").display());
+    let db = format!("sqlite://{}", dir.path().join(file).display());
     let run = |args: &[&str]| {
         let out = fairshare(
             dir.path(),
@@ -353,6 +350,16 @@ fn every_page_fits_a_phone_and_passes_the_accessibility_check() {
         .and_then(|l| l.split(',').nth(1))
         .unwrap()
         .to_string();
+    (dir, db, slug)
+}
+
+#[test]
+fn every_page_fits_a_phone_and_passes_the_accessibility_check() {
+    if !crate::browser_tests_can_run(true) {
+        return;
+    }
+    let axe = axe_core();
+    let (dir, db, slug) = demo_and_its_first_partner("pages.db");
     add_user(dir.path(), &db, "admin@example.org", "admin");
     add_user(
         dir.path(),
@@ -638,26 +645,7 @@ fn managers_and_organisations_manage_in_the_browser() {
     if !crate::browser_tests_can_run(true) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("manage.db").display());
-    let run = |args: &[&str]| {
-        let out = fairshare(
-            dir.path(),
-            Some(&db),
-            args,
-            &[("FAIRSHARE_TODAY", "2026-11-22")],
-        );
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
-    run(&["demo", "--seed", "9"]);
-    let ranking = run(&["ranking", "--month", "2026-10", "--format", "csv"]);
-    let slug = ranking
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split(',').nth(1))
-        .unwrap()
-        .to_string();
+    let (dir, db, slug) = demo_and_its_first_partner("manage.db");
     add_user(dir.path(), &db, "admin@example.org", "admin");
     add_user(dir.path(), &db, "reviewer@example.org", "reviewer");
     add_user(
