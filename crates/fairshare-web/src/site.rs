@@ -125,19 +125,29 @@ impl PageCache {
         };
         if check {
             let version = state.store.public_data_version().await;
-            let mut cache = self.inner.lock().expect("page cache lock");
-            match version {
-                Ok(version) => {
-                    if cache.version != version || cache.day != Some(today) {
+            let cleared = {
+                let mut cache = self.inner.lock().expect("page cache lock");
+                match version {
+                    Ok(version) if cache.version != version || cache.day != Some(today) => {
                         cache.clear();
                         cache.version = version;
                         cache.day = Some(today);
+                        Some(cache.generation)
+                    }
+                    Ok(_) => None,
+                    Err(e) => {
+                        cache.checked = None; // the next request asks again
+                        return Err(e.into());
                     }
                 }
-                Err(e) => {
-                    cache.checked = None; // the next request asks again
-                    return Err(e.into());
-                }
+            };
+            // A render whose request went away (closed, timed out) leaves its entry;
+            // entries of an older generation are never waited on again.
+            if let Some(generation) = cleared {
+                self.rendering
+                    .lock()
+                    .expect("page cache lock")
+                    .retain(|(_, of), _| *of >= generation);
             }
         }
         let generation = {

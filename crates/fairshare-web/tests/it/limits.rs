@@ -1,5 +1,6 @@
-//! What no URL can do: grow the page cache past its budget, ask for a report
-//! window outside ten years of the past, or make the API break its own contract.
+//! What no URL can do: grow the page cache past its budget, make a cold page render
+//! once per waiting visitor, ask for a report window outside ten years of the past,
+//! or make the API break its own contract.
 
 use std::sync::Arc;
 
@@ -39,6 +40,37 @@ async fn unknown_parameters_share_one_cache_entry() {
         get(&state, &format!("/report?tracking={i}&more=x")).await;
     }
     assert_eq!(state.cache.bytes(), one);
+}
+
+#[tokio::test]
+async fn visitors_missing_the_same_page_at_once_wait_for_one_render() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (state, _t) = states().await.remove(0);
+    let renders = Arc::new(AtomicUsize::new(0));
+    let visits: Vec<_> = (0..10)
+        .map(|_| {
+            let (state, renders) = (state.clone(), renders.clone());
+            tokio::spawn(async move {
+                let page = state
+                    .cache
+                    .get_or_render(&state, "/slow", |_| async move {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        Ok(("the page".to_string(), "text/plain"))
+                    })
+                    .await;
+                page.map(|p| p.body).ok()
+            })
+        })
+        .collect();
+    for visit in visits {
+        assert_eq!(visit.await.unwrap().as_deref(), Some(&b"the page"[..]));
+    }
+    assert_eq!(
+        renders.load(Ordering::SeqCst),
+        1,
+        "one render for ten visitors"
+    );
 }
 
 #[tokio::test]
