@@ -394,6 +394,30 @@ impl Store {
         })
     }
 
+    /// Judges an open application on today's facts before a decision: when today's
+    /// evaluation differs from the one attached (a deferred application whose missing
+    /// month is now paid), today's is recorded first, audited. Returns it.
+    pub async fn evaluate_open_application_again(
+        &self,
+        id: i64,
+        as_of: time::Date,
+        rules: &fairshare_engine::ProgrammeRules,
+        actor: &str,
+    ) -> Result<Option<Evaluation>> {
+        let application = self.application(id).await?;
+        if !application.status.is_open() {
+            return Ok(None);
+        }
+        let now = self
+            .evaluate_application(&application.form, as_of, rules)
+            .await?;
+        if now.eligible != application.eligible {
+            self.refresh_open_application(&application.org, &now, actor)
+                .await?;
+        }
+        Ok(Some(now))
+    }
+
     /// Re-evaluates an organisation's open application once a reviewer has changed
     /// the facts it is judged on (an approved organisation change); audited.
     pub async fn refresh_open_application(

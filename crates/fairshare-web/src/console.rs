@@ -155,20 +155,11 @@ pub async fn decide(
     }
     // Decided on today's facts: an application deferred for want of a month's payment
     // is judged on the months now complete, and the new evaluation is recorded first.
-    let application = state.store.application(id).await?;
-    if application.status.is_open() {
-        let rules = state.rules().await?;
-        let now = state
-            .store
-            .evaluate_application(&application.form, state.today(), &rules)
-            .await?;
-        if now.eligible != application.eligible {
-            state
-                .store
-                .refresh_open_application(&application.org, &now, &user.user.email)
-                .await?;
-        }
-    }
+    let rules = state.rules().await?;
+    state
+        .store
+        .evaluate_open_application_again(id, state.today(), &rules, &user.user.email)
+        .await?;
     state
         .store
         .decide_application(id, decision, form.comment.trim(), &user.user.email)

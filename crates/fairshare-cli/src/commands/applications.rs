@@ -157,6 +157,12 @@ pub async fn run(context: &Context, command: ApplicationsCommand) -> anyhow::Res
                 (_, _, true) => Decision::Defer,
                 _ => bail!("say --approve, --reject or --defer"),
             };
+            // Judged on today's facts, as in the console.
+            let rules = context.rules(&store).await?;
+            fairshare_ingest::ensure_embedded_rates(&store).await?;
+            store
+                .evaluate_open_application_again(id, context.today(), &rules, &context.actor)
+                .await?;
             store
                 .decide_application(id, decision, &comment, &context.actor)
                 .await?;

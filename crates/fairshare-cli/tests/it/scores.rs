@@ -1,4 +1,4 @@
-use crate::{fairshare, ok, stderr};
+use crate::{fairshare, ok, stderr, stdout};
 
 #[tokio::test]
 async fn scores_by_kind_with_caps_impact_and_no_bots() {
@@ -659,4 +659,61 @@ fn rules_are_shown_recorded_from_a_file_and_audited() {
         &["rules", "history", "--format", "csv"],
     );
     assert_eq!(history.lines().count(), 2, "one version: {history}");
+}
+
+#[tokio::test]
+async fn a_deferred_application_is_approved_once_today_it_meets_both_criteria() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let on = |args: &str| fairshare(dir, db, args, &[("FAIRSHARE_TODAY", "2026-11-22")]);
+        let run = |args: &str| {
+            let out = on(args);
+            assert!(out.status.success(), "{args}: {}", stderr(&out));
+        };
+        // Work in each of August to October; sponsorship in August and September only.
+        let mut events = String::from("date,kind,member,name,org,team,url,title\n");
+        for month in ["08", "09", "10"] {
+            for day in ["03", "10", "17"] {
+                events.push_str(&format!(
+                    "2026-{month}-{day},talk,carol@globex.io,Carol,,,,Talk {month}-{day}\n"
+                ));
+            }
+        }
+        std::fs::write(dir.join("events.csv"), events).unwrap();
+        std::fs::write(
+            dir.join("orgs.csv"),
+            "slug,name,country,website,domains\nglobex,Globex,USA,,globex.io\n",
+        )
+        .unwrap();
+        run("import orgs orgs.csv");
+        run("import activities events.csv");
+        let pay = |day: &str| {
+            run(&format!(
+                "payments add --org globex --amount 1000 --currency USD --date {day} --reference invoice"
+            ))
+        };
+        pay("2026-08-02");
+        pay("2026-09-02");
+        let form = "org = \"globex\"\nname = \"Globex\"\ncountry = \"USA\"\ncontact = \"carol@globex.io\"\ndescription = \"We build things with it.\"\n";
+        std::fs::write(dir.join("application.toml"), form).unwrap();
+        run("--as carol apply --org globex --file application.toml");
+        run("--as rita applications decide 1 --defer --comment 'pay October first'");
+        let early = on("--as rita applications decide 1 --approve --comment welcome");
+        assert!(
+            stderr(&early).contains("its evaluation says not eligible"),
+            "{}: {}",
+            t.backend,
+            stderr(&early)
+        );
+        // October is paid late: judged on today's facts, the application passes.
+        pay("2026-10-20");
+        run("--as rita applications decide 1 --approve --comment welcome");
+        let audit = stdout(&on("audit --subject org:globex --format csv"));
+        assert!(
+            audit.contains("applications.reevaluate") && audit.contains("applications.approved"),
+            "{}: {audit}",
+            t.backend
+        );
+    }
 }
