@@ -28,18 +28,14 @@ pub(crate) async fn console_nav(
     here: &str,
 ) -> Result<ConsoleNav, AppError> {
     let waiting = state.store.waiting().await?;
-    let claims: i64 = if user.user.can_review() {
-        waiting.claims.iter().map(|(_, n)| n).sum()
-    } else {
-        waiting
-            .claims
-            .iter()
-            .filter(|(team, _)| {
-                crate::console::verified_teams(user).is_none_or(|t| t.contains(team))
-            })
-            .map(|(_, n)| n)
-            .sum()
-    };
+    // Reviewers verify every team's claims (no list); team leads their own teams'.
+    let teams = crate::console::verified_teams(user);
+    let claims: i64 = waiting
+        .claims
+        .iter()
+        .filter(|(team, _)| teams.as_ref().is_none_or(|t| t.contains(team)))
+        .map(|(_, n)| n)
+        .sum();
     let pages: [(&'static str, &'static str, i64); 11] = [
         ("/admin", "Applications and review", waiting.applications),
         ("/admin/claims", "Claims", claims),

@@ -251,10 +251,26 @@ where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<String, AppError>>,
 {
+    cached_text(state, key, headers, HTML, make).await
+}
+
+/// A cached page of any text type: rendered once per public data version, sent with
+/// its ETag, or the error page.
+async fn cached_text<F, Fut>(
+    state: &AppState,
+    key: String,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    make: F,
+) -> Response
+where
+    F: FnOnce(AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<String, AppError>>,
+{
     match state
         .cache
-        .get_or_render(state, &key, |state| async {
-            make(state).await.map(|html| (html, HTML))
+        .get_or_render(state, &key, |state| async move {
+            make(state).await.map(|text| (text, content_type))
         })
         .await
     {
@@ -859,21 +875,18 @@ pub async fn report_csv(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let page = state
-        .cache
-        .get_or_render(&state, &page_key(uri.path(), &window), |state| async move {
+    cached_text(
+        &state,
+        page_key(uri.path(), &window),
+        &headers,
+        "text/csv; charset=utf-8",
+        |state| async move {
             let (from, to) = report_window(&window, state.today())?;
             let report = state.store.community_report(from, to).await?;
-            Ok((
-                crate::report::report_csv(&report),
-                "text/csv; charset=utf-8",
-            ))
-        })
-        .await;
-    match page {
-        Ok(page) => send(page, &headers, REVALIDATE),
-        Err(e) => error_page(e),
-    }
+            Ok(crate::report::report_csv(&report))
+        },
+    )
+    .await
 }
 
 /// `/badges/{slug}.svg`: the partner's status and this month's rank, to embed anywhere.

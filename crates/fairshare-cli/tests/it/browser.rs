@@ -85,7 +85,12 @@ fn raw_call(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::i
 }
 
 impl Browser {
-    fn open(shots: PathBuf) -> Browser {
+    /// A headless Chromium driven over WebDriver; screenshots go to
+    /// `$SCREENSHOTS_DIR`, else `e2e-screenshots` in the test target directory.
+    fn open() -> Browser {
+        let shots = std::env::var_os("SCREENSHOTS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -367,12 +372,9 @@ fn every_page_fits_a_phone_and_passes_the_accessibility_check() {
         "boss@example.org",
         &format!("org_admin:{slug}"),
     );
-    let shots = std::env::var_os("SCREENSHOTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
     let server = start(dir.path(), &db, "2026-11-22");
     let base = format!("http://{}", server.address);
-    let browser = Browser::open(shots);
+    let browser = Browser::open();
     let public = [
         "/".to_string(),
         "/partners".into(),
@@ -505,9 +507,6 @@ fn an_organisation_joins_and_reaches_the_home_page() {
 
     // December: November is complete and can be reviewed. The reviewer publishes it by
     // hand, before the scheduler's day for it (the 28th here).
-    let shots = std::env::var_os("SCREENSHOTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
     let outbox = dir.path().join("outbox");
     let server = crate::site::start_with(
         dir.path(),
@@ -519,7 +518,7 @@ fn an_organisation_joins_and_reaches_the_home_page() {
         ],
     );
     let base = format!("http://{}", server.address);
-    let browser = Browser::open(shots);
+    let browser = Browser::open();
 
     browser.go(&format!("{base}/"));
     let before = browser.source();
@@ -654,12 +653,9 @@ fn managers_and_organisations_manage_in_the_browser() {
         "boss@example.org",
         &format!("org_admin:{slug}"),
     );
-    let shots = std::env::var_os("SCREENSHOTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
     let server = start(dir.path(), &db, "2026-11-22");
     let base = format!("http://{}", server.address);
-    let browser = Browser::open(shots);
+    let browser = Browser::open();
 
     // An admin makes reviews weigh more, saying why.
     browser.sign_in(&base, "admin@example.org");
