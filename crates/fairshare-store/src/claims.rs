@@ -29,6 +29,8 @@ pub struct ClaimForm {
 pub struct Claim {
     pub id: i64,
     pub org: String,
+    /// The organisation's name, as people read it.
+    pub org_name: String,
     pub person: String,
     pub person_name: String,
     pub kind: ActivityKind,
@@ -62,6 +64,7 @@ pub const CLAIMABLE: [ActivityKind; 10] = [
 struct ClaimRow {
     id: i64,
     org: String,
+    org_name: String,
     person: String,
     person_name: String,
     kind: String,
@@ -75,7 +78,7 @@ struct ClaimRow {
     comment: Option<String>,
 }
 
-const SELECT: &str = "SELECT c.id, o.slug AS org, c.person, c.person_name, c.kind, c.day, c.team, c.evidence, \
+const SELECT: &str = "SELECT c.id, o.slug AS org, o.name AS org_name, c.person, c.person_name, c.kind, c.day, c.team, c.evidence, \
      c.description, c.status, c.claimed_by, c.decided_by, c.comment \
      FROM claims c JOIN organisations o ON o.id = c.org_id";
 
@@ -85,6 +88,7 @@ fn claim(row: ClaimRow) -> Result<Claim> {
         status: parse_column("claims.status", &row.status)?,
         id: row.id,
         org: row.org,
+        org_name: row.org_name,
         person: row.person,
         person_name: row.person_name,
         day: row.day,

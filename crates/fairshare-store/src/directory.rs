@@ -38,6 +38,18 @@ pub struct OrganisationStatus {
     pub status: PartnerStatus,
     /// The month its status began (set by monthly reviews).
     pub since: Option<String>,
+    /// Why the latest monthly review changed its status, if one did.
+    pub last_review: Option<String>,
+}
+
+/// A member as the console's list shows them.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MemberSummary {
+    pub id: i64,
+    pub display_name: String,
+    pub is_bot: bool,
+    /// How many identities (addresses, accounts) are theirs.
+    pub identities: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -169,6 +181,46 @@ impl Store {
             .collect()
     }
 
+    /// One page of members whose name contains `text` (any case; every member when
+    /// empty), by name or by number, with how many match in all.
+    pub async fn search_members(
+        &self,
+        text: &str,
+        (by_name, descending): (bool, bool),
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<MemberSummary>, i64)> {
+        let pattern = crate::like_pattern(&text.trim().to_lowercase(), false);
+        let order = match (by_name, descending) {
+            (true, false) => "LOWER(m.display_name), m.id",
+            (true, true) => "LOWER(m.display_name) DESC, m.id",
+            (false, false) => "m.id",
+            (false, true) => "m.id DESC",
+        };
+        let page_sql = format!(
+            "SELECT m.id, m.display_name, m.is_bot, \
+             (SELECT COUNT(*) FROM identities i WHERE i.member_id = m.id) AS identities \
+             FROM members m WHERE LOWER(m.display_name) LIKE $1 ESCAPE '\\' \
+             ORDER BY {order} LIMIT $2 OFFSET $3"
+        );
+        let (rows, total): (Vec<MemberSummary>, (i64,)) = on_pool!(self.db(), pool => {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(page_sql))
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let total = sqlx::query_as(
+                "SELECT COUNT(*) FROM members WHERE LOWER(display_name) LIKE $1 ESCAPE '\\'",
+            )
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await?;
+            (rows, total)
+        });
+        Ok((rows, total.0))
+    }
+
     /// Every organisation with its programme status, for the console.
     pub async fn organisation_statuses(&self) -> Result<Vec<OrganisationStatus>> {
         #[derive(sqlx::FromRow)]
@@ -178,9 +230,15 @@ impl Store {
             country: Option<String>,
             status: String,
             status_since: Option<String>,
+            last_review: Option<String>,
         }
         let rows: Vec<Row> = on_pool!(self.db(), pool => {
-            sqlx::query_as("SELECT slug, name, country, status, status_since FROM organisations ORDER BY status, slug")
+            sqlx::query_as(
+                "SELECT o.slug, o.name, o.country, o.status, o.status_since, c.reason AS last_review \
+                 FROM organisations o \
+                 LEFT JOIN (SELECT org_id, MAX(id) AS id FROM status_changes GROUP BY org_id) l ON l.org_id = o.id \
+                 LEFT JOIN status_changes c ON c.id = l.id ORDER BY o.status, o.slug",
+            )
                 .fetch_all(pool)
                 .await?
         });
@@ -192,6 +250,7 @@ impl Store {
                     name: row.name,
                     country: row.country,
                     since: row.status_since,
+                    last_review: row.last_review,
                 })
             })
             .collect()

@@ -171,8 +171,6 @@ pub(crate) fn optional_web_link(field: &str, value: Option<&str>) -> Result<Opti
     }
 }
 
-/// Reads a stored state or kind column (`status`, `kind`…) into the engine's type: the
-/// one place status text becomes a value, so nothing else compares status strings.
 /// Row ids as an SQL list (`1, 2, 3`) for `IN (…)`: ids are integers, never text from
 /// outside, so they are safe to write into the statement.
 pub(crate) fn id_list(ids: &[i64]) -> String {
@@ -182,6 +180,22 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
         .join(", ")
 }
 
+/// Text from outside as a `LIKE` pattern that matches it literally (`%` and `_` are
+/// escaped with `\`; statements say `ESCAPE '\'`), with `%` added where asked.
+pub(crate) fn like_pattern(text: &str, starts_with: bool) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    if starts_with {
+        format!("{escaped}%")
+    } else {
+        format!("%{escaped}%")
+    }
+}
+
+/// Reads a stored state or kind column (`status`, `kind`…) into the engine's type: the
+/// one place status text becomes a value, so nothing else compares status strings.
 pub(crate) fn parse_column<T>(column: &str, text: &str) -> Result<T>
 where
     T: std::str::FromStr,

@@ -60,13 +60,76 @@ struct BreakdownPage {
     by_team: Vec<(String, String)>,
     lines: Vec<Line>,
     excluded: Vec<Excluded>,
+    /// The score of each month of the trend, drawn.
+    trend_chart: String,
+    /// A reviewer's form token: each activity gets a button that excludes it.
+    reviewer_csrf: Option<String>,
+    /// This page's address, where an exclusion comes back to.
+    here: String,
 }
+
+/// The activities' CSV: the table's columns, one activity a row.
+const ACTIVITIES: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/portal/breakdown",
+    label: "Activities",
+    columns: &[
+        crate::listing::Column {
+            key: "activity",
+            label: "Activity",
+            numeric: true,
+        },
+        crate::listing::Column {
+            key: "day",
+            label: "Day",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "who",
+            label: "Who",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "what",
+            label: "What",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "title",
+            label: "Title",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "team",
+            label: "Team",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "points",
+            label: "Points",
+            numeric: true,
+        },
+        crate::listing::Column {
+            key: "note",
+            label: "Note",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "credited",
+            label: "Credited by",
+            numeric: false,
+        },
+    ],
+    default_sort: ("day", false),
+};
 
 #[derive(serde::Deserialize)]
 pub struct BreakdownQuery {
     org: String,
     #[serde(default)]
     month: String,
+    /// `csv`: the month's activities as a spreadsheet.
+    #[serde(default)]
+    format: String,
 }
 
 /// Organisation admins see their own organisations; reviewers any.
@@ -86,10 +149,32 @@ pub async fn breakdown(
     if !may_see(&user, &query.org) {
         return Ok(Denied::Forbidden.into_response());
     }
-    match render(&state, &query).await {
-        Ok(p) => Ok(page(render_string(&p))),
-        Err(e) => Err(e),
+    let mut shown = render(&state, &query).await?;
+    if query.format.eq_ignore_ascii_case("csv") {
+        let rows: Vec<Vec<crate::listing::Cell>> = shown
+            .lines
+            .iter()
+            .map(|l| {
+                use crate::listing::Cell;
+                vec![
+                    Cell::number(l.id.0, l.id.0.to_string()),
+                    Cell::text(&l.day),
+                    Cell::text(&l.person),
+                    Cell::text(&l.kind),
+                    Cell::text(&l.title),
+                    Cell::text(&l.team),
+                    Cell::text(&l.points),
+                    Cell::text(&l.note),
+                    Cell::text(&l.attribution),
+                ]
+            })
+            .collect();
+        return Ok(crate::listing::csv(&ACTIVITIES, &rows));
     }
+    if user.user.can_review() {
+        shown.reviewer_csrf = Some(user.csrf.clone());
+    }
+    Ok(page(render_string(&shown)))
 }
 
 /// Points by a key, largest first.
@@ -187,7 +272,7 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
         .store
         .org_scores(&query.org, first, month.previous(), &rules)
         .await?;
-    let trend = first
+    let scores: Vec<(Month, Decimal)> = first
         .through(month)
         .map(|shown| {
             let points = if shown == month {
@@ -195,10 +280,18 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
             } else {
                 before.get(&shown).map_or(Decimal::ZERO, |s| s.score.score)
             };
-            (shown.to_string(), month_name(shown), points_text(points))
+            (shown, points)
         })
         .collect();
-
+    let trend = scores
+        .iter()
+        .map(|(shown, points)| (shown.to_string(), month_name(*shown), points_text(*points)))
+        .collect();
+    // The chart's scale is whole points; the list above it keeps the exact figures.
+    let trend_points: Vec<(String, i64)> = scores
+        .iter()
+        .map(|(shown, points)| (month_name(*shown), points.round().try_into().unwrap_or(0)))
+        .collect();
     Ok(BreakdownPage {
         title: "Breakdown",
         slug: query.org.clone(),
@@ -210,6 +303,12 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
         by_person: ranked(by_person),
         by_kind: by_kind(&scored.score),
         by_team: ranked(by_team),
+        trend_chart: crate::charts::line("Score in each month", &trend_points),
+        reviewer_csrf: None,
+        here: format!(
+            "/portal/breakdown?org={}&month={month}",
+            crate::auth::encode(&query.org)
+        ),
         lines,
         excluded,
     })

@@ -15,7 +15,9 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
 use crate::error::AppError;
+use crate::listing::{Cell, ListQuery};
 use crate::pages::render_string;
+use axum::extract::Query;
 
 struct PendingApplication {
     id: i64,
@@ -176,7 +178,26 @@ struct ClaimsPage {
     csrf: String,
     claims: Vec<fairshare_store::claims::Claim>,
     teams: String,
+    /// Decided claims of the same teams, newest first.
+    list: crate::listing::Listing,
 }
+
+const DECIDED_CLAIMS: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/admin/claims",
+    label: "Decided claims",
+    columns: &[
+        column("number", "Claim", true),
+        column("day", "Day", false),
+        column("what", "What", false),
+        column("person", "Person", false),
+        column("organisation", "Organisation", false),
+        column("team", "Team", false),
+        column("decision", "Decision", false),
+        column("by", "Decided by", false),
+        column("comment", "Comment", false),
+    ],
+    default_sort: ("number", true),
+};
 
 pub(crate) fn verifier(user: &SessionUser) -> bool {
     user.user.has(Role::TeamLead) || user.user.can_review()
@@ -198,12 +219,43 @@ pub(crate) fn verified_teams(user: &SessionUser) -> Option<Vec<String>> {
     }
 }
 
-/// The verification queue: team leads see their teams' claims, reviewers all.
-pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+/// The verification queue, and the history of decided claims below it: team leads see
+/// their teams' claims, reviewers all.
+pub async fn claims_queue(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<ListQuery>,
+) -> crate::error::Result {
     let user = require(viewer, "/admin/claims", verifier)?;
     let teams = verified_teams(&user);
     let all = teams.clone().unwrap_or_default();
     let claims = state.store.claims(None, Some(&all)).await?;
+    let decided: Vec<Vec<Cell>> = state
+        .store
+        .claims(None, None)
+        .await?
+        .into_iter()
+        .filter(|c| !c.status.is_open())
+        .filter(|c| teams.as_ref().is_none_or(|t| t.contains(&c.team)))
+        .map(|c| {
+            let partner = format!("/partners/{}", crate::auth::encode(&c.org));
+            vec![
+                Cell::number(c.id, format!("#{}", c.id)),
+                Cell::text(c.day.to_string()),
+                Cell::text(crate::format::kind_label(c.kind)),
+                Cell::text(c.person_name),
+                Cell::text(c.org_name).link(partner),
+                Cell::text(c.team),
+                Cell::text(c.status.as_str()),
+                Cell::text(c.decided_by.unwrap_or_default()),
+                Cell::text(c.comment.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let list = match crate::listing::show(&DECIDED_CLAIMS, decided, &query) {
+        crate::listing::Shown::Csv(csv) => return Ok(csv),
+        crate::listing::Shown::Page(list) => list,
+    };
     Ok(page(render_string(&ClaimsPage {
         title: "Claims to verify",
         nav: crate::console_nav::console_nav(&state, &user, "/admin/claims").await?,
@@ -213,6 +265,7 @@ pub async fn claims_queue(State(state): State<AppState>, viewer: Viewer) -> crat
         teams: teams
             .map(|t| t.join(", "))
             .unwrap_or_else(|| "every team".into()),
+        list,
     })))
 }
 
@@ -319,6 +372,10 @@ pub struct CorrectionForm {
     #[serde(default)]
     correction: String,
     reason: String,
+    /// Where to return: the breakdown the exclusion was made from (only console and
+    /// portal addresses are followed).
+    #[serde(default)]
+    back: String,
 }
 
 /// Excludes an activity from scoring (`activity`), or lifts an exclusion (`correction`).
@@ -358,7 +415,11 @@ pub async fn correct(
         }
         other => return Err(AppError::NotFound(format!("no action `{other}`"))),
     }
-    Ok(Redirect::to(&crate::chrome::done_at("/admin/corrections", "corrected")).into_response())
+    let back = Some(form.back.as_str())
+        .filter(|b| b.starts_with("/portal/breakdown?") || b.starts_with("/admin/"))
+        .filter(|b| !b.contains("//") && !b.contains('\\'))
+        .unwrap_or("/admin/corrections");
+    Ok(Redirect::to(&crate::chrome::done_at(back, "corrected")).into_response())
 }
 
 #[derive(Template)]
@@ -397,102 +458,340 @@ pub async fn decide_price(
     Ok(Redirect::to(&crate::chrome::done_at("/admin/prices", "price-decided")).into_response())
 }
 
-/// Entries shown on the audit log page.
-const AUDIT_PAGE: i64 = 200;
+const AUDIT: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/admin/audit",
+    label: "Audit entries",
+    columns: &[
+        column("when", "When", false),
+        column("who", "Who", false),
+        column("what", "What", false),
+        column("subject", "Subject", false),
+        column("details", "What changed", false),
+    ],
+    default_sort: ("when", true),
+};
+
+/// Entries a CSV or JSON export of the audit log holds at most (the CLI's `audit`
+/// exports any number).
+const AUDIT_EXPORT: i64 = 100_000;
 
 #[derive(Template)]
 #[template(path = "console_audit.html")]
 struct AuditPage {
     title: &'static str,
     nav: crate::console_nav::ConsoleNav,
-    subject: String,
-    /// Each entry with its details as text and its subject URL-encoded.
-    entries: Vec<(fairshare_store::AuditEntry, String, String)>,
-    limit: i64,
+    filter: AuditQuery,
+    /// Every action on record: its code and its words.
+    actions: Vec<(String, String)>,
+    /// The same entries as JSON, with their details as recorded.
+    json: String,
+    list: crate::listing::Listing,
 }
 
-#[derive(serde::Deserialize, Default)]
+/// The audit log's filters besides the list's own (`q`, `sort`, `order`, `page`,
+/// `format`, which also takes `json`).
+#[derive(serde::Deserialize, Default, Clone)]
 pub struct AuditQuery {
     #[serde(default)]
+    who: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
     subject: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    format: String,
 }
 
-/// The audit log, newest first, optionally of subjects starting with a prefix
-/// (`org:acme`, `rules:`, `member:12`).
+impl AuditQuery {
+    fn list_query(&self) -> ListQuery {
+        ListQuery {
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+            order: self.order.clone(),
+            page: self.page.clone(),
+            format: self.format.clone(),
+        }
+    }
+
+    fn filter(&self) -> Result<fairshare_store::audit::AuditFilter, AppError> {
+        let date = |name: &str, text: &str| match text.trim() {
+            "" => Ok(None),
+            text => fairshare_engine::iso_date::parse(text)
+                .map(Some)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!("`{name}`: `{text}` is not a date (YYYY-MM-DD)"))
+                }),
+        };
+        Ok(fairshare_store::audit::AuditFilter {
+            actor: self.who.clone(),
+            action: self.action.clone(),
+            subject: self.subject.clone(),
+            text: self.q.clone(),
+            from: date("from", &self.from)?,
+            until: date("until", &self.until)?,
+        })
+    }
+
+    /// The filters every link of the page keeps.
+    fn hidden(&self) -> Vec<(String, String)> {
+        [
+            ("who", &self.who),
+            ("action", &self.action),
+            ("subject", &self.subject),
+            ("from", &self.from),
+            ("until", &self.until),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+    }
+}
+
+/// The audit log: filtered by who, what, subject, dates and text; sorted; paged; as
+/// CSV (details in words) or JSON (details as recorded).
 pub async fn audit(
     State(state): State<AppState>,
     viewer: Viewer,
-    axum::extract::Query(query): axum::extract::Query<AuditQuery>,
+    Query(query): Query<AuditQuery>,
 ) -> crate::error::Result {
-    let user = reviewer(viewer, "/admin/audit")?;
-    let subject = query.subject.trim().to_string();
-    let prefix = Some(subject.as_str()).filter(|s| !s.is_empty());
-    let entries = state.store.audit_log(prefix, AUDIT_PAGE).await?;
+    use fairshare_store::audit::AuditOrder;
+    let user = reviewer(viewer, AUDIT.path)?;
+    let list_query = query.list_query();
+    let filter = query.filter()?;
+    let order = match list_query.sort.as_str() {
+        "who" => AuditOrder::Actor,
+        "what" => AuditOrder::Action,
+        "subject" => AuditOrder::Subject,
+        _ => AuditOrder::When,
+    };
+    let descending = match list_query.order.as_str() {
+        "asc" => false,
+        "desc" => true,
+        _ => order == AuditOrder::When,
+    };
+    let export = list_query.wants_csv() || query.format == "json";
+    let page_size = crate::listing::PAGE_SIZE as i64;
+    let (offset, limit) = if export {
+        (0, AUDIT_EXPORT)
+    } else {
+        ((list_query.page() as i64 - 1) * page_size, page_size)
+    };
+    let (entries, total) = state
+        .store
+        .audit_search(&filter, (order, descending), offset, limit)
+        .await?;
+    if query.format == "json" {
+        return Ok(axum::Json(entries).into_response());
+    }
+    let rows = entries
+        .iter()
+        .map(|e| {
+            vec![
+                Cell::number(e.id, crate::format::minute(e.at)),
+                Cell::text(&e.actor).link(format!(
+                    "/admin/audit?who={}",
+                    crate::auth::encode(&e.actor)
+                )),
+                Cell::text(crate::format::audit_words(&e.action)),
+                Cell::text(&e.subject).link(format!(
+                    "/admin/audit?subject={}",
+                    crate::auth::encode(&e.subject)
+                )),
+                Cell::text(crate::format::json_words(&e.details)),
+            ]
+        })
+        .collect::<Vec<_>>();
+    if list_query.wants_csv() {
+        return Ok(crate::listing::csv(&AUDIT, &rows));
+    }
+    let mut list = crate::listing::Listing::of_page(
+        &AUDIT,
+        rows,
+        usize::try_from(total).unwrap_or(0),
+        &list_query,
+        query.hidden(),
+    );
+    list.search_form = false;
+    let actions = state
+        .store
+        .audit_actions()
+        .await?
+        .into_iter()
+        .map(|code| {
+            let words = crate::format::audit_words(&code);
+            (code, words)
+        })
+        .collect();
     Ok(page(render_string(&AuditPage {
         title: "Audit log",
-        nav: crate::console_nav::console_nav(&state, &user, "/admin/audit").await?,
-        entries: entries
-            .into_iter()
-            .map(|e| {
-                let details = if e.details.is_null() {
-                    String::new()
-                } else {
-                    e.details.to_string()
-                };
-                let link = crate::auth::encode(&e.subject);
-                (e, details, link)
-            })
-            .collect(),
-        subject,
-        limit: AUDIT_PAGE,
+        nav: crate::console_nav::console_nav(&state, &user, AUDIT.path).await?,
+        filter: query,
+        actions,
+        json: list.csv.replace("format=csv", "format=json"),
+        list,
     })))
 }
 
+/// A console list page: its navigation and one [`Listing`](crate::listing::Listing).
 #[derive(Template)]
-#[template(path = "console_runs.html")]
-struct RunsPage {
+#[template(path = "console_list.html")]
+struct ListPage {
     title: &'static str,
     nav: crate::console_nav::ConsoleNav,
-    runs: Vec<fairshare_store::audit::ImportRun>,
+    lead: String,
+    list: crate::listing::Listing,
 }
 
-pub async fn runs(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
-    let user = reviewer(viewer, "/admin/runs")?;
-    let runs = state.store.import_runs(100).await?;
-    Ok(page(render_string(&RunsPage {
-        title: "Import runs",
-        nav: crate::console_nav::console_nav(&state, &user, "/admin/runs").await?,
-        runs,
-    })))
+/// A list's page, or its rows as CSV.
+async fn list_page(
+    state: &AppState,
+    user: &SessionUser,
+    spec: &crate::listing::ListSpec,
+    lead: String,
+    shown: crate::listing::Shown,
+) -> crate::error::Result {
+    Ok(match shown {
+        crate::listing::Shown::Csv(csv) => csv,
+        crate::listing::Shown::Page(list) => page(render_string(&ListPage {
+            title: spec.label,
+            nav: crate::console_nav::console_nav(state, user, spec.path).await?,
+            lead,
+            list,
+        })),
+    })
 }
 
-#[derive(Template)]
-#[template(path = "console_organisations.html")]
-struct OrganisationsPage {
-    title: &'static str,
-    nav: crate::console_nav::ConsoleNav,
-    organisations: Vec<(String, String, String, String, String)>,
+const RUNS: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/admin/runs",
+    label: "Import runs",
+    columns: &[
+        column("when", "When", false),
+        column("source", "Source", false),
+        column("input", "Input", false),
+        column("by", "By", false),
+        column("summary", "What it counted", false),
+    ],
+    default_sort: ("when", true),
+};
+
+/// Import runs kept on the page (older runs stay in the audit log and the CLI).
+const RUNS_SHOWN: i64 = 5_000;
+
+pub async fn runs(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<ListQuery>,
+) -> crate::error::Result {
+    let user = reviewer(viewer, RUNS.path)?;
+    let rows = state
+        .store
+        .import_runs(RUNS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|r| {
+            vec![
+                Cell::number(r.id, crate::format::minute(r.started_at)),
+                Cell::text(r.source),
+                Cell::text(r.input),
+                Cell::text(r.actor),
+                Cell::text(crate::format::json_text_words(&r.summary)),
+            ]
+        })
+        .collect();
+    let lead = format!(
+        "Every import, newest first (the latest {RUNS_SHOWN}); the CLI's `runs` lists them all."
+    );
+    list_page(
+        &state,
+        &user,
+        &RUNS,
+        lead,
+        crate::listing::show(&RUNS, rows, &query),
+    )
+    .await
 }
 
-pub async fn organisations(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
-    let user = reviewer(viewer, "/admin/organisations")?;
-    let rows = state.store.organisation_statuses().await?;
-    Ok(page(render_string(&OrganisationsPage {
-        title: "Organisations",
-        nav: crate::console_nav::console_nav(&state, &user, "/admin/organisations").await?,
-        organisations: rows
-            .into_iter()
-            .map(|o| {
-                (
-                    o.slug,
-                    o.name,
-                    crate::site::country_name(o.country.as_deref()),
-                    o.status.label().to_string(),
-                    o.since.unwrap_or_default(),
-                )
-            })
-            .collect(),
-    })))
+/// A list column (`const` so specs are fixed tables).
+const fn column(key: &'static str, label: &'static str, numeric: bool) -> crate::listing::Column {
+    crate::listing::Column {
+        key,
+        label,
+        numeric,
+    }
+}
+
+const ORGANISATIONS: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/admin/organisations",
+    label: "Organisations",
+    columns: &[
+        column("name", "Organisation", false),
+        column("slug", "Slug", false),
+        column("country", "Country", false),
+        column("status", "Status", false),
+        column("since", "Since", false),
+        column("score", "Score last month", true),
+        column("activities", "Activities last month", true),
+        column("review", "Latest review", false),
+    ],
+    default_sort: ("name", false),
+};
+
+/// Every organisation with its status, last month's score (the engine's, on the rules
+/// in force) and what the latest review said; each name leads to its standing.
+pub async fn organisations(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<ListQuery>,
+) -> crate::error::Result {
+    let user = reviewer(viewer, ORGANISATIONS.path)?;
+    let last_month = Month::of(state.today()).previous();
+    let rules = state.rules().await?.scoring;
+    let scores = state.store.month_scores(last_month, &rules).await?;
+    let scores: std::collections::HashMap<&str, &fairshare_engine::scoring::Score> =
+        scores.iter().map(|s| (s.org.as_str(), &s.score)).collect();
+    let rows = state
+        .store
+        .organisation_statuses()
+        .await?
+        .into_iter()
+        .map(|o| {
+            let score = scores.get(o.slug.as_str());
+            let points = score.map_or(rust_decimal::Decimal::ZERO, |s| s.score);
+            let activities = score.map_or(0, |s| s.activities);
+            vec![
+                Cell::text(o.name).link(format!("/portal?org={}", crate::auth::encode(&o.slug))),
+                Cell::text(o.slug),
+                Cell::text(crate::site::country_name(o.country.as_deref())),
+                Cell::text(o.status.label()),
+                Cell::text(o.since.unwrap_or_default()),
+                Cell::number(points, crate::format::points_text(points)),
+                Cell::number(activities as i64, activities.to_string()),
+                Cell::text(o.last_review.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let lead = format!("Scores and activities of {last_month}, on the rules in force.");
+    list_page(
+        &state,
+        &user,
+        &ORGANISATIONS,
+        lead,
+        crate::listing::show(&ORGANISATIONS, rows, &query),
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -503,23 +802,71 @@ struct MembersPage {
     csrf: String,
     query: String,
     member: Option<fairshare_store::directory::MemberDetail>,
+    /// Members whose name matches the search (everyone, without one).
+    list: crate::listing::Listing,
     changes: Vec<fairshare_store::directory::MemberChange>,
     suggestions: Vec<Vec<(i64, String)>>,
 }
 
-#[derive(serde::Deserialize, Default)]
-pub struct MemberQuery {
-    #[serde(default)]
-    q: String,
-}
+const MEMBERS: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/admin/members",
+    label: "Members",
+    columns: &[
+        column("name", "Name", false),
+        column("number", "Member", true),
+        column("kind", "Person or bot", false),
+        column("identities", "Identities", true),
+    ],
+    default_sort: ("name", false),
+};
 
 /// Find a person by id or identity; merge, split and undo.
 pub async fn members(
     State(state): State<AppState>,
     viewer: Viewer,
-    axum::extract::Query(query): axum::extract::Query<MemberQuery>,
+    Query(query): Query<ListQuery>,
 ) -> crate::error::Result {
     let user = reviewer(viewer, "/admin/members")?;
+    let by_name = query.sort != "number";
+    let descending = match query.order.as_str() {
+        "desc" => true,
+        "asc" => false,
+        _ => !by_name,
+    };
+    let page_size = crate::listing::PAGE_SIZE as i64;
+    let (offset, limit) = if query.wants_csv() {
+        (0, i64::MAX)
+    } else {
+        ((query.page() as i64 - 1) * page_size, page_size)
+    };
+    let (found, total) = state
+        .store
+        .search_members(query.search(), (by_name, descending), offset, limit)
+        .await?;
+    let rows: Vec<Vec<Cell>> = found
+        .into_iter()
+        .map(|m| {
+            let number = format!("#{}", m.id);
+            let href = format!("/admin/members?q={}", crate::auth::encode(&number));
+            vec![
+                Cell::text(m.display_name).link(href),
+                Cell::number(m.id, number),
+                Cell::text(if m.is_bot { "bot" } else { "person" }),
+                Cell::number(m.identities, m.identities.to_string()),
+            ]
+        })
+        .collect();
+    if query.wants_csv() {
+        return Ok(crate::listing::csv(&MEMBERS, &rows));
+    }
+    let mut list = crate::listing::Listing::of_page(
+        &MEMBERS,
+        rows,
+        usize::try_from(total).unwrap_or(0),
+        &query,
+        Vec::new(),
+    );
+    list.search_form = false;
     let nav = crate::console_nav::console_nav(&state, &user, "/admin/members").await?;
     let result: Result<MembersPage, StoreError> = async {
         let member = if query.q.trim().is_empty() {
@@ -540,6 +887,7 @@ pub async fn members(
             csrf: user.csrf.clone(),
             query: query.q.clone(),
             member,
+            list,
             changes,
             suggestions: state.store.merge_suggestions(20).await?,
         })

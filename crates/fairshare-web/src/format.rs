@@ -125,9 +125,66 @@ pub fn kind_labels(rows: Vec<(String, i64)>) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// Recorded details (an audit entry's, an import run's summary) as one line a person
+/// reads: `{"inserted": 5, "skipped": {"bots": 2}}` reads "inserted 5 · skipped (bots 2)".
+/// Empty values are left out; kinds read as words. The JSON itself stays in exports.
+pub fn json_words(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn words(value: &Value) -> Option<String> {
+        match value {
+            Value::Null => None,
+            Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(kind_label(s)),
+            Value::Array(items) => {
+                let parts: Vec<String> = items.iter().filter_map(words).collect();
+                match parts.len() {
+                    0 => None,
+                    1..=5 => Some(parts.join(", ")),
+                    n => Some(format!("{}, … ({n} in all)", parts[..3].join(", "))),
+                }
+            }
+            Value::Object(fields) => {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .filter_map(|(key, value)| {
+                        let key = key.replace('_', " ");
+                        words(value).map(|v| match value {
+                            Value::Object(_) => format!("{key} ({v})"),
+                            _ => format!("{key} {v}"),
+                        })
+                    })
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" · "))
+            }
+        }
+    }
+    words(value).unwrap_or_default()
+}
+
+/// [`json_words`] of details kept as JSON text; text that is not JSON is shown as it is.
+pub fn json_text_words(text: &str) -> String {
+    serde_json::from_str(text)
+        .map(|value| json_words(&value))
+        .unwrap_or_else(|_| text.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_details_read_as_one_line_without_empty_values() {
+        let details = serde_json::json!({
+            "inserted": 5, "skipped": {"bots": 2, "note": ""}, "kind": "pr_merged", "org": null
+        });
+        assert_eq!(
+            json_words(&details),
+            "inserted 5 · kind Pull request merged · skipped (bots 2)"
+        );
+        assert_eq!(json_text_words("not json"), "not json");
+    }
 
     #[test]
     fn audit_actions_read_as_words_and_unknown_ones_as_recorded() {

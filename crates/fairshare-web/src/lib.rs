@@ -17,6 +17,7 @@ pub mod error;
 mod format;
 pub use format::minute;
 pub mod github_login;
+mod listing;
 mod lookup;
 mod machine;
 pub mod mail;

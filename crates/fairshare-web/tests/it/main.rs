@@ -2,6 +2,7 @@
 
 mod applications;
 mod connections;
+mod console;
 mod limits;
 mod probes;
 mod roles;

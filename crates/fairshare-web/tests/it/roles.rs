@@ -79,13 +79,22 @@ pub(crate) async fn sign_in_as(state: &AppState, email: &str, grants: &[Grant]) 
     }
 }
 
-pub(crate) async fn status(
+/// What a request answered: its status, where it redirects, and its body.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) location: String,
+    pub(crate) content_type: String,
+    pub(crate) body: String,
+}
+
+/// A request through the router, as `session` when given (`form` is a POST's body).
+pub(crate) async fn fetch(
     state: &AppState,
     method: &str,
     uri: &str,
     session: Option<&Session>,
     form: &str,
-) -> StatusCode {
+) -> Answer {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(session) = session {
         request = request.header(header::COOKIE, &session.cookie);
@@ -97,10 +106,36 @@ pub(crate) async fn status(
         .oneshot(request.body(Body::from(form.to_string())).unwrap())
         .await
         .unwrap();
+    let header_text = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|v: &header::HeaderValue| v.to_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    let (location, content_type) = (
+        header_text(header::LOCATION),
+        header_text(header::CONTENT_TYPE),
+    );
     let status = response.status();
     // Read the body whole, so that a page that fails while rendering fails here.
-    response.into_body().collect().await.unwrap();
-    status
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        location,
+        content_type,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub(crate) async fn status(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    session: Option<&Session>,
+    form: &str,
+) -> StatusCode {
+    fetch(state, method, uri, session, form).await.status
 }
 
 #[tokio::test]
