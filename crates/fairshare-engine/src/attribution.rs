@@ -49,6 +49,16 @@ impl Reason {
         }
     }
 
+    /// Why work is credited where it is, in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Explicit => "named in the contribution or the claim",
+            Reason::Affiliation => "a recorded affiliation",
+            Reason::EmailDomain => "the email address's domain",
+            Reason::Unaffiliated => "no organisation found",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Reason> {
         [
             Reason::Explicit,

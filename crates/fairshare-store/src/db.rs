@@ -131,6 +131,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "organisation reads",
         include_str!("../migrations/sqlite/0023_org_reads.sql"),
     ),
+    (
+        24,
+        "people's requests",
+        include_str!("../migrations/sqlite/0024_people_requests.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -247,6 +252,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         23,
         "organisation reads",
         include_str!("../migrations/postgres/0023_org_reads.sql"),
+    ),
+    (
+        24,
+        "people's requests",
+        include_str!("../migrations/postgres/0024_people_requests.sql"),
     ),
 ];
 

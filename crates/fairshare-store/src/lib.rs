@@ -33,6 +33,7 @@ pub mod locks;
 pub mod mail_queue;
 pub mod org_changes;
 pub mod payments;
+pub mod people;
 pub mod public;
 pub mod rates;
 mod report;

@@ -242,7 +242,11 @@ async fn render(state: &AppState, query: &BreakdownQuery) -> Result<BreakdownPag
             url: detail.url.clone(),
             points: points_text(item.points),
             note,
-            attribution: format!("{}, {}", detail.source, detail.attribution),
+            attribution: format!(
+                "{}, {}",
+                detail.source,
+                crate::format::attribution_words(&detail.attribution)
+            ),
         });
     }
     lines.sort_by(|a, b| a.day.cmp(&b.day).then(a.id.cmp(&b.id)));

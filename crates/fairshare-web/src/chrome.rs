@@ -85,6 +85,18 @@ const DONE: &[(&str, &str)] = &[
         "rules-saved",
         "The rules are recorded and in force from now on.",
     ),
+    (
+        "dispute-sent",
+        "Your dispute is sent; a reviewer looks at it and the answer shows here.",
+    ),
+    (
+        "dispute-decided",
+        "The dispute is settled; the person sees your answer in their member area.",
+    ),
+    (
+        "forgotten",
+        "You are forgotten: your addresses, accounts and names are removed from your contributions, which stay only as anonymous counts.",
+    ),
     ("saved", "Saved."),
 ];
 

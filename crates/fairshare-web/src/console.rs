@@ -806,6 +806,8 @@ struct MembersPage {
     list: crate::listing::Listing,
     changes: Vec<fairshare_store::directory::MemberChange>,
     suggestions: Vec<Vec<(i64, String)>>,
+    /// Attribution disputes waiting for a reviewer.
+    disputes: Vec<fairshare_store::people::Dispute>,
 }
 
 const MEMBERS: crate::listing::ListSpec = crate::listing::ListSpec {
@@ -890,6 +892,7 @@ pub async fn members(
             list,
             changes,
             suggestions: state.store.merge_suggestions(20).await?,
+            disputes: state.store.disputes(true).await?,
         })
     }
     .await;
@@ -998,6 +1001,32 @@ pub async fn member_action(
     Ok(Redirect::to(&crate::chrome::done_at(
         &format!("/admin/members?q={}", crate::auth::encode(&shown)),
         "member-changed",
+    ))
+    .into_response())
+}
+
+/// A reviewer settles an attribution dispute (after putting the credit right with an
+/// affiliation, or with a comment saying why not).
+pub async fn decide_dispute(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> crate::error::Result {
+    let user = require_form(
+        viewer,
+        "/admin/members",
+        |u| u.user.can_review(),
+        &form.csrf,
+    )?;
+    let verdict = form.verdict(RequestKind::Claim)?;
+    state
+        .store
+        .decide_dispute(id, verdict, &form.comment, &user.user.email)
+        .await?;
+    Ok(Redirect::to(&crate::chrome::done_at(
+        "/admin/members#disputes",
+        "dispute-decided",
     ))
     .into_response())
 }

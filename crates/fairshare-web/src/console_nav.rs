@@ -51,7 +51,7 @@ pub(crate) async fn console_nav(
         ),
         ("/admin/corrections", "Corrections", 0),
         ("/admin/organisations", "Organisations", 0),
-        ("/admin/members", "Members", 0),
+        ("/admin/members", "Members and disputes", waiting.disputes),
         ("/admin/runs", "Import runs", 0),
         ("/admin/sources", "Sources and schedule", 0),
         ("/admin/settings", "Settings", 0),

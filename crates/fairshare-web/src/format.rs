@@ -40,6 +40,13 @@ pub fn kind_label(kind: impl std::fmt::Display) -> String {
     }
 }
 
+/// Why work is credited where it is (`email_domain` reads "the email address's
+/// domain"); text that is not a reason is shown as it is.
+pub fn attribution_words(reason: &str) -> String {
+    fairshare_engine::attribution::Reason::parse(reason)
+        .map_or_else(|| reason.to_string(), |r| r.label().to_string())
+}
+
 /// What an audit entry's action did, in words (`claims.approve` reads "Claim
 /// approved"); an action not listed here is shown as recorded.
 pub fn audit_words(action: &str) -> String {
@@ -66,9 +73,13 @@ pub fn audit_words(action: &str) -> String {
         ("claims.submit", "Claim submitted"),
         ("corrections.add", "Activity excluded from scoring"),
         ("corrections.remove", "Exclusion lifted"),
+        ("disputes.approved", "Attribution dispute settled"),
+        ("disputes.rejected", "Attribution dispute rejected"),
         ("mail.subscribe", "Mail turned on"),
         ("mail.unsubscribe", "Mail turned off"),
         ("members.affiliate", "Affiliation added"),
+        ("members.dispute", "Attribution disputed"),
+        ("members.forget", "Person forgotten at their request"),
         ("members.merge", "Members merged"),
         ("members.opt_in", "Agreed to be named"),
         ("members.opt_out", "Withdrew consent to be named"),

@@ -1,7 +1,9 @@
-//! The member area (`/me`): a contributor sees their identities, their contributions
-//! and the organisation each is credited to, answers the organisations that list them
-//! as staff, and opts in or out of being named publicly. It acts on the person behind
-//! the account's email address, so it needs that address confirmed first.
+//! The member area (`/me`): a contributor sees their identities and their
+//! contributions page by page with the organisation each is credited to, disputes a
+//! credit (reviewers settle it), answers the organisations that list them as staff,
+//! opts in or out of being named publicly, downloads everything held about them and
+//! can ask to be forgotten. It acts on the person behind the account's email address,
+//! so it needs that address confirmed first.
 
 use askama::Template;
 use axum::Form;
@@ -27,6 +29,62 @@ struct MePage {
     verified: bool,
     member: Option<MemberDetail>,
     pending: Vec<(i64, String, String)>,
+    /// Their contributions, a page at a time.
+    list: crate::listing::Listing,
+    /// The organisations their work is credited to, by slug and name, for a dispute
+    /// (`unaffiliated` for none).
+    credited: Vec<(String, String)>,
+    /// Their disputes, newest first.
+    disputes: Vec<fairshare_store::people::Dispute>,
+}
+
+const CONTRIBUTIONS: crate::listing::ListSpec = crate::listing::ListSpec {
+    path: "/me",
+    label: "Your contributions",
+    columns: &[
+        crate::listing::Column {
+            key: "day",
+            label: "Day",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "what",
+            label: "What",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "title",
+            label: "Title",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "source",
+            label: "Source",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "credited",
+            label: "Credited to",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "why",
+            label: "Why there",
+            numeric: false,
+        },
+        crate::listing::Column {
+            key: "scored",
+            label: "Scored",
+            numeric: false,
+        },
+    ],
+    default_sort: ("day", true),
+};
+
+/// The organisation a contribution is credited to, as a person reads it.
+fn credited_to(org: &Option<(String, String)>) -> String {
+    org.as_ref()
+        .map_or_else(|| "no organisation".to_string(), |(_, name)| name.clone())
 }
 
 /// The signed-in user with a confirmed address, and their identity key.
@@ -40,8 +98,13 @@ fn confirmed(viewer: Viewer) -> Result<(SessionUser, IdentityKey), Box<Response>
     Ok((user, key))
 }
 
-pub async fn me(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+pub async fn me(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<crate::listing::ListQuery>,
+) -> crate::error::Result {
     let user = require(viewer, "/me", |_| true)?;
+    let page_size = crate::listing::PAGE_SIZE as i64;
     let result: Result<MePage, AppError> = async {
         let (member, pending) = if user.user.verified {
             let key = IdentityKey::from_email(&user.user.email)
@@ -55,6 +118,62 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> crate::error::
         } else {
             (None, Vec::new())
         };
+        let (rows, total, disputes) = match &member {
+            Some(m) => {
+                let offset = (query.page() as i64 - 1) * page_size;
+                let (own, total) = state.store.own_activities(m.id, offset, page_size).await?;
+                let rows = own
+                    .into_iter()
+                    .map(|a| {
+                        use crate::listing::Cell;
+                        let title = Cell::text(a.title.clone().unwrap_or_default());
+                        let title = match a.url.as_deref().filter(|u| crate::format::is_link(u)) {
+                            Some(url) => title.link(url),
+                            None => title,
+                        };
+                        vec![
+                            Cell::text(a.occurred_at.date().to_string()),
+                            Cell::text(a.kind.label()),
+                            title,
+                            Cell::text(a.source),
+                            Cell::text(credited_to(&a.org)),
+                            Cell::text(crate::format::attribution_words(&a.attribution)),
+                            Cell::text(if a.excluded {
+                                "no: excluded by a reviewer"
+                            } else {
+                                "yes"
+                            }),
+                        ]
+                    })
+                    .collect();
+                let disputes = state
+                    .store
+                    .disputes(false)
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.member == m.id)
+                    .collect();
+                (rows, total, disputes)
+            }
+            None => (Vec::new(), 0, Vec::new()),
+        };
+        let mut list = crate::listing::Listing::of_page(
+            &CONTRIBUTIONS,
+            rows,
+            usize::try_from(total).unwrap_or(0),
+            &query,
+            Vec::new(),
+        );
+        list.search_form = false;
+        let credited = member
+            .as_ref()
+            .map(|m| {
+                m.activities_by_org
+                    .iter()
+                    .map(|(slug, _)| (slug.clone(), slug.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(MePage {
             title: "Your contributions",
             email: user.user.email.clone(),
@@ -62,6 +181,9 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> crate::error::
             verified: user.user.verified,
             member,
             pending,
+            list,
+            credited,
+            disputes,
         })
     }
     .await;
@@ -123,4 +245,107 @@ pub async fn answer_staff(
         .confirm_staff(application, &key, confirm, &user.user.email)
         .await?;
     Ok(Redirect::to(&crate::chrome::done_at("/me", "saved")).into_response())
+}
+
+/// The member behind the signed-in, confirmed address.
+async fn own_member(
+    state: &AppState,
+    user: &SessionUser,
+) -> Result<fairshare_engine::MemberId, AppError> {
+    Ok(state.store.find_member(&user.user.email).await?)
+}
+
+#[derive(serde::Deserialize)]
+pub struct DisputeForm {
+    #[serde(default)]
+    csrf: String,
+    /// The organisation's slug, or `unaffiliated`.
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A person disputes the organisation their work is credited to; it reaches the
+/// reviewers' console as a request.
+pub async fn dispute(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<DisputeForm>,
+) -> crate::error::Result {
+    let (user, _) = match confirmed(viewer) {
+        Ok(found) => found,
+        Err(response) => return Ok(*response),
+    };
+    check_csrf(&user, &form.csrf)?;
+    let member = own_member(&state, &user).await?;
+    let org = Some(form.org.trim()).filter(|o| !o.is_empty() && *o != "unaffiliated");
+    state
+        .store
+        .raise_dispute(member, org, &form.reason, &user.user.email)
+        .await?;
+    Ok(Redirect::to(&crate::chrome::done_at("/me#disputes", "dispute-sent")).into_response())
+}
+
+/// `/me/data.json`: everything Fairshare holds about the signed-in person.
+pub async fn download(State(state): State<AppState>, viewer: Viewer) -> crate::error::Result {
+    let (user, _) = match confirmed(viewer) {
+        Ok(found) => found,
+        Err(response) => return Ok(*response),
+    };
+    let account = serde_json::json!({
+        "email": user.user.email,
+        "roles": user.user.grants.iter().map(|g| format!("{}:{}", g.role.as_str(), g.scope)).collect::<Vec<_>>(),
+    });
+    let member = match state.store.find_member(&user.user.email).await {
+        Ok(member) => state.store.member_export(member).await?,
+        Err(StoreError::NotFound(_)) => serde_json::Value::Null,
+        Err(e) => return Err(e.into()),
+    };
+    let body = serde_json::to_vec_pretty(
+        &serde_json::json!({ "account": account, "contributor": member }),
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-fairshare-data.json\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct ForgetForm {
+    #[serde(default)]
+    csrf: String,
+    /// The person ticked that they understand it cannot be undone.
+    #[serde(default)]
+    understood: String,
+}
+
+/// A person asks to be forgotten: their identities and names are removed at once,
+/// anonymous counts kept (audited).
+pub async fn forget(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ForgetForm>,
+) -> crate::error::Result {
+    let (user, _) = match confirmed(viewer) {
+        Ok(found) => found,
+        Err(response) => return Ok(*response),
+    };
+    check_csrf(&user, &form.csrf)?;
+    if form.understood != "yes" {
+        return Err(AppError::BadRequest(
+            "`understood`: tick the box to confirm that forgetting cannot be undone".into(),
+        ));
+    }
+    let member = own_member(&state, &user).await?;
+    state.store.forget_member(member, &user.user.email).await?;
+    Ok(Redirect::to(&crate::chrome::done_at("/me", "forgotten")).into_response())
 }

@@ -4,35 +4,11 @@
 
 use axum::http::StatusCode;
 use fairshare_store::StoreError;
-use fairshare_store::accounts::{Grant, Role, TokenPurpose};
+use fairshare_store::accounts::{Grant, Role};
 use fairshare_store::claims::ClaimForm;
-use fairshare_web::AppState;
-use fairshare_web::auth::{random_token, token_hash};
 
-use crate::roles::{Session, people, sign_in_as, status};
+use crate::roles::{Session, confirmed, people, sign_in_as, status};
 use crate::states;
-
-/// A signed-in account whose address is confirmed, with `grants`.
-async fn confirmed(state: &AppState, email: &str, grants: &[Grant]) -> Session {
-    let session = sign_in_as(state, email, grants).await;
-    let token = random_token();
-    state
-        .store
-        .issue_token(
-            email,
-            &token_hash(&token),
-            TokenPurpose::Verify,
-            time::Duration::hours(1),
-        )
-        .await
-        .unwrap();
-    state
-        .store
-        .redeem_token(&token_hash(&token), TokenPurpose::Verify, None)
-        .await
-        .unwrap();
-    session
-}
 
 fn application(session: &Session, org: &str, extra: &str) -> String {
     format!(

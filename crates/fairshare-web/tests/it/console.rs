@@ -1,12 +1,8 @@
 //! The console's lists and one-click corrections, in-process on every backend:
 //! searched, sorted, paged and exported as a reviewer works through them.
 
-use fairshare_engine::{ActivityKind, IdentityKey};
-use fairshare_import::{ActivityRecord, PersonRef, Skips};
-use time::macros::datetime;
-
 use crate::roles::{Session, fetch, people};
-use crate::states;
+use crate::{commits, states};
 
 /// The reviewer of `people`'s sessions.
 fn reviewer(sessions: &[Session]) -> &Session {
@@ -95,25 +91,7 @@ async fn organisations_are_searched_sorted_and_exported() {
 async fn a_reviewer_excludes_an_activity_from_its_month_with_one_click() {
     for (state, t) in states().await {
         let sessions = people(&state).await;
-        let mut ingest = state
-            .store
-            .begin_ingest("test", "one.jsonl", "digest-1", "test", &[])
-            .await
-            .unwrap();
-        let person = PersonRef::new(
-            IdentityKey::parse("ada@acme.org").unwrap(),
-            Some("Ada Lovelace"),
-        );
-        let commit = |id: &str| {
-            ActivityRecord::new(
-                id.into(),
-                ActivityKind::Commit,
-                person.clone(),
-                datetime!(2026-10-05 10:00 UTC),
-            )
-        };
-        ingest.add(&[commit("one"), commit("two")]).await.unwrap();
-        ingest.finish(&Skips::default()).await.unwrap();
+        commits(&state, "ada@acme.org", &["one", "two"]).await;
         let month = "/portal/breakdown?org=acme&month=2026-10";
 
         let admin_view = fetch(&state, "GET", month, Some(&sessions[2]), "").await;

@@ -4,6 +4,7 @@ mod applications;
 mod connections;
 mod console;
 mod limits;
+mod me;
 mod probes;
 mod roles;
 mod sign_in;
@@ -205,4 +206,31 @@ async fn health_assets_and_not_found() {
     let missing = get(&state, "/no/such/page").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Page not found"));
+}
+
+/// Commits by `identity` ("Ada Lovelace") on 2026-10-05, one per external id, titled
+/// "Commit ID", imported as a source would.
+async fn commits(state: &AppState, identity: &str, ids: &[&str]) {
+    use fairshare_import::{ActivityRecord, PersonRef, Skips};
+    let key = fairshare_engine::IdentityKey::parse(identity).unwrap();
+    let mut ingest = state
+        .store
+        .begin_ingest("test", "commits.jsonl", &ids.join(","), "test", &[])
+        .await
+        .unwrap();
+    let records: Vec<ActivityRecord> = ids
+        .iter()
+        .map(|id| {
+            let mut record = ActivityRecord::new(
+                (*id).into(),
+                fairshare_engine::ActivityKind::Commit,
+                PersonRef::new(key.clone(), Some("Ada Lovelace")),
+                time::macros::datetime!(2026-10-05 10:00 UTC),
+            );
+            record.title = Some(format!("Commit {id}"));
+            record
+        })
+        .collect();
+    ingest.add(&records).await.unwrap();
+    ingest.finish(&Skips::default()).await.unwrap();
 }

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use fairshare_import::record::OrgRecord;
-use fairshare_store::accounts::{Grant, Role};
+use fairshare_store::accounts::{Grant, Role, TokenPurpose};
 use fairshare_web::auth::{SESSION_COOKIE, random_token, token_hash};
 use fairshare_web::{AppState, router};
 use http_body_util::BodyExt;
@@ -77,6 +77,28 @@ pub(crate) async fn sign_in_as(state: &AppState, email: &str, grants: &[Grant]) 
         cookie: format!("{SESSION_COOKIE}={token}"),
         csrf,
     }
+}
+
+/// A signed-in account whose address is confirmed, with `grants`.
+pub(crate) async fn confirmed(state: &AppState, email: &str, grants: &[Grant]) -> Session {
+    let session = sign_in_as(state, email, grants).await;
+    let token = random_token();
+    state
+        .store
+        .issue_token(
+            email,
+            &token_hash(&token),
+            TokenPurpose::Verify,
+            time::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    state
+        .store
+        .redeem_token(&token_hash(&token), TokenPurpose::Verify, None)
+        .await
+        .unwrap();
+    session
 }
 
 /// What a request answered: its status, where it redirects, and its body.

@@ -1,0 +1,167 @@
+//! A contributor's own area on every backend: their contributions, a dispute of where
+//! they are credited (settled by a reviewer), everything held about them, and being
+//! forgotten with the anonymous counts kept.
+
+use fairshare_engine::Month;
+
+use crate::roles::{confirmed, fetch, people};
+use crate::{commits, states};
+
+#[tokio::test]
+async fn a_contributor_disputes_the_credit_of_their_work_and_a_reviewer_settles_it() {
+    for (state, t) in states().await {
+        let sessions = people(&state).await;
+        commits(&state, "ada@acme.org", &["one", "two"]).await;
+        let ada = confirmed(&state, "ada@acme.org", &[]).await;
+
+        let mine = fetch(&state, "GET", "/me", Some(&ada), "").await;
+        assert!(
+            mine.body.contains("Commit one"),
+            "{}: {}",
+            t.backend,
+            mine.body
+        );
+        assert!(
+            mine.body.contains("the email address"),
+            "{}: the reason in words",
+            t.backend
+        );
+
+        let form = format!("csrf={}&org=acme&reason=I+left+ACME+in+September", ada.csrf);
+        let sent = fetch(&state, "POST", "/me/dispute", Some(&ada), &form).await;
+        assert_eq!(sent.status.as_u16(), 303, "{}: {}", t.backend, sent.body);
+        let again = fetch(&state, "POST", "/me/dispute", Some(&ada), &form).await;
+        assert_eq!(
+            again.status.as_u16(),
+            303,
+            "{}: asking twice is safe",
+            t.backend
+        );
+        assert_eq!(
+            state.store.disputes(true).await.unwrap().len(),
+            1,
+            "{}",
+            t.backend
+        );
+
+        let reviewer = &sessions[1];
+        let queue = fetch(&state, "GET", "/admin/members", Some(reviewer), "").await;
+        assert!(
+            queue.body.contains("I left ACME in September"),
+            "{}",
+            t.backend
+        );
+        let id = state.store.disputes(true).await.unwrap()[0].id;
+        let decision = format!(
+            "csrf={}&decision=approve&comment=affiliation+ended",
+            reviewer.csrf
+        );
+        let uri = format!("/admin/disputes/{id}/decide");
+        let decided = fetch(&state, "POST", &uri, Some(reviewer), &decision).await;
+        assert_eq!(
+            decided.status.as_u16(),
+            303,
+            "{}: {}",
+            t.backend,
+            decided.body
+        );
+        let twice = fetch(&state, "POST", &uri, Some(reviewer), &decision).await;
+        assert_eq!(twice.status.as_u16(), 409, "{}: decided once", t.backend);
+        let answer = fetch(&state, "GET", "/me", Some(&ada), "").await;
+        assert!(
+            answer.body.contains("approved (affiliation ended)"),
+            "{}",
+            t.backend
+        );
+
+        let by_ada = fetch(&state, "POST", &uri, Some(&ada), &decision).await;
+        assert_eq!(
+            by_ada.status.as_u16(),
+            403,
+            "{}: only reviewers decide",
+            t.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_person_downloads_their_data_and_is_forgotten_while_the_counts_stay() {
+    for (state, t) in states().await {
+        people(&state).await;
+        commits(&state, "ada@acme.org", &["one", "two"]).await;
+        let ada = confirmed(&state, "ada@acme.org", &[]).await;
+        let rules = fairshare_engine::scoring::ScoringRules::default();
+        let october: Month = "2026-10".parse().unwrap();
+        let before = state.store.month_scores(october, &rules).await.unwrap();
+
+        let data = fetch(&state, "GET", "/me/data.json", Some(&ada), "").await;
+        let data: serde_json::Value = serde_json::from_str(&data.body).unwrap();
+        assert_eq!(
+            data["contributor"]["contributions"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2,
+            "{}",
+            t.backend
+        );
+        assert!(data.to_string().contains("ada@acme.org"), "{}", t.backend);
+
+        let unticked = format!("csrf={}", ada.csrf);
+        let refused = fetch(&state, "POST", "/me/forget", Some(&ada), &unticked).await;
+        assert_eq!(
+            refused.status.as_u16(),
+            400,
+            "{}: the box must be ticked",
+            t.backend
+        );
+        let member = state.store.find_member("ada@acme.org").await.unwrap();
+        let ticked = format!("csrf={}&understood=yes", ada.csrf);
+        let done = fetch(&state, "POST", "/me/forget", Some(&ada), &ticked).await;
+        assert_eq!(done.status.as_u16(), 303, "{}: {}", t.backend, done.body);
+
+        let forgotten = state.store.member(member).await.unwrap();
+        assert_eq!(
+            forgotten.display_name, "Forgotten contributor",
+            "{}",
+            t.backend
+        );
+        assert!(
+            forgotten.identities.iter().all(|i| !i.contains("ada")),
+            "{}: {:?}",
+            t.backend,
+            forgotten.identities
+        );
+        let (own, _) = state.store.own_activities(member, 0, 10).await.unwrap();
+        assert!(
+            own.iter().all(|a| a.title.is_none()),
+            "{}: titles removed",
+            t.backend
+        );
+        let after = state.store.month_scores(october, &rules).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&before).unwrap(),
+            serde_json::to_value(&after).unwrap(),
+            "{}: the counts and scores stay",
+            t.backend
+        );
+        assert!(
+            state
+                .store
+                .verify_rollups()
+                .await
+                .unwrap()
+                .iter()
+                .all(|c| c.missing == 0 && c.unexpected == 0),
+            "{}",
+            t.backend
+        );
+        let audit = state.store.audit_log(Some("member:"), 10).await.unwrap();
+        let entry = audit.iter().find(|e| e.action == "members.forget").unwrap();
+        assert!(
+            !entry.details.to_string().contains("ada"),
+            "{}: the audit keeps no name",
+            t.backend
+        );
+    }
+}
