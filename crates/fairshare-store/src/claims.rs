@@ -154,6 +154,20 @@ impl Store {
         Ok(id)
     }
 
+    /// The teams a claim may name: those work was recorded in and those with a lead
+    /// to verify it, by name.
+    pub async fn known_teams(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT team FROM rollup_days WHERE team <> '' \
+                 UNION SELECT scope FROM user_roles WHERE role = 'team_lead' AND scope <> '' ORDER BY 1",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(team,)| team).collect())
+    }
+
     /// Claims of one organisation, or pending claims of some teams (None: all teams).
     pub async fn claims(
         &self,

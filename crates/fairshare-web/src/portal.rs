@@ -79,6 +79,8 @@ struct PortalPage {
     csrf: String,
     standings: Vec<Standing>,
     kinds: Vec<&'static str>,
+    /// The teams a claim may name (a free field when none is known yet).
+    teams: Vec<String>,
     today: String,
 }
 
@@ -119,6 +121,7 @@ pub async fn portal(
             .iter()
             .map(|k| k.as_str())
             .collect(),
+        teams: state.store.known_teams().await?,
         today: state.today().to_string(),
     })))
 }

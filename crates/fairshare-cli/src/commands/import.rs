@@ -140,11 +140,12 @@ async fn run_alone(
     command: ImportCommand,
 ) -> anyhow::Result<()> {
     let settings = context.config.contributions.settings();
+    let terminal = Arc::new(progress::Terminal::default());
     let importer = Importer {
         store,
         actor: &context.actor,
         settings: &settings,
-        progress: Arc::new(progress::Terminal::default()),
+        progress: terminal.clone(),
     };
     let secret = |name: &str| token(name);
     let env = fairshare_ingest::sources::SourceEnv {
@@ -182,7 +183,11 @@ async fn run_alone(
             let filter = Arc::new(fairshare_import::github_archive::ArchiveFilter::new(
                 &repositories,
             ));
-            for path in &files {
+            let started = std::time::Instant::now();
+            for (done, path) in files.iter().enumerate() {
+                if files.len() > 1 {
+                    terminal.set_stage(progress::stage("file", done, files.len(), started));
+                }
                 let summary = importer.github_archive(path, &filter).await?;
                 print_ingest(&summary, &[]);
             }
