@@ -520,17 +520,30 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     let base = format!("http://{}", server.address);
     let browser = Browser::open();
 
+    // NewCo's founder finds the way on a phone, from the home page alone: no address
+    // is typed but the one the confirmation mail carries. Nothing scrolls sideways.
+    browser.resize(360);
+    let fits = |step: &str| {
+        let (overflow, culprits) = browser.overflow();
+        assert_eq!(overflow, 0, "{step} scrolls sideways at 360 px: {culprits}");
+    };
     browser.go(&format!("{base}/"));
     let before = browser.source();
     assert!(
         !before.contains("NewCo Analytics"),
         "not on the home page yet"
     );
+    fits("the home page");
     browser.shot("01-home-before");
 
-    // NewCo's founder signs up, confirms the address (which signs them in) and
-    // applies, asking to link its Open Collective account.
-    browser.go(&format!("{base}/signup"));
+    // It signs up, confirms the address (which signs them in) and applies, asking to
+    // link its Open Collective account.
+    browser.click("main a.button[href='/become-a-partner']");
+    browser.wait_for("Next steps");
+    fits("the policy page");
+    browser.click(".next-steps a[href='/signup']");
+    browser.wait_for("Create");
+    fits("sign-up");
     browser.fill("#email", "founder@newco.example");
     browser.fill("#password", "a long enough password");
     browser.click("form.stack button[type=submit]");
@@ -540,7 +553,12 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     browser.go(&format!("{base}{}", link[0]));
     let confirmed = browser.wait_for("Address confirmed");
     assert!(confirmed.contains("you are signed in"), "{confirmed}");
-    browser.go(&format!("{base}/apply"));
+    browser.click("main a[href='/account']");
+    browser.wait_for("Apply for your organisation");
+    fits("the account page");
+    browser.click("main a[href='/apply']");
+    browser.wait_for("id=\"org\"");
+    fits("the application form");
     browser.fill("#org", "newco");
     browser.fill("#name", "NewCo Analytics");
     browser.click("#country option[value='DEU']");
@@ -557,14 +575,16 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     // The account link waits for a reviewer: no payment counts before.
     let portal = browser.wait_for("opencollective:newco-oc");
     assert!(portal.contains("pending"), "{portal}");
+    fits("the portal");
     browser.shot("03-portal");
+    browser.resize(1280);
 
     // It claims a talk; the events team's lead approves it.
     browser.fill("input[name=person]", "dev0@newco.example");
     browser.fill("input[name=person_name]", "Dev Zero");
     browser.click("select[name=kind] option[value='talk_given']");
     browser.set_date("input[name=day]", "2026-11-20");
-    browser.fill("input[name=team]", "events");
+    browser.click("select[name=team] option[value='events']");
     browser.fill("input[name=evidence]", "https://newco.example/talk");
     browser.fill("input[name=description]", "Talk at the user conference");
     browser.click("form[action='/portal/claims'] button");
@@ -585,9 +605,12 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     assert!(browser.wait_for("None waiting.").contains("None waiting."));
     browser.sign_out(&base);
 
-    // A reviewer links the account, approves the application and reviews November.
+    // A reviewer links the account, approves the application and reviews November,
+    // from the console's own navigation.
     browser.sign_in(&base, "reviewer@example.org");
-    browser.go(&format!("{base}/admin/changes"));
+    browser.click("header a[href='/admin']");
+    browser.wait_for("Organisation changes");
+    browser.click("nav.console a[href='/admin/changes']");
     assert!(browser.source().contains("newco-oc"));
     browser.fill(
         "form[action^='/admin/changes/'] input[name=comment]",
@@ -595,8 +618,8 @@ fn an_organisation_joins_and_reaches_the_home_page() {
     );
     browser.click("form[action^='/admin/changes/'] button");
     browser.wait_for("None waiting.");
-    browser.go(&format!("{base}/admin"));
-    assert!(browser.source().contains("NewCo Analytics"));
+    browser.click("nav.console a[href='/admin']");
+    browser.wait_for("NewCo Analytics");
     browser.shot("05-console");
     browser.click("#application-newco option[value='approve']");
     browser.fill("#application-newco input[name=comment]", "Welcome aboard");
