@@ -1,9 +1,12 @@
 //! What a contributor asks of the programme about themselves (`/me`): their own
-//! contributions, page by page; a dispute of the organisation their work is credited to,
-//! which reviewers settle; everything held about them, as one document; and being
-//! forgotten — identities and names removed, anonymous counts kept, audited.
+//! contributions, page by page; identities joined up once proven theirs (another
+//! address by its emailed link, a GitHub account by signing in with it — never by a
+//! display name); a dispute of the organisation their work is credited to, which
+//! reviewers settle; everything held about them, as one document; and being forgotten —
+//! identities and names removed, anonymous counts kept, audited.
 
-use fairshare_engine::{ActivityKind, MemberId, RequestState, Verdict};
+use fairshare_engine::{ActivityKind, IdentityKey, MemberId, RequestState, Verdict};
+use fairshare_records::PersonRef;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -105,6 +108,89 @@ fn dispute(row: DisputeRow) -> Result<Dispute> {
 }
 
 impl Store {
+    /// Joins two identities one person proved are theirs: `proven` (the address they
+    /// signed in with) and `other` (an address whose emailed link they followed, a
+    /// GitHub account they signed in with). One member holds both afterwards; members
+    /// that held them apart are merged, their work and counts moved (each merge audited
+    /// and undoable in the console). Returns that member; nothing happens (`None`) while
+    /// neither identity has contributed, so signing in alone makes no one a member.
+    pub async fn link_identities(
+        &self,
+        proven: &IdentityKey,
+        other: &IdentityKey,
+        how: &str,
+        actor: &str,
+    ) -> Result<Option<MemberId>> {
+        let mut tx = Tx::begin(self.db()).await?;
+        let known = crate::directory::find_identity(&mut tx, proven)
+            .await?
+            .is_some()
+            || crate::directory::find_identity(&mut tx, other)
+                .await?
+                .is_some();
+        if !known {
+            return Ok(None);
+        }
+        let mut person = PersonRef::new(proven.clone(), None);
+        person.linked = vec![other.clone()];
+        let (_, member, _) = crate::directory::resolve_person(&mut tx, &person, &[], actor).await?;
+        tx.audit(
+            actor,
+            "members.link",
+            &format!("member:{member}"),
+            serde_json::json!({ "identity": other.to_string(), "how": how }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(MemberId(member)))
+    }
+
+    /// Keeps a link (its token's hash) that adds `identity` to user `user`'s person
+    /// once followed, valid for `valid`.
+    pub async fn start_identity_link(
+        &self,
+        user: i64,
+        identity: &IdentityKey,
+        token_hash: &str,
+        valid: time::Duration,
+    ) -> Result<()> {
+        on_pool!(self.db(), pool => {
+            sqlx::query(
+                "INSERT INTO identity_links (token_hash, user_id, identity, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(user)
+            .bind(identity.to_string())
+            .bind(crate::now() + valid)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Follows a link kept by [`Store::start_identity_link`], for the user it was made
+    /// for only, once, before it expires: the identity it adds.
+    pub async fn redeem_identity_link(&self, token_hash: &str, user: i64) -> Result<IdentityKey> {
+        let row: Option<(String,)> = on_pool!(self.db(), pool => {
+            sqlx::query_as(
+                "UPDATE identity_links SET used_at = $1 WHERE token_hash = $2 AND user_id = $3 \
+                 AND used_at IS NULL AND expires_at > $1 RETURNING identity",
+            )
+            .bind(crate::now())
+            .bind(token_hash)
+            .bind(user)
+            .fetch_optional(pool)
+            .await?
+        });
+        let (identity,) = row.ok_or_else(|| {
+            StoreError::Invalid(
+                "this link is not valid any more, or was sent to another account: ask for a new one"
+                    .into(),
+            )
+        })?;
+        IdentityKey::parse(&identity).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
     /// One page of `member`'s contributions, newest first, with how many there are.
     pub async fn own_activities(
         &self,

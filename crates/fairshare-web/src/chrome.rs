@@ -86,6 +86,18 @@ const DONE: &[(&str, &str)] = &[
         "The rules are recorded and in force from now on.",
     ),
     (
+        "link-sent",
+        "A link is on its way to that address: follow it while signed in here to add it.",
+    ),
+    (
+        "linked",
+        "The address is yours here now: its contributions are counted with yours.",
+    ),
+    (
+        "nothing-to-link",
+        "Neither address has contributions yet, so there is nothing to join: add it again once work made with it is recorded.",
+    ),
+    (
         "dispute-sent",
         "Your dispute is sent; a reviewer looks at it and the answer shows here.",
     ),

@@ -75,6 +75,9 @@ struct TokenAnswer {
 #[derive(Deserialize)]
 struct GithubUser {
     id: i64,
+    /// The login contributions carry (`github:login`); absent from some answers.
+    #[serde(default)]
+    login: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -134,11 +137,25 @@ pub async fn callback(
                 AppError::BadRequest("your GitHub account has no verified primary email".into())
             })?
             .email;
-        state
+        let account = state
             .store
             .github_account(&user.id.to_string(), &email)
-            .await
-            .map_err(AppError::from)
+            .await?;
+        // GitHub vouches that the verified address and the login are one person's:
+        // their contributions join up.
+        if let Some(login) = user.login.as_deref() {
+            let keys = (
+                fairshare_engine::IdentityKey::from_email(&email),
+                fairshare_engine::IdentityKey::new(fairshare_engine::IdentityKind::Github, login),
+            );
+            if let (Ok(address), Ok(github)) = keys {
+                state
+                    .store
+                    .link_identities(&address, &github, "GitHub sign-in", &email)
+                    .await?;
+            }
+        }
+        Ok(account)
     }
     .await;
     let user = match result {

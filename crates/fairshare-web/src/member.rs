@@ -349,3 +349,93 @@ pub async fn forget(
     state.store.forget_member(member, &user.user.email).await?;
     Ok(Redirect::to(&crate::chrome::done_at("/me", "forgotten")).into_response())
 }
+
+#[derive(serde::Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// How long a link that adds an address stays valid.
+const LINK_LIFETIME: time::Duration = time::Duration::days(2);
+
+/// A person adds another email address (a former employer's, a personal one): a link
+/// goes to that address, and following it while signed in joins the two.
+pub async fn add_address(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<LinkForm>,
+) -> crate::error::Result {
+    let (user, own) = match confirmed(viewer) {
+        Ok(found) => found,
+        Err(response) => return Ok(*response),
+    };
+    check_csrf(&user, &form.csrf)?;
+    let other = IdentityKey::from_email(form.email.trim())
+        .map_err(|e| AppError::BadRequest(format!("`email`: {e}")))?;
+    if other == own {
+        return Err(AppError::BadRequest(
+            "`email`: that is the address you signed in with".into(),
+        ));
+    }
+    let token = crate::auth::random_token();
+    state
+        .store
+        .start_identity_link(
+            user.user.id,
+            &other,
+            &crate::auth::token_hash(&token),
+            LINK_LIFETIME,
+        )
+        .await?;
+    let body = format!(
+        "{} asked to add this address to their contributions on Fairshare. If it was you, \
+         follow this link while signed in as {}:\r\n\r\n{}\r\n\r\nThe link works once, for two days. \
+         If it was not you, ignore this message: nothing changes.",
+        user.user.email,
+        user.user.email,
+        state.mailer.link(&format!("/me/link?token={token}"))
+    );
+    crate::recovery::deliver(
+        &state,
+        &other.value,
+        "Add this address to your contributions",
+        &body,
+    )
+    .await?;
+    Ok(Redirect::to(&crate::chrome::done_at("/me#identities", "link-sent")).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct LinkQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// `/me/link?token=`: the emailed link, followed by the person who asked for it.
+pub async fn follow_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<LinkQuery>,
+) -> crate::error::Result {
+    let (user, own) = match confirmed(viewer) {
+        Ok(found) => found,
+        Err(response) => return Ok(*response),
+    };
+    let other = state
+        .store
+        .redeem_identity_link(&crate::auth::token_hash(&query.token), user.user.id)
+        .await?;
+    let joined = state
+        .store
+        .link_identities(&own, &other, "an emailed link", &user.user.email)
+        .await?;
+    let done = if joined.is_some() {
+        "linked"
+    } else {
+        "nothing-to-link"
+    };
+    Ok(Redirect::to(&crate::chrome::done_at("/me#identities", done)).into_response())
+}

@@ -18,3 +18,13 @@ CREATE TABLE attribution_disputes (
 CREATE INDEX attribution_disputes_status ON attribution_disputes (status, id);
 
 ALTER TABLE members ADD COLUMN forgotten_at TEXT;
+
+-- A person adding another email address to themselves on /me: the address proves it is
+-- theirs by the emailed link (only the token's SHA-256 is kept).
+CREATE TABLE identity_links (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    identity    TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT
+) STRICT;

@@ -165,3 +165,84 @@ async fn a_person_downloads_their_data_and_is_forgotten_while_the_counts_stay() 
         );
     }
 }
+
+#[tokio::test]
+async fn another_address_joins_a_person_only_by_its_emailed_link_followed_by_them() {
+    for (mut state, t) in states().await {
+        let outbox = tempfile::tempdir().unwrap();
+        state.mailer = std::sync::Arc::new(fairshare_web::mail::Mailer {
+            transport: fairshare_web::mail::Transport::Outbox(outbox.path().to_path_buf()),
+            from: "partners@example.org".into(),
+            base_url: "https://partners.example.org".into(),
+            project: "Example".into(),
+        });
+        let sessions = people(&state).await;
+        commits(&state, "ada@acme.org", &["one"]).await;
+        commits(&state, "ada@home.example", &["two"]).await;
+        let ada = confirmed(&state, "ada@acme.org", &[]).await;
+        let apart = (
+            state.store.find_member("ada@acme.org").await.unwrap(),
+            state.store.find_member("ada@home.example").await.unwrap(),
+        );
+        assert_ne!(
+            apart.0, apart.1,
+            "{}: two people until proven one",
+            t.backend
+        );
+
+        let form = format!("csrf={}&email=Ada%40Home.example", ada.csrf);
+        let sent = fetch(&state, "POST", "/me/identities", Some(&ada), &form).await;
+        assert_eq!(sent.status.as_u16(), 303, "{}: {}", t.backend, sent.body);
+        let mail = std::fs::read_dir(outbox.path())
+            .unwrap()
+            .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+            .find(|m| m.contains("To: ada@home.example"))
+            .unwrap_or_else(|| panic!("{}: the link goes to the other address", t.backend));
+        let link = mail
+            .split("https://partners.example.org")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_string();
+
+        let someone_else = &sessions[5];
+        let stolen = fetch(&state, "GET", &link, Some(someone_else), "").await;
+        assert_ne!(
+            stolen.status.as_u16(),
+            303,
+            "{}: only the one who asked",
+            t.backend
+        );
+        let followed = fetch(&state, "GET", &link, Some(&ada), "").await;
+        assert_eq!(
+            followed.status.as_u16(),
+            303,
+            "{}: {}",
+            t.backend,
+            followed.body
+        );
+        let joined = (
+            state.store.find_member("ada@acme.org").await.unwrap(),
+            state.store.find_member("ada@home.example").await.unwrap(),
+        );
+        assert_eq!(joined.0, joined.1, "{}: one person now", t.backend);
+        let again = fetch(&state, "GET", &link, Some(&ada), "").await;
+        assert_eq!(
+            again.status.as_u16(),
+            400,
+            "{}: a link works once",
+            t.backend
+        );
+        assert!(
+            state
+                .store
+                .verify_rollups()
+                .await
+                .unwrap()
+                .iter()
+                .all(|c| c.missing == 0 && c.unexpected == 0),
+            "{}: the counts moved with the work",
+            t.backend
+        );
+    }
+}
