@@ -50,12 +50,19 @@ pub struct ActivityDetail {
     pub excluded: bool,
 }
 
-/// One count (member, kind, channel, team, count) as SQLite's JSON arrays carry it,
+/// Organisations whose counts SQLite hands over in one JSON array: sqlx moves SQLite
+/// rows between threads one by one, each a wake-up, so a row per organisation (20,000
+/// a month) cost more in switching threads than in reading.
+const ORGS_PER_BATCH: i64 = 64;
+
+/// One count (organisation, member, kind, channel, team, count) as SQLite's JSON
+/// arrays carry it,
 /// borrowed from the JSON text: positional, because a month holds hundreds of thousands
 /// and arrays keep the JSON half the size of objects (see ARCHITECTURE.md, *Scores from
 /// counts*).
 #[derive(serde::Deserialize)]
 struct CountRow<'a>(
+    i64,
     i64,
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
@@ -79,8 +86,8 @@ async fn month_counts(
                   AND org_id <> 0 AND n > corrected";
     match &db {
         Db::Sqlite(pool) => sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(format!(
-            "SELECT org_id, json_group_array(json_array(member_id, kind, channel, team, \
-             n - corrected)) {counts} GROUP BY org_id"
+            "SELECT org_id / {ORGS_PER_BATCH}, json_group_array(json_array(org_id, member_id, kind, \
+             channel, team, n - corrected)) {counts} GROUP BY org_id / {ORGS_PER_BATCH}"
         )))
         .bind(month.to_string())
         .bind(low)
@@ -88,7 +95,7 @@ async fn month_counts(
         .fetch_all(pool)
         .await?
         .into_iter()
-        .map(|(org, json)| Ok(OrgCounts::Json(org, json)))
+        .map(|(_, json)| Ok(OrgCounts::Json(json)))
         .collect(),
         Db::Postgres(pool) => {
             use futures_util::TryStreamExt;
@@ -131,31 +138,32 @@ async fn month_counts(
     }
 }
 
-/// An organisation's counts of a month as the database hands them over.
+/// Counts of a month as the database hands them over.
 enum OrgCounts {
-    /// SQLite: a JSON array of [`CountRow`]s, read where it is scored.
-    Json(i64, String),
-    /// PostgreSQL: read from its rows as they arrived.
+    /// SQLite: a JSON array of [`CountRow`]s of up to [`ORGS_PER_BATCH`]
+    /// organisations, read where it is scored.
+    Json(String),
+    /// PostgreSQL: one organisation's, read from its rows as they arrived.
     Counts(i64, Vec<ActivityCount>),
 }
 
 impl OrgCounts {
-    /// The organisation and its counts as the engine takes them.
-    fn into_counts(self, rules: &ScoringRules) -> Result<(i64, Vec<ActivityCount>)> {
+    /// Each organisation with its counts as the engine takes them.
+    fn into_counts(self, rules: &ScoringRules) -> Result<Vec<(i64, Vec<ActivityCount>)>> {
         match self {
-            OrgCounts::Json(org, json) => {
-                let rows: Vec<CountRow> = serde_json::from_str(&json).map_err(|e| {
-                    StoreError::Corrupt(format!("activity counts of organisation {org}: {e}"))
-                })?;
-                let counts = rows
-                    .into_iter()
-                    .map(|CountRow(member, kind, channel, team, n)| {
-                        activity_count(member, &kind, &channel, &team, n, rules)
-                    })
-                    .collect::<Result<_>>()?;
-                Ok((org, counts))
+            OrgCounts::Json(json) => {
+                let rows: Vec<CountRow> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("activity counts of a month: {e}")))?;
+                let mut by_org: BTreeMap<i64, Vec<ActivityCount>> = BTreeMap::new();
+                for CountRow(org, member, kind, channel, team, n) in rows {
+                    by_org
+                        .entry(org)
+                        .or_default()
+                        .push(activity_count(member, &kind, &channel, &team, n, rules)?);
+                }
+                Ok(by_org.into_iter().collect())
             }
-            OrgCounts::Counts(org, counts) => Ok((org, counts)),
+            OrgCounts::Counts(org, counts) => Ok(vec![(org, counts)]),
         }
     }
 }
@@ -290,14 +298,21 @@ impl Store {
             rows.extend(read.await.map_err(stopped)??);
         }
         let slugs = slugs.await.map_err(stopped)??;
-        let score_one = |counts: OrgCounts| -> Result<OrgScore> {
-            let (org, counts) = counts.into_counts(rules)?;
-            Ok(OrgScore {
-                org: slugs.get(&org).cloned().ok_or_else(|| {
-                    StoreError::Corrupt(format!("activity credited to unknown organisation {org}"))
-                })?,
-                score: score_counts(&counts, rules),
-            })
+        let score_one = |counts: OrgCounts| -> Result<Vec<OrgScore>> {
+            counts
+                .into_counts(rules)?
+                .into_iter()
+                .map(|(org, counts)| {
+                    Ok(OrgScore {
+                        org: slugs.get(&org).cloned().ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "activity credited to unknown organisation {org}"
+                            ))
+                        })?,
+                        score: score_counts(&counts, rules),
+                    })
+                })
+                .collect()
         };
         // Reading and scoring each organisation's counts is independent work: dealt
         // out to one thread per core.
@@ -319,8 +334,11 @@ impl Store {
                     h.join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 })
-                .collect::<Result<Vec<_>>>()
-        })?;
+                .collect::<Result<Vec<Vec<_>>>>()
+        })?
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
         scores.sort_by(|a, b| {
             b.score
                 .score
