@@ -154,14 +154,17 @@ impl Store {
         Ok(id)
     }
 
-    /// The teams a claim may name: those work was recorded in and those with a lead
-    /// to verify it, by name.
-    pub async fn known_teams(&self) -> Result<Vec<String>> {
+    /// The teams a claim may name: those work was recorded in over the 90 days before
+    /// `today` (a range of the daily rollup's key, not a scan of it) and those with a
+    /// lead to verify it, by name.
+    pub async fn known_teams(&self, today: time::Date) -> Result<Vec<String>> {
+        let since = (today - time::Duration::days(90)).to_string();
         let rows: Vec<(String,)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT DISTINCT team FROM rollup_days WHERE team <> '' \
+                "SELECT DISTINCT team FROM rollup_days WHERE day >= $1 AND team <> '' \
                  UNION SELECT scope FROM user_roles WHERE role = 'team_lead' AND scope <> '' ORDER BY 1",
             )
+            .bind(since)
             .fetch_all(pool)
             .await?
         });

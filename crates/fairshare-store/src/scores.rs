@@ -406,23 +406,48 @@ impl Store {
         last: Month,
         rules: &ScoringRules,
     ) -> Result<BTreeMap<Month, OrgScore>> {
-        let rows: Vec<(String, i64, String, String, String, i64)> = on_pool!(self.db(), pool => {
-            sqlx::query_as(
-                "SELECT month, member_id, kind, channel, team, n - corrected FROM rollup_months \
-                 WHERE org_id = $1 AND month >= $2 AND month <= $3 AND n > corrected",
-            )
-            .bind(org_id)
-            .bind(first.to_string())
-            .bind(last.to_string())
-            .fetch_all(pool)
-            .await?
-        });
+        let counts = "FROM rollup_months WHERE org_id = $1 AND month >= $2 AND month <= $3 \
+                      AND n > corrected";
         let mut by_month: BTreeMap<Month, Vec<ActivityCount>> = BTreeMap::new();
-        for (month, member, kind, channel, team, count) in rows {
-            let month: Month = parse_column("rollup_months.month", &month)?;
-            by_month.entry(month).or_default().push(activity_count(
-                member, &kind, &channel, &team, count, rules,
-            )?);
+        match self.db() {
+            // A JSON array a month, as for a month's scores (see `ORGS_PER_BATCH`).
+            Db::Sqlite(pool) => {
+                let months: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT month, json_group_array(json_array(org_id, member_id, kind, channel, \
+                     team, n - corrected)) {counts} GROUP BY month"
+                )))
+                .bind(org_id)
+                .bind(first.to_string())
+                .bind(last.to_string())
+                .fetch_all(pool)
+                .await?;
+                for (month, json) in months {
+                    let month: Month = parse_column("rollup_months.month", &month)?;
+                    let counts = OrgCounts::Json(json)
+                        .into_counts(rules)?
+                        .into_iter()
+                        .flat_map(|(_, counts)| counts)
+                        .collect();
+                    by_month.insert(month, counts);
+                }
+            }
+            Db::Postgres(pool) => {
+                let rows: Vec<(String, i64, String, String, String, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT month, member_id, kind, channel, team, n - corrected {counts}"
+                    )))
+                    .bind(org_id)
+                    .bind(first.to_string())
+                    .bind(last.to_string())
+                    .fetch_all(pool)
+                    .await?;
+                for (month, member, kind, channel, team, count) in rows {
+                    let month: Month = parse_column("rollup_months.month", &month)?;
+                    by_month.entry(month).or_default().push(activity_count(
+                        member, &kind, &channel, &team, count, rules,
+                    )?);
+                }
+            }
         }
         by_month
             .into_iter()

@@ -121,7 +121,7 @@ pub async fn portal(
             .iter()
             .map(|k| k.as_str())
             .collect(),
-        teams: state.store.known_teams().await?,
+        teams: state.store.known_teams(state.today()).await?,
         today: state.today().to_string(),
     })))
 }
