@@ -115,21 +115,27 @@ impl Store {
         let until = to.next_day().unwrap_or(to);
         let length = until - from;
         let before = from - length;
-        let whole = self.contributors(from, until, length.whole_days()).await?;
-        let previous = self.contributors(before, from, length.whole_days()).await?;
-        let both = self
-            .contributors(before, until, 2 * length.whole_days())
-            .await?;
+        // The report's questions are independent: asked at once, on connections of
+        // their own, so the database answers them side by side (a two-year report on
+        // PostgreSQL: their sum is ~270 ms, the longest ~80 ms).
+        let (whole, previous, both, weeks, mixes, top_contributors, top_organisations) = tokio::try_join!(
+            self.contributors(from, until, length.whole_days()),
+            self.contributors(before, from, length.whole_days()),
+            self.contributors(before, until, 2 * length.whole_days()),
+            self.contributors(from, until, WEEK),
+            self.day_mixes(before, from, until),
+            self.top_contributors(from, until),
+            self.top_organisations(from, until),
+        )?;
         let sum = |buckets: &[Contributors]| buckets.iter().map(|b| b.active).sum::<i64>();
         let (active, previous_active) = (sum(&whole), sum(&previous));
         let retained = active + previous_active - sum(&both);
-        let weeks = self.contributors(from, until, WEEK).await?;
         let mut by_kind = BTreeMap::<String, i64>::new();
         let mut by_source = BTreeMap::<String, i64>::new();
         let mut by_team = BTreeMap::<String, i64>::new();
         let mut by_week = BTreeMap::<Date, i64>::new();
         let (mut previous_activities, mut data_until) = (0, None);
-        for (mix, key, n) in self.day_mixes(before, from, until).await? {
+        for (mix, key, n) in mixes {
             match mix.as_str() {
                 "previous" => {
                     previous_activities = n;
@@ -172,8 +178,8 @@ impl Store {
             by_kind: ranked(by_kind),
             by_source: ranked(by_source),
             by_team: ranked(by_team),
-            top_contributors: self.top_contributors(from, until).await?,
-            top_organisations: self.top_organisations(from, until).await?,
+            top_contributors,
+            top_organisations,
             trend,
         })
     }

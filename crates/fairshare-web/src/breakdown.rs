@@ -73,51 +73,15 @@ const ACTIVITIES: crate::listing::ListSpec = crate::listing::ListSpec {
     path: "/portal/breakdown",
     label: "Activities",
     columns: &[
-        crate::listing::Column {
-            key: "activity",
-            label: "Activity",
-            numeric: true,
-        },
-        crate::listing::Column {
-            key: "day",
-            label: "Day",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "who",
-            label: "Who",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "what",
-            label: "What",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "title",
-            label: "Title",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "team",
-            label: "Team",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "points",
-            label: "Points",
-            numeric: true,
-        },
-        crate::listing::Column {
-            key: "note",
-            label: "Note",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "credited",
-            label: "Credited by",
-            numeric: false,
-        },
+        crate::listing::column("activity", "Activity", true),
+        crate::listing::column("day", "Day", false),
+        crate::listing::column("who", "Who", false),
+        crate::listing::column("what", "What", false),
+        crate::listing::column("title", "Title", false),
+        crate::listing::column("team", "Team", false),
+        crate::listing::column("points", "Points", true),
+        crate::listing::column("note", "Note", false),
+        crate::listing::column("credited", "Credited by", false),
     ],
     default_sort: ("day", false),
 };

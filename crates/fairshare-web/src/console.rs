@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::account::page;
 use crate::auth::{Denied, Viewer, require, require_form};
 use crate::error::AppError;
-use crate::listing::{Cell, ListQuery};
+use crate::listing::{Cell, ListQuery, column};
 use crate::pages::render_string;
 use axum::extract::Query;
 
@@ -583,11 +583,10 @@ pub async fn audit(
         _ => order == AuditOrder::When,
     };
     let export = list_query.wants_csv() || query.format == "json";
-    let page_size = crate::listing::PAGE_SIZE as i64;
     let (offset, limit) = if export {
         (0, AUDIT_EXPORT)
     } else {
-        ((list_query.page() as i64 - 1) * page_size, page_size)
+        list_query.rows(AUDIT_EXPORT)
     };
     let (entries, total) = state
         .store
@@ -724,15 +723,6 @@ pub async fn runs(
     .await
 }
 
-/// A list column (`const` so specs are fixed tables).
-const fn column(key: &'static str, label: &'static str, numeric: bool) -> crate::listing::Column {
-    crate::listing::Column {
-        key,
-        label,
-        numeric,
-    }
-}
-
 const ORGANISATIONS: crate::listing::ListSpec = crate::listing::ListSpec {
     path: "/admin/organisations",
     label: "Organisations",
@@ -835,12 +825,7 @@ pub async fn members(
         "asc" => false,
         _ => !by_name,
     };
-    let page_size = crate::listing::PAGE_SIZE as i64;
-    let (offset, limit) = if query.wants_csv() {
-        (0, i64::MAX)
-    } else {
-        ((query.page() as i64 - 1) * page_size, page_size)
-    };
+    let (offset, limit) = query.rows(i64::MAX);
     let (found, total) = state
         .store
         .search_members(query.search(), (by_name, descending), offset, limit)

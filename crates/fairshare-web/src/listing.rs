@@ -44,6 +44,17 @@ impl ListQuery {
     pub fn page(&self) -> usize {
         self.page.trim().parse().unwrap_or(1).max(1)
     }
+
+    /// The rows a store reads for this query (offset, limit): the page's, or up to
+    /// `export` rows from the first for a download.
+    pub fn rows(&self, export: i64) -> (i64, i64) {
+        let size = PAGE_SIZE as i64;
+        if self.wants_csv() {
+            (0, export)
+        } else {
+            ((self.page() as i64 - 1).saturating_mul(size), size)
+        }
+    }
 }
 
 /// A column of a list: the key used in `?sort=`, its heading, and whether it sorts as
@@ -52,6 +63,15 @@ pub struct Column {
     pub key: &'static str,
     pub label: &'static str,
     pub numeric: bool,
+}
+
+/// A column, for a [`ListSpec`]'s fixed table.
+pub const fn column(key: &'static str, label: &'static str, numeric: bool) -> Column {
+    Column {
+        key,
+        label,
+        numeric,
+    }
 }
 
 /// A list's fixed description.

@@ -42,41 +42,13 @@ const CONTRIBUTIONS: crate::listing::ListSpec = crate::listing::ListSpec {
     path: "/me",
     label: "Your contributions",
     columns: &[
-        crate::listing::Column {
-            key: "day",
-            label: "Day",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "what",
-            label: "What",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "title",
-            label: "Title",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "source",
-            label: "Source",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "credited",
-            label: "Credited to",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "why",
-            label: "Why there",
-            numeric: false,
-        },
-        crate::listing::Column {
-            key: "scored",
-            label: "Scored",
-            numeric: false,
-        },
+        crate::listing::column("day", "Day", false),
+        crate::listing::column("what", "What", false),
+        crate::listing::column("title", "Title", false),
+        crate::listing::column("source", "Source", false),
+        crate::listing::column("credited", "Credited to", false),
+        crate::listing::column("why", "Why there", false),
+        crate::listing::column("scored", "Scored", false),
     ],
     default_sort: ("day", true),
 };
@@ -104,7 +76,6 @@ pub async fn me(
     axum::extract::Query(query): axum::extract::Query<crate::listing::ListQuery>,
 ) -> crate::error::Result {
     let user = require(viewer, "/me", |_| true)?;
-    let page_size = crate::listing::PAGE_SIZE as i64;
     let result: Result<MePage, AppError> = async {
         let (member, pending) = if user.user.verified {
             let key = IdentityKey::from_email(&user.user.email)
@@ -120,8 +91,8 @@ pub async fn me(
         };
         let (rows, total, disputes) = match &member {
             Some(m) => {
-                let offset = (query.page() as i64 - 1) * page_size;
-                let (own, total) = state.store.own_activities(m.id, offset, page_size).await?;
+                let (offset, limit) = query.rows(i64::MAX);
+                let (own, total) = state.store.own_activities(m.id, offset, limit).await?;
                 let rows = own
                     .into_iter()
                     .map(|a| {
