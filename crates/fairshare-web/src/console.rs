@@ -466,7 +466,7 @@ const AUDIT: crate::listing::ListSpec = crate::listing::ListSpec {
         column("who", "Who", false),
         column("what", "What", false),
         column("subject", "Subject", false),
-        column("details", "What changed", false),
+        crate::listing::unsorted("details", "What changed"),
     ],
     default_sort: ("when", true),
 };
@@ -806,8 +806,8 @@ const MEMBERS: crate::listing::ListSpec = crate::listing::ListSpec {
     columns: &[
         column("name", "Name", false),
         column("number", "Member", true),
-        column("kind", "Person or bot", false),
-        column("identities", "Identities", true),
+        crate::listing::unsorted("kind", "Person or bot"),
+        crate::listing::unsorted("identities", "Identities"),
     ],
     default_sort: ("name", false),
 };

@@ -63,6 +63,8 @@ pub struct Column {
     pub key: &'static str,
     pub label: &'static str,
     pub numeric: bool,
+    /// Whether its heading sorts the list (a store may not sort every column).
+    pub sortable: bool,
 }
 
 /// A column, for a [`ListSpec`]'s fixed table.
@@ -71,6 +73,17 @@ pub const fn column(key: &'static str, label: &'static str, numeric: bool) -> Co
         key,
         label,
         numeric,
+        sortable: true,
+    }
+}
+
+/// A column whose heading does not sort the list.
+pub const fn unsorted(key: &'static str, label: &'static str) -> Column {
+    Column {
+        key,
+        label,
+        numeric: false,
+        sortable: false,
     }
 }
 
@@ -128,7 +141,8 @@ impl Cell {
 /// A column's heading as shown: the link that sorts by it, and its `aria-sort`.
 pub struct Heading {
     pub label: &'static str,
-    pub href: String,
+    /// The link that sorts by it (none: it does not sort).
+    pub href: Option<String>,
     pub aria_sort: &'static str,
     pub numeric: bool,
 }
@@ -193,7 +207,10 @@ pub fn show(spec: &ListSpec, mut rows: Vec<Vec<Cell>>, query: &ListQuery) -> Sho
 
 /// The column index and direction `query` sorts by.
 fn sort_of(spec: &ListSpec, query: &ListQuery) -> (usize, bool) {
-    let asked = spec.columns.iter().position(|c| c.key == query.sort);
+    let asked = spec
+        .columns
+        .iter()
+        .position(|c| c.sortable && c.key == query.sort);
     let column = asked
         .or_else(|| {
             spec.columns
@@ -258,7 +275,7 @@ impl Listing {
                 };
                 Heading {
                     label: c.label,
-                    href: link(c.key, next_order, 1, ""),
+                    href: c.sortable.then(|| link(c.key, next_order, 1, "")),
                     aria_sort,
                     numeric: c.numeric,
                 }
@@ -332,16 +349,9 @@ mod tests {
         path: "/admin/things",
         label: "Things",
         columns: &[
-            Column {
-                key: "name",
-                label: "Name",
-                numeric: false,
-            },
-            Column {
-                key: "score",
-                label: "Score",
-                numeric: true,
-            },
+            column("name", "Name", false),
+            column("score", "Score", true),
+            unsorted("note", "Note"),
         ],
         default_sort: ("name", false),
     };
@@ -352,6 +362,7 @@ mod tests {
                 vec![
                     Cell::text(format!("Thing {i:03}")),
                     Cell::number(Decimal::from(i % 7), (i % 7).to_string()),
+                    Cell::text(format!("note {}", 120 - i)),
                 ]
             })
             .collect()
@@ -389,8 +400,22 @@ mod tests {
         let by_score = page("sort=score&order=desc");
         assert_eq!(by_score.rows[0][1].text, "6");
         assert_eq!(by_score.headings[1].aria_sort, "descending");
-        assert!(by_score.headings[1].href.contains("order=asc"));
+        assert!(
+            by_score.headings[1]
+                .href
+                .as_ref()
+                .unwrap()
+                .contains("order=asc")
+        );
         assert_eq!(by_score.headings[0].aria_sort, "none");
+    }
+
+    #[test]
+    fn a_column_that_does_not_sort_has_no_link_and_is_never_sorted_by() {
+        let listing = page("sort=note");
+        assert!(listing.headings[2].href.is_none());
+        assert_eq!(listing.sort, "name", "the default order stands");
+        assert_eq!(listing.rows[0][0].text, "Thing 000");
     }
 
     #[test]

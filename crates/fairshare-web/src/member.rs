@@ -31,9 +31,9 @@ struct MePage {
     pending: Vec<(i64, String, String)>,
     /// Their contributions, a page at a time.
     list: crate::listing::Listing,
-    /// The organisations their work is credited to, by slug and name, for a dispute
-    /// (`unaffiliated` for none).
-    credited: Vec<(String, String)>,
+    /// The organisations their work is credited to: slug (`unaffiliated` for none), name
+    /// and how many contributions.
+    credited: Vec<(String, String, i64)>,
     /// Their disputes, newest first.
     disputes: Vec<fairshare_store::people::Dispute>,
 }
@@ -42,13 +42,13 @@ const CONTRIBUTIONS: crate::listing::ListSpec = crate::listing::ListSpec {
     path: "/me",
     label: "Your contributions",
     columns: &[
-        crate::listing::column("day", "Day", false),
-        crate::listing::column("what", "What", false),
-        crate::listing::column("title", "Title", false),
-        crate::listing::column("source", "Source", false),
-        crate::listing::column("credited", "Credited to", false),
-        crate::listing::column("why", "Why there", false),
-        crate::listing::column("scored", "Scored", false),
+        crate::listing::unsorted("day", "Day"),
+        crate::listing::unsorted("what", "What"),
+        crate::listing::unsorted("title", "Title"),
+        crate::listing::unsorted("source", "Source"),
+        crate::listing::unsorted("credited", "Credited to"),
+        crate::listing::unsorted("why", "Why there"),
+        crate::listing::unsorted("scored", "Scored"),
     ],
     default_sort: ("day", true),
 };
@@ -136,15 +136,15 @@ pub async fn me(
             Vec::new(),
         );
         list.search_form = false;
-        let credited = member
-            .as_ref()
-            .map(|m| {
-                m.activities_by_org
-                    .iter()
-                    .map(|(slug, _)| (slug.clone(), slug.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut credited = Vec::new();
+        for (slug, n) in member.iter().flat_map(|m| m.activities_by_org.iter()) {
+            let name = if slug == "unaffiliated" {
+                "No organisation".to_string()
+            } else {
+                state.store.organisation(slug).await?.name
+            };
+            credited.push((slug.clone(), name, *n));
+        }
         Ok(MePage {
             title: "Your contributions",
             email: user.user.email.clone(),
