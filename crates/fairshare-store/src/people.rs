@@ -298,13 +298,19 @@ impl Store {
         Ok(id)
     }
 
-    /// Disputes, newest first: the open ones, or all.
-    pub async fn disputes(&self, open_only: bool) -> Result<Vec<Dispute>> {
+    /// Disputes, newest first: the open ones or all, of everyone or of one member.
+    pub async fn disputes(
+        &self,
+        open_only: bool,
+        member: Option<MemberId>,
+    ) -> Result<Vec<Dispute>> {
         let rows: Vec<DisputeRow> = on_pool!(self.db(), pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{DISPUTES} WHERE ($1 = 0 OR d.status = 'pending') ORDER BY d.id DESC"
+                "{DISPUTES} WHERE ($1 = 0 OR d.status = 'pending') AND ($2 = 0 OR d.member_id = $2) \
+                 ORDER BY d.id DESC"
             )))
             .bind(i64::from(open_only))
+            .bind(member.map_or(0, |m| m.0))
             .fetch_all(pool)
             .await?
         });
@@ -365,12 +371,7 @@ impl Store {
     pub async fn member_export(&self, member: MemberId) -> Result<serde_json::Value> {
         let detail = self.member(member).await?;
         let (activities, _) = self.own_activities(member, 0, i64::MAX).await?;
-        let disputes: Vec<Dispute> = self
-            .disputes(false)
-            .await?
-            .into_iter()
-            .filter(|d| d.member == member)
-            .collect();
+        let disputes = self.disputes(false, Some(member)).await?;
         let audit = self
             .audit_log(Some(&format!("member:{}", member.0)), i64::MAX)
             .await?

@@ -228,15 +228,16 @@ pub async fn claims_queue(
 ) -> crate::error::Result {
     let user = require(viewer, "/admin/claims", verifier)?;
     let teams = verified_teams(&user);
-    let all = teams.clone().unwrap_or_default();
-    let claims = state.store.claims(None, Some(&all)).await?;
-    let decided: Vec<Vec<Cell>> = state
+    // Every claim once: the pending ones are the queue, the others its history.
+    let (claims, decided): (Vec<_>, Vec<_>) = state
         .store
         .claims(None, None)
         .await?
         .into_iter()
-        .filter(|c| !c.status.is_open())
         .filter(|c| teams.as_ref().is_none_or(|t| t.contains(&c.team)))
+        .partition(|c| c.status == fairshare_engine::RequestState::Pending);
+    let decided: Vec<Vec<Cell>> = decided
+        .into_iter()
         .map(|c| {
             let partner = format!("/partners/{}", crate::auth::encode(&c.org));
             vec![
@@ -582,8 +583,7 @@ pub async fn audit(
         "desc" => true,
         _ => order == AuditOrder::When,
     };
-    let export = list_query.wants_csv() || query.format == "json";
-    let (offset, limit) = if export {
+    let (offset, limit) = if query.format == "json" {
         (0, AUDIT_EXPORT)
     } else {
         list_query.rows(AUDIT_EXPORT)
@@ -877,7 +877,7 @@ pub async fn members(
             list,
             changes,
             suggestions: state.store.merge_suggestions(20).await?,
-            disputes: state.store.disputes(true).await?,
+            disputes: state.store.disputes(true, None).await?,
         })
     }
     .await;

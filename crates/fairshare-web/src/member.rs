@@ -117,13 +117,7 @@ pub async fn me(
                         ]
                     })
                     .collect();
-                let disputes = state
-                    .store
-                    .disputes(false)
-                    .await?
-                    .into_iter()
-                    .filter(|d| d.member == m.id)
-                    .collect();
+                let disputes = state.store.disputes(false, Some(m.id)).await?;
                 (rows, total, disputes)
             }
             None => (Vec::new(), 0, Vec::new()),

@@ -38,7 +38,7 @@ async fn a_contributor_disputes_the_credit_of_their_work_and_a_reviewer_settles_
             t.backend
         );
         assert_eq!(
-            state.store.disputes(true).await.unwrap().len(),
+            state.store.disputes(true, None).await.unwrap().len(),
             1,
             "{}",
             t.backend
@@ -51,7 +51,7 @@ async fn a_contributor_disputes_the_credit_of_their_work_and_a_reviewer_settles_
             "{}",
             t.backend
         );
-        let id = state.store.disputes(true).await.unwrap()[0].id;
+        let id = state.store.disputes(true, None).await.unwrap()[0].id;
         let decision = format!(
             "csrf={}&decision=approve&comment=affiliation+ended",
             reviewer.csrf
