@@ -19,6 +19,8 @@ pub enum ActivityKind {
     Comment,
     DocsChange,
     Translation,
+    /// Approving or reviewing someone else's translation on a translation platform.
+    TranslationReview,
     ForumPost,
     ForumSolution,
     /// A reply in a chat thread: helping someone.
@@ -37,7 +39,7 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 21] = [
+    pub const ALL: [ActivityKind; 22] = [
         ActivityKind::Commit,
         ActivityKind::PrOpened,
         ActivityKind::PrMerged,
@@ -47,6 +49,7 @@ impl ActivityKind {
         ActivityKind::Comment,
         ActivityKind::DocsChange,
         ActivityKind::Translation,
+        ActivityKind::TranslationReview,
         ActivityKind::ForumPost,
         ActivityKind::ForumSolution,
         ActivityKind::ChatHelp,
@@ -72,6 +75,7 @@ impl ActivityKind {
             ActivityKind::Comment => "comment",
             ActivityKind::DocsChange => "docs_change",
             ActivityKind::Translation => "translation",
+            ActivityKind::TranslationReview => "translation_review",
             ActivityKind::ForumPost => "forum_post",
             ActivityKind::ForumSolution => "forum_solution",
             ActivityKind::ChatHelp => "chat_help",
@@ -101,6 +105,7 @@ impl ActivityKind {
             ActivityKind::Comment => "Comment",
             ActivityKind::DocsChange => "Documentation change",
             ActivityKind::Translation => "Translation",
+            ActivityKind::TranslationReview => "Translation review",
             ActivityKind::ForumPost => "Forum post",
             ActivityKind::ForumSolution => "Forum solution",
             ActivityKind::ChatHelp => "Chat help",

@@ -14,15 +14,31 @@ pub enum IdentityKind {
     Discourse,
     Slack,
     Meetup,
+    /// A GitLab username (gitlab.com or the community's own instance).
+    Gitlab,
+    /// A Discord user's id (a snowflake: names change, ids do not).
+    Discord,
+    /// A Matrix user id without its `@`: `ana:matrix.org`.
+    Matrix,
+    /// A Stack Exchange user on one site: `stackoverflow:22656`.
+    Stackexchange,
+    Weblate,
+    Crowdin,
 }
 
 impl IdentityKind {
-    pub const ALL: [IdentityKind; 5] = [
+    pub const ALL: [IdentityKind; 11] = [
         IdentityKind::Email,
         IdentityKind::Github,
         IdentityKind::Discourse,
         IdentityKind::Slack,
         IdentityKind::Meetup,
+        IdentityKind::Gitlab,
+        IdentityKind::Discord,
+        IdentityKind::Matrix,
+        IdentityKind::Stackexchange,
+        IdentityKind::Weblate,
+        IdentityKind::Crowdin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +48,12 @@ impl IdentityKind {
             IdentityKind::Discourse => "discourse",
             IdentityKind::Slack => "slack",
             IdentityKind::Meetup => "meetup",
+            IdentityKind::Gitlab => "gitlab",
+            IdentityKind::Discord => "discord",
+            IdentityKind::Matrix => "matrix",
+            IdentityKind::Stackexchange => "stackexchange",
+            IdentityKind::Weblate => "weblate",
+            IdentityKind::Crowdin => "crowdin",
         }
     }
 
@@ -53,7 +75,7 @@ pub enum IdentityError {
     #[error("`{0}` is not an email address")]
     BadEmail(String),
     #[error(
-        "`{0}` is not an identity: use an email address or SOURCE:HANDLE (sources: email, github, discourse, slack, meetup)"
+        "`{0}` is not an identity: use an email address or SOURCE:HANDLE (sources: email, github, discourse, slack, meetup, gitlab, discord, matrix, stackexchange, weblate, crowdin)"
     )]
     BadKey(String),
 }

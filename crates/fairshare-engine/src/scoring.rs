@@ -25,7 +25,7 @@ pub struct ScoringRules {
 impl Default for ScoringRules {
     fn default() -> Self {
         use ActivityKind::*;
-        let table: [(ActivityKind, &str, u32); 21] = [
+        let table: [(ActivityKind, &str, u32); 22] = [
             (Commit, "1", 30),
             (PrOpened, "2", 20),
             (PrMerged, "3", 20),
@@ -35,6 +35,7 @@ impl Default for ScoringRules {
             (Comment, "0.5", 30),
             (DocsChange, "2", 20),
             (Translation, "2", 20),
+            (TranslationReview, "1", 30),
             (ForumPost, "1", 30),
             (ForumSolution, "3", 15),
             (ChatHelp, "1", 30),

@@ -62,6 +62,58 @@ pub enum SourceSettings {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         api_url: Option<String>,
     },
+    /// A GitLab project (`group/project`) through REST v4; `commits` also reads its
+    /// commit list, for projects not imported through git.
+    Gitlab {
+        project: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_url: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        commits: bool,
+    },
+    /// A GitHub repository's discussions, through GraphQL.
+    GithubDiscussions {
+        repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_url: Option<String>,
+    },
+    /// Messages of chosen Discord channels (ids), read with a bot token.
+    Discord {
+        channels: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_url: Option<String>,
+    },
+    /// Messages of chosen Matrix rooms (`!id:server` or `#alias:server`).
+    Matrix {
+        homeserver: String,
+        rooms: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+    },
+    /// Answers to questions with the project's tags on a Stack Exchange site.
+    Stackexchange {
+        tags: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_env: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api_url: Option<String>,
+    },
+    /// Translations and their reviews on a Weblate server (one project, or all).
+    Weblate {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+    },
     /// The ECB's reference rates (the CSV inside `eurofxref-hist.zip`, or the CSV).
     Ecb { url: String },
     /// The Economist's Big Mac source file (`big-mac-source-data-v2.csv`).
@@ -83,16 +135,28 @@ impl SourceSettings {
             SourceSettings::Meetup { .. } => "meetup",
             SourceSettings::Opencollective { .. } => "opencollective",
             SourceSettings::GithubSponsors { .. } => "github-sponsors",
+            SourceSettings::Gitlab { .. } => "gitlab",
+            SourceSettings::GithubDiscussions { .. } => "github-discussions",
+            SourceSettings::Discord { .. } => "discord",
+            SourceSettings::Matrix { .. } => "matrix",
+            SourceSettings::Stackexchange { .. } => "stackexchange",
+            SourceSettings::Weblate { .. } => "weblate",
             SourceSettings::Ecb { .. } => "ecb",
             SourceSettings::Bigmac { .. } => "bigmac",
         }
     }
 
     /// Every kind, for forms and messages.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 14] = [
         "git",
         "github",
+        "github-discussions",
+        "gitlab",
         "discourse",
+        "discord",
+        "matrix",
+        "stackexchange",
+        "weblate",
         "meetup",
         "opencollective",
         "github-sponsors",
@@ -119,6 +183,20 @@ impl SourceSettings {
                 Ok(())
             }
         };
+        let listed = |values: &[String], key: &str| {
+            if values.is_empty() || values.iter().any(|v| v.trim().is_empty()) {
+                Err(format!(
+                    "`{key}` must list at least one, none of them empty"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let link = |url: &str, key: &str| {
+            crate::links::web_link(url)
+                .map(|_| ())
+                .map_err(|why| format!("`{key}`: {why}"))
+        };
         match self {
             SourceSettings::Git { path, url, .. } => match (path, url) {
                 (Some(_), Some(_)) => Err("set either `path` or `url`, not both".into()),
@@ -126,7 +204,8 @@ impl SourceSettings {
                 (Some(p), None) => present(p, "path"),
                 (None, Some(u)) => present(u, "url"),
             },
-            SourceSettings::Github { repo, .. } => {
+            SourceSettings::Github { repo, .. }
+            | SourceSettings::GithubDiscussions { repo, .. } => {
                 let mut parts = repo.split('/');
                 match (parts.next(), parts.next(), parts.next()) {
                     (Some(owner), Some(name), None) if !owner.is_empty() && !name.is_empty() => {
@@ -136,6 +215,43 @@ impl SourceSettings {
                 }
             }
             SourceSettings::Discourse { url, .. } => present(url, "url"),
+            SourceSettings::Gitlab {
+                project, api_url, ..
+            } => {
+                if !project.trim().trim_matches('/').contains('/') {
+                    return Err(format!("`project`: `{project}` is not GROUP/PROJECT"));
+                }
+                api_url.as_deref().map_or(Ok(()), |u| link(u, "api_url"))
+            }
+            SourceSettings::Discord { channels, .. } => {
+                listed(channels, "channels")?;
+                match channels
+                    .iter()
+                    .find(|c| !c.trim().chars().all(|ch| ch.is_ascii_digit()))
+                {
+                    Some(c) => Err(format!(
+                        "`channels`: `{c}` is not a channel id (Discord: Developer Mode, Copy Channel ID)"
+                    )),
+                    None => Ok(()),
+                }
+            }
+            SourceSettings::Matrix {
+                homeserver, rooms, ..
+            } => {
+                link(homeserver, "homeserver")?;
+                listed(rooms, "rooms")?;
+                match rooms
+                    .iter()
+                    .find(|r| !(r.starts_with('!') || r.starts_with('#')) || !r.contains(':'))
+                {
+                    Some(r) => Err(format!(
+                        "`rooms`: `{r}` is not a room id (!id:server) or alias (#name:server)"
+                    )),
+                    None => Ok(()),
+                }
+            }
+            SourceSettings::Stackexchange { tags, .. } => listed(tags, "tags"),
+            SourceSettings::Weblate { url, .. } => link(url, "url"),
             SourceSettings::Meetup { group, .. } => present(group, "group"),
             SourceSettings::Opencollective { collective, .. } => present(collective, "collective"),
             SourceSettings::GithubSponsors { login, .. } => present(login, "login"),

@@ -241,12 +241,25 @@ fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option<Duration> 
         .or((status == StatusCode::TOO_MANY_REQUESTS).then(|| Duration::from_secs(60)))
 }
 
-/// When `X-RateLimit-Remaining` is 0: the time until `X-RateLimit-Reset`.
+/// When the remaining requests are 0: the time until the limit resets. GitHub and
+/// Discord say `X-RateLimit-*`, GitLab `RateLimit-*`; Discord also gives the wait
+/// itself in `X-RateLimit-Reset-After` (seconds, with a fraction).
 fn exhausted_wait(headers: &HeaderMap) -> Option<Duration> {
-    if header_u64(headers, "x-ratelimit-remaining")? != 0 {
+    let remaining = header_u64(headers, "x-ratelimit-remaining")
+        .or_else(|| header_u64(headers, "ratelimit-remaining"))?;
+    if remaining != 0 {
         return None;
     }
-    let reset = header_u64(headers, "x-ratelimit-reset")?;
+    if let Some(after) = headers
+        .get("x-ratelimit-reset-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+    {
+        return Some(Duration::from_millis((after * 1000.0) as u64 + 1));
+    }
+    let reset = header_u64(headers, "x-ratelimit-reset")
+        .or_else(|| header_u64(headers, "ratelimit-reset"))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
     Some(Duration::from_secs(reset.saturating_sub(now) + 1))
 }

@@ -5,22 +5,30 @@
 
 pub mod activities_csv;
 pub mod bigmac;
+pub mod crowdin;
 pub mod directory;
+pub mod discord;
 pub mod discourse;
 pub mod ecb;
 pub mod error;
 pub mod git;
 pub mod github;
 pub mod github_archive;
+pub mod github_discussions;
 pub mod github_sponsors;
+pub mod gitlab;
 pub mod http;
+pub mod matrix;
 pub mod meetup;
 pub mod opencollective;
+pub mod paged;
 pub mod record;
 pub mod slack;
 pub mod sponsorship;
+pub mod stackexchange;
 pub mod tabular;
 pub mod webhooks;
+pub mod weblate;
 
 pub use error::{ImportError, Location};
 pub use record::{ActivityRecord, ChangeSize, OnBehalfOf, PaymentRecord, PersonRef, Skips};

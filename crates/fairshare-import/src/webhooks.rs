@@ -115,36 +115,49 @@ mod tests {
     }
 }
 
-/// What a GitHub repository delivery holds.
+/// What a contributions delivery (GitHub, GitLab, Crowdin) holds.
 #[derive(Debug)]
-pub enum GithubDelivery {
-    /// Not read (an event or repository the programme does not count), with why.
+pub enum Delivery {
+    /// Not read (an event or project the programme does not count), with why.
     Ignored(String),
-    /// The repository and the activities of the event.
+    /// What it concerns (a repository, a project) and the activities of the event.
     Activities {
-        repo: String,
+        scope: String,
         records: Vec<crate::ActivityRecord>,
         skips: crate::Skips,
     },
 }
 
 /// A GitHub repository webhook delivery (`X-GitHub-Event: event`): `push`,
-/// `pull_request`, `pull_request_review`, `issues` and `issue_comment` of the
+/// `pull_request`, `pull_request_review`, `issues`, `issue_comment`, `discussion` and
+/// `discussion_comment` of the
 /// repositories `filter` wants; anything else is ignored with a reason.
 pub fn github_contributions(
     event: &str,
     delivery: &str,
     body: &[u8],
     filter: &crate::github_archive::ArchiveFilter,
-) -> Result<GithubDelivery, BadDelivery> {
+) -> Result<Delivery, BadDelivery> {
     let kind = match event {
         "push" => "PushEvent",
         "pull_request" => "PullRequestEvent",
         "pull_request_review" => "PullRequestReviewEvent",
         "issues" => "IssuesEvent",
         "issue_comment" => "IssueCommentEvent",
+        "discussion" | "discussion_comment" => {
+            let payload = json(body)?;
+            let repo = payload["repository"]["full_name"]
+                .as_str()
+                .ok_or_else(|| BadDelivery("`repository.full_name` is missing".into()))?;
+            if !filter.wants(repo) {
+                return Ok(Delivery::Ignored(format!(
+                    "{repo} is not one of the programme's repositories"
+                )));
+            }
+            return crate::github_discussions::webhook(event, repo.to_string(), &payload);
+        }
         other => {
-            return Ok(GithubDelivery::Ignored(format!(
+            return Ok(Delivery::Ignored(format!(
                 "`{other}` events are not contributions the programme counts"
             )));
         }
@@ -158,7 +171,7 @@ pub fn github_contributions(
     };
     let repo = text(&payload["repository"]["full_name"], "repository.full_name")?;
     if !filter.wants(&repo) {
-        return Ok(GithubDelivery::Ignored(format!(
+        return Ok(Delivery::Ignored(format!(
             "{repo} is not one of the programme's repositories"
         )));
     }
@@ -203,8 +216,8 @@ pub fn github_contributions(
     if records.is_empty() && skips.0.is_empty() {
         skips.add(format!("{event} {action} (not a contribution)"));
     }
-    Ok(GithubDelivery::Activities {
-        repo,
+    Ok(Delivery::Activities {
+        scope: repo,
         records,
         skips,
     })
@@ -223,16 +236,16 @@ mod github_tests {
         .unwrap()
     }
 
-    fn read(event: &str, name: &str) -> GithubDelivery {
+    fn read(event: &str, name: &str) -> Delivery {
         github_contributions(event, "d-1", &sample(name), &ArchiveFilter::new(&[])).unwrap()
     }
 
-    fn ids(delivery: GithubDelivery) -> Vec<String> {
+    fn ids(delivery: Delivery) -> Vec<String> {
         match delivery {
-            GithubDelivery::Activities { records, .. } => {
+            Delivery::Activities { records, .. } => {
                 records.into_iter().map(|r| r.external_id).collect()
             }
-            GithubDelivery::Ignored(why) => panic!("ignored: {why}"),
+            Delivery::Ignored(why) => panic!("ignored: {why}"),
         }
     }
 
@@ -258,11 +271,11 @@ mod github_tests {
     #[test]
     fn a_pull_request_closed_without_merging_counts_nothing() {
         match read("pull_request", "pull_request.closed.payload.json") {
-            GithubDelivery::Activities { records, skips, .. } => {
+            Delivery::Activities { records, skips, .. } => {
                 assert!(records.is_empty());
                 assert_eq!(skips.0[0].reason, "pull request closed without merging");
             }
-            GithubDelivery::Ignored(why) => panic!("ignored: {why}"),
+            Delivery::Ignored(why) => panic!("ignored: {why}"),
         }
     }
 
@@ -272,11 +285,11 @@ mod github_tests {
         let body = sample("issues.opened.payload.json");
         assert!(matches!(
             github_contributions("issues", "d", &body, &filter).unwrap(),
-            GithubDelivery::Ignored(why) if why.contains("not one of the programme's repositories")
+            Delivery::Ignored(why) if why.contains("not one of the programme's repositories")
         ));
         assert!(matches!(
             github_contributions("star", "d", b"{}", &filter).unwrap(),
-            GithubDelivery::Ignored(_)
+            Delivery::Ignored(_)
         ));
         assert!(github_contributions("issues", "d", b"not json", &filter).is_err());
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use fairshare_import::github::{GithubRepo, Stage};
 use fairshare_import::github_archive::ArchiveFilter;
+use fairshare_import::paged::PagedSource;
 use fairshare_import::record::{AffiliationRecord, OrgRecord, PaymentRecord};
 use fairshare_import::{ActivityRecord, ImportError, Skips, content_digest};
 use fairshare_store::Store;
@@ -292,6 +293,49 @@ impl Importer<'_> {
                 self.progress.add(summary.new);
                 add_up(&mut total, summary);
                 path = page.next.take();
+            }
+        }
+        self.progress.finish();
+        Ok(total)
+    }
+
+    /// Any paged API ([`PagedSource`]: GitLab, Discord, Matrix, Stack Exchange,
+    /// Weblate, GitHub Discussions), stream by stream: each page is stored in one
+    /// transaction with its resume point, so an interrupted run loses at most the page
+    /// in flight and the next run starts where the last stored page ended.
+    pub async fn paged(&self, reader: &impl PagedSource) -> Result<IngestSummary> {
+        let source = reader.source();
+        let input = reader.input();
+        let mut total = IngestSummary {
+            source: source.into(),
+            input: input.clone(),
+            ..Default::default()
+        };
+        self.progress.start("items stored");
+        for stream in reader.streams().await? {
+            let mut resume = self.store.import_cursor(source, &stream).await?;
+            let mut at: Option<String> = None;
+            loop {
+                let mut page = reader
+                    .page(&stream, at.as_deref(), resume.as_deref())
+                    .await?;
+                self.settings.assign_teams(&mut page.records);
+                let mut session = self.session(source, &input, "").await?;
+                session.add(&page.records).await?;
+                if let Some(point) = &page.resume {
+                    session.set_cursor(&stream, point).await?;
+                }
+                let summary = session.finish(&page.skips).await?;
+                self.progress.add(summary.new);
+                add_up(&mut total, summary);
+                // A page that points back where it was read would never end.
+                match page.next.take() {
+                    Some(next) if at.as_deref() != Some(next.as_str()) => at = Some(next),
+                    _ => break,
+                }
+                if page.resume.is_some() {
+                    resume = page.resume;
+                }
             }
         }
         self.progress.finish();

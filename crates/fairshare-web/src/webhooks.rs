@@ -111,23 +111,23 @@ pub async fn github(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let Some(delivery) = header(&headers, "x-github-delivery") else {
         return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
     };
-    use fairshare_import::webhooks::{GithubDelivery, github_contributions};
+    use fairshare_import::webhooks::{Delivery, github_contributions};
     let hook = &state.github_webhook;
     let (repo, mut records, skips) =
         match github_contributions(event, delivery, &body, &hook.repositories) {
             Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
-            Ok(GithubDelivery::Ignored(why)) => {
+            Ok(Delivery::Ignored(why)) => {
                 return (
                     StatusCode::ACCEPTED,
                     Json(json!({ "status": "ignored", "reason": why })),
                 )
                     .into_response();
             }
-            Ok(GithubDelivery::Activities {
-                repo,
+            Ok(Delivery::Activities {
+                scope,
                 records,
                 skips,
-            }) => (repo, records, skips),
+            }) => (scope, records, skips),
         };
     let importer = fairshare_ingest::Importer {
         store: &state.store,
