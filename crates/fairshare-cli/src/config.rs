@@ -34,6 +34,10 @@ pub struct Config {
     pub github_login: GithubLoginConfig,
     /// Live contributions from GitHub (`POST /webhooks/github`).
     pub github: GithubConfig,
+    /// Live contributions from GitLab (`POST /webhooks/gitlab`).
+    pub gitlab: WebhookConfig,
+    /// Live translations from Crowdin (`POST /webhooks/crowdin`).
+    pub crowdin: WebhookConfig,
     /// Sources the scheduler runs (`[[sources]]`, one table each).
     pub sources: Vec<serde_json::Map<String, serde_json::Value>>,
     /// When and how the monthly review runs on its own.
@@ -47,6 +51,17 @@ pub struct Config {
 pub struct GithubConfig {
     /// The secret GitHub signs deliveries with (better set through
     /// `FAIRSHARE_GITHUB__WEBHOOK_SECRET`); unset turns the webhook off.
+    pub webhook_secret: Option<String>,
+}
+
+/// `[gitlab]` and `[crowdin]`: a platform's webhook. GitLab sends the secret as
+/// `X-Gitlab-Token`; Crowdin carries it in the URL (`?token=`) or a custom
+/// `Authorization: Bearer` header.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Better set through `FAIRSHARE_GITLAB__WEBHOOK_SECRET` or
+    /// `FAIRSHARE_CROWDIN__WEBHOOK_SECRET`; unset turns the webhook off.
     pub webhook_secret: Option<String>,
 }
 
@@ -437,6 +452,8 @@ impl Default for Config {
             mail: MailConfig::default(),
             github_login: GithubLoginConfig::default(),
             github: GithubConfig::default(),
+            gitlab: WebhookConfig::default(),
+            crowdin: WebhookConfig::default(),
             sources: Vec::new(),
             review: ReviewConfig::default(),
             scheduler: SchedulerConfig::default(),

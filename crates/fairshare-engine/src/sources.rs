@@ -83,6 +83,7 @@ pub enum SourceSettings {
     },
     /// Messages of chosen Discord channels (ids), read with a bot token.
     Discord {
+        #[serde(deserialize_with = "list")]
         channels: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token_env: Option<String>,
@@ -92,12 +93,14 @@ pub enum SourceSettings {
     /// Messages of chosen Matrix rooms (`!id:server` or `#alias:server`).
     Matrix {
         homeserver: String,
+        #[serde(deserialize_with = "list")]
         rooms: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token_env: Option<String>,
     },
     /// Answers to questions with the project's tags on a Stack Exchange site.
     Stackexchange {
+        #[serde(deserialize_with = "list")]
         tags: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         site: Option<String>,
@@ -262,6 +265,25 @@ impl SourceSettings {
             }
         }
     }
+}
+
+/// A list written as a list (`["a", "b"]`) or as one line (`a, b`, as the console's
+/// `key = value` settings write it).
+fn list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Line(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Line(line) => line
+            .split(',')
+            .map(|item| item.trim().to_string())
+            .filter(|item| !item.is_empty())
+            .collect(),
+        OneOrMany::Many(items) => items.into_iter().map(|i| i.trim().to_string()).collect(),
+    })
 }
 
 /// One source, as defined once.
@@ -433,6 +455,38 @@ mod tests {
             "collective": "mautic", "team": "x"})
             )
             .contains("credits no work")
+        );
+    }
+
+    #[test]
+    fn lists_are_read_as_lists_or_as_one_line() {
+        let line = SourceDefinition::from_keys(&keys(json!({
+            "name": "chat", "kind": "discord", "every": "1h", "channels": "123, 456"
+        })))
+        .unwrap();
+        let list = SourceDefinition::from_keys(&keys(json!({
+            "name": "chat", "kind": "discord", "every": "1h", "channels": ["123", "456"]
+        })))
+        .unwrap();
+        assert_eq!(line, list);
+        assert_eq!(SourceDefinition::from_keys(&line.to_keys()).unwrap(), line);
+        let error = |value| SourceDefinition::from_keys(&keys(value)).unwrap_err();
+        assert!(
+            error(json!({"name": "chat", "kind": "discord", "every": "1h", "channels": "general"}))
+                .contains("`general` is not a channel id")
+        );
+        assert!(
+            error(json!({"name": "rooms", "kind": "matrix", "every": "1h",
+                "homeserver": "https://matrix.org", "rooms": "mautic"}))
+            .contains("is not a room id")
+        );
+        assert!(
+            error(json!({"name": "so", "kind": "stackexchange", "every": "1d", "tags": ""}))
+                .contains("`tags` must list at least one")
+        );
+        assert!(
+            error(json!({"name": "gl", "kind": "gitlab", "every": "1h", "project": "mautic"}))
+                .contains("GROUP/PROJECT")
         );
     }
 

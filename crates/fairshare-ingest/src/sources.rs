@@ -1,7 +1,8 @@
 //! Runs one source, as defined once (`fairshare_engine::sources`), through the same
 //! import code the CLI's `import` commands use: a git repository (on disk, or cloned
-//! and fetched into the data directory), the GitHub, Discourse, Meetup, Open Collective
-//! and GitHub Sponsors APIs, and the reference data (ECB rates, Big Mac file) fetched
+//! and fetched into the data directory), the GitHub (REST and Discussions), GitLab,
+//! Discourse, Discord, Matrix, Stack Exchange, Weblate, Meetup, Open Collective and
+//! GitHub Sponsors APIs, and the reference data (ECB rates, Big Mac file) fetched
 //! from their URLs. Returns the summary as lines of text, the same the CLI prints.
 
 use std::path::{Path, PathBuf};
@@ -37,7 +38,10 @@ pub async fn run(
     settings: &SourceSettings,
     env: &SourceEnv<'_>,
 ) -> Result<Vec<String>> {
-    use fairshare_import::{github, github_sponsors, meetup, opencollective};
+    use fairshare_import::{
+        discord, github, github_discussions, github_sponsors, gitlab, matrix, meetup,
+        opencollective, stackexchange, weblate,
+    };
     let token =
         |name: &Option<String>, default: &str| (env.secret)(name.as_deref().unwrap_or(default));
     match settings {
@@ -99,6 +103,81 @@ pub async fn run(
                 )
                 .await?;
             Ok(summary_lines(&summary, &[]))
+        }
+        SourceSettings::Gitlab {
+            project,
+            token_env,
+            api_url,
+            commits,
+        } => {
+            let api = api_url.as_deref().unwrap_or(gitlab::DEFAULT_API);
+            let reader = gitlab::GitlabProject::new(
+                api,
+                project,
+                token(token_env, "GITLAB_TOKEN"),
+                *commits,
+            )?;
+            Ok(summary_lines(&importer.paged(&reader).await?, &[]))
+        }
+        SourceSettings::GithubDiscussions {
+            repo,
+            token_env,
+            api_url,
+        } => {
+            let api = api_url
+                .as_deref()
+                .unwrap_or(github_discussions::DEFAULT_API);
+            let reader = github_discussions::GithubDiscussions::new(
+                api,
+                repo,
+                token(token_env, "GITHUB_TOKEN"),
+            )?;
+            Ok(summary_lines(&importer.paged(&reader).await?, &[]))
+        }
+        SourceSettings::Discord {
+            channels,
+            token_env,
+            api_url,
+        } => {
+            let api = api_url.as_deref().unwrap_or(discord::DEFAULT_API);
+            let token = token(token_env, "DISCORD_TOKEN")
+                .ok_or_else(|| invalid(env.name, "Discord needs a bot token (DISCORD_TOKEN)"))?;
+            let reader = discord::Discord::new(api, channels, Some(token))?;
+            Ok(summary_lines(&importer.paged(&reader).await?, &[]))
+        }
+        SourceSettings::Matrix {
+            homeserver,
+            rooms,
+            token_env,
+        } => {
+            let token = token(token_env, "MATRIX_TOKEN")
+                .ok_or_else(|| invalid(env.name, "Matrix needs an access token (MATRIX_TOKEN)"))?;
+            let reader = matrix::Matrix::new(homeserver, rooms, Some(token))?;
+            Ok(summary_lines(&importer.paged(&reader).await?, &[]))
+        }
+        SourceSettings::Stackexchange {
+            tags,
+            site,
+            key_env,
+            api_url,
+        } => {
+            let api = api_url.as_deref().unwrap_or(stackexchange::DEFAULT_API);
+            let reader = stackexchange::StackExchange::new(
+                api,
+                site.as_deref().unwrap_or("stackoverflow"),
+                tags,
+                token(key_env, "STACKEXCHANGE_KEY"),
+            )?;
+            Ok(summary_lines(&importer.paged(&reader).await?, &[]))
+        }
+        SourceSettings::Weblate {
+            url,
+            project,
+            token_env,
+        } => {
+            let reader =
+                weblate::Weblate::new(url, project.as_deref(), token(token_env, "WEBLATE_TOKEN"))?;
+            Ok(summary_lines(&importer.paged(&reader).await?, &[]))
         }
         SourceSettings::Meetup {
             group,

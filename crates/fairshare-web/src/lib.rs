@@ -64,7 +64,7 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Where webhook deliveries wait when the database cannot take them at once.
     pub spool: Option<Arc<spool::WebhookSpool>>,
-    pub github_webhook: Arc<GithubWebhook>,
+    pub contribution_webhooks: Arc<ContributionWebhooks>,
     pub machine: Arc<Machine>,
     /// Requests served, by status class, with their latencies (for `/metrics`).
     pub metrics: Arc<metrics::RequestMetrics>,
@@ -187,20 +187,39 @@ pub struct WebhookSecrets {
     pub opencollective: Option<String>,
     /// GitHub signs repository deliveries (`/webhooks/github`) with it.
     pub github: Option<String>,
+    /// GitLab sends it as `X-Gitlab-Token` (`/webhooks/gitlab`).
+    pub gitlab: Option<String>,
+    /// Crowdin carries it in the URL (`?token=`) or an `Authorization: Bearer` header.
+    pub crowdin: Option<String>,
 }
 
-/// What the GitHub repository webhook stores: the repositories it reads, and the bot
+/// What the contribution webhooks (GitHub, GitLab, Crowdin) store: the repositories
+/// and projects they read (none listed: every one the secret signs), and the bot
 /// patterns and teams every contribution import applies.
 #[derive(Clone)]
-pub struct GithubWebhook {
+pub struct ContributionWebhooks {
     pub repositories: Arc<fairshare_import::github_archive::ArchiveFilter>,
+    /// GitLab projects (`group/project`), compared without case.
+    pub gitlab_projects: Vec<String>,
     pub settings: fairshare_ingest::Settings,
 }
 
-impl Default for GithubWebhook {
+impl ContributionWebhooks {
+    /// Whether GitLab deliveries of `project` are read.
+    pub fn wants_gitlab(&self, project: &str) -> bool {
+        self.gitlab_projects.is_empty()
+            || self
+                .gitlab_projects
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(project))
+    }
+}
+
+impl Default for ContributionWebhooks {
     fn default() -> Self {
-        GithubWebhook {
+        ContributionWebhooks {
             repositories: Arc::new(fairshare_import::github_archive::ArchiveFilter::new(&[])),
+            gitlab_projects: Vec::new(),
             settings: Default::default(),
         }
     }
@@ -231,7 +250,7 @@ impl AppState {
             cache: Arc::new(site::PageCache::default()),
             limits: Arc::new(Limits::default()),
             spool: None,
-            github_webhook: Arc::new(GithubWebhook::default()),
+            contribution_webhooks: Arc::new(ContributionWebhooks::default()),
             machine: Arc::new(Machine::default()),
             metrics: Arc::new(metrics::RequestMetrics::default()),
         }
@@ -354,6 +373,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/review-drafts/{month}/publish", axum::routing::post(machine::publish_draft))
         .route("/unsubscribe", get(machine::unsubscribe_form).post(machine::unsubscribe))
         .route("/account/mail", axum::routing::post(machine::mail_choices))
+        .route(
+            "/webhooks/gitlab",
+            axum::routing::post(webhooks::gitlab).layer(tower_http::limit::RequestBodyLimitLayer::new(25 << 20)),
+        )
+        .route(
+            "/webhooks/crowdin",
+            axum::routing::post(webhooks::crowdin).layer(tower_http::limit::RequestBodyLimitLayer::new(5 << 20)),
+        )
         .route(
             "/webhooks/opencollective",
             axum::routing::post(webhooks::opencollective).layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20)),

@@ -1,7 +1,8 @@
-//! Webhooks: sponsorships, and GitHub repository events (contributions). Each delivery is authenticated before anything is read or
-//! stored: GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared
-//! secret, compared in constant time), Open Collective's `?token=` (its webhooks carry
-//! no signature). A bad or missing credential is 401 and stores nothing; a redelivery
+//! Webhooks: sponsorships, and contributions from GitHub repositories, GitLab projects
+//! and Crowdin. Each delivery is authenticated before anything is read or stored:
+//! GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared secret),
+//! GitLab's `X-Gitlab-Token`, Open Collective's and Crowdin's `?token=` (their webhooks
+//! carry no signature); secrets are compared in constant time. A bad or missing credential is 401 and stores nothing; a redelivery
 //! is stored once.
 
 use std::collections::HashMap;
@@ -15,6 +16,8 @@ use fairshare_store::events::SponsorshipEvent;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
+
+use fairshare_import::webhooks::Delivery;
 
 use crate::AppState;
 use crate::auth::same_secret;
@@ -108,40 +111,106 @@ pub async fn github(State(state): State<AppState>, headers: HeaderMap, body: Byt
     if event == "ping" {
         return (StatusCode::OK, Json(json!({ "status": "pong" }))).into_response();
     }
-    let Some(delivery) = header(&headers, "x-github-delivery") else {
+    let Some(id) = header(&headers, "x-github-delivery") else {
         return reply(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery");
     };
-    use fairshare_import::webhooks::{Delivery, github_contributions};
-    let hook = &state.github_webhook;
-    let (repo, mut records, skips) =
-        match github_contributions(event, delivery, &body, &hook.repositories) {
-            Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
-            Ok(Delivery::Ignored(why)) => {
-                return (
-                    StatusCode::ACCEPTED,
-                    Json(json!({ "status": "ignored", "reason": why })),
-                )
-                    .into_response();
-            }
-            Ok(Delivery::Activities {
-                scope,
-                records,
-                skips,
-            }) => (scope, records, skips),
-        };
+    let hook = &state.contribution_webhooks;
+    let delivery =
+        fairshare_import::webhooks::github_contributions(event, id, &body, &hook.repositories);
+    store_contributions(&state, "github", delivery, &body, Some(id)).await
+}
+
+/// `POST /webhooks/gitlab`: a project's push, merge request, note and issue hooks,
+/// checked against the shared secret GitLab sends as `X-Gitlab-Token` (compared in
+/// constant time) and stored as the API import stores them (same ids).
+pub async fn gitlab(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = state.webhooks.gitlab.as_deref() else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the GitLab webhook is not configured ([gitlab] webhook_secret)",
+        );
+    };
+    if !header(&headers, "x-gitlab-token").is_some_and(|t| same_secret(t, secret)) {
+        tracing::warn!("GitLab webhook refused: bad or missing token");
+        return reply(StatusCode::UNAUTHORIZED, "bad or missing X-Gitlab-Token");
+    }
+    let Some(event) = header(&headers, "x-gitlab-event") else {
+        return reply(StatusCode::BAD_REQUEST, "missing X-Gitlab-Event");
+    };
+    let hook = &state.contribution_webhooks;
+    let delivery =
+        fairshare_import::gitlab::webhook(event, &body, &|project| hook.wants_gitlab(project));
+    let id = header(&headers, "x-gitlab-event-uuid").or(header(&headers, "x-gitlab-webhook-uuid"));
+    store_contributions(&state, "gitlab", delivery, &body, id).await
+}
+
+/// `POST /webhooks/crowdin`: suggestions, approvals and translation updates. Crowdin
+/// signs nothing, so the secret travels in the webhook's URL (`?token=`) or in a
+/// custom `Authorization: Bearer` header set on the webhook.
+pub async fn crowdin(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = state.webhooks.crowdin.as_deref() else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the Crowdin webhook is not configured ([crowdin] webhook_secret)",
+        );
+    };
+    let bearer = header(&headers, "authorization").and_then(|a| a.strip_prefix("Bearer "));
+    let given = params.get("token").map(String::as_str).or(bearer);
+    if !given.is_some_and(|t| same_secret(t, secret)) {
+        tracing::warn!("Crowdin webhook refused: bad or missing token");
+        return reply(StatusCode::UNAUTHORIZED, "bad or missing token");
+    }
+    let delivery = fairshare_import::crowdin::webhook(&body, time::OffsetDateTime::now_utc());
+    store_contributions(&state, "crowdin", delivery, &body, None).await
+}
+
+/// Stores what a contributions delivery holds, through the same import code as the
+/// APIs (bots, teams, ids); a redelivery stores nothing new. A delivery that cannot
+/// be stored now is answered 503, so the platform shows it and can send it again.
+async fn store_contributions(
+    state: &AppState,
+    source: &'static str,
+    delivery: Result<Delivery, fairshare_import::webhooks::BadDelivery>,
+    body: &[u8],
+    delivery_id: Option<&str>,
+) -> Response {
+    let (scope, mut records, skips) = match delivery {
+        Err(bad) => return reply(StatusCode::BAD_REQUEST, &bad.0),
+        Ok(Delivery::Ignored(why)) => {
+            return (
+                StatusCode::ACCEPTED,
+                Json(json!({ "status": "ignored", "reason": why })),
+            )
+                .into_response();
+        }
+        Ok(Delivery::Activities {
+            scope,
+            records,
+            skips,
+        }) => (scope, records, skips),
+    };
+    let actor = format!("{source}-webhook");
     let importer = fairshare_ingest::Importer {
         store: &state.store,
-        actor: "github-webhook",
-        settings: &hook.settings,
+        actor: &actor,
+        settings: &state.contribution_webhooks.settings,
         progress: std::sync::Arc::new(fairshare_ingest::Quiet),
     };
-    let input = format!("{repo} webhook {delivery}");
+    let input = match delivery_id {
+        Some(id) => format!("{scope} webhook {}", fairshare_engine::money::excerpt(id)),
+        None => format!("{scope} webhook"),
+    };
     match importer
-        .activities("github", &input, &body, &mut records, &skips)
+        .activities(source, &input, body, &mut records, &skips)
         .await
     {
         Ok(summary) => {
-            record_webhook_run(&state, &repo, &summary).await;
+            record_webhook_run(state, source, &scope, &summary).await;
             (
                 StatusCode::ACCEPTED,
                 Json(json!({
@@ -154,8 +223,7 @@ pub async fn github(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 .into_response()
         }
         Err(error) => {
-            // GitHub shows the failed delivery and can redeliver it: nothing is lost.
-            tracing::error!(%error, %delivery, "a GitHub delivery could not be stored");
+            tracing::error!(%error, source, "a webhook delivery could not be stored");
             reply(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the delivery could not be stored now; redeliver it later",
@@ -164,19 +232,28 @@ pub async fn github(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-/// Records a delivery as a run of the `github` source of its repository, if any.
+/// Records a delivery as a run of the source that reads the same repository or
+/// project through its API, if one is defined.
 async fn record_webhook_run(
     state: &AppState,
-    repo: &str,
+    source: &str,
+    scope: &str,
     summary: &fairshare_store::activities::IngestSummary,
 ) {
     use fairshare_engine::sources::SourceSettings;
     let Ok(sources) = state.store.sources().await else {
         return;
     };
-    let Some(source) = sources.iter().find(|s| {
-        matches!(&s.definition.settings, SourceSettings::Github { repo: r, .. } if r.eq_ignore_ascii_case(repo))
-    }) else {
+    let Some(source) = sources
+        .iter()
+        .find(|s| match (&s.definition.settings, source) {
+            (SourceSettings::Github { repo, .. }, "github") => repo.eq_ignore_ascii_case(scope),
+            (SourceSettings::Gitlab { project, .. }, "gitlab") => {
+                project.eq_ignore_ascii_case(scope)
+            }
+            _ => false,
+        })
+    else {
         return;
     };
     let job = source.job();

@@ -25,13 +25,22 @@ pub fn config(context: &Context, command: ConfigCommand) -> anyhow::Result<()> {
     let ConfigCommand::Show { format } = command;
     let mut shown = context.config.clone();
     shown.database_url = super::redact(&shown.database_url);
+    // Every secret the configuration can hold is shown as set or not, never itself.
     for secret in [
         &mut shown.sponsorship.github_webhook_secret,
         &mut shown.sponsorship.opencollective_webhook_secret,
+        &mut shown.github.webhook_secret,
+        &mut shown.gitlab.webhook_secret,
+        &mut shown.crowdin.webhook_secret,
+        &mut shown.mail.smtp_password,
+        &mut shown.server.metrics_token,
     ] {
         if secret.is_some() {
             *secret = Some("***".into());
         }
+    }
+    if !shown.github_login.client_secret.is_empty() {
+        shown.github_login.client_secret = "***".into();
     }
     match format {
         ConfigFormat::Toml => print!("{}", toml::to_string_pretty(&shown)?),

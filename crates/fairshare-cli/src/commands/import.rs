@@ -67,6 +67,83 @@ pub enum ImportCommand {
         #[arg(long, default_value = "system")]
         api_username: String,
     },
+    /// Merge requests (opened, merged, approved), issues (opened, closed) and comments
+    /// of a GitLab project through REST v4; resumes where the last run stopped.
+    Gitlab {
+        #[arg(long, value_name = "GROUP/PROJECT")]
+        project: String,
+        /// The instance's API (self-hosted: https://gitlab.example.org/api/v4).
+        #[arg(long, default_value = fairshare_import::gitlab::DEFAULT_API)]
+        api_url: String,
+        /// Environment variable holding a token with `read_api`.
+        #[arg(long, default_value = "GITLAB_TOKEN")]
+        token_env: String,
+        /// Also read the commit list (for projects not imported through git).
+        #[arg(long)]
+        commits: bool,
+    },
+    /// Discussions, comments and chosen answers of a GitHub repository (GraphQL).
+    GithubDiscussions {
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: String,
+        #[arg(long, default_value = fairshare_import::github_discussions::DEFAULT_API)]
+        api_url: String,
+        #[arg(long, default_value = "GITHUB_TOKEN")]
+        token_env: String,
+    },
+    /// Messages of Discord channels and their threads; replies to others and answers in
+    /// others' threads count as chat help. Needs a bot token.
+    Discord {
+        /// Channel ids (repeatable).
+        #[arg(long = "channel", value_name = "ID", required = true)]
+        channels: Vec<String>,
+        #[arg(long, default_value = fairshare_import::discord::DEFAULT_API)]
+        api_url: String,
+        #[arg(long, default_value = "DISCORD_TOKEN")]
+        token_env: String,
+    },
+    /// Messages of Matrix rooms; replies to others and thread answers count as chat help.
+    Matrix {
+        /// The homeserver, e.g. https://matrix.org.
+        #[arg(long)]
+        homeserver: String,
+        /// Room ids (!id:server) or aliases (#name:server), repeatable.
+        #[arg(long = "room", value_name = "ROOM", required = true)]
+        rooms: Vec<String>,
+        #[arg(long, default_value = "MATRIX_TOKEN")]
+        token_env: String,
+    },
+    /// Answers (and accepted answers) on a Stack Exchange site to questions with the
+    /// project's tags.
+    Stackexchange {
+        /// Tags (repeatable).
+        #[arg(long = "tag", value_name = "TAG", required = true)]
+        tags: Vec<String>,
+        #[arg(long, default_value = "stackoverflow")]
+        site: String,
+        #[arg(long, default_value = fairshare_import::stackexchange::DEFAULT_API)]
+        api_url: String,
+        /// Environment variable holding an API key (raises the daily quota).
+        #[arg(long, default_value = "STACKEXCHANGE_KEY")]
+        key_env: String,
+    },
+    /// Translations and approvals on a Weblate server (its changes API).
+    Weblate {
+        /// The server, e.g. https://hosted.weblate.org.
+        #[arg(long)]
+        url: String,
+        /// One project's slug (default: every project the token sees).
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long, default_value = "WEBLATE_TOKEN")]
+        token_env: String,
+    },
+    /// Crowdin webhook deliveries saved as JSON files (one event, or `{"events": […]}`):
+    /// to replay what the webhook missed.
+    Crowdin {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Messages of a Slack workspace export (ZIP); thread replies count as chat help.
     SlackExport {
         zip: PathBuf,
@@ -227,6 +304,91 @@ async fn run_alone(
             api_key_env: Some(api_key_env),
             api_username: Some(api_username),
         },
+        ImportCommand::Gitlab {
+            project,
+            api_url,
+            token_env,
+            commits,
+        } => {
+            warn_unauthenticated(&token_env, &token(&token_env));
+            SourceSettings::Gitlab {
+                project,
+                token_env: Some(token_env),
+                api_url: Some(api_url),
+                commits,
+            }
+        }
+        ImportCommand::GithubDiscussions {
+            repo,
+            api_url,
+            token_env,
+        } => SourceSettings::GithubDiscussions {
+            repo,
+            token_env: Some(token_env),
+            api_url: Some(api_url),
+        },
+        ImportCommand::Discord {
+            channels,
+            api_url,
+            token_env,
+        } => SourceSettings::Discord {
+            channels,
+            token_env: Some(token_env),
+            api_url: Some(api_url),
+        },
+        ImportCommand::Matrix {
+            homeserver,
+            rooms,
+            token_env,
+        } => SourceSettings::Matrix {
+            homeserver,
+            rooms,
+            token_env: Some(token_env),
+        },
+        ImportCommand::Stackexchange {
+            tags,
+            site,
+            api_url,
+            key_env,
+        } => SourceSettings::Stackexchange {
+            tags,
+            site: Some(site),
+            key_env: Some(key_env),
+            api_url: Some(api_url),
+        },
+        ImportCommand::Weblate {
+            url,
+            project,
+            token_env,
+        } => SourceSettings::Weblate {
+            url,
+            project,
+            token_env: Some(token_env),
+        },
+        ImportCommand::Crowdin { files } => {
+            for file in files {
+                let (name, bytes) = read_file(&file)?;
+                // Crowdin dates no approval: a saved delivery's file keeps when it came.
+                let received = std::fs::metadata(&file)
+                    .and_then(|m| m.modified())
+                    .map(time::OffsetDateTime::from)
+                    .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+                let delivery = fairshare_import::crowdin::webhook(&bytes, received)
+                    .map_err(|bad| anyhow::anyhow!("{name}: {bad}"))?;
+                let fairshare_import::webhooks::Delivery::Activities {
+                    mut records, skips, ..
+                } = delivery
+                else {
+                    println!("{name}: no events");
+                    continue;
+                };
+                let summary = importer
+                    .activities("crowdin", &name, &bytes, &mut records, &skips)
+                    .await?;
+                print_ingest(&summary, &[]);
+            }
+            return Ok(());
+        }
         ImportCommand::SlackExport { zip, channels } => {
             let channels = if channels.is_empty() {
                 context.config.contributions.slack_channels.clone()

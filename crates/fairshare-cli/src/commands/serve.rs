@@ -54,6 +54,8 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
             .opencollective_webhook_secret
             .clone(),
         github: context.config.github.webhook_secret.clone(),
+        gitlab: context.config.gitlab.webhook_secret.clone(),
+        crowdin: context.config.crowdin.webhook_secret.clone(),
     });
     let scheduler_settings = context.config.scheduler_settings()?;
     // The repository webhook reads the configured repositories and those of the
@@ -70,10 +72,23 @@ pub async fn run(context: &Context, args: Args) -> anyhow::Result<()> {
                 _ => None,
             }),
     );
-    state.github_webhook = std::sync::Arc::new(fairshare_web::GithubWebhook {
+    // The GitLab webhook reads the projects of the `gitlab` sources; with none, every
+    // project the secret comes with.
+    let gitlab_projects = scheduler_settings
+        .sources
+        .iter()
+        .filter_map(|s| match &s.settings {
+            fairshare_engine::sources::SourceSettings::Gitlab { project, .. } => {
+                Some(project.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    state.contribution_webhooks = std::sync::Arc::new(fairshare_web::ContributionWebhooks {
         repositories: std::sync::Arc::new(fairshare_import::github_archive::ArchiveFilter::new(
             &repositories,
         )),
+        gitlab_projects,
         settings: context.config.contributions.settings(),
     });
     state.machine = std::sync::Arc::new(fairshare_web::Machine {

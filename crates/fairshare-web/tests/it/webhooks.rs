@@ -48,7 +48,7 @@ async fn github_sponsors_deliveries_are_verified_and_stored_once() {
         state.webhooks = Arc::new(WebhookSecrets {
             github_sponsors: Some("s3cret".into()),
             opencollective: Some("tok".into()),
-            github: None,
+            ..Default::default()
         });
         let body = sample("sponsorship.created.payload.json");
         let headers = |signature: String, delivery: &str| {
