@@ -56,5 +56,11 @@ pub fn rfc3339(source: &str, what: &str, text: &str) -> Result<time::OffsetDateT
 /// Percent-encodes one path segment or query value (`group/project` →
 /// `group%2Fproject`, `#room:server` → `%23room%3Aserver`).
 pub fn encoded(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    // RFC 3986's unreserved characters stay as they are.
+    const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, COMPONENT).to_string()
 }

@@ -8,6 +8,7 @@ mod contributions;
 mod demo;
 mod github;
 mod instances;
+mod platforms;
 mod rates;
 mod rollups;
 mod schedule;
