@@ -306,7 +306,7 @@ impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
         Ok(match T::deserialize(&value) {
             Ok(item) => Lenient::Read(item),
             Err(error) => Lenient::Unreadable {
-                id: ["id", "node_id", "number", "slug"]
+                id: ["id", "node_id", "number", "slug", "answer_id", "event_id"]
                     .iter()
                     .find_map(|field| match &value[*field] {
                         serde_json::Value::Null => None,

@@ -166,7 +166,10 @@ impl PagedSource for StackExchange {
         }
         let quota_left = questions.quota_remaining;
         if !asked.is_empty() {
-            let ids: Vec<String> = asked.keys().map(u64::to_string).collect();
+            // In order, so that the same page asks the same question.
+            let mut ids: Vec<u64> = asked.keys().copied().collect();
+            ids.sort_unstable();
+            let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
             let mut answers_page = 1;
             loop {
                 let answers_path = format!(

@@ -186,3 +186,157 @@ async fn gitlab_merge_requests_approvals_issues_and_comments_resume_and_count_on
         assert_eq!(root["activities_by_org"], json!([["unaffiliated", 4]]));
     }
 }
+
+async fn mount_stackexchange(server: &MockServer) {
+    let mut questions = sample("stackexchange/questions.api-2.0.stack-on-go-fixture.json");
+    for question in questions["items"].as_array_mut().unwrap() {
+        question["tags"] = json!(["mautic", "php"]);
+    }
+    // Page 1 asks for a second's backoff; page 2 uses up the day's quota.
+    let mut first = questions.clone();
+    first["items"] = json!(questions["items"].as_array().unwrap()[..2]);
+    first["backoff"] = json!(1);
+    let mut second = questions.clone();
+    second["items"] = json!(questions["items"].as_array().unwrap()[2..]);
+    second["has_more"] = json!(true);
+    second["quota_remaining"] = json!(0);
+    for (page, body) in [("1", first), ("2", second)] {
+        Mock::given(method("GET"))
+            .and(path("/questions"))
+            .and(query_param("tagged", "mautic"))
+            .and(query_param("page", page))
+            .respond_with(json_reply(body))
+            .mount(server)
+            .await;
+    }
+    let mut answers = sample("stackexchange/answers.api-2.0.stack-on-go-fixture.json");
+    let ids = [8996647, 8996646, 8996578];
+    for (answer, question) in answers["items"].as_array_mut().unwrap().iter_mut().zip(ids) {
+        answer["question_id"] = json!(question);
+    }
+    answers["items"][0]["is_accepted"] = json!(true);
+    answers["items"][1]["owner"] = json!({"user_type": "does_not_exist", "display_name": "gone"});
+    let items = answers["items"].as_array().unwrap().clone();
+    let mut first_answers = answers.clone();
+    first_answers["items"] = json!([
+        items[0],
+        items[1],
+        {"answer_id": "not a number", "question_id": 8996647}
+    ]);
+    let mut second_answers = answers;
+    second_answers["items"] = json!([items[2]]);
+    for (at, body) in [
+        ("/questions/8996646;8996647/answers", first_answers),
+        ("/questions/8996578/answers", second_answers),
+    ] {
+        get(server, at, json_reply(body)).await;
+    }
+}
+
+#[tokio::test]
+async fn stack_exchange_answers_and_accepted_answers_within_backoff_and_quota() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let server = MockServer::start().await;
+        mount_stackexchange(&server).await;
+        let api = server.uri();
+        let args = ["import", "stackexchange", "--tag", "mautic", "--api-url", api.as_str()];
+        let started = std::time::Instant::now();
+        let out = ok(dir, db, &args);
+        assert!(started.elapsed() >= std::time::Duration::from_secs(1), "backoff obeyed");
+        assert!(out.contains("skipped 1: answer by a deleted user"), "{out}");
+        assert!(out.contains("unreadable Stack Exchange answer item not a number"), "{out}");
+        assert!(out.contains("daily quota is used up"), "{out}");
+        assert_eq!(
+            kinds(dir, db),
+            "kind,activities,members\nforum_post,2,2\nforum_solution,1,1\n",
+            "{}",
+            t.backend
+        );
+        let dalar: Value = serde_json::from_str(&ok(
+            dir,
+            db,
+            "members show stackexchange:stackoverflow:325674 --format json",
+        ))
+        .unwrap();
+        assert_eq!(dalar["display_name"], "Dalar");
+        // The next run starts at the last question activity stored.
+        let again = ok(dir, db, &args);
+        assert!(again.contains(" 0 new,"), "{again}");
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests
+            .iter()
+            .any(|r| r.url.query().unwrap_or("").contains("min=1327453572")));
+    }
+}
+
+fn weblate_change(id: u64, action: u32, user: Value, author: Value, at: &str) -> Value {
+    let mut change = sample("weblate/api-changes.list.wlc-fixture.json")["results"][1].clone();
+    change["id"] = json!(id);
+    change["action"] = json!(action);
+    change["user"] = user;
+    change["author"] = author;
+    change["timestamp"] = json!(at);
+    change
+}
+
+#[tokio::test]
+async fn weblate_translations_and_approvals_are_credited_by_language() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let server = MockServer::start().await;
+        let uri = server.uri();
+        let user = |name: &str| json!(format!("{uri}/api/users/{name}/"));
+        // The recorded page (a repository merge, a removed suggestion: neither counts)
+        // and changes in today's shape: users as links.
+        let mut first = sample("weblate/api-changes.list.wlc-fixture.json");
+        let results = first["results"].as_array_mut().unwrap();
+        results.push(weblate_change(400, 5, user("ana"), user("ana"), "2026-02-01T10:00:00Z"));
+        results.push(weblate_change(401, 36, user("bob"), user("ana"), "2026-02-02T10:00:00Z"));
+        results.push(weblate_change(402, 2, json!(7), json!(7), "2026-02-02T11:00:00Z"));
+        first["next"] = json!(format!("{uri}/api/projects/hello/changes/?page=2"));
+        Mock::given(method("GET"))
+            .and(path("/api/projects/hello/changes/"))
+            .and(query_param_is_missing("page"))
+            .respond_with(json_reply(first))
+            .mount(&server)
+            .await;
+        let second = json!({"count": 1, "next": null, "previous": null, "results": [
+            weblate_change(403, 7, user("cy"), user("ana"), "2026-02-03T10:00:00Z"),
+            weblate_change(404, 6, user("ana"), user("ana"), "2026-02-03T11:00:00Z"),
+        ]});
+        Mock::given(method("GET"))
+            .and(path("/api/projects/hello/changes/"))
+            .and(query_param("page", "2"))
+            .respond_with(json_reply(second))
+            .mount(&server)
+            .await;
+        std::fs::write(dir.join("fairshare.toml"), "[contributions.teams]\ncs = \"czech\"\n")
+            .unwrap();
+        let args = ["import", "weblate", "--url", uri.as_str(), "--project", "hello"];
+        let out = ok(dir, db, &args);
+        assert!(out.contains("automatic (machine) translation"), "{out}");
+        assert!(out.contains("an old Weblate's user id"), "{out}");
+        assert_eq!(
+            kinds(dir, db),
+            "kind,activities,members\ntranslation,1,1\ntranslation_review,2,2\n",
+            "{}",
+            t.backend
+        );
+        // Credited by language: `cs` is the Czech translation team, as configured.
+        assert_eq!(
+            ok(dir, db, "activities --group-by team --format csv"),
+            "team,activities,members\nczech,3,3\n"
+        );
+        let again = ok(dir, db, &args);
+        assert!(again.contains(" 0 new,"), "{again}");
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests.iter().any(|r| r
+            .url
+            .query()
+            .unwrap_or("")
+            .contains("timestamp_after=2026-02-03T11%3A00%3A00Z")));
+    }
+}
