@@ -164,7 +164,10 @@ async fn gitlab_merge_requests_approvals_issues_and_comments_resume_and_count_on
         server.reset().await;
         mount_gitlab(&server, false).await;
         let out = ok(dir, db, &args);
-        assert!(out.contains("skipped 1: unreadable GitLab merge request item 99"), "{out}");
+        assert!(
+            out.contains("skipped 1: unreadable GitLab merge request item 99"),
+            "{out}"
+        );
         assert!(out.contains("GitLab system note"), "{out}");
         // The closed issue's system notes are not comments; its author and closer count.
         assert_eq!(
@@ -177,8 +180,13 @@ async fn gitlab_merge_requests_approvals_issues_and_comments_resume_and_count_on
         assert!(again.contains(" 0 new,"), "{again}");
         // The second run asked only for what changed since the last page stored.
         let requests = server.received_requests().await.unwrap();
-        assert!(requests.iter().any(|r| r.url.path().ends_with("/merge_requests")
-            && r.url.query().unwrap_or("").contains("updated_after=2026-01-04T00%3A00%3A00Z")));
+        assert!(requests.iter().any(|r| {
+            r.url.path().ends_with("/merge_requests")
+                && r.url
+                    .query()
+                    .unwrap_or("")
+                    .contains("updated_after=2026-01-04T00%3A00%3A00Z")
+        }));
         // Two approvals, the issue opened and closed: all the GitLab user `root`'s.
         let root: Value =
             serde_json::from_str(&ok(dir, db, "members show gitlab:root --format json")).unwrap();
@@ -241,12 +249,25 @@ async fn stack_exchange_answers_and_accepted_answers_within_backoff_and_quota() 
         let server = MockServer::start().await;
         mount_stackexchange(&server).await;
         let api = server.uri();
-        let args = ["import", "stackexchange", "--tag", "mautic", "--api-url", api.as_str()];
+        let args = [
+            "import",
+            "stackexchange",
+            "--tag",
+            "mautic",
+            "--api-url",
+            api.as_str(),
+        ];
         let started = std::time::Instant::now();
         let out = ok(dir, db, &args);
-        assert!(started.elapsed() >= std::time::Duration::from_secs(1), "backoff obeyed");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "backoff obeyed"
+        );
         assert!(out.contains("skipped 1: answer by a deleted user"), "{out}");
-        assert!(out.contains("unreadable Stack Exchange answer item not a number"), "{out}");
+        assert!(
+            out.contains("unreadable Stack Exchange answer item not a number"),
+            "{out}"
+        );
         assert!(out.contains("daily quota is used up"), "{out}");
         assert_eq!(
             kinds(dir, db),
@@ -265,9 +286,11 @@ async fn stack_exchange_answers_and_accepted_answers_within_backoff_and_quota() 
         let again = ok(dir, db, &args);
         assert!(again.contains(" 0 new,"), "{again}");
         let requests = server.received_requests().await.unwrap();
-        assert!(requests
-            .iter()
-            .any(|r| r.url.query().unwrap_or("").contains("min=1327453572")));
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.url.query().unwrap_or("").contains("min=1327453572"))
+        );
     }
 }
 
@@ -293,9 +316,27 @@ async fn weblate_translations_and_approvals_are_credited_by_language() {
         // and changes in today's shape: users as links.
         let mut first = sample("weblate/api-changes.list.wlc-fixture.json");
         let results = first["results"].as_array_mut().unwrap();
-        results.push(weblate_change(400, 5, user("ana"), user("ana"), "2026-02-01T10:00:00Z"));
-        results.push(weblate_change(401, 36, user("bob"), user("ana"), "2026-02-02T10:00:00Z"));
-        results.push(weblate_change(402, 2, json!(7), json!(7), "2026-02-02T11:00:00Z"));
+        results.push(weblate_change(
+            400,
+            5,
+            user("ana"),
+            user("ana"),
+            "2026-02-01T10:00:00Z",
+        ));
+        results.push(weblate_change(
+            401,
+            36,
+            user("bob"),
+            user("ana"),
+            "2026-02-02T10:00:00Z",
+        ));
+        results.push(weblate_change(
+            402,
+            2,
+            json!(7),
+            json!(7),
+            "2026-02-02T11:00:00Z",
+        ));
         first["next"] = json!(format!("{uri}/api/projects/hello/changes/?page=2"));
         Mock::given(method("GET"))
             .and(path("/api/projects/hello/changes/"))
@@ -313,9 +354,19 @@ async fn weblate_translations_and_approvals_are_credited_by_language() {
             .respond_with(json_reply(second))
             .mount(&server)
             .await;
-        std::fs::write(dir.join("fairshare.toml"), "[contributions.teams]\ncs = \"czech\"\n")
-            .unwrap();
-        let args = ["import", "weblate", "--url", uri.as_str(), "--project", "hello"];
+        std::fs::write(
+            dir.join("fairshare.toml"),
+            "[contributions.teams]\ncs = \"czech\"\n",
+        )
+        .unwrap();
+        let args = [
+            "import",
+            "weblate",
+            "--url",
+            uri.as_str(),
+            "--project",
+            "hello",
+        ];
         let out = ok(dir, db, &args);
         assert!(out.contains("automatic (machine) translation"), "{out}");
         assert!(out.contains("an old Weblate's user id"), "{out}");
@@ -333,10 +384,272 @@ async fn weblate_translations_and_approvals_are_credited_by_language() {
         let again = ok(dir, db, &args);
         assert!(again.contains(" 0 new,"), "{again}");
         let requests = server.received_requests().await.unwrap();
-        assert!(requests.iter().any(|r| r
-            .url
-            .query()
-            .unwrap_or("")
-            .contains("timestamp_after=2026-02-03T11%3A00%3A00Z")));
+        assert!(requests.iter().any(|r| {
+            r.url
+                .query()
+                .unwrap_or("")
+                .contains("timestamp_after=2026-02-03T11%3A00%3A00Z")
+        }));
+    }
+}
+
+fn discord_message(id: &str, author: &str, kind: u8, replying_to: Option<&str>) -> Value {
+    let mut message = sample("discord/message.example.json");
+    message["id"] = json!(id);
+    message["author"]["id"] = json!(author);
+    message["author"]["username"] = json!(format!("user{author}"));
+    message["type"] = json!(kind);
+    if let Some(to) = replying_to {
+        message["referenced_message"] = json!({"id": "1", "author": {"id": to, "username": "x"}});
+    }
+    message
+}
+
+async fn mount_discord(server: &MockServer) {
+    let mut thread = sample("discord/channel.thread.example.json");
+    thread["id"] = json!("222");
+    thread["parent_id"] = json!("111");
+    thread["owner_id"] = json!("10");
+    get(
+        server,
+        "/channels/111",
+        json_reply(json!({"id": "111", "guild_id": "9", "name": "support", "type": 0})),
+    )
+    .await;
+    get(
+        server,
+        "/guilds/9/threads/active",
+        json_reply(json!({"threads": [thread], "members": []})),
+    )
+    .await;
+    get(
+        server,
+        "/channels/111/threads/archived/public",
+        json_reply(json!({"threads": [], "members": [], "has_more": false})),
+    )
+    .await;
+    // The channel's messages, newest first as Discord sends them, after a rate limit.
+    Mock::given(method("GET"))
+        .and(path("/channels/111/messages"))
+        .and(query_param("after", "0"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 0.5, "global": false})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    let mut bot = discord_message("1004", "30", 0, None);
+    bot["author"]["bot"] = json!(true);
+    Mock::given(method("GET"))
+        .and(path("/channels/111/messages"))
+        .and(query_param("after", "0"))
+        .respond_with(json_reply(json!([
+            bot,
+            discord_message("1003", "10", 19, Some("10")),
+            discord_message("1002", "20", 19, Some("10")),
+            discord_message("1001", "10", 0, None),
+            {"id": "1000", "type": 0}
+        ])))
+        .with_priority(2)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/channels/222/messages"))
+        .and(query_param("after", "0"))
+        .respond_with(json_reply(json!([
+            discord_message("2002", "20", 0, None),
+            discord_message("2001", "10", 0, None),
+            discord_message("2000", "10", 21, None)
+        ])))
+        .with_priority(2)
+        .mount(server)
+        .await;
+    // After the newest message stored: nothing new.
+    for channel in ["111", "222"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/channels/{channel}/messages")))
+            .respond_with(json_reply(json!([])))
+            .with_priority(5)
+            .mount(server)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn discord_replies_to_others_and_answers_in_their_threads_are_help() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let server = MockServer::start().await;
+        mount_discord(&server).await;
+        let api = server.uri();
+        let args = [
+            "import",
+            "discord",
+            "--channel",
+            "111",
+            "--api-url",
+            api.as_str(),
+        ];
+        let refused = fairshare(dir, db, &args, &[]);
+        assert!(
+            stderr(&refused).contains("DISCORD_TOKEN"),
+            "{}",
+            stderr(&refused)
+        );
+        let out = crate::stdout(&fairshare(
+            dir,
+            db,
+            &args,
+            &[("DISCORD_TOKEN", "bot-token")],
+        ));
+        assert!(out.contains("bot or webhook message"), "{out}");
+        assert!(
+            out.contains("a thread's copy of its first message"),
+            "{out}"
+        );
+        assert!(
+            out.contains("unreadable Discord message item 1000"),
+            "{out}"
+        );
+        // 20 replied to 10 and answered in 10's thread; 10 replying to themself and
+        // posting in their own thread is not help.
+        assert_eq!(
+            kinds(dir, db),
+            "kind,activities,members\nchat_help,2,1\nchat_message,3,1\n",
+            "{}",
+            t.backend
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests.iter().all(
+            |r| r.headers.get("authorization").map(|v| v.to_str().unwrap())
+                == Some("Bot bot-token")
+        ));
+        let again = crate::stdout(&fairshare(
+            dir,
+            db,
+            &args,
+            &[("DISCORD_TOKEN", "bot-token")],
+        ));
+        assert!(again.contains(" 0 new,"), "{again}");
+        let requests = server.received_requests().await.unwrap();
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.url.query().unwrap_or("").contains("after=1004"))
+        );
+        assert_eq!(
+            ok(dir, db, "activities --group-by source --format csv"),
+            "source,activities,members\ndiscord,5,2\n"
+        );
+    }
+}
+
+fn matrix_event(id: &str, sender: &str, content: Value) -> Value {
+    json!({
+        "type": "m.room.message", "event_id": id, "sender": sender,
+        "origin_server_ts": 1_767_225_600_000_i64, "room_id": "!636q39766251:example.com",
+        "content": content
+    })
+}
+
+#[tokio::test]
+async fn matrix_replies_and_thread_answers_to_others_are_help() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let server = MockServer::start().await;
+        get(
+            &server,
+            "/_matrix/client/v3/directory/room/%23mautic%3Aexample.org",
+            json_reply(json!({"room_id": "!636q39766251:example.com", "servers": ["example.org"]})),
+        )
+        .await;
+        // The spec's page (a text message, a state event, a video), then threads and
+        // replies in the shapes of its threading and rich-reply examples.
+        let mut first = sample("matrix/client-v3.rooms.messages.response.json");
+        first["chunk"][2]["event_id"] = json!("$video:example.org");
+        first["end"] = json!("t2");
+        let events = first["chunk"].as_array_mut().unwrap();
+        let text = |body: &str| json!({"msgtype": "m.text", "body": body});
+        events.push(matrix_event(
+            "$alice_hello",
+            "@alice:example.org",
+            text("How do I…?"),
+        ));
+        let mut thread_reply = text("Like this");
+        thread_reply["m.relates_to"] = json!({"rel_type": "m.thread", "event_id": "$alice_hello"});
+        events.push(matrix_event("$bob_hello", "@bob:example.org", thread_reply));
+        let mut own = text("Thanks!");
+        own["m.relates_to"] = json!({"rel_type": "m.thread", "event_id": "$alice_hello"});
+        events.push(matrix_event("$alice_thanks", "@alice:example.org", own));
+        let mut reply = text("That sounds like a great idea!");
+        reply["m.relates_to"] = json!({"m.in_reply_to": {"event_id": "$alice_hello"}});
+        events.push(matrix_event("$cy_reply", "@cy:example.org", reply));
+        let mut edit = text("* Like this");
+        edit["m.relates_to"] = json!({"rel_type": "m.replace", "event_id": "$bob_hello"});
+        events.push(matrix_event("$bob_edit", "@bob:example.org", edit));
+        events.push(matrix_event(
+            "$bot",
+            "@bot:example.org",
+            json!({"msgtype": "m.notice", "body": "CI passed"}),
+        ));
+        events.push(json!({"event_id": "$broken"}));
+        let messages = "/_matrix/client/v3/rooms/%21636q39766251%3Aexample.com/messages";
+        Mock::given(method("GET"))
+            .and(path(messages))
+            .and(query_param_is_missing("from"))
+            .respond_with(json_reply(first))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(messages))
+            .and(query_param("from", "t2"))
+            .respond_with(json_reply(json!({"start": "t2", "chunk": []})))
+            .mount(&server)
+            .await;
+        let api = server.uri();
+        let args = [
+            "import",
+            "matrix",
+            "--homeserver",
+            api.as_str(),
+            "--room",
+            "#mautic:example.org",
+        ];
+        let env = [("MATRIX_TOKEN", "syt_token")];
+        let run = fairshare(dir, db, &args, &env);
+        let out = crate::stdout(&run);
+        assert!(out.contains("an edit of an earlier message"), "{out}{}", stderr(&run));
+        assert!(out.contains("notice (what bots send)"), "{out}");
+        assert!(
+            out.contains("not a message (state or other event)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("unreadable Matrix event item $broken"),
+            "{out}"
+        );
+        assert_eq!(
+            kinds(dir, db),
+            "kind,activities,members\nchat_help,2,2\nchat_message,4,2\n",
+            "{}",
+            t.backend
+        );
+        let again = crate::stdout(&fairshare(dir, db, &args, &env));
+        assert!(again.contains(" 0 new,"), "{again}");
+        let requests = server.received_requests().await.unwrap();
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.url.query().unwrap_or("").contains("from=t2"))
+        );
+        assert!(requests.iter().all(
+            |r| r.headers.get("authorization").map(|v| v.to_str().unwrap())
+                == Some("Bearer syt_token")
+        ));
     }
 }
