@@ -623,7 +623,11 @@ async fn matrix_replies_and_thread_answers_to_others_are_help() {
         let env = [("MATRIX_TOKEN", "syt_token")];
         let run = fairshare(dir, db, &args, &env);
         let out = crate::stdout(&run);
-        assert!(out.contains("an edit of an earlier message"), "{out}{}", stderr(&run));
+        assert!(
+            out.contains("an edit of an earlier message"),
+            "{out}{}",
+            stderr(&run)
+        );
         assert!(out.contains("notice (what bots send)"), "{out}");
         assert!(
             out.contains("not a message (state or other event)"),
@@ -651,5 +655,120 @@ async fn matrix_replies_and_thread_answers_to_others_are_help() {
             |r| r.headers.get("authorization").map(|v| v.to_str().unwrap())
                 == Some("Bearer syt_token")
         ));
+    }
+}
+
+/// GitHub documents no GraphQL answer for discussions: this one is the shape of its
+/// documented query, holding the objects of the recorded `discussion` webhooks.
+fn discussions_answer() -> Value {
+    let answered = sample("github-discussions/discussion.answered.payload.json");
+    let commented = sample("github-discussions/discussion_comment.created.payload.json");
+    let (discussion, answer, comment) = (
+        &answered["discussion"],
+        &answered["answer"],
+        &commented["comment"],
+    );
+    let node = |c: &Value| {
+        json!({
+            "databaseId": c["id"], "url": c["html_url"], "createdAt": c["created_at"],
+            "author": {"login": c["user"]["login"]},
+            "replies": {"totalCount": 0, "nodes": []}
+        })
+    };
+    json!({"data": {"repository": {"discussions": {
+        "pageInfo": {"hasNextPage": false, "endCursor": "Y3Vyc29yOjE="},
+        "nodes": [{
+            "databaseId": discussion["id"], "title": discussion["title"],
+            "url": discussion["html_url"], "createdAt": discussion["created_at"],
+            "author": {"login": discussion["user"]["login"]},
+            "category": {"slug": discussion["category"]["slug"]},
+            "answerChosenAt": discussion["answer_chosen_at"],
+            "answer": {"databaseId": answer["id"]},
+            "comments": {"totalCount": 2, "nodes": [node(comment), node(answer)]}
+        }, null]
+    }}}})
+}
+
+#[tokio::test]
+async fn github_discussions_posts_comments_and_chosen_answers() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(header("authorization", "Bearer gh-token"))
+            .respond_with(json_reply(discussions_answer()))
+            .mount(&server)
+            .await;
+        let api = server.uri();
+        let args = [
+            "import",
+            "github-discussions",
+            "--repo",
+            "Codertocat/Hello-World",
+            "--api-url",
+            api.as_str(),
+        ];
+        let env = [("GITHUB_TOKEN", "gh-token")];
+        let out = crate::stdout(&fairshare(dir, db, &args, &env));
+        assert!(out.contains("4 new"), "{out}");
+        // The question, a comment by the asker, and the chosen answer by dan2wik.
+        assert_eq!(
+            kinds(dir, db),
+            "kind,activities,members\nforum_post,3,2\nforum_solution,1,1\n",
+            "{}",
+            t.backend
+        );
+        let again = crate::stdout(&fairshare(dir, db, &args, &env));
+        assert!(again.contains(" 0 new,"), "{again}");
+        let requests = server.received_requests().await.unwrap();
+        let last: Value = serde_json::from_slice(&requests.last().unwrap().body).unwrap();
+        assert_eq!(
+            last["variables"]["after"], "Y3Vyc29yOjE=",
+            "resumes after the cursor stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn crowdin_deliveries_saved_as_files_credit_translators_and_approvers_once() {
+    for t in fairshare_testkit::stores().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = (dir.path(), Some(t.url.as_str()));
+        let added = sample("crowdin/webhook.suggestion.added.json");
+        let mut approved = sample("crowdin/webhook.suggestion.approved.json");
+        let own = approved.clone();
+        approved["user"]["username"] = json!("maria_proofreader");
+        let updated = sample("crowdin/webhook.translation.updated.json");
+        let comment = sample("crowdin/webhook.stringComment.created.json");
+        let batch = json!({"events": [added, own, approved, updated, comment]});
+        std::fs::write(dir.join("batch.json"), batch.to_string()).unwrap();
+        std::fs::write(
+            dir.join("broken.json"),
+            r#"{"events": [{"event": "suggestion.added"}]}"#,
+        )
+        .unwrap();
+        let out = ok(dir, db, "import crowdin batch.json");
+        assert!(out.contains("approval of one's own suggestion"), "{out}");
+        assert!(
+            out.contains("Crowdin `stringComment.created` (not a translation)"),
+            "{out}"
+        );
+        assert_eq!(
+            kinds(dir, db),
+            "kind,activities,members\ntranslation,1,1\ntranslation_review,1,1\n",
+            "{}",
+            t.backend
+        );
+        let again = ok(dir, db, "import crowdin batch.json");
+        assert!(again.contains(" 0 new,"), "{again}");
+        let broken = fairshare(dir, db, "import crowdin broken.json", &[]);
+        assert!(!broken.status.success());
+        assert!(
+            stderr(&broken).contains("broken.json: event 0 (suggestion.added)"),
+            "{}",
+            stderr(&broken)
+        );
     }
 }
