@@ -263,3 +263,225 @@ async fn github_repository_deliveries_are_verified_and_counted_once() {
         assert_eq!(new, vec![0, 0, 1], "{}: stored once", t.backend);
     }
 }
+
+fn platform_sample(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../testdata/samples/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Posts a delivery; returns its status and JSON answer.
+async fn deliver(
+    state: &AppState,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = Request::post(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = router(state.clone())
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn gitlab_hooks_need_their_token_and_store_each_thing_once() {
+    for t in fairshare_testkit::stores().await {
+        let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
+        let merge_request = platform_sample("gitlab/webhook.merge-request-hook.example.json");
+        let hook = |event: &'static str, token: &'static str| {
+            vec![("x-gitlab-event", event), ("x-gitlab-token", token)]
+        };
+        let (status, _) = deliver(
+            &state,
+            "/webhooks/gitlab",
+            &hook("Merge Request Hook", "s3cret"),
+            merge_request.clone(),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "off until a secret is set"
+        );
+        state.webhooks = Arc::new(WebhookSecrets {
+            gitlab: Some("s3cret".into()),
+            ..Default::default()
+        });
+        for refused in [
+            hook("Merge Request Hook", "guess"),
+            vec![("x-gitlab-event", "Merge Request Hook")],
+        ] {
+            let (status, _) =
+                deliver(&state, "/webhooks/gitlab", &refused, merge_request.clone()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", t.backend);
+        }
+        let opened = hook("Merge Request Hook", "s3cret");
+        let (status, answer) =
+            deliver(&state, "/webhooks/gitlab", &opened, merge_request.clone()).await;
+        assert_eq!(
+            (status, answer["new"].as_u64()),
+            (StatusCode::ACCEPTED, Some(1)),
+            "{answer}"
+        );
+        let (_, again) = deliver(&state, "/webhooks/gitlab", &opened, merge_request).await;
+        assert_eq!(
+            again["already_known"], 1,
+            "{}: a redelivery stores nothing",
+            t.backend
+        );
+        let notes = hook("Note Hook", "s3cret");
+        for (name, new) in [
+            ("gitlab/webhook.note-hook.merge-request.example.json", 1),
+            ("gitlab/webhook.note-hook.issue.example.json", 1),
+        ] {
+            let (_, answer) =
+                deliver(&state, "/webhooks/gitlab", &notes, platform_sample(name)).await;
+            assert_eq!(answer["new"], new, "{name}: {answer}");
+        }
+        let (_, issue) = deliver(
+            &state,
+            "/webhooks/gitlab",
+            &hook("Issue Hook", "s3cret"),
+            platform_sample("gitlab/webhook.issue-hook.example.json"),
+        )
+        .await;
+        assert_eq!(issue["new"], 1, "{issue}");
+        let (_, push) = deliver(
+            &state,
+            "/webhooks/gitlab",
+            &hook("Push Hook", "s3cret"),
+            platform_sample("gitlab/webhook.push-hook.example.json"),
+        )
+        .await;
+        assert_eq!(push["status"], "stored", "{push}");
+        let (status, ignored) = deliver(
+            &state,
+            "/webhooks/gitlab",
+            &hook("Pipeline Hook", "s3cret"),
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(
+            (status, ignored["status"].as_str()),
+            (StatusCode::ACCEPTED, Some("ignored"))
+        );
+        let (status, _) = deliver(&state, "/webhooks/gitlab", &opened, b"not json".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn gitlab_hooks_of_other_projects_are_ignored() {
+    let t = fairshare_testkit::sqlite().await;
+    let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
+    state.webhooks = Arc::new(WebhookSecrets {
+        gitlab: Some("s3cret".into()),
+        ..Default::default()
+    });
+    state.contribution_webhooks = Arc::new(fairshare_web::ContributionWebhooks {
+        gitlab_projects: vec!["acme/app".into()],
+        ..Default::default()
+    });
+    let (status, answer) = deliver(
+        &state,
+        "/webhooks/gitlab",
+        &[
+            ("x-gitlab-event", "Issue Hook"),
+            ("x-gitlab-token", "s3cret"),
+        ],
+        platform_sample("gitlab/webhook.issue-hook.example.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not one of the programme's GitLab projects")
+    );
+}
+
+#[tokio::test]
+async fn crowdin_deliveries_carry_their_token_and_count_once() {
+    for t in fairshare_testkit::stores().await {
+        let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
+        state.webhooks = Arc::new(WebhookSecrets {
+            crowdin: Some("s3cret".into()),
+            ..Default::default()
+        });
+        let body = platform_sample("crowdin/webhook.suggestion.added.json");
+        let (status, _) = deliver(&state, "/webhooks/crowdin?token=guess", &[], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", t.backend);
+        let (status, _) = deliver(&state, "/webhooks/crowdin", &[], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, answer) =
+            deliver(&state, "/webhooks/crowdin?token=s3cret", &[], body.clone()).await;
+        assert_eq!(
+            (status, answer["new"].as_u64()),
+            (StatusCode::ACCEPTED, Some(1)),
+            "{answer}"
+        );
+        // The same translation exported later is the same translation.
+        let (_, updated) = deliver(
+            &state,
+            "/webhooks/crowdin",
+            &[("authorization", "Bearer s3cret")],
+            platform_sample("crowdin/webhook.translation.updated.json"),
+        )
+        .await;
+        assert_eq!(
+            (updated["new"].as_u64(), updated["already_known"].as_u64()),
+            (Some(0), Some(1)),
+            "{updated}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn github_discussion_deliveries_credit_posts_and_chosen_answers() {
+    for t in fairshare_testkit::stores().await {
+        let mut state = AppState::new(t.store.clone(), ProgrammeRules::default());
+        state.webhooks = Arc::new(WebhookSecrets {
+            github: Some("s3cret".into()),
+            ..Default::default()
+        });
+        for (event, name, new) in [
+            ("discussion", "discussion.created.payload.json", 1),
+            (
+                "discussion_comment",
+                "discussion_comment.created.payload.json",
+                1,
+            ),
+            // The answer is a comment not seen before, and a solution.
+            ("discussion", "discussion.answered.payload.json", 2),
+            ("discussion", "discussion.answered.payload.json", 0),
+        ] {
+            let body = platform_sample(&format!("github-discussions/{name}"));
+            let signature = sign("s3cret", &body);
+            let (status, answer) = deliver(
+                &state,
+                "/webhooks/github",
+                &[
+                    ("x-github-event", event),
+                    ("x-github-delivery", "d-1"),
+                    ("x-hub-signature-256", signature.as_str()),
+                ],
+                body,
+            )
+            .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{name}");
+            assert_eq!(answer["new"], new, "{}: {name}: {answer}", t.backend);
+        }
+    }
+}
