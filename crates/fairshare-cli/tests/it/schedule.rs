@@ -81,3 +81,78 @@ fn a_mistake_in_a_source_names_it_and_the_key() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn community_platforms_are_sources_defined_once_with_their_lists() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let dir = tempfile::tempdir().unwrap();
+    let server = wiremock::MockServer::start().await;
+    let empty = |at: &str| {
+        Mock::given(method("GET"))
+            .and(path(at.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "items": [], "has_more": false, "count": 0, "next": null, "results": [],
+                "chunk": []
+            })))
+    };
+    empty("/questions").mount(&server).await;
+    empty("/api/changes/").mount(&server).await;
+    empty("/_matrix/client/v3/rooms/%21abc%3Aexample.org/messages")
+        .mount(&server)
+        .await;
+    std::fs::write(
+        dir.path().join("fairshare.toml"),
+        format!(
+            r#"
+[[sources]]
+name = "answers"
+kind = "stackexchange"
+every = "1d"
+team = "support"
+tags = ["mautic", "mautic-5"]
+api_url = "{uri}"
+
+[[sources]]
+name = "translations"
+kind = "weblate"
+every = "6h"
+url = "{uri}"
+
+[[sources]]
+name = "chat"
+kind = "matrix"
+every = "1h"
+homeserver = "{uri}"
+rooms = ["!abc:example.org"]
+"#,
+            uri = server.uri()
+        ),
+    )
+    .unwrap();
+    let db = "sqlite://fs.db";
+    let listed = ok(dir.path(), Some(db), "sources --format csv");
+    assert!(
+        listed.contains("answers,stackexchange,1d,support,config,"),
+        "{listed}"
+    );
+    // Matrix needs its token: named in the failure, read from the environment.
+    let first = fairshare(dir.path(), Some(db), "sync", &[]);
+    assert!(
+        stdout(&first).contains("source:answers: ok"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(
+        stdout(&first).contains("source:translations: ok"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(
+        stdout(&first).contains("MATRIX_TOKEN"),
+        "{}",
+        stdout(&first)
+    );
+    let chat = fairshare(dir.path(), Some(db), "sync chat", &[("MATRIX_TOKEN", "t")]);
+    assert!(chat.status.success(), "{}{}", stdout(&chat), stderr(&chat));
+}
