@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::error::ImportError;
 use crate::http::ApiClient;
 use crate::paged::{Page, PagedSource, rfc3339};
-use crate::record::{ActivityRecord, PersonRef, Skips};
+use crate::record::{ActivityRecord, PersonRef};
 use crate::webhooks::{BadDelivery, Delivery};
 
 pub const DEFAULT_API: &str = "https://api.github.com";
@@ -147,10 +147,9 @@ impl Thread<'_> {
         at: OffsetDateTime,
         url: Option<&str>,
         answer_at: Option<OffsetDateTime>,
-        out: &mut Vec<ActivityRecord>,
-        skips: &mut Skips,
+        page: &mut Page,
     ) {
-        out.extend(self.record(
+        page.records.extend(self.record(
             format!("discussion-comment:{id}"),
             ActivityKind::ForumPost,
             login,
@@ -159,9 +158,10 @@ impl Thread<'_> {
         ));
         if let Some(chosen) = answer_at {
             if self.asker.is_some_and(|a| a.eq_ignore_ascii_case(login)) {
-                skips.add("answer to one's own question (not a solution for others)");
+                page.skips
+                    .add("answer to one's own question (not a solution for others)");
             } else {
-                out.extend(self.record(
+                page.records.extend(self.record(
                     format!("discussion-answer:{id}"),
                     ActivityKind::ForumSolution,
                     login,
@@ -278,8 +278,7 @@ impl PagedSource for GithubDiscussions {
                         at(&comment.created_at, "createdAt")?,
                         comment.url.as_deref(),
                         chosen.filter(|_| answer == Some(comment.database_id)),
-                        &mut page.records,
-                        &mut page.skips,
+                        &mut page,
                     );
                 }
             }
@@ -321,13 +320,12 @@ pub fn webhook(event: &str, repo: String, payload: &Value) -> Result<Delivery, B
         title: discussion["title"].as_str(),
         asker,
     };
-    let mut records = Vec::new();
-    let mut skips = Skips::default();
+    let mut page = Page::default();
     match (event, action) {
         ("discussion", "created") => {
             let login =
                 asker.ok_or_else(|| BadDelivery("`discussion.user.login` is missing".into()))?;
-            records.extend(thread.record(
+            page.records.extend(thread.record(
                 format!("discussion:{}", id(&discussion["id"], "discussion.id")?),
                 ActivityKind::ForumPost,
                 login,
@@ -353,8 +351,7 @@ pub fn webhook(event: &str, repo: String, payload: &Value) -> Result<Delivery, B
                 time(&answer["created_at"], "answer.created_at")?,
                 answer["html_url"].as_str(),
                 Some(chosen),
-                &mut records,
-                &mut skips,
+                &mut page,
             );
         }
         ("discussion_comment", "created") => {
@@ -368,15 +365,16 @@ pub fn webhook(event: &str, repo: String, payload: &Value) -> Result<Delivery, B
                 time(&comment["created_at"], "comment.created_at")?,
                 comment["html_url"].as_str(),
                 None,
-                &mut records,
-                &mut skips,
+                &mut page,
             );
         }
-        (event, action) => skips.add(format!("{event} {action} (not a contribution)")),
+        (event, action) => page
+            .skips
+            .add(format!("{event} {action} (not a contribution)")),
     }
     Ok(Delivery::Activities {
         scope: repo,
-        records,
-        skips,
+        records: page.records,
+        skips: page.skips,
     })
 }

@@ -136,6 +136,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "people's requests",
         include_str!("../migrations/sqlite/0024_people_requests.sql"),
     ),
+    (
+        25,
+        "identity requests",
+        include_str!("../migrations/sqlite/0025_identity_requests.sql"),
+    ),
 ];
 pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -257,6 +262,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         24,
         "people's requests",
         include_str!("../migrations/postgres/0024_people_requests.sql"),
+    ),
+    (
+        25,
+        "identity requests",
+        include_str!("../migrations/postgres/0025_identity_requests.sql"),
     ),
 ];
 

@@ -28,6 +28,7 @@ pub mod corrections;
 mod db;
 pub mod directory;
 pub mod events;
+pub mod identity_requests;
 pub mod jobs;
 pub mod locks;
 pub mod mail_queue;

@@ -275,7 +275,7 @@ pub struct Waiting {
     pub applications: i64,
     pub organisation_changes: i64,
     pub price_submissions: i64,
-    /// Attribution disputes raised by contributors.
+    /// Attribution disputes and identity links asked for by contributors.
     pub disputes: i64,
     /// Pending claims by team.
     pub claims: Vec<(String, i64)>,
@@ -357,7 +357,8 @@ impl Store {
                 "SELECT 'applications', COUNT(*) FROM applications WHERE status IN ('pending', 'deferred') \
                  UNION ALL SELECT 'changes', COUNT(*) FROM organisation_changes WHERE status = 'pending' \
                  UNION ALL SELECT 'prices', COUNT(*) FROM price_submissions WHERE status = 'pending' \
-                 UNION ALL SELECT 'disputes', COUNT(*) FROM attribution_disputes WHERE status = 'pending'",
+                 UNION ALL SELECT 'disputes', COUNT(*) FROM attribution_disputes WHERE status = 'pending' \
+                 UNION ALL SELECT 'identities', COUNT(*) FROM identity_requests WHERE status = 'pending'",
             )
             .fetch_all(pool)
             .await?;
@@ -379,7 +380,7 @@ impl Store {
             applications: count("applications"),
             organisation_changes: count("changes"),
             price_submissions: count("prices"),
-            disputes: count("disputes"),
+            disputes: count("disputes") + count("identities"),
             claims,
         })
     }

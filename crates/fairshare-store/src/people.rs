@@ -121,6 +121,20 @@ impl Store {
         how: &str,
         actor: &str,
     ) -> Result<Option<MemberId>> {
+        self.join_identities(proven, other, how, actor, false).await
+    }
+
+    /// [`Store::link_identities`]; `even_unknown` also makes the member when neither
+    /// identity has contributed yet (a reviewer confirmed the link, so the work that
+    /// arrives later is already theirs).
+    pub(crate) async fn join_identities(
+        &self,
+        proven: &IdentityKey,
+        other: &IdentityKey,
+        how: &str,
+        actor: &str,
+        even_unknown: bool,
+    ) -> Result<Option<MemberId>> {
         let mut tx = Tx::begin(self.db()).await?;
         let known = crate::directory::find_identity(&mut tx, proven)
             .await?
@@ -128,7 +142,7 @@ impl Store {
             || crate::directory::find_identity(&mut tx, other)
                 .await?
                 .is_some();
-        if !known {
+        if !known && !even_unknown {
             return Ok(None);
         }
         let mut person = PersonRef::new(proven.clone(), None);
@@ -372,6 +386,14 @@ impl Store {
         let detail = self.member(member).await?;
         let (activities, _) = self.own_activities(member, 0, i64::MAX).await?;
         let disputes = self.disputes(false, Some(member)).await?;
+        let mut accounts = Vec::new();
+        for identity in &detail.identities {
+            if let Ok(key) = IdentityKey::parse(identity)
+                && key.kind == fairshare_engine::IdentityKind::Email
+            {
+                accounts.extend(self.identity_requests(false, Some(&key)).await?);
+            }
+        }
         let audit = self
             .audit_log(Some(&format!("member:{}", member.0)), i64::MAX)
             .await?
@@ -383,6 +405,7 @@ impl Store {
             "member": detail,
             "contributions": activities,
             "disputes": disputes,
+            "accounts_asked_for": accounts,
             "audit": audit,
         }))
     }
@@ -424,6 +447,18 @@ impl Store {
                 .bind(member.0)
                 .execute(&mut *conn)
                 .await?;
+            // What they asked about their accounts names them; it goes.
+            for (kind, value) in &identities {
+                sqlx::query(
+                    "DELETE FROM identity_requests WHERE requester = $1 \
+                     OR (identity_kind = $2 AND identity_value = $3)",
+                )
+                .bind(format!("{kind}:{value}"))
+                .bind(kind)
+                .bind(value)
+                .execute(&mut *conn)
+                .await?;
+            }
             for person in &claimed {
                 sqlx::query(
                     "UPDATE claims SET person = 'forgotten', person_name = $1 WHERE LOWER(person) = LOWER($2)",

@@ -98,6 +98,14 @@ const DONE: &[(&str, &str)] = &[
         "Neither address has contributions yet, so there is nothing to join: add it again once work made with it is recorded.",
     ),
     (
+        "account-asked",
+        "Sent: a reviewer checks that the account is yours, and the answer shows here.",
+    ),
+    (
+        "account-decided",
+        "Decided; the person sees your answer in their member area.",
+    ),
+    (
         "dispute-sent",
         "Your dispute is sent; a reviewer looks at it and the answer shows here.",
     ),

@@ -798,6 +798,8 @@ struct MembersPage {
     suggestions: Vec<Vec<(i64, String)>>,
     /// Attribution disputes waiting for a reviewer.
     disputes: Vec<fairshare_store::people::Dispute>,
+    /// Accounts on other platforms people asked to be counted as theirs.
+    accounts: Vec<fairshare_store::identity_requests::IdentityRequest>,
 }
 
 const MEMBERS: crate::listing::ListSpec = crate::listing::ListSpec {
@@ -878,6 +880,7 @@ pub async fn members(
             changes,
             suggestions: state.store.merge_suggestions(20).await?,
             disputes: state.store.disputes(true, None).await?,
+            accounts: state.store.identity_requests(true, None).await?,
         })
     }
     .await;
@@ -910,8 +913,8 @@ pub struct MemberAction {
     valid_until: String,
 }
 
-/// `merge` (from → into), `split` (an identity out into a new member), `undo`, or
-/// `affiliate` (a manager's dated affiliation; the member's work is re-credited).
+/// `merge` (from → into), `split` (an identity out into a new member), `undo`,
+/// `link` (an identity on another platform joined to the member), or `affiliate` (a manager's dated affiliation; the member's work is re-credited).
 pub async fn member_action(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -952,6 +955,13 @@ pub async fn member_action(
                 store.undo_member_change(change, actor).await?;
                 String::new()
             }
+            "link" => {
+                let member = store.find_member(&form.member).await?;
+                let key = fairshare_engine::IdentityKey::parse(form.identity.trim())
+                    .map_err(|e| StoreError::Invalid(format!("`identity`: {e}")))?;
+                let joined = store.link_identity(member, &key, reason, actor).await?;
+                format!("#{joined}")
+            }
             "affiliate" => {
                 let member = store.find_member(&form.member).await?;
                 let date = |name: &str, text: &str| -> Result<Option<time::Date>, StoreError> {
@@ -986,6 +996,31 @@ pub async fn member_action(
     Ok(Redirect::to(&crate::chrome::done_at(
         &format!("/admin/members?q={}", crate::auth::encode(&shown)),
         "member-changed",
+    ))
+    .into_response())
+}
+
+/// A reviewer confirms (joins) or refuses a person's account on another platform.
+pub async fn decide_account(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> crate::error::Result {
+    let user = require_form(
+        viewer,
+        "/admin/members",
+        |u| u.user.can_review(),
+        &form.csrf,
+    )?;
+    let verdict = form.verdict(RequestKind::Claim)?;
+    state
+        .store
+        .decide_identity_request(id, verdict, &form.comment, &user.user.email)
+        .await?;
+    Ok(Redirect::to(&crate::chrome::done_at(
+        "/admin/members#accounts",
+        "account-decided",
     ))
     .into_response())
 }

@@ -321,11 +321,16 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(member::me))
         .route("/me/listing", axum::routing::post(member::set_listing))
         .route("/me/dispute", axum::routing::post(member::dispute))
+        .route("/me/accounts", axum::routing::post(member::ask_account))
         .route("/me/identities", axum::routing::post(member::add_address))
         .route("/me/link", get(member::follow_link))
         .route("/me/data.json", get(member::download))
         .route("/me/forget", axum::routing::post(member::forget))
         .route("/admin/disputes/{id}/decide", axum::routing::post(console::decide_dispute))
+        .route(
+            "/admin/accounts/{id}/decide",
+            axum::routing::post(console::decide_account),
+        )
         .route("/me/staff/{application}", axum::routing::post(member::answer_staff))
         .route("/signup", get(account::signup_form).post(account::signup))
         .route("/verify", get(recovery::verify))

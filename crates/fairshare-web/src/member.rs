@@ -36,6 +36,8 @@ struct MePage {
     credited: Vec<(String, String, i64)>,
     /// Their disputes, newest first.
     disputes: Vec<fairshare_store::people::Dispute>,
+    /// Accounts on other platforms they asked to be counted as theirs.
+    accounts: Vec<fairshare_store::identity_requests::IdentityRequest>,
 }
 
 const CONTRIBUTIONS: crate::listing::ListSpec = crate::listing::ListSpec {
@@ -139,8 +141,15 @@ pub async fn me(
             };
             credited.push((slug.clone(), name, *n));
         }
+        let accounts = match IdentityKey::from_email(&user.user.email) {
+            Ok(key) if user.user.verified => {
+                state.store.identity_requests(false, Some(&key)).await?
+            }
+            _ => Vec::new(),
+        };
         Ok(MePage {
             title: "Your contributions",
+            accounts,
             email: user.user.email.clone(),
             csrf: user.csrf.clone(),
             verified: user.user.verified,
@@ -250,6 +259,41 @@ pub async fn dispute(
         .raise_dispute(member, org, &form.reason, &user.user.email)
         .await?;
     Ok(Redirect::to(&crate::chrome::done_at("/me#disputes", "dispute-sent")).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identity: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A person names their account on another platform (`discord:…`); a reviewer
+/// confirms it before its work counts as theirs.
+pub async fn ask_account(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<AccountForm>,
+) -> crate::error::Result {
+    let (user, key) = match confirmed(viewer) {
+        Ok(found) => found,
+        Err(response) => return Ok(*response),
+    };
+    check_csrf(&user, &form.csrf)?;
+    let identity = IdentityKey::parse(form.identity.trim())
+        .map_err(|e| AppError::BadRequest(format!("`identity`: {e}")))?;
+    state
+        .store
+        .request_identity(&key, &identity, &form.reason)
+        .await?;
+    Ok(Redirect::to(&crate::chrome::done_at(
+        "/me#platforms-title",
+        "account-asked",
+    ))
+    .into_response())
 }
 
 /// `/me/data.json`: everything Fairshare holds about the signed-in person.

@@ -246,3 +246,150 @@ async fn another_address_joins_a_person_only_by_its_emailed_link_followed_by_the
         );
     }
 }
+
+#[tokio::test]
+async fn a_chat_account_joins_its_person_only_once_a_reviewer_confirms_it() {
+    for (state, t) in states().await {
+        let sessions = people(&state).await;
+        commits(&state, "ada@acme.org", &["one"]).await;
+        commits(&state, "discord:80351110224678912", &["m1", "m2"]).await;
+        let ada = confirmed(&state, "ada@acme.org", &[]).await;
+        let ask = |identity: &str| {
+            format!(
+                "csrf={}&identity={identity}&reason=my+profile+links+to+my+site",
+                ada.csrf
+            )
+        };
+        // Addresses and GitHub accounts are proven otherwise; nonsense is refused.
+        for (identity, refused) in [
+            ("bob%40acme.org", "the link we send to it"),
+            ("github%3Aada", "sign in with GitHub"),
+            ("twitter%3Aada", "is not an identity"),
+        ] {
+            let answer = fetch(&state, "POST", "/me/accounts", Some(&ada), &ask(identity)).await;
+            assert_eq!(answer.status.as_u16(), 400, "{}: {identity}", t.backend);
+            assert!(
+                answer.body.contains(refused),
+                "{}: {}",
+                t.backend,
+                answer.body
+            );
+        }
+        let discord = ask("discord%3A80351110224678912");
+        for _ in 0..2 {
+            let sent = fetch(&state, "POST", "/me/accounts", Some(&ada), &discord).await;
+            assert_eq!(sent.status.as_u16(), 303, "{}: {}", t.backend, sent.body);
+        }
+        let open = state.store.identity_requests(true, None).await.unwrap();
+        assert_eq!(
+            open.len(),
+            1,
+            "{}: asking twice keeps one request",
+            t.backend
+        );
+        // Nothing is joined on the person's word alone.
+        let ada_member = state.store.find_member("ada@acme.org").await.unwrap();
+        let chat_member = state
+            .store
+            .find_member("discord:80351110224678912")
+            .await
+            .unwrap();
+        assert_ne!(ada_member, chat_member, "{}", t.backend);
+
+        let reviewer = &sessions[1];
+        let queue = fetch(&state, "GET", "/admin/members", Some(reviewer), "").await;
+        assert!(
+            queue.body.contains("discord:80351110224678912"),
+            "{}: {}",
+            t.backend,
+            queue.body
+        );
+        let uri = format!("/admin/accounts/{}/decide", open[0].id);
+        let by_ada = fetch(
+            &state,
+            "POST",
+            &uri,
+            Some(&ada),
+            &format!("csrf={}&decision=approve", ada.csrf),
+        )
+        .await;
+        assert_eq!(
+            by_ada.status.as_u16(),
+            403,
+            "{}: not their own reviewer",
+            t.backend
+        );
+        let decision = format!("csrf={}&decision=approve&comment=checked", reviewer.csrf);
+        let decided = fetch(&state, "POST", &uri, Some(reviewer), &decision).await;
+        assert_eq!(
+            decided.status.as_u16(),
+            303,
+            "{}: {}",
+            t.backend,
+            decided.body
+        );
+        assert_eq!(
+            state
+                .store
+                .find_member("discord:80351110224678912")
+                .await
+                .unwrap(),
+            state.store.find_member("ada@acme.org").await.unwrap(),
+            "{}: one person now",
+            t.backend
+        );
+        let mine = fetch(&state, "GET", "/me", Some(&ada), "").await;
+        assert!(mine.body.contains("Commit m2"), "{}", t.backend);
+        assert!(mine.body.contains("approved (checked)"), "{}", t.backend);
+        let checks = state.store.verify_rollups().await.unwrap();
+        assert!(
+            checks.iter().all(|c| c.missing == 0 && c.unexpected == 0),
+            "{}: {checks:?}",
+            t.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_manager_links_an_account_on_another_platform_from_the_console() {
+    for (state, t) in states().await {
+        let sessions = people(&state).await;
+        commits(&state, "ada@acme.org", &["one"]).await;
+        let ada = state.store.find_member("ada@acme.org").await.unwrap();
+        let reviewer = &sessions[1];
+        let form = format!(
+            "csrf={}&member=%23{ada}&identity=matrix%3A%40ada%3Amatrix.org&reason=told+me+at+the+meetup",
+            reviewer.csrf
+        );
+        let linked = fetch(&state, "POST", "/admin/members/link", Some(reviewer), &form).await;
+        assert_eq!(
+            linked.status.as_u16(),
+            303,
+            "{}: {}",
+            t.backend,
+            linked.body
+        );
+        // Work that arrives later under the Matrix id is already hers.
+        commits(&state, "matrix:@ada:matrix.org", &["chat"]).await;
+        assert_eq!(
+            state
+                .store
+                .find_member("matrix:ada:matrix.org")
+                .await
+                .unwrap(),
+            ada,
+            "{}",
+            t.backend
+        );
+        let audit = state
+            .store
+            .audit_log(Some(&format!("member:{ada}")), 10)
+            .await
+            .unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "members.link"),
+            "{}",
+            t.backend
+        );
+    }
+}
