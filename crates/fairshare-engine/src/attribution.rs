@@ -1,6 +1,9 @@
 //! Which organisation an activity is credited to, and why (SPEC §4):
 //! an explicit attribution on the item → the member's affiliation valid that day →
-//! the email domain of the identity used → unaffiliated.
+//! the email domain of the identity used → unaffiliated. Work made with an account on
+//! a platform that shows no address (Discord, Matrix, GitLab, a translation platform)
+//! goes by the person's own proven addresses instead, when they all point to one
+//! organisation: joining the account to the person is what proved it theirs.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -192,6 +195,8 @@ pub struct AttributionInput<'a> {
     pub affiliations: &'a [Affiliation],
     /// The email of the identity the activity was made with, if it was an email.
     pub email: Option<&'a str>,
+    /// The person's email addresses, for work made with an identity that is not one.
+    pub person_emails: &'a [String],
 }
 
 /// Credits an activity. When affiliations overlap on a day, the one that started
@@ -208,10 +213,23 @@ pub fn attribute(input: AttributionInput<'_>, domains: &DomainIndex) -> (Option<
     {
         return (Some(affiliation.org), Reason::Affiliation);
     }
-    if let Some(org) = input.email.and_then(|e| domains.org_for_email(e)) {
-        return (Some(org), Reason::EmailDomain);
+    let by_domain = match input.email {
+        Some(email) => domains.org_for_email(email),
+        None => {
+            // Only when the person's addresses agree: two employers' addresses leave
+            // the choice to an affiliation.
+            let mut orgs = input
+                .person_emails
+                .iter()
+                .filter_map(|e| domains.org_for_email(e));
+            orgs.next()
+                .filter(|first| orgs.all(|other| other == *first))
+        }
+    };
+    match by_domain {
+        Some(org) => (Some(org), Reason::EmailDomain),
+        None => (None, Reason::Unaffiliated),
     }
-    (None, Reason::Unaffiliated)
 }
 
 #[cfg(test)]
@@ -264,6 +282,7 @@ mod tests {
             explicit,
             affiliations: &affiliations,
             email: Some("ana@acme.com"),
+            person_emails: &[],
         };
         assert_eq!(
             attribute(input(date!(2024 - 03 - 01), Some(9)), &index),
@@ -288,8 +307,41 @@ mod tests {
             explicit: None,
             affiliations: &[],
             email: Some("ana@gmail.com"),
+            person_emails: &["ana@acme.com".to_string()],
         };
-        assert_eq!(attribute(none, &index), (None, Reason::Unaffiliated));
+        assert_eq!(
+            attribute(none, &index),
+            (None, Reason::Unaffiliated),
+            "work made with an address goes by that address"
+        );
+    }
+
+    #[test]
+    fn work_on_a_platform_without_addresses_goes_by_the_persons_own() {
+        let index = DomainIndex::new([("acme.com".to_string(), 1), ("beta.io".to_string(), 2)]);
+        let chat = |person_emails: &[String]| {
+            attribute(
+                AttributionInput {
+                    day: date!(2026 - 03 - 01),
+                    explicit: None,
+                    affiliations: &[],
+                    email: None,
+                    person_emails,
+                },
+                &index,
+            )
+        };
+        let emails = |list: &[&str]| list.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            chat(&emails(&["ana@gmail.com", "ana@acme.com"])),
+            (Some(1), Reason::EmailDomain)
+        );
+        assert_eq!(
+            chat(&emails(&["ana@acme.com", "ana@beta.io"])),
+            (None, Reason::Unaffiliated),
+            "two employers' addresses: an affiliation decides"
+        );
+        assert_eq!(chat(&[]), (None, Reason::Unaffiliated));
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub enum RequestKind {
     Claim,
     OrganisationChange,
     PriceSubmission,
+    /// A person's account on another platform, to be counted as theirs.
+    AccountLink,
 }
 
 impl RequestKind {
@@ -84,6 +86,7 @@ impl RequestKind {
             RequestKind::Claim => "claim",
             RequestKind::OrganisationChange => "organisation change",
             RequestKind::PriceSubmission => "price submission",
+            RequestKind::AccountLink => "account link",
         }
     }
 

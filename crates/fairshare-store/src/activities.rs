@@ -58,6 +58,9 @@ pub struct IngestSession {
     people: HashMap<IdentityKey, (i64, i64, Option<String>)>,
     affiliations: HashMap<i64, Vec<Affiliation>>,
     bots: HashMap<i64, bool>,
+    /// Each member's email addresses: work with another platform's account is
+    /// credited by them.
+    emails: HashMap<i64, Vec<String>>,
     /// Members with new activities, refreshed in the rollups before the commit.
     changed: rollups::ChangedMembers,
     summary: IngestSummary,
@@ -94,6 +97,7 @@ impl Store {
             people: HashMap::new(),
             affiliations: HashMap::new(),
             bots: HashMap::new(),
+            emails: HashMap::new(),
             changed: rollups::ChangedMembers::default(),
             summary: IngestSummary {
                 run_id,
@@ -324,7 +328,20 @@ impl IngestSession {
                 list.push_bind(*m);
             }
             list.push_unseparated(")");
-            (bots, query.build_query_as().fetch_all(&mut *conn).await?)
+            let affiliations = query.build_query_as().fetch_all(&mut *conn).await?;
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT member_id, value FROM identities WHERE kind = 'email' AND member_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for m in &members {
+                list.push_bind(*m);
+            }
+            list.push_unseparated(")");
+            let emails: Vec<(i64, String)> = query.build_query_as().fetch_all(&mut *conn).await?;
+            for (member, email) in emails {
+                self.emails.entry(member).or_default().push(email);
+            }
+            (bots, affiliations)
         });
         for (member, bot) in bots {
             self.bots.insert(member, bot);
@@ -435,6 +452,7 @@ impl IngestSession {
                 explicit,
                 affiliations: &self.affiliations[&member],
                 email: email.as_deref(),
+                person_emails: self.emails.get(&member).map_or(&[], Vec::as_slice),
             },
             &self.domains,
         );

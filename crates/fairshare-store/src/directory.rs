@@ -939,13 +939,32 @@ pub(crate) async fn resolve_person(
         }
     };
     let mut main_identity = None;
+    let mut new_address = false;
     for (i, key) in keys.iter().enumerate() {
         let identity = match found.iter().find(|f| f.0 == i) {
             Some(f) => f.1,
-            None => create_identity(tx, key, person.name.as_deref(), member).await?,
+            None => {
+                new_address |= key.kind == IdentityKind::Email;
+                create_identity(tx, key, person.name.as_deref(), member).await?
+            }
         };
         if i == 0 {
             main_identity = Some(identity);
+        }
+    }
+    // A new address of someone already known can credit their work on platforms
+    // without addresses (see `attribution`): it is credited again.
+    if new_address && !created {
+        let elsewhere: Option<(i64,)> = on_tx!(tx, conn => {
+            sqlx::query_as(
+                "SELECT id FROM identities WHERE member_id = $1 AND kind <> 'email' LIMIT 1",
+            )
+            .bind(member)
+            .fetch_optional(conn)
+            .await?
+        });
+        if elsewhere.is_some() {
+            reattribute(tx, &[member]).await?;
         }
     }
     Ok((
@@ -1094,6 +1113,12 @@ pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
     let mut changed = 0;
     for &member in members {
         let affiliations = member_affiliations(tx, member).await?;
+        let emails: Vec<String> = on_tx!(tx, conn => {
+            sqlx::query_scalar("SELECT value FROM identities WHERE kind = 'email' AND member_id = $1")
+                .bind(member)
+                .fetch_all(conn)
+                .await?
+        });
         let rows: Vec<AttributionRow> = on_tx!(tx, conn => {
             sqlx::query_as(
                 "SELECT a.id, a.occurred_at, a.explicit_org_id, a.org_id, a.attribution, i.kind, i.value \
@@ -1120,6 +1145,7 @@ pub(crate) async fn reattribute(tx: &mut Tx, members: &[i64]) -> Result<u64> {
                     explicit,
                     affiliations: &affiliations,
                     email: (kind == "email").then_some(value.as_str()),
+                    person_emails: &emails,
                 },
                 &domains,
             );

@@ -165,27 +165,33 @@ impl Store {
         comment: &str,
         actor: &str,
     ) -> Result<()> {
-        let status = match verdict {
-            Verdict::Approve => RequestState::Approved,
-            Verdict::Reject => RequestState::Rejected,
-            Verdict::Defer => {
-                return Err(StoreError::Invalid("a link is confirmed or refused".into()));
-            }
-        };
-        let pending: Option<(String, String)> = on_pool!(self.db(), pool => {
+        let found: Option<(String, String, String)> = on_pool!(self.db(), pool => {
             sqlx::query_as(
-                "SELECT requester, identity_kind || ':' || identity_value FROM identity_requests \
-                 WHERE id = $1 AND status = 'pending'",
+                "SELECT requester, identity_kind || ':' || identity_value, status \
+                 FROM identity_requests WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
             .await?
         });
-        let Some((requester, identity)) = pending else {
-            return Err(StoreError::Conflict(format!(
-                "identity request #{id} is not waiting for a decision"
-            )));
+        let Some((requester, identity, state)) = found else {
+            return Err(StoreError::NotFound(format!("no identity request #{id}")));
         };
+        // The engine's one rule: open, not deferred, never the requester's own.
+        let asked_by = requester.strip_prefix("email:").unwrap_or(&requester);
+        let status = self
+            .decide_as(
+                &fairshare_engine::requests::Request {
+                    kind: fairshare_engine::RequestKind::AccountLink,
+                    id,
+                    state: parse_column("identity_requests.status", &state)?,
+                    submitted_by: asked_by,
+                    concerns: &[],
+                },
+                actor,
+                verdict,
+            )
+            .await?;
         if verdict == Verdict::Approve {
             let parse = |text: &str| {
                 IdentityKey::parse(text).map_err(|e| StoreError::Invalid(e.to_string()))

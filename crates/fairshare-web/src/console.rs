@@ -1013,7 +1013,7 @@ pub async fn decide_account(
         |u| u.user.can_review(),
         &form.csrf,
     )?;
-    let verdict = form.verdict(RequestKind::Claim)?;
+    let verdict = form.verdict(RequestKind::AccountLink)?;
     state
         .store
         .decide_identity_request(id, verdict, &form.comment, &user.user.email)

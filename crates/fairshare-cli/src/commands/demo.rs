@@ -162,7 +162,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
             (name, org, joined, left)
         })
         .collect();
-    let mut records = Vec::new();
+    let mut records: std::collections::BTreeMap<&str, Vec<ActivityRecord>> = Default::default();
     let mut serial = 0u64;
     // Up to yesterday: the current month so far, too.
     let today = context.today();
@@ -206,28 +206,25 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                 .with_hms(rng.random_range(7..20), 0, 0)?
                 .assume_utc();
                 serial += 1;
-                let mut record = ActivityRecord::new(
-                    format!("demo:{serial}"),
-                    kind,
-                    PersonRef::new(IdentityKey::from_email(&email)?, Some(name)),
-                    at,
-                );
+                let (source, person, channel) = where_done(kind, serial, i, &email, name)?;
+                let mut record = ActivityRecord::new(format!("demo:{serial}"), kind, person, at);
                 record.team = Some(TEAMS[i % TEAMS.len()].to_string());
-                record.channel = Some(if kind == ActivityKind::ForumPost {
-                    "forum".into()
-                } else {
-                    "demo/app".into()
-                });
+                record.channel = Some(channel);
                 record.title = Some(format!("{kind} by {name}"));
-                records.push(record);
+                records.entry(source).or_insert_with(Vec::new).push(record);
             }
         }
     }
-    let mut session = store
-        .begin_ingest("demo", "demo", "", &context.actor, &[])
-        .await?;
-    session.add(&records).await?;
-    let ingest = session.finish(&Skips::default()).await?;
+    let mut ingest = fairshare_store::activities::IngestSummary::default();
+    for (source, records) in &records {
+        let mut session = store
+            .begin_ingest(source, "demo", "", &context.actor, &[])
+            .await?;
+        session.add(records).await?;
+        let done = session.finish(&Skips::default()).await?;
+        ingest.new += done.new;
+        ingest.members_new += done.members_new;
+    }
 
     // Profiles, and the people who agreed to be named (two in three).
     for (o, org) in orgs.iter().enumerate() {
@@ -382,4 +379,61 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
         reviewed
     );
     Ok(())
+}
+
+/// Where a demo activity was done, and by which of the person's accounts: some chat
+/// help on Discord and Matrix, some answers on Stack Overflow, translations on Weblate
+/// and Crowdin, some code on GitLab — each account joined to the person's address, as
+/// a proven link joins it. Chosen by the activity's number, so the seed's draws (and
+/// so the demo's numbers) stay as they were.
+fn where_done(
+    kind: ActivityKind,
+    serial: u64,
+    person: usize,
+    email: &str,
+    name: &str,
+) -> anyhow::Result<(&'static str, PersonRef, String)> {
+    use fairshare_engine::IdentityKind;
+    let platform = match (kind, serial % 3) {
+        (ActivityKind::ChatHelp, 0) => {
+            Some(("discord", format!("{}", 800_000 + person), "support"))
+        }
+        (ActivityKind::ChatHelp, 1) => Some((
+            "matrix",
+            format!("person{person}:matrix.org"),
+            "#demo:matrix.org",
+        )),
+        (ActivityKind::ForumPost | ActivityKind::ForumSolution, 0) => Some((
+            "stackexchange",
+            format!("stackoverflow:{}", 90_000 + person),
+            "demo-app",
+        )),
+        (ActivityKind::Translation, 0) => Some(("weblate", format!("person{person}"), "de")),
+        (ActivityKind::Translation, 1) => Some(("crowdin", format!("person{person}"), "fr")),
+        (ActivityKind::PrOpened | ActivityKind::PrMerged | ActivityKind::Review, 0) => {
+            Some(("gitlab", format!("person{person}"), "demo/app"))
+        }
+        _ => None,
+    };
+    let address = IdentityKey::from_email(email)?;
+    Ok(match platform {
+        Some((source, value, channel)) => {
+            let kind = IdentityKind::parse(source).unwrap_or(IdentityKind::Email);
+            let mut account = PersonRef::new(IdentityKey::new(kind, &value)?, Some(name));
+            account.linked.push(address);
+            (source, account, channel.to_string())
+        }
+        None => {
+            let channel = if kind == ActivityKind::ForumPost {
+                "forum"
+            } else {
+                "demo/app"
+            };
+            (
+                "demo",
+                PersonRef::new(address, Some(name)),
+                channel.to_string(),
+            )
+        }
+    })
 }

@@ -319,6 +319,24 @@ async fn a_chat_account_joins_its_person_only_once_a_reviewer_confirms_it() {
             "{}: not their own reviewer",
             t.backend
         );
+        // A reviewer's own request waits for another reviewer.
+        let own = format!(
+            "csrf={}&identity=matrix%3A%40me%3Amatrix.org&reason=",
+            reviewer.csrf
+        );
+        let asked = fetch(&state, "POST", "/me/accounts", Some(reviewer), &own).await;
+        assert_eq!(asked.status.as_u16(), 303, "{}: {}", t.backend, asked.body);
+        let own_id = state.store.identity_requests(true, None).await.unwrap()[0].id;
+        let own_decision = format!("csrf={}&decision=approve", reviewer.csrf);
+        let refused = fetch(
+            &state,
+            "POST",
+            &format!("/admin/accounts/{own_id}/decide"),
+            Some(reviewer),
+            &own_decision,
+        )
+        .await;
+        assert_eq!(refused.status.as_u16(), 403, "{}: four eyes", t.backend);
         let decision = format!("csrf={}&decision=approve&comment=checked", reviewer.csrf);
         let decided = fetch(&state, "POST", &uri, Some(reviewer), &decision).await;
         assert_eq!(
