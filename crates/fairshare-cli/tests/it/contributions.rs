@@ -127,12 +127,9 @@ async fn members_merge_split_and_undo() {
         ana["identities"],
         serde_json::json!(["email:ana@acme.com", "github:dave"])
     );
-    // Dave's docs commit is now Ana's, credited to Acme by her email? No: attribution
-    // uses the identity the work was made with (a GitHub login has no domain).
-    assert_eq!(
-        ana["activities_by_org"],
-        serde_json::json!([["acme", 3], ["unaffiliated", 1]])
-    );
+    // Dave's docs commit is now Ana's: made with a GitHub login, which has no domain,
+    // it is credited by her own address, as her other work is.
+    assert_eq!(ana["activities_by_org"], serde_json::json!([["acme", 4]]));
 
     let history = ok(dir, db, "members history --format csv");
     assert!(history.contains(",maria,merge,"), "{history}");
@@ -289,9 +286,9 @@ async fn a_slack_email_links_the_same_person() {
             "{}: {ana}",
             t.backend
         );
-        // Attribution uses the identity the work was made with: a Slack handle has no
-        // email domain, so Ana's chat is unaffiliated until she is affiliated.
-        assert!(!counts(dir, db, &["--group-by", "kind", "--org", "acme"]).contains("chat_"));
+        // A Slack handle has no email domain: Ana's chat is credited by her own
+        // address, which Slack gave, until an affiliation says otherwise.
+        assert!(counts(dir, db, &["--group-by", "kind", "--org", "acme"]).contains("chat_"));
         std::fs::write(
             dir.join("aff.csv"),
             "member,org,from,until
