@@ -211,7 +211,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
                 record.team = Some(TEAMS[i % TEAMS.len()].to_string());
                 record.channel = Some(channel);
                 record.title = Some(format!("{kind} by {name}"));
-                records.entry(source).or_insert_with(Vec::new).push(record);
+                records.entry(source).or_default().push(record);
             }
         }
     }
