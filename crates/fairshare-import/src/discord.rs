@@ -102,6 +102,15 @@ impl Discord {
         token: Option<String>,
     ) -> Result<Discord, ImportError> {
         let mut headers = reqwest::header::HeaderMap::new();
+        // Discord asks every client to name itself this way.
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            reqwest::header::HeaderValue::from_static(concat!(
+                "DiscordBot (https://github.com/fairshare/fairshare, ",
+                env!("CARGO_PKG_VERSION"),
+                ")"
+            )),
+        );
         if let Some(token) = &token
             && let Some((name, mut value)) = header("authorization", &format!("Bot {token}"))
         {

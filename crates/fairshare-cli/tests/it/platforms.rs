@@ -528,6 +528,12 @@ async fn discord_replies_to_others_and_answers_in_their_threads_are_help() {
             |r| r.headers.get("authorization").map(|v| v.to_str().unwrap())
                 == Some("Bot bot-token")
         ));
+        assert!(requests.iter().all(|r| {
+            r.headers["user-agent"]
+                .to_str()
+                .unwrap()
+                .starts_with("DiscordBot (")
+        }));
         let again = crate::stdout(&fairshare(
             dir,
             db,
