@@ -33,38 +33,74 @@ struct User {
     name: Option<String>,
 }
 
+/// A merge request or an issue: the two lists read alike.
 #[derive(Deserialize)]
-struct MergeRequest {
+struct Item {
     id: u64,
     iid: u64,
     title: Option<String>,
     author: User,
     created_at: String,
     updated_at: String,
+    #[serde(default)]
+    web_url: Option<String>,
+    /// Merge requests: when and by whom merged (`merged_by` is the older name).
     #[serde(default)]
     merged_at: Option<String>,
     #[serde(default)]
     merge_user: Option<User>,
     #[serde(default)]
     merged_by: Option<User>,
-    #[serde(default)]
-    web_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Issue {
-    id: u64,
-    iid: u64,
-    title: Option<String>,
-    author: User,
-    created_at: String,
-    updated_at: String,
+    /// Issues: when and by whom closed.
     #[serde(default)]
     closed_at: Option<String>,
     #[serde(default)]
     closed_by: Option<User>,
-    #[serde(default)]
-    web_url: Option<String>,
+}
+
+/// A project's list of merge requests or of issues.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    MergeRequests,
+    Issues,
+}
+
+impl List {
+    fn path(self) -> &'static str {
+        match self {
+            List::MergeRequests => "merge_requests",
+            List::Issues => "issues",
+        }
+    }
+
+    /// How an item is named in ids and messages, and what opening and finishing it
+    /// (merging, closing) count as.
+    fn words(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        ActivityKind,
+        &'static str,
+        ActivityKind,
+    ) {
+        match self {
+            List::MergeRequests => (
+                "mr",
+                "GitLab merge request",
+                ActivityKind::PrOpened,
+                "merged",
+                ActivityKind::PrMerged,
+            ),
+            List::Issues => (
+                "issue",
+                "GitLab issue",
+                ActivityKind::IssueOpened,
+                "closed",
+                ActivityKind::IssueClosed,
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -216,127 +252,106 @@ impl GitlabProject {
         Ok(())
     }
 
-    async fn merge_requests(
+    /// A page of merge requests or issues: each opened, merged or closed, approved
+    /// (merge requests), and its comments.
+    async fn items(
         &self,
+        list: List,
         at: Option<&str>,
         resume: Option<&str>,
     ) -> Result<Page, ImportError> {
+        let (prefix, what, opened, finish, finished) = list.words();
         let path = at
             .map(str::to_string)
-            .unwrap_or_else(|| list_path(&self.encoded, "merge_requests", resume));
-        let (items, next): (Vec<Lenient<MergeRequest>>, _) = self.client.get(&path).await?;
+            .unwrap_or_else(|| list_path(&self.encoded, list.path(), resume));
+        let (items, next): (Vec<Lenient<Item>>, _) = self.client.get(&path).await?;
         let mut page = Page {
             next,
             ..Page::default()
         };
         for item in items {
-            let Some(mr) = item.read("GitLab merge request", &path, &mut page.skips) else {
+            let Some(item) = item.read(what, &path, &mut page.skips) else {
                 continue;
             };
-            let (url, title) = (mr.web_url.as_deref(), mr.title.as_deref());
-            if let Some(author) = person(&mr.author) {
-                let at = self.time(&path, "created_at", &mr.created_at)?;
-                page.records.push(self.record(
-                    format!("mr:{}:opened", mr.id),
-                    ActivityKind::PrOpened,
-                    author,
-                    at,
-                    url,
-                    title,
-                ));
-            }
-            let merger = mr.merge_user.as_ref().or(mr.merged_by.as_ref());
-            if let (Some(merged_at), Some(merger)) = (&mr.merged_at, merger.and_then(person)) {
-                let at = self.time(&path, "merged_at", merged_at)?;
-                page.records.push(self.record(
-                    format!("mr:{}:merged", mr.id),
-                    ActivityKind::PrMerged,
-                    merger,
-                    at,
-                    url,
-                    title,
-                ));
-            }
-            let approvals_path = format!(
-                "projects/{}/merge_requests/{}/approvals",
-                self.encoded, mr.iid
-            );
-            match self.client.get::<Approvals>(&approvals_path).await {
-                Ok((approvals, _)) => {
-                    let at = self.time(
-                        &path,
-                        "updated_at",
-                        mr.merged_at.as_deref().unwrap_or(&mr.updated_at),
-                    )?;
-                    for approver in approvals.approved_by {
-                        if let Some(reviewer) = person(&approver.user) {
-                            page.records.push(self.record(
-                                format!("approval:{}:{}", mr.id, approver.user.id),
-                                ActivityKind::Review,
-                                reviewer,
-                                at,
-                                url,
-                                title,
-                            ));
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "merge request approvals could not be read");
-                    page.skips
-                        .add("approvals not readable with this token or GitLab edition");
+            let (url, title) = (item.web_url.as_deref(), item.title.as_deref());
+            let finisher = match list {
+                List::MergeRequests => item
+                    .merge_user
+                    .as_ref()
+                    .or(item.merged_by.as_ref())
+                    .zip(item.merged_at.as_ref()),
+                List::Issues => item.closed_by.as_ref().zip(item.closed_at.as_ref()),
+            };
+            let steps = [
+                Some((&item.author, &item.created_at, "opened", opened)),
+                finisher.map(|(who, when)| (who, when, finish, finished)),
+            ];
+            for (who, when, step, kind) in steps.into_iter().flatten() {
+                if let Some(person) = person(who) {
+                    // The field it came from: `created_at`, `merged_at`, `closed_at`.
+                    let field = if step == "opened" {
+                        "created_at".to_string()
+                    } else {
+                        format!("{step}_at")
+                    };
+                    let at = self.time(&path, &field, when)?;
+                    page.records.push(self.record(
+                        format!("{prefix}:{}:{step}", item.id),
+                        kind,
+                        person,
+                        at,
+                        url,
+                        title,
+                    ));
                 }
             }
-            self.notes("merge_requests", mr.iid, url, title, &mut page)
+            if list == List::MergeRequests {
+                let approved_at = item.merged_at.as_deref().unwrap_or(&item.updated_at);
+                self.approvals(&item, &path, approved_at, &mut page).await?;
+            }
+            self.notes(list.path(), item.iid, url, title, &mut page)
                 .await?;
-            page.resume = Some(mr.updated_at);
+            page.resume = Some(item.updated_at);
         }
         Ok(page)
     }
 
-    async fn issues(&self, at: Option<&str>, resume: Option<&str>) -> Result<Page, ImportError> {
-        let path = at
-            .map(str::to_string)
-            .unwrap_or_else(|| list_path(&self.encoded, "issues", resume));
-        let (items, next): (Vec<Lenient<Issue>>, _) = self.client.get(&path).await?;
-        let mut page = Page {
-            next,
-            ..Page::default()
-        };
-        for item in items {
-            let Some(issue) = item.read("GitLab issue", &path, &mut page.skips) else {
-                continue;
-            };
-            let (url, title) = (issue.web_url.as_deref(), issue.title.as_deref());
-            if let Some(author) = person(&issue.author) {
-                let at = self.time(&path, "created_at", &issue.created_at)?;
-                page.records.push(self.record(
-                    format!("issue:{}:opened", issue.id),
-                    ActivityKind::IssueOpened,
-                    author,
-                    at,
-                    url,
-                    title,
-                ));
+    /// A merge request's approvals, each a review by its approver; dated when it was
+    /// merged (or last changed), as GitLab dates no approval.
+    async fn approvals(
+        &self,
+        mr: &Item,
+        path: &str,
+        approved_at: &str,
+        page: &mut Page,
+    ) -> Result<(), ImportError> {
+        let approvals_path = format!(
+            "projects/{}/merge_requests/{}/approvals",
+            self.encoded, mr.iid
+        );
+        match self.client.get::<Approvals>(&approvals_path).await {
+            Ok((approvals, _)) => {
+                let at = self.time(path, "updated_at", approved_at)?;
+                for approver in approvals.approved_by {
+                    if let Some(reviewer) = person(&approver.user) {
+                        page.records.push(self.record(
+                            format!("approval:{}:{}", mr.id, approver.user.id),
+                            ActivityKind::Review,
+                            reviewer,
+                            at,
+                            mr.web_url.as_deref(),
+                            mr.title.as_deref(),
+                        ));
+                    }
+                }
             }
-            if let (Some(closed_at), Some(closer)) =
-                (&issue.closed_at, issue.closed_by.as_ref().and_then(person))
-            {
-                let at = self.time(&path, "closed_at", closed_at)?;
-                page.records.push(self.record(
-                    format!("issue:{}:closed", issue.id),
-                    ActivityKind::IssueClosed,
-                    closer,
-                    at,
-                    url,
-                    title,
-                ));
+            Err(error) => {
+                tracing::warn!(%error, "merge request approvals could not be read");
+                page.skips
+                    .add("approvals not readable with this token or GitLab edition");
             }
-            self.notes("issues", issue.iid, url, title, &mut page)
-                .await?;
-            page.resume = Some(issue.updated_at);
         }
-        Ok(page)
+        Ok(())
     }
 
     async fn commits(&self, at: Option<&str>, resume: Option<&str>) -> Result<Page, ImportError> {
@@ -420,8 +435,8 @@ impl PagedSource for GitlabProject {
         resume: Option<&str>,
     ) -> Result<Page, ImportError> {
         match stream.rsplit(':').next() {
-            Some("merge_requests") => self.merge_requests(at, resume).await,
-            Some("issues") => self.issues(at, resume).await,
+            Some("merge_requests") => self.items(List::MergeRequests, at, resume).await,
+            Some("issues") => self.items(List::Issues, at, resume).await,
             _ => self.commits(at, resume).await,
         }
     }

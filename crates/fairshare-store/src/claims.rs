@@ -261,16 +261,7 @@ impl Store {
             session.finish(&Skips::default()).await?;
         }
         let mut tx = Tx::begin(self.db()).await?;
-        on_tx!(&mut tx, conn => {
-            sqlx::query("UPDATE claims SET status = $1, decided_by = $2, decided_at = $3, comment = $4 WHERE id = $5 AND status = 'pending'")
-                .bind(status.as_str())
-                .bind(actor)
-                .bind(crate::now())
-                .bind(comment)
-                .bind(id)
-                .execute(conn)
-                .await?;
-        });
+        tx.settle("claims", id, status, actor, comment).await?;
         tx.audit(
             actor,
             if status == RequestState::Approved {

@@ -206,21 +206,10 @@ impl Store {
             .await?;
         }
         let mut tx = Tx::begin(self.db()).await?;
-        let changed = on_tx!(&mut tx, conn => {
-            sqlx::query(
-                "UPDATE identity_requests SET status = $1, decided_by = $2, decided_at = $3, comment = $4 \
-                 WHERE id = $5 AND status = 'pending'",
-            )
-            .bind(status.as_str())
-            .bind(actor)
-            .bind(crate::now())
-            .bind(Some(comment.trim()).filter(|c| !c.is_empty()))
-            .bind(id)
-            .execute(conn)
-            .await?
-            .rows_affected()
-        });
-        if changed == 0 {
+        let changed = tx
+            .settle("identity_requests", id, status, actor, comment)
+            .await?;
+        if !changed {
             return Err(StoreError::Conflict(format!(
                 "identity request #{id} is not waiting for a decision"
             )));

@@ -238,19 +238,8 @@ impl Store {
                 link_account_in(&mut tx, org_id, &account.platform, &account.account).await?;
             }
         }
-        on_tx!(&mut tx, conn => {
-            sqlx::query(
-                "UPDATE organisation_changes SET status = $1, decided_by = $2, decided_at = $3, comment = $4 \
-                 WHERE id = $5",
-            )
-            .bind(status.as_str())
-            .bind(actor)
-            .bind(crate::now())
-            .bind(Some(comment.trim()).filter(|c| !c.is_empty()))
-            .bind(id)
-            .execute(conn)
+        tx.settle("organisation_changes", id, status, actor, comment)
             .await?;
-        });
         tx.audit(
             actor,
             if approve {

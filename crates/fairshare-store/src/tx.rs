@@ -74,6 +74,35 @@ impl Tx {
         Ok(())
     }
 
+    /// Writes a reviewer's decision on a waiting request in `table` (one of the
+    /// requests tables: claims, organisation changes, disputes, account links): its
+    /// new state, who decided, when, and the comment (an empty one is none). Returns
+    /// whether the request was still waiting.
+    pub async fn settle(
+        &mut self,
+        table: &'static str,
+        id: i64,
+        state: fairshare_engine::RequestState,
+        actor: &str,
+        comment: &str,
+    ) -> Result<bool> {
+        let changed = on_tx!(self, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET status = $1, decided_by = $2, decided_at = $3, comment = $4 \
+                 WHERE id = $5 AND status = 'pending'"
+            )))
+            .bind(state.as_str())
+            .bind(actor)
+            .bind(crate::now())
+            .bind(Some(comment.trim()).filter(|c| !c.is_empty()))
+            .bind(id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed > 0)
+    }
+
     /// Records an import run and returns its id.
     pub async fn start_run(
         &mut self,

@@ -320,19 +320,28 @@ async fn a_chat_account_joins_its_person_only_once_a_reviewer_confirms_it() {
             t.backend
         );
         // A reviewer's own request waits for another reviewer.
+        let rita = confirmed(
+            &state,
+            "rita@example.org",
+            &[fairshare_store::accounts::Grant {
+                role: fairshare_store::accounts::Role::Reviewer,
+                scope: String::new(),
+            }],
+        )
+        .await;
         let own = format!(
-            "csrf={}&identity=matrix%3A%40me%3Amatrix.org&reason=",
-            reviewer.csrf
+            "csrf={}&identity=matrix%3A%40rita%3Amatrix.org&reason=",
+            rita.csrf
         );
-        let asked = fetch(&state, "POST", "/me/accounts", Some(reviewer), &own).await;
+        let asked = fetch(&state, "POST", "/me/accounts", Some(&rita), &own).await;
         assert_eq!(asked.status.as_u16(), 303, "{}: {}", t.backend, asked.body);
         let own_id = state.store.identity_requests(true, None).await.unwrap()[0].id;
-        let own_decision = format!("csrf={}&decision=approve", reviewer.csrf);
+        let own_decision = format!("csrf={}&decision=approve", rita.csrf);
         let refused = fetch(
             &state,
             "POST",
             &format!("/admin/accounts/{own_id}/decide"),
-            Some(reviewer),
+            Some(&rita),
             &own_decision,
         )
         .await;
