@@ -1,5 +1,6 @@
 //! Answers on a Stack Exchange site (API 2.3) to questions with the project's tags:
-//! each answer is a `forum_post`, an accepted one also a `forum_solution`. Questions
+//! each answer is a `forum_post`, an accepted one also a `forum_solution` (unless the
+//! asker answered their own question). Questions
 //! are read tag by tag in order of last activity, so a later run starts at the last
 //! activity it stored; the API's `backoff` is obeyed before the next request, and a
 //! used-up daily quota ends the run early with what was read stored.
@@ -46,6 +47,8 @@ struct Question {
     link: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    owner: Option<Owner>,
 }
 
 #[derive(Deserialize)]
@@ -269,7 +272,12 @@ impl StackExchange {
             format!("answer:{}:{}", self.site, answer.answer_id),
             ActivityKind::ForumPost,
         )];
-        if answer.is_accepted {
+        let asker = question
+            .and_then(|q| q.owner.as_ref())
+            .and_then(|o| o.user_id);
+        if answer.is_accepted && asker == Some(user_id) {
+            skips.add("accepted answer to one's own question (not a solution for others)");
+        } else if answer.is_accepted {
             kinds.push((
                 format!("accepted:{}:{}", self.site, answer.answer_id),
                 ActivityKind::ForumSolution,

@@ -1,7 +1,8 @@
 //! Translations on a Weblate server through its changes API (`/api/changes/`, or one
 //! project's `/api/projects/SLUG/changes/`): a translation added or changed, and a
 //! suggestion made, are `translation` for their author; a translation approved and a
-//! suggestion accepted are `translation_review` for whoever did it. Machine, bulk and
+//! suggestion accepted are `translation_review` for whoever did it (never for
+//! approving one's own). Machine, bulk and
 //! file-upload changes are skipped (they are not one person's string-by-string work),
 //! and so is everything that is not translating (repository, component, user events).
 //!
@@ -180,7 +181,14 @@ impl Weblate {
         };
         let person = match who {
             Who::Author => username(&change.author).or_else(|| username(&change.user)),
-            Who::User => username(&change.user),
+            Who::User => {
+                let reviewer = username(&change.user);
+                if reviewer.is_some() && reviewer == username(&change.author) {
+                    skips.add("approval of one's own translation");
+                    return Ok(None);
+                }
+                reviewer
+            }
         };
         let Some(person) = person else {
             skips.add("change without a user's name (anonymous, or an old Weblate's user id)");

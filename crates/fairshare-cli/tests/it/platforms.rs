@@ -224,6 +224,9 @@ async fn mount_stackexchange(server: &MockServer) {
     }
     answers["items"][0]["is_accepted"] = json!(true);
     answers["items"][1]["owner"] = json!({"user_type": "does_not_exist", "display_name": "gone"});
+    // The asker of the third question answered it and accepted their own answer.
+    answers["items"][2]["is_accepted"] = json!(true);
+    answers["items"][2]["owner"] = questions["items"][2]["owner"].clone();
     let items = answers["items"].as_array().unwrap().clone();
     let mut first_answers = answers.clone();
     first_answers["items"] = json!([
@@ -269,6 +272,10 @@ async fn stack_exchange_answers_and_accepted_answers_within_backoff_and_quota() 
             "{out}"
         );
         assert!(out.contains("daily quota is used up"), "{out}");
+        assert!(
+            out.contains("accepted answer to one's own question"),
+            "{out}"
+        );
         assert_eq!(
             kinds(dir, db),
             "kind,activities,members\nforum_post,2,2\nforum_solution,1,1\n",
@@ -337,6 +344,13 @@ async fn weblate_translations_and_approvals_are_credited_by_language() {
             json!(7),
             "2026-02-02T11:00:00Z",
         ));
+        results.push(weblate_change(
+            405,
+            36,
+            user("ana"),
+            user("ana"),
+            "2026-02-02T12:00:00Z",
+        ));
         first["next"] = json!(format!("{uri}/api/projects/hello/changes/?page=2"));
         Mock::given(method("GET"))
             .and(path("/api/projects/hello/changes/"))
@@ -370,6 +384,7 @@ async fn weblate_translations_and_approvals_are_credited_by_language() {
         let out = ok(dir, db, &args);
         assert!(out.contains("automatic (machine) translation"), "{out}");
         assert!(out.contains("an old Weblate's user id"), "{out}");
+        assert!(out.contains("approval of one's own translation"), "{out}");
         assert_eq!(
             kinds(dir, db),
             "kind,activities,members\ntranslation,1,1\ntranslation_review,2,2\n",
