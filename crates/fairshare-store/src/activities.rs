@@ -187,6 +187,7 @@ impl IngestSession {
             self.people.clear();
             self.affiliations.clear();
             self.bots.clear();
+            self.emails.clear();
         }
         let mut simple: Vec<&PersonRef> = Vec::new();
         for record in chunk {
@@ -203,9 +204,11 @@ impl IngestSession {
             if created {
                 self.summary.members_new += 1;
             }
-            // A merge may have moved people: forget what was cached about members.
+            // A merge may have moved people, a new address joined someone: forget what
+            // was cached about members.
             self.affiliations.clear();
             self.bots.clear();
+            self.emails.clear();
             self.people.retain(|_, v| v.1 != member);
             self.remember(person, identity, member);
         }
@@ -290,6 +293,10 @@ impl IngestSession {
             self.remember(person, identity, member);
             self.affiliations.insert(member, Vec::new());
             self.bots.insert(member, bot);
+            self.emails.insert(
+                member,
+                person.key.email().map(str::to_string).into_iter().collect(),
+            );
         }
         Ok(())
     }

@@ -2,8 +2,8 @@
 //! and Crowdin. Each delivery is authenticated before anything is read or stored:
 //! GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared secret),
 //! GitLab's `X-Gitlab-Token`, Open Collective's and Crowdin's `?token=` (their webhooks
-//! carry no signature); secrets are compared in constant time. A bad or missing credential is 401 and stores nothing; a redelivery
-//! is stored once.
+//! carry no signature); secrets are compared in constant time. A bad or missing
+//! credential is 401 and stores nothing; a redelivery is stored once.
 
 use std::collections::HashMap;
 
