@@ -58,12 +58,40 @@ impl ApiClient {
         }
     }
 
+    /// `path` as [`ApiClient::url`] makes it, refused when an absolute address (a
+    /// `next` link the answer gave) leads to another site: the token goes only where
+    /// it was configured to go, and never back to plain HTTP.
+    fn checked_url(&self, path: &str) -> Result<String, ImportError> {
+        let url = self.url(path);
+        if path.starts_with("http://") || path.starts_with("https://") {
+            let (Ok(base), Ok(next)) = (reqwest::Url::parse(&self.base), reqwest::Url::parse(&url))
+            else {
+                return Err(self.error(&url, "not a web address"));
+            };
+            let downgraded = base.scheme() == "https" && next.scheme() != "https";
+            if next.host_str() != base.host_str()
+                || next.port_or_known_default() != base.port_or_known_default()
+                || downgraded
+            {
+                return Err(self.error(
+                    &url,
+                    format!(
+                        "the answer points to another site than {}; not followed",
+                        self.base
+                    ),
+                ));
+            }
+        }
+        Ok(url)
+    }
+
     /// GET with retries; returns the body parsed and the `next` page link, if any.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
     ) -> Result<(T, Option<String>), ImportError> {
-        let response = self.send(|| self.http.get(self.url(path))).await?;
+        let url = self.checked_url(path)?;
+        let response = self.send(|| self.http.get(&url)).await?;
         let next = next_link(response.headers());
         let url = response.url().to_string();
         let bytes = response
@@ -348,6 +376,28 @@ impl<T> Lenient<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_links_are_followed_only_on_the_configured_site() {
+        let client = ApiClient::new(
+            "GitLab",
+            "https://gitlab.example.org/api/v4",
+            None,
+            HeaderMap::new(),
+        )
+        .unwrap();
+        let ok = "https://gitlab.example.org/api/v4/projects/1/issues?page=2";
+        assert_eq!(client.checked_url(ok).unwrap(), ok);
+        assert!(client.checked_url("projects/1/issues").is_ok());
+        for elsewhere in [
+            "https://attacker.example/api/v4/projects/1/issues?page=2",
+            "http://gitlab.example.org/api/v4/projects/1/issues?page=2",
+            "https://gitlab.example.org:8443/api/v4/projects/1/issues?page=2",
+        ] {
+            let error = client.checked_url(elsewhere).unwrap_err().to_string();
+            assert!(error.contains("another site"), "{elsewhere}: {error}");
+        }
+    }
 
     #[test]
     fn link_headers() {
