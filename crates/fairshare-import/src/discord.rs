@@ -15,7 +15,7 @@ use fairshare_engine::{ActivityKind, IdentityKey, IdentityKind};
 use serde::Deserialize;
 
 use crate::error::ImportError;
-use crate::http::{ApiClient, Lenient, header};
+use crate::http::{ApiClient, Lenient};
 use crate::paged::{Page, PagedSource, rfc3339};
 use crate::record::{ActivityRecord, PersonRef, first_name};
 
@@ -111,14 +111,8 @@ impl Discord {
                 ")"
             )),
         );
-        if let Some(token) = &token
-            && let Some((name, mut value)) = header("authorization", &format!("Bot {token}"))
-        {
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
         Ok(Discord {
-            client: ApiClient::new("Discord", api_url, None, headers)?,
+            client: ApiClient::new("Discord", api_url, token, headers)?.with_scheme("Bot"),
             channels: channels.iter().map(|c| c.trim().to_string()).collect(),
             places: Mutex::new(HashMap::new()),
         })

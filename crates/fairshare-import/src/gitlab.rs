@@ -9,8 +9,6 @@
 //! public address (GitLab shows only a verified one) joins them to their email, and
 //! commits are credited to their author's address, as the git import does.
 
-use std::sync::Mutex;
-
 use fairshare_engine::{ActivityKind, IdentityKey, IdentityKind};
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,7 +17,7 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::error::ImportError;
 use crate::http::{ApiClient, Lenient};
-use crate::paged::{Page, PagedSource, encoded};
+use crate::paged::{Newest, Page, PagedSource, encoded};
 use crate::record::{ActivityRecord, PersonRef, Skips, first_name};
 use crate::webhooks::{BadDelivery, Delivery};
 
@@ -147,7 +145,7 @@ pub struct GitlabProject {
     encoded: String,
     commits: bool,
     /// The newest commit date seen (commits come newest first: stored at the end).
-    newest_commit: Mutex<Option<String>>,
+    newest_commit: Newest,
 }
 
 impl GitlabProject {
@@ -166,7 +164,7 @@ impl GitlabProject {
             encoded: encoded(&project),
             project,
             commits,
-            newest_commit: Mutex::new(None),
+            newest_commit: Newest::default(),
         })
     }
 
@@ -392,18 +390,9 @@ impl GitlabProject {
             );
             record.commit_sha = Some(commit.id.clone());
             page.records.push(record);
-            let mut newest = self.newest_commit.lock().unwrap_or_else(|e| e.into_inner());
-            if newest.as_deref().is_none_or(|n| n < date.as_str()) {
-                *newest = Some(date.clone());
-            }
+            self.newest_commit.see(date);
         }
-        if page.next.is_none() {
-            page.resume = self
-                .newest_commit
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-        }
+        self.newest_commit.at_end(&mut page);
         Ok(page)
     }
 }

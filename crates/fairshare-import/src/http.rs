@@ -19,6 +19,9 @@ pub struct ApiClient {
     http: Client,
     base: String,
     token: Option<String>,
+    /// The `Authorization` scheme the token is sent with: `Bearer`, Discord's `Bot`,
+    /// Weblate's `Token`.
+    scheme: &'static str,
     /// How the API is named in messages: `GitHub`, `Discourse`, ….
     pub name: &'static str,
 }
@@ -45,8 +48,15 @@ impl ApiClient {
             http,
             base: base.trim_end_matches('/').to_string(),
             token,
+            scheme: "Bearer",
             name,
         })
+    }
+
+    /// Sends the token as `Authorization: SCHEME TOKEN` instead of `Bearer`.
+    pub fn with_scheme(mut self, scheme: &'static str) -> ApiClient {
+        self.scheme = scheme;
+        self
     }
 
     /// `path` joined to the base URL, unless it is already absolute (a `next` link).
@@ -175,7 +185,11 @@ impl ApiClient {
             attempt += 1;
             let mut request = build();
             if let Some(token) = &self.token {
-                request = request.bearer_auth(token);
+                // Marked sensitive: never printed in a debug or log line.
+                let mut value = HeaderValue::from_str(&format!("{} {token}", self.scheme))
+                    .map_err(|_| self.error(&self.base, "the token is not valid in a header"))?;
+                value.set_sensitive(true);
+                request = request.header(reqwest::header::AUTHORIZATION, value);
             }
             let request = request
                 .build()

@@ -39,6 +39,39 @@ pub trait PagedSource {
     ) -> Result<Page, ImportError>;
 }
 
+/// The newest time a newest-first stream has shown so far (GitLab's commits, Weblate's
+/// changes): such a stream's resume point may move only once it is read to its end,
+/// so its last page stores what [`Newest::at_end`] gives.
+#[derive(Debug, Default)]
+pub struct Newest(std::sync::Mutex<Option<(time::OffsetDateTime, String)>>);
+
+impl Newest {
+    /// Notes an item's RFC 3339 time (compared as times, whatever their offsets).
+    pub fn see(&self, text: &str) {
+        let Ok(at) =
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        else {
+            return;
+        };
+        let mut newest = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if newest.as_ref().is_none_or(|(seen, _)| *seen < at) {
+            *newest = Some((at, text.to_string()));
+        }
+    }
+
+    /// The resume point for `page`: the newest time seen, on the stream's last page.
+    pub fn at_end(&self, page: &mut Page) {
+        if page.next.is_none() {
+            page.resume = self
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(|(_, text)| text.clone());
+        }
+    }
+}
+
 /// Reads an RFC 3339 time, with the field and item named in the error.
 pub fn rfc3339(source: &str, what: &str, text: &str) -> Result<time::OffsetDateTime, ImportError> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(

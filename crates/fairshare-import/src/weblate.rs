@@ -9,15 +9,13 @@
 //! People are `weblate:USERNAME`, read from the user links of each change; the channel
 //! is the translation's language code, which `teams` maps to a translation team.
 
-use std::sync::Mutex;
-
 use fairshare_engine::{ActivityKind, IdentityKey, IdentityKind};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ImportError;
-use crate::http::{ApiClient, Lenient, header};
-use crate::paged::{Page, PagedSource, encoded, rfc3339};
+use crate::http::{ApiClient, Lenient};
+use crate::paged::{Newest, Page, PagedSource, encoded, rfc3339};
 use crate::record::{ActivityRecord, PersonRef, Skips};
 
 #[derive(Deserialize)]
@@ -70,7 +68,7 @@ pub struct Weblate {
     base: String,
     project: Option<String>,
     /// The newest change time seen (changes come newest first: stored at the end).
-    newest: Mutex<Option<String>>,
+    newest: Newest,
 }
 
 impl Weblate {
@@ -81,21 +79,15 @@ impl Weblate {
         project: Option<&str>,
         token: Option<String>,
     ) -> Result<Weblate, ImportError> {
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(token) = &token
-            && let Some((name, mut value)) = header("authorization", &format!("Token {token}"))
-        {
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
         let base = url.trim_end_matches('/').to_string();
         Ok(Weblate {
-            client: ApiClient::new("Weblate", &base, None, headers)?,
+            client: ApiClient::new("Weblate", &base, token, Default::default())?
+                .with_scheme("Token"),
             base,
             project: project
                 .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty()),
-            newest: Mutex::new(None),
+            newest: Newest::default(),
         })
     }
 }
@@ -141,26 +133,12 @@ impl PagedSource for Weblate {
             let Some(change) = change.read("Weblate change", &path, &mut page.skips) else {
                 continue;
             };
-            {
-                let mut newest = self.newest.lock().unwrap_or_else(|e| e.into_inner());
-                if newest
-                    .as_deref()
-                    .is_none_or(|n| n < change.timestamp.as_str())
-                {
-                    *newest = Some(change.timestamp.clone());
-                }
-            }
+            self.newest.see(&change.timestamp);
             if let Some(record) = self.convert(&change, &path, &mut page.skips)? {
                 page.records.push(record);
             }
         }
-        if page.next.is_none() {
-            page.resume = self
-                .newest
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-        }
+        self.newest.at_end(&mut page);
         Ok(page)
     }
 }

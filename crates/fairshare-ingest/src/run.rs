@@ -313,7 +313,9 @@ impl Importer<'_> {
         };
         self.progress.start("items stored");
         for stream in reader.streams().await? {
-            let mut resume = self.store.import_cursor(source, &stream).await?;
+            // Only a stream's first page starts from the stored point; later pages
+            // follow their `next`.
+            let resume = self.store.import_cursor(source, &stream).await?;
             let mut at: Option<String> = None;
             loop {
                 let mut page = reader
@@ -332,9 +334,6 @@ impl Importer<'_> {
                 match page.next.take() {
                     Some(next) if at.as_deref() != Some(next.as_str()) => at = Some(next),
                     _ => break,
-                }
-                if page.resume.is_some() {
-                    resume = page.resume;
                 }
             }
         }
